@@ -1,0 +1,89 @@
+"""The measurements of one telemetry point at θ (Lowell 2022's protocol, plus Sagun's statistics).
+
+At θ with learning rate η and n_c classes (top subspace = span(h_1 … h_{n_c−1})):
+
+    λ_1 ≥ … ≥ λ_k, h_i       top-k eigenpairs of H (``method``; or all of them from a dense H)
+    η*_i = 2/λ_i,  ρ_i = η λ_i / 2
+    d_i = h_i · g
+    P_top g = Σ_{i<n_c} d_i h_i,   P_bulk g = g − P_top g
+    ΔL_top  = L(θ − η P_top g)  − L(θ)     by moving the weights and re-evaluating the loss,
+    ΔL_bulk = L(θ − η P_bulk g) − L(θ)     never by a Taylor expansion
+    ‖θ‖, ‖g‖, L, accuracy
+
+and, when the full spectrum is known (a dense Hessian is given), the statistics of
+:func:`simlab.spectrum.spectrum_stats` (near-zero fraction, outlier count and gap, λ_min,
+negative count).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from simlab.operators import DenseOperator
+from simlab.spectrum import Eigen, residuals, spectrum_stats, top_eigen
+
+
+def _safe_inv(x: float) -> float:
+    return 2.0 / x if x > 0 else math.inf
+
+
+def projections(g: torch.Tensor, eigenvectors: torch.Tensor, n_top: int):
+    """(d, P_top g, P_bulk g): coordinates of g on the eigenvectors, and its split into the span
+    of the first ``n_top`` eigenvectors and the orthogonal complement."""
+    d = eigenvectors.T @ g
+    top = eigenvectors[:, :n_top] @ d[:n_top]
+    return d, top, g - top
+
+
+def measure(landscape, theta: torch.Tensor, *, lr: float, n_classes: int | None = None,
+            k: int = 20, method: str = "lanczos", tol: float = 1e-4,
+            v0: torch.Tensor | None = None, hessian: torch.Tensor | None = None,
+            eps: float = 1e-3, seed: int = 0, loss_grad=None) -> tuple[dict, Eigen]:
+    """One telemetry point. ``hessian`` (a dense H at θ) switches the eigenpairs to ``eigh`` and
+    adds the full-spectrum statistics; ``loss_grad`` reuses an already computed (L, g)."""
+    theta = theta.detach()
+    n_c = n_classes or landscape.n_classes
+    n_top = max(n_c - 1, 1) if n_c > 1 else 1
+    loss, g = loss_grad if loss_grad is not None else landscape.loss_grad(theta)
+    k = min(k, landscape.n_params - (0 if hessian is not None else 1))
+    full = None
+    if hessian is not None:
+        op = DenseOperator(hessian)
+        w, V = torch.linalg.eigh(hessian)
+        full = w.cpu().numpy()
+        order = torch.argsort(w, descending=True)[:k]
+        vecs = V[:, order]
+        values = w[order].cpu().numpy().astype(np.float64)
+        eig = Eigen(values, vecs, 0, residuals(op, values, vecs))
+    else:
+        op = landscape.operator(theta)
+        eig = top_eigen(op, k, method=method, tol=tol, v0=v0, seed=seed)
+        if hasattr(op, "release"):
+            op.release()
+    lam = eig.eigenvalues
+    d, p_top, p_bulk = projections(g, eig.eigenvectors.to(g.dtype), n_top)
+    dl_top = landscape.loss(theta - lr * p_top) - loss
+    dl_bulk = landscape.loss(theta - lr * p_bulk) - loss
+    point = {
+        "loss": loss,
+        "accuracy": landscape.accuracy(theta),
+        "grad_norm": float(torch.linalg.vector_norm(g)),
+        "theta_norm": float(torch.linalg.vector_norm(theta)),
+        "eigenvalues": lam.tolist(),
+        "eta_star": [_safe_inv(x) for x in lam],
+        "rho": [lr * x / 2 for x in lam],
+        "d": d.cpu().tolist(),
+        "n_top": n_top,
+        "p_top_norm": float(torch.linalg.vector_norm(p_top)),
+        "p_bulk_norm": float(torch.linalg.vector_norm(p_bulk)),
+        "dl_top": dl_top,
+        "dl_bulk": dl_bulk,
+        "n_matvecs": eig.n_matvecs,
+        "residuals": eig.residuals.tolist(),
+    }
+    if full is not None:
+        point.update(spectrum_stats(full, n_classes=n_c, eps=eps))
+    return point, eig
