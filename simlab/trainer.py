@@ -109,7 +109,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     cfg.validate()
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
-    warm = None
+    warm = lam1_warm = None
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
     if resume and writer is not None:
         state = _load_state(writer)
@@ -118,11 +118,14 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             n_points, warm, hist, elapsed0 = state["n_points"], state["warm"], state["history"], state["elapsed"]
             if warm is not None:
                 warm = warm.to(landscape.device, landscape.dtype)
+            # the flow schedule's λ_1 warm start: without it a resumed run's η differs in the last bits
+            lam1_warm = state.get("lam1_warm")
+            if lam1_warm is not None:
+                lam1_warm = lam1_warm.to(landscape.device, landscape.dtype)
             writer.truncate_telemetry(n_points)
     every = cfg.cadence()
     start = time.perf_counter() - elapsed0
     last_point_step = -1
-    lam1_warm = None
     bar = tqdm(total=cfg.max_steps, initial=step, desc=desc, disable=not progress or None,
                leave=False, dynamic_ncols=True)
     stop_reason, message = "", ""
@@ -177,7 +180,8 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         bar.set_postfix(loss=f"{loss:.4g}", **last_fields, refresh=False)
         if writer is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
             _save_state(writer, {"theta": theta.cpu(), "step": step, "t": t, "n_points": n_points,
-                                 "warm": None if warm is None else warm.cpu(), "history": hist,
+                                 "warm": None if warm is None else warm.cpu(),
+                                 "lam1_warm": None if lam1_warm is None else lam1_warm.cpu(), "history": hist,
                                  "elapsed": time.perf_counter() - start})
     bar.close()
     history = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
