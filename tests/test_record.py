@@ -1,0 +1,156 @@
+"""Record: what is written is what is read back; crashes mid-write are detected, never used."""
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from simlab.record import (Record, RecordError, RecordWriter, find_records, read_jsonl,
+                           to_jsonable, write_json, write_npz)
+
+
+@dataclass(frozen=True)
+class Cfg:
+    lr: float = 0.1
+    widths: tuple = (4, 5)
+    name: str = "toy"
+    limit: float | None = None
+
+
+def points(n):
+    return [{"step": i, "loss": 1.0 / (i + 1), "eigenvalues": [3.0 - i, 1.5], "d": [np.float64(0.25), -1e-300],
+             "eta_star": [math.inf, 0.5], "rho": [float("nan")]} for i in range(n)]
+
+
+def write_run(path, n=3):
+    w = RecordWriter(path, Cfg(), meta={"regime": "toy", "experiment": "unit",
+                                        "data": {"name": "blobs", "n_data": 10, "n_classes": 2,
+                                                 "classes": [0, 1], "source": "synthetic"}})
+    for p in points(n):
+        w.append(p)
+    return w
+
+
+def no_temp_files(path):
+    return not [p for p in path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_round_trip(tmp_path):
+    run = tmp_path / "run"
+    w = write_run(run, n=4)
+    spectrum = np.linspace(-1, 5, 7)
+    w.save_arrays({"eigenvalues": spectrum})
+    w.save_arrays({"eigenvalues_init": spectrum[::-1].copy()})  # merged, not replaced
+    theta = torch.linspace(0, 1, 11, dtype=torch.float64)
+    w.save_weights(theta)
+    w.write_summary({"n_params": 11, "final_loss": np.float32(0.5), "eigenvalues": spectrum,
+                     "t": torch.tensor(2.5)})
+    rec = Record.load(run)
+    assert rec.name == "run"
+    assert rec.config == {"lr": 0.1, "widths": [4, 5], "name": "toy", "limit": None}
+    assert rec.doc["regime"] == "toy" and rec.doc["experiment"] == "unit"
+    assert rec.doc["data"]["n_classes"] == 2
+    assert {"torch", "numpy", "python", "git_commit", "simlab"} <= set(rec.doc["environment"])
+    assert len(rec.telemetry) == 4
+    for got, want in zip(rec.telemetry, points(4)):
+        assert got["step"] == want["step"] and got["loss"] == want["loss"]
+        assert got["eigenvalues"] == want["eigenvalues"] and got["d"] == [0.25, -1e-300]
+        assert got["eta_star"][0] == math.inf and math.isnan(got["rho"][0])
+    assert rec.series("step") == [0, 1, 2, 3] and rec.series("missing") == [None] * 4
+    arrays = rec.arrays()
+    assert set(arrays) == {"eigenvalues", "eigenvalues_init"}
+    np.testing.assert_array_equal(arrays["eigenvalues"], spectrum)
+    np.testing.assert_array_equal(arrays["eigenvalues_init"], spectrum[::-1])
+    assert torch.equal(rec.weights(), theta) and rec.weights().dtype == torch.float64
+    assert rec.summary == {"n_params": 11, "final_loss": 0.5, "eigenvalues": spectrum.tolist(), "t": 2.5}
+    assert no_temp_files(run)
+
+
+def test_unfinished_run_has_no_summary_and_empty_arrays(tmp_path):
+    write_run(tmp_path / "r", n=0)
+    rec = Record.load(tmp_path / "r")
+    assert rec.summary is None and rec.telemetry == [] and rec.arrays() == {}
+
+
+def test_truncated_last_line_is_detected_and_can_be_dropped(tmp_path):
+    run = tmp_path / "run"
+    write_run(run, n=3)
+    tele = run / "telemetry.jsonl"
+    full = tele.read_text()
+    with open(tele, "a") as f:  # a crash half-way through appending the fourth point
+        f.write(json.dumps(points(4)[3])[:20])
+    with pytest.raises(RecordError, match="truncated"):
+        Record.load(run)
+    rec = Record.load(run, drop_truncated=True)
+    assert [p["step"] for p in rec.telemetry] == [0, 1, 2]
+    # a complete-looking line that is cut inside the JSON but ends with a newline is corrupt too
+    tele.write_text(full + '{"step": 3, "loss"\n')
+    with pytest.raises(RecordError):
+        Record.load(run)
+    assert [p["step"] for p in Record.load(run, drop_truncated=True).telemetry] == [0, 1, 2]
+    # corruption in the middle is never dropped silently
+    lines = full.splitlines(keepends=True)
+    tele.write_text(lines[0] + "{oops\n" + lines[2])
+    with pytest.raises(RecordError, match="line 2"):
+        Record.load(run, drop_truncated=True)
+
+
+def test_truncate_telemetry_keeps_complete_points(tmp_path):
+    run = tmp_path / "run"
+    w = write_run(run, n=5)
+    with open(run / "telemetry.jsonl", "a") as f:
+        f.write('{"step": 5, "lo')
+    w.truncate_telemetry(2)
+    assert [p["step"] for p in read_jsonl(run / "telemetry.jsonl")] == [0, 1]
+    assert no_temp_files(run)
+
+
+def test_resume_keeps_config_and_a_fresh_writer_starts_empty(tmp_path):
+    run = tmp_path / "run"
+    write_run(run, n=2)
+    before = (run / "config.json").read_text()
+    RecordWriter(run, Cfg(lr=9.0), resume=True)  # resuming does not overwrite
+    assert (run / "config.json").read_text() == before and len(Record.load(run).telemetry) == 2
+    RecordWriter(run, Cfg(lr=9.0))  # a fresh run in the same folder starts over
+    rec = Record.load(run)
+    assert rec.config["lr"] == 9.0 and rec.telemetry == []
+
+
+def test_atomic_writes_leave_no_temp_files_even_on_failure(tmp_path):
+    write_json(tmp_path / "a.json", {"x": np.arange(3), "y": (1, 2)})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": [0, 1, 2], "y": [1, 2]}
+    write_npz(tmp_path / "b.npz", {"z": np.eye(2)})
+    with np.load(tmp_path / "b.npz") as f:
+        np.testing.assert_array_equal(f["z"], np.eye(2))
+
+    class Boom:
+        pass
+
+    with pytest.raises(TypeError):  # not JSON-serialisable: the old file must survive intact
+        write_json(tmp_path / "a.json", {"bad": Boom()})
+    assert json.loads((tmp_path / "a.json").read_text())["x"] == [0, 1, 2]
+    assert no_temp_files(tmp_path) and sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.npz"]
+
+
+def test_to_jsonable():
+    out = to_jsonable({"a": np.int64(3), "b": np.array([[1.5]]), "c": torch.tensor([1, 2]),
+                       "d": torch.float64, "e": Cfg(), 7: (np.float32(0.5),)})
+    assert out == {"a": 3, "b": [[1.5]], "c": [1, 2], "d": "torch.float64",
+                   "e": {"lr": 0.1, "widths": [4, 5], "name": "toy", "limit": None}, "7": [0.5]}
+    json.dumps(out)
+
+
+def test_find_records(tmp_path):
+    for name in ("b", "a", "nested/c"):
+        write_run(tmp_path / "runs" / name, n=1)
+    (tmp_path / "runs" / "not_a_run").mkdir()
+    found = find_records([tmp_path / "runs"])
+    assert [p.relative_to(tmp_path / "runs").as_posix() for p in found] == ["a", "b", "nested/c"]
+    assert find_records([tmp_path / "runs" / "a"]) == [tmp_path / "runs" / "a"]
+    with pytest.raises(RecordError):
+        find_records([tmp_path / "nowhere"])
+    with pytest.raises(RecordError, match="not a simlab record"):
+        Record.load(tmp_path / "runs" / "not_a_run")

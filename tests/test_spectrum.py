@@ -1,0 +1,248 @@
+"""Eigensolvers and spectrum statistics on spectra we know, and on real toy Hessians.
+
+Planted spectra (diagonal, and Q diag(λ) Qᵀ with a random orthogonal Q and planted outliers)
+have known eigenvalues; a trained blob net's Hessian has ``eigh`` as its reference.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import gd
+from simlab.errors import UsageError
+from simlab.landscape import Landscape
+from simlab.operators import DenseOperator
+from simlab.spectrum import lanczos_tridiag, slq_density, spectrum_stats, top_eigen
+from simlab.toy.data import blobs
+from simlab.toy.hessian import dense_hessian
+from simlab.toy.models import blob_mlp
+
+
+class CountingOperator(DenseOperator):
+    """A dense operator that counts its products itself, independently of ``n_matvecs``."""
+
+    def __init__(self, H):
+        super().__init__(H)
+        self.calls = 0
+
+    def _matvec(self, v):
+        self.calls += 1
+        return self.H @ v
+
+
+def planted(n: int, top, *, seed: int = 0, bulk=(-0.1, 1.0), rotate: bool = True):
+    """A symmetric n × n matrix with eigenvalues ``top`` plus n − len(top) uniform on ``bulk``."""
+    g = torch.Generator().manual_seed(seed)
+    lam = torch.cat([torch.as_tensor(top, dtype=torch.float64),
+                     torch.empty(n - len(top), dtype=torch.float64).uniform_(*bulk, generator=g)])
+    if not rotate:
+        return torch.diag(lam), np.sort(lam.numpy())[::-1]
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+    return (Q * lam) @ Q.T, np.sort(lam.numpy())[::-1]
+
+
+def sym_noise(n: int, size: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    E = torch.randn(n, n, generator=g, dtype=torch.float64)
+    return size * (E + E.T) / 2
+
+
+def check_pairs(H: torch.Tensor, eig, ref: np.ndarray, rtol: float):
+    k = len(eig.eigenvalues)
+    assert np.all(np.diff(eig.eigenvalues) <= 0), "eigenvalues must be descending"
+    np.testing.assert_allclose(eig.eigenvalues, ref[:k], rtol=rtol, atol=rtol * abs(ref[0]))
+    V = eig.eigenvectors
+    assert V.shape == (H.shape[0], k)
+    np.testing.assert_allclose((V.T @ V).numpy(), np.eye(k), atol=1e-6)
+    res = torch.linalg.vector_norm(H @ V - V * torch.as_tensor(eig.eigenvalues), dim=0).numpy()
+    np.testing.assert_allclose(eig.residuals, res, rtol=1e-6, atol=1e-12)
+
+
+# --- planted spectra ------------------------------------------------------------------------
+
+OUTLIERS = [50.0, 40.0, 30.0, 20.0, 10.0, 8.0, 6.0, 5.0, 4.0, 3.0]
+
+
+@settings(max_examples=10, deadline=None)
+@given(k=st.integers(1, 8), seed=st.integers(0, 1000), rotate=st.booleans())
+def test_lanczos_and_dense_reproduce_planted_spectra(k, seed, rotate):
+    H, ref = planted(80, OUTLIERS, seed=seed, rotate=rotate)
+    for method, rtol in [("dense", 1e-12), ("lanczos", 1e-9)]:
+        eig = top_eigen(DenseOperator(H), k, method=method, tol=1e-12, seed=seed)
+        check_pairs(H, eig, ref, rtol)
+        assert eig.residuals.max() < 1e-7 * ref[0]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_power_reproduces_planted_spectrum(k):
+    H, ref = planted(100, OUTLIERS, seed=1)
+    eig = top_eigen(DenseOperator(H), k, method="power", tol=1e-12, maxiter=3000)
+    check_pairs(H, eig, ref, 1e-8)
+    assert eig.residuals.max() < 1e-4 * ref[0]
+
+
+def test_power_with_a_dominant_negative_eigenvalue():
+    """|λ| is largest for −20: plain power iteration would return it; the shift must not."""
+    lam = [-20.0, 5.0, 3.0, 1.0, 0.5, 0.1, 0.0, -1.0]
+    H = torch.diag(torch.tensor(lam, dtype=torch.float64))
+    eig = top_eigen(DenseOperator(H), 3, method="power", tol=1e-12, maxiter=5000)
+    np.testing.assert_allclose(eig.eigenvalues, [5.0, 3.0, 1.0], rtol=1e-6)
+    assert eig.residuals.max() < 1e-4
+    # rotated, with a planted spectrum whose most negative eigenvalue dominates
+    Hr, ref = planted(60, [-30.0, 6.0, 4.0], seed=2, bulk=(-1.0, 1.0))
+    eig = top_eigen(DenseOperator(Hr), 2, method="power", tol=1e-13, maxiter=20000)
+    np.testing.assert_allclose(eig.eigenvalues, [6.0, 4.0], rtol=1e-6)
+
+
+def test_n_matvecs_counts_every_product():
+    H, _ = planted(80, OUTLIERS, seed=3)
+    for method, k in [("lanczos", 4), ("power", 3), ("lanczos", 1)]:
+        op = CountingOperator(H)
+        eig = top_eigen(op, k, method=method, tol=1e-8, maxiter=2000)
+        # the solve's products, plus k for the residuals (which are not charged to the solve)
+        assert op.calls == eig.n_matvecs + k
+        assert op.n_matvecs == eig.n_matvecs > k
+    op = CountingOperator(H)
+    eig = top_eigen(op, 3, method="dense")  # a DenseOperator hands over its matrix: no products
+    assert eig.n_matvecs == 0 and op.calls == 3
+    op = CountingOperator(H)
+    eig = top_eigen(op, 3, method="dense", with_residuals=False)
+    assert op.calls == 0 and np.isnan(eig.residuals).all()
+    # a matmat of m columns counts m
+    op = CountingOperator(H)
+    op.matmat(torch.eye(80, 7, dtype=torch.float64))
+    assert op.n_matvecs == op.calls == 7
+
+
+def test_dense_method_on_a_matrix_free_operator_uses_n_products():
+    ls = Landscape(blob_mlp(3, seed=0), *blobs(20, seed=0)[:2], n_classes=2)
+    op = ls.operator(ls.theta0)
+    eig = top_eigen(op, 2, method="dense", with_residuals=False)
+    assert eig.n_matvecs == ls.n_params == 3 * 3 + 6 * 3 + 2  # h² + 6h + 2
+    ref = np.linalg.eigvalsh(dense_hessian(ls, ls.theta0).numpy())[::-1][:2]
+    np.testing.assert_allclose(eig.eigenvalues, ref, rtol=1e-10)
+
+
+def test_warm_start_uses_fewer_products_on_a_perturbed_matrix():
+    """Telemetry case: θ moves a little, so H does; restart from the previous eigenvectors."""
+    # a cluster of 20 outliers just above the bulk, so a cold Lanczos needs restarts
+    H, _ = planted(400, list(np.linspace(3.0, 1.2, 20)), seed=0, bulk=(0.0, 1.0))
+    H2 = H + sym_noise(400, 1e-5, seed=5)
+    ref = np.linalg.eigvalsh(H2.numpy())[::-1]
+    for k, tol in [(5, 1e-6), (10, 1e-3)]:
+        prev = top_eigen(DenseOperator(H), k, tol=tol)
+        cold = top_eigen(DenseOperator(H2), k, tol=tol)
+        warm = top_eigen(DenseOperator(H2), k, tol=tol, v0=prev.eigenvectors)
+        np.testing.assert_allclose(warm.eigenvalues, ref[:k], rtol=max(tol, 1e-8))
+        np.testing.assert_allclose(cold.eigenvalues, ref[:k], rtol=max(tol, 1e-8))
+        assert warm.n_matvecs < cold.n_matvecs, (k, warm.n_matvecs, cold.n_matvecs)
+    # power iteration: the warm start is each previous eigenvector itself
+    prev = top_eigen(DenseOperator(H), 3, method="power", tol=1e-8, maxiter=5000)
+    cold = top_eigen(DenseOperator(H2), 3, method="power", tol=1e-8, maxiter=5000)
+    warm = top_eigen(DenseOperator(H2), 3, method="power", tol=1e-8, maxiter=5000, v0=prev.eigenvectors)
+    np.testing.assert_allclose(warm.eigenvalues, ref[:3], rtol=1e-5)
+    assert warm.n_matvecs < cold.n_matvecs / 2
+
+
+def test_solvers_reproduce_a_trained_blob_net_hessian():
+    X, y, _ = blobs(100, std=1.0, seed=0)
+    ls = Landscape(blob_mlp(6, seed=0), X, y, n_classes=2)
+    theta = gd(ls, ls.theta0, lr=1.0, steps=60)
+    assert ls.loss(theta) < 0.5 * ls.loss(ls.theta0)
+    H = dense_hessian(ls, theta)
+    ref = np.linalg.eigvalsh(H.numpy())[::-1]
+    op = ls.operator(theta)
+    for k in (1, 5):
+        eig = top_eigen(op, k, method="lanczos", tol=1e-12)
+        check_pairs(H, eig, ref, 1e-8)
+    eig = top_eigen(op, 2, method="power", tol=1e-12, maxiter=20000)
+    np.testing.assert_allclose(eig.eigenvalues, ref[:2], rtol=1e-6)
+    eig = top_eigen(op, ls.n_params, method="dense")
+    np.testing.assert_allclose(eig.eigenvalues, ref, atol=1e-10 * ref[0])
+
+
+@pytest.mark.parametrize("kw", [{"method": "arnoldi"}, {"k": 0}, {"k": 11}])
+def test_bad_solver_arguments(kw):
+    H = torch.eye(10, dtype=torch.float64)
+    with pytest.raises(UsageError):
+        top_eigen(DenseOperator(H), **{"k": 2, **kw})
+    with pytest.raises(UsageError):  # Lanczos cannot return all n
+        top_eigen(DenseOperator(H), 10, method="lanczos")
+
+
+# --- spectrum statistics --------------------------------------------------------------------
+
+def test_spectrum_stats_on_hand_made_spectra():
+    # 3 outliers (n_c = 3: Sagun expects n_c of them), a bulk of 6 at ~0, one negative
+    lam = np.array([0.0, 1e-5, -1e-5, 2e-4, -3e-4, 5e-5, -0.5, 1.0, 20.0, 50.0, 100.0])
+    s = spectrum_stats(lam, n_classes=3, eps=1e-3)
+    # |λ| ≤ 1e-3·100 = 0.1: the six near-zero ones
+    assert s["near_zero_fraction"] == pytest.approx(6 / 11)
+    assert s["lambda_max"] == 100.0 and s["lambda_min"] == -0.5
+    # descending: 100, 50, 20, 1, ...; ratios 2, 2.5, 20, 1/max(2e-4, 0.1) ... -> the gap is 20/1 at i = 3
+    assert s["gap_index"] == 3 and s["gap_ratio"] == pytest.approx(20.0)
+    assert s["outlier_count"] == 3
+    # negatives below −1e-10·λ_max = −1e-8: −1e-5, −3e-4, −0.5
+    assert s["n_negative"] == 3 and s["negative_fraction"] == pytest.approx(3 / 11)
+    # order does not matter
+    assert spectrum_stats(lam[::-1].copy(), n_classes=3) == s
+
+
+def test_spectrum_stats_no_gap_and_floor():
+    flat = np.linspace(1.0, 2.0, 30)  # no outliers: every ratio < 3
+    s = spectrum_stats(flat, n_classes=2)
+    assert s["outlier_count"] == 0 and s["gap_ratio"] < 3 and s["near_zero_fraction"] == 0.0
+    assert s["n_negative"] == 0
+    # one outlier over an exactly-zero bulk: the ratio is taken against the floor eps·λ_max
+    lam = np.r_[np.zeros(9), 4.0]
+    s = spectrum_stats(lam, n_classes=2, eps=1e-2)
+    assert s["gap_index"] == 1 and s["gap_ratio"] == pytest.approx(4.0 / 4e-2)
+    assert s["outlier_count"] == 1 and s["near_zero_fraction"] == pytest.approx(0.9)
+    # the gap search stops at 2 n_c: an outlier group of 5 with n_c = 2 is not found
+    lam = np.r_[np.full(5, 10.0), np.full(20, 1.0)]
+    assert spectrum_stats(lam, n_classes=2)["outlier_count"] == 0
+    assert spectrum_stats(lam, n_classes=3)["outlier_count"] == 5
+
+
+# --- Lanczos tridiagonal and SLQ ------------------------------------------------------------
+
+def rademacher(n: int, seed: int) -> torch.Tensor:
+    """The first probe slq_density draws with ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    return ((torch.randint(0, 2, (n,), generator=gen) * 2 - 1)).double()
+
+
+def test_lanczos_with_n_steps_reproduces_eigh():
+    lam = np.linspace(-1.0, 3.0, 25)
+    H = torch.diag(torch.as_tensor(lam))
+    a, b = lanczos_tridiag(DenseOperator(H), rademacher(25, 0), 25)
+    T = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
+    np.testing.assert_allclose(np.linalg.eigvalsh(T), lam, atol=1e-10)
+
+
+def test_slq_density_weights_and_moments():
+    n = 40
+    H, _ = planted(n, [8.0, 5.0], seed=4, bulk=(-0.5, 1.0))
+    nodes, weights = slq_density(DenseOperator(H), n_vectors=3, steps=n, seed=0)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(weights >= 0) and len(nodes) == len(weights)
+    # one probe: Gauss quadrature is exact for vᵀH v/n and vᵀH²v/n (‖v‖² = n)
+    nodes1, w1 = slq_density(DenseOperator(H), n_vectors=1, steps=10, seed=7)
+    v = rademacher(n, 7)
+    assert (w1 * nodes1).sum() == pytest.approx(float(v @ H @ v) / n, rel=1e-10)
+    assert (w1 * nodes1 ** 2).sum() == pytest.approx(float(v @ H @ H @ v) / n, rel=1e-10)
+    # a diagonal H: vᵀHv = trace(H) for every ±1 probe, so the first moment is trace/n exactly,
+    # and with n steps the nodes are the eigenvalues themselves
+    lam = np.linspace(0.0, 2.0, n) ** 2
+    D = DenseOperator(torch.diag(torch.as_tensor(lam)))
+    nodes, weights = slq_density(D, n_vectors=2, steps=n, seed=1)
+    assert (weights * nodes).sum() == pytest.approx(lam.mean(), rel=1e-10)
+    assert (weights * nodes ** 2).sum() == pytest.approx((lam ** 2).mean(), rel=1e-10)
+    np.testing.assert_allclose(np.sort(nodes[:n]), lam, atol=1e-9)
+    # a rotated H: the moments are trace(H)/n, trace(H²)/n only in expectation
+    nodes, weights = slq_density(DenseOperator(H), n_vectors=30, steps=n, seed=0)
+    Hn = H.numpy()
+    assert (weights * nodes).sum() == pytest.approx(np.trace(Hn) / n, rel=0.1)
+    assert (weights * nodes ** 2).sum() == pytest.approx(np.trace(Hn @ Hn) / n, rel=0.2)

@@ -1,0 +1,124 @@
+"""Telemetry: projections, ΔL by re-evaluation, ρ and η*, and matrix-free = dense on a tiny net."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import make_landscape, random_theta
+from simlab.telemetry import measure, projections
+from simlab.toy.hessian import dense_hessian
+
+STATS = ("near_zero_fraction", "outlier_count", "gap_ratio", "gap_index", "lambda_min",
+         "lambda_max", "n_negative", "negative_fraction")
+KEYS = ("loss", "accuracy", "grad_norm", "theta_norm", "eigenvalues", "eta_star", "rho", "d",
+        "n_top", "p_top_norm", "p_bulk_norm", "dl_top", "dl_bulk", "n_matvecs", "residuals")
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 30), k=st.integers(1, 8), seed=st.integers(0, 10_000))
+def test_projections_split_g_orthogonally(n, k, seed):
+    k = min(k, n)
+    g_ = torch.Generator().manual_seed(seed)
+    V, _ = torch.linalg.qr(torch.randn(n, k, generator=g_, dtype=torch.float64))
+    g = torch.randn(n, generator=g_, dtype=torch.float64)
+    for n_top in range(1, k + 1):
+        d, top, bulk = projections(g, V, n_top)
+        assert torch.allclose(d, V.T @ g, atol=1e-14)
+        assert torch.allclose(top + bulk, g, atol=1e-14)
+        assert abs(float(top @ bulk)) <= 1e-12 * float(g @ g)
+        # P_top g lies in the span of the first n_top columns, P_bulk g is orthogonal to it
+        assert torch.allclose(V[:, :n_top] @ (V[:, :n_top].T @ top), top, atol=1e-12)
+        assert float(torch.linalg.vector_norm(V[:, :n_top].T @ bulk)) <= 1e-12 * float(torch.linalg.vector_norm(g))
+        # Pythagoras, and the norm of the top part is that of its coordinates
+        assert float(top @ top + bulk @ bulk) == pytest.approx(float(g @ g), rel=1e-12)
+        assert float(torch.linalg.vector_norm(top)) == pytest.approx(float(torch.linalg.vector_norm(d[:n_top])), rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A 3-class tanh net away from initialisation, its θ, gradient and dense Hessian."""
+    ls = make_landscape((5,), activation="tanh", loss="ce", n_data=15, n_classes=3, seed=2)
+    theta = random_theta(ls, 3)
+    H = dense_hessian(ls, theta)
+    lam = np.linalg.eigvalsh(H.numpy())[::-1]
+    # the comparisons below need distinct top eigenvalues (eigenvectors defined up to sign)
+    assert np.min(-np.diff(lam[:7])) > 1e-3 * lam[0]
+    return ls, theta, H, lam
+
+
+def test_point_fields_and_definitions(tiny):
+    ls, theta, H, lam = tiny
+    lr = 0.37
+    point, eig = measure(ls, theta, lr=lr, k=5, method="lanczos", tol=1e-12)
+    assert set(KEYS) <= set(point) and not set(STATS) & set(point)
+    assert point["n_top"] == 2 and len(point["eigenvalues"]) == 5 and len(point["d"]) == 5
+    np.testing.assert_allclose(point["eigenvalues"], lam[:5], rtol=1e-9)
+    ev = np.array(point["eigenvalues"])
+    np.testing.assert_allclose(point["rho"], lr * ev / 2, rtol=1e-15)
+    np.testing.assert_allclose(point["eta_star"], [2 / x if x > 0 else math.inf for x in ev], rtol=1e-15)
+    loss, g = ls.loss_grad(theta)
+    assert point["loss"] == pytest.approx(loss, rel=1e-14)
+    assert point["accuracy"] == ls.accuracy(theta)
+    assert point["grad_norm"] == pytest.approx(float(torch.linalg.vector_norm(g)), rel=1e-14)
+    assert point["theta_norm"] == pytest.approx(float(torch.linalg.vector_norm(theta)), rel=1e-14)
+    np.testing.assert_allclose(point["d"], (eig.eigenvectors.T @ g).numpy(), rtol=1e-12, atol=1e-15)
+    assert point["n_matvecs"] == eig.n_matvecs > 0
+    assert max(point["residuals"]) < 1e-8
+
+
+def test_delta_l_is_an_independent_re_evaluation(tiny):
+    """ΔL = L(θ − η P g) − L(θ), recomputed here by the forward pass of a fresh landscape."""
+    ls, theta, H, lam = tiny
+    lr = 0.5
+    point, eig = measure(ls, theta, lr=lr, k=4, method="lanczos", tol=1e-12)
+    fresh = make_landscape((5,), activation="tanh", loss="ce", n_data=15, n_classes=3, seed=2,
+                           chunk_size=4)  # other chunks, same objective
+    g = fresh.grad(theta)
+    V = eig.eigenvectors[:, :2]
+    top = V @ (V.T @ g)
+    bulk = g - top
+    L0 = fresh.loss(theta)
+    assert point["dl_top"] == pytest.approx(fresh.loss(theta - lr * top) - L0, rel=1e-9, abs=1e-15)
+    assert point["dl_bulk"] == pytest.approx(fresh.loss(theta - lr * bulk) - L0, rel=1e-9, abs=1e-15)
+    assert point["p_top_norm"] == pytest.approx(float(torch.linalg.vector_norm(top)), rel=1e-9)
+    assert point["p_bulk_norm"] == pytest.approx(float(torch.linalg.vector_norm(bulk)), rel=1e-9)
+    # not a Taylor expansion: the second-order model differs from the re-evaluation
+    taylor = float(-lr * g @ top + lr ** 2 / 2 * top @ H @ top)
+    assert point["dl_top"] != taylor
+
+
+def test_lanczos_telemetry_equals_dense_hessian_telemetry(tiny):
+    ls, theta, H, lam = tiny
+    lr = 0.2
+    p_l, e_l = measure(ls, theta, lr=lr, k=6, method="lanczos", tol=1e-12)
+    p_d, e_d = measure(ls, theta, lr=lr, k=6, hessian=H)
+    np.testing.assert_allclose(p_l["eigenvalues"], p_d["eigenvalues"], rtol=1e-10)
+    np.testing.assert_allclose(np.abs(p_l["d"]), np.abs(p_d["d"]), rtol=1e-7, atol=1e-12)
+    for key in ("p_top_norm", "p_bulk_norm", "dl_top", "dl_bulk", "loss", "grad_norm", "theta_norm"):
+        assert p_l[key] == pytest.approx(p_d[key], rel=1e-8, abs=1e-14), key
+    np.testing.assert_allclose(p_l["rho"], p_d["rho"], rtol=1e-10)
+    # the dense point carries the full-spectrum statistics of eigh's spectrum, the Lanczos one not
+    assert all(key in p_d for key in STATS) and not any(key in p_l for key in STATS)
+    assert p_d["lambda_max"] == pytest.approx(lam[0], rel=1e-12)
+    assert p_d["lambda_min"] == pytest.approx(lam[-1], rel=1e-9, abs=1e-12)
+    assert p_d["n_matvecs"] == 0 and max(p_d["residuals"]) < 1e-10
+    # power iteration agrees too (the method of Lowell 2022)
+    p_p, _ = measure(ls, theta, lr=lr, k=3, method="power", tol=1e-13)
+    np.testing.assert_allclose(p_p["eigenvalues"], lam[:3], rtol=1e-6)
+    assert p_p["dl_top"] == pytest.approx(p_d["dl_top"], rel=1e-4)
+
+
+def test_k_is_capped_and_two_classes_have_one_top_direction():
+    ls = make_landscape((2,), n_data=6, n_classes=2, seed=1)  # 3·2+2 + 2·2+2 = 14 parameters
+    theta = random_theta(ls, 1)
+    point, _ = measure(ls, theta, lr=0.1, k=50, method="lanczos", tol=1e-10)
+    assert len(point["eigenvalues"]) == ls.n_params - 1  # Lanczos needs k < n
+    assert point["n_top"] == 1
+    point, _ = measure(ls, theta, lr=0.1, k=50, hessian=dense_hessian(ls, theta))
+    assert len(point["eigenvalues"]) == ls.n_params
+    # with every eigenvector, P_top g + P_bulk g = g and ‖d‖ = ‖g‖
+    assert float(np.linalg.norm(point["d"])) == pytest.approx(point["grad_norm"], rel=1e-10)
