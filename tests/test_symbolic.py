@@ -249,3 +249,24 @@ def test_check_all_everything_holds():
     results = S.check_all(seed=0)
     assert len(results) == 15
     assert all(r.proved for r in results), S.format_report(results)
+
+
+def test_record_is_read_by_the_claims_engine(tmp_path, symbolic_results):
+    from simlab import claims
+    from simlab.record import Record
+
+    numeric = [P.y7_numeric(), P.y3_numeric(widths=(3,)),
+               S.PredictionResult("Y1", "s", "r", False, check="numeric", residual=0.0,
+                                  tolerance=1.0, conditions={"rank is n_c − 1": False})]
+    results = list(symbolic_results.values()) + numeric
+    S.write_record(results, tmp_path / "pred", S.PredictionsConfig(seed=3))
+    rec = Record.load(tmp_path / "pred")
+    assert rec.doc["experiment"] == "predictions" and rec.config["seed"] == 3
+    entries = rec.summary["predictions"]
+    assert [c["check"] for c in entries["Y3"]] == [
+        "symbolic", "numeric", "numeric: ≥ m+1 eigenvalues at machine zero"]
+    assert entries["Y7"][1]["passed"] is True and entries["Y7"][1]["residual"] == 0
+    assert claims.evaluate_claim("Y3", [rec]).status == "holds"
+    assert claims.evaluate_claim("Y7", [rec]).status == "holds"
+    # a failed yes/no condition fails the claim even though the residual is within tolerance
+    assert claims.evaluate_claim("Y1", [rec]).status == "fails"
