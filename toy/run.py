@@ -1,0 +1,190 @@
+"""One toy-regime run: train a small MLP by full-batch GD and measure its exact Hessian.
+
+    data (toy.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
+    → exact Hessian and full spectrum at θ_0 and at the end (toy.hessian) → record + figures
+
+Telemetry points carry every eigenvalue's statistics (the dense Hessian is computed at each
+point), so Lowell's ρ_i and Sagun's bulk/outlier numbers come from the same exact spectrum.
+A run is a function of its :class:`ToyConfig` (seed included); the record stores the config.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simlab import plots
+from simlab.errors import UsageError
+from simlab.landscape import Landscape
+from simlab.record import RecordWriter
+from simlab.spectrum import spectrum_stats
+from simlab.toy import data as toy_data
+from simlab.toy.hessian import dense_hessian, full_spectrum
+from simlab.toy.models import build_mlp, count_params
+from simlab.trainer import TrainConfig, train
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+# the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
+MAX_DENSE_PARAMS = 20_000
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    # data
+    dataset: str = "blobs"              # blobs | random | digits | mnist
+    n_data: int | None = None           # None: 1000 for blobs/random/mnist, all 1797 digits
+    std: float = 1.0                    # blob standard deviation (Sagun §3)
+    data_root: str | None = None        # MNIST: folder with MNIST/raw or mnist_subset.npz
+    download: bool = False
+    classes: int | tuple[int, ...] | None = None   # keep these classes (n_c or labels)
+    input_dim: int = 784                # random inputs' dimension
+    # model
+    hidden: int = 10                    # width h
+    depth: int | None = None            # hidden layers; None: 2 (Sagun's blob net), 1 for MNIST
+    activation: str = "relu"            # relu | tanh
+    loss: str = "ce"                    # ce (softmax cross-entropy, NLL) | mse (one-hot targets)
+    # optimisation: full-batch GD, constant step, until ‖g‖ ≤ grad_tol or max_steps
+    lr: float = 0.5
+    max_steps: int = 20_000
+    grad_tol: float | None = 1e-4
+    target_loss: float | None = None
+    telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
+    k: int = 20                         # eigenpairs listed per telemetry point
+    eps: float = 1e-3                   # near-zero threshold |λ| ≤ eps·λ_max
+    # reproducibility and numerics
+    seed: int = 0                       # model init and data draw
+    data_seed: int | None = None        # None: same as seed
+    device: str = "cpu"
+    dtype: str = "float64"
+    chunk_size: int | None = None
+    experiment: str = "toy"             # the record's experiment name (claims group by it)
+
+    def widths(self) -> tuple[int, ...]:
+        depth = self.depth if self.depth is not None else (1 if self.dataset == "mnist" else 2)
+        return (self.hidden,) * depth
+
+    def data_config(self) -> toy_data.DataConfig:
+        n = self.n_data
+        if n is None:
+            n = None if self.dataset == "digits" else 1000
+        classes = tuple(self.classes) if isinstance(self.classes, list) else self.classes
+        return toy_data.DataConfig(dataset=self.dataset, n_data=n, std=self.std,
+                                   data_root=self.data_root, classes=classes,
+                                   seed=self.seed if self.data_seed is None else self.data_seed,
+                                   download=self.download, input_dim=self.input_dim)
+
+    def train_config(self) -> TrainConfig:
+        every = self.telemetry_every
+        if every is None:
+            every = max(round(1 / self.lr), self.max_steps // 40, 1)
+        return TrainConfig(lr=self.lr, max_steps=self.max_steps, grad_tol=self.grad_tol,
+                           target_loss=self.target_loss, telemetry_every=every, k=self.k,
+                           eig_method="dense", eps=self.eps)
+
+    def validate(self) -> None:
+        if self.hidden <= 0:
+            raise UsageError(f"--hidden must be a positive width, got {self.hidden}")
+        if self.depth is not None and self.depth < 1:
+            raise UsageError(f"--depth must be at least 1, got {self.depth}")
+        if not self.lr > 0:
+            raise UsageError(f"--lr must be positive, got {self.lr}")
+        if self.max_steps < 0:
+            raise UsageError(f"--steps must be ≥ 0, got {self.max_steps}")
+        if not self.std > 0:
+            raise UsageError(f"--std must be positive, got {self.std}")
+        if self.dtype not in DTYPES:
+            raise UsageError(f"unknown dtype {self.dtype!r}; choose float64 or float32")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError("--device cuda was asked for but no CUDA device is available; use --device cpu")
+
+
+def build(cfg: ToyConfig):
+    """Data, model and landscape for a config: ``(landscape, info)``."""
+    cfg.validate()
+    X, y, info = toy_data.load(cfg.data_config())
+    n_classes = info["n_classes"]
+    model = build_mlp(X.shape[1], cfg.widths(), n_classes, activation=cfg.activation, seed=cfg.seed)
+    n = count_params(model)
+    if n > MAX_DENSE_PARAMS:
+        raise UsageError(f"the net has {n} parameters; the exact Hessian is built for at most "
+                         f"{MAX_DENSE_PARAMS} — use a smaller --hidden or the scale regime")
+    land = Landscape(model, X, y, loss=cfg.loss, n_classes=n_classes, chunk_size=cfg.chunk_size,
+                     dtype=DTYPES[cfg.dtype], device=cfg.device)
+    return land, info
+
+
+def layer_boundaries(model) -> list[int]:
+    """Flat-θ indices where each parameter tensor starts (for the heat map's block lines)."""
+    out, i = [], 0
+    for p in model.parameters():
+        out.append(i)
+        i += p.numel()
+    return out[1:]
+
+
+def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool = True) -> dict:
+    """Train, measure, and write the record (and figures) into ``out``; returns the summary."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    land, info = build(cfg)
+    writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
+                                          "data": info}, device=cfg.device)
+    hess = lambda th: dense_hessian(land, th)  # noqa: E731
+    H0 = hess(land.theta0)
+    lam0, _ = full_spectrum(H0)
+    result = train(land, cfg.train_config(), writer, hessian_fn=hess, progress=progress,
+                   desc=f"toy {cfg.dataset} h={cfg.hidden}")
+    H = hess(result.theta)
+    lam, _ = full_spectrum(H)
+    n_c = info["n_classes"]
+    stats = spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)
+    stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
+    writer.save_arrays({"eigenvalues": lam, "eigenvalues_init": lam0, "hessian": H.cpu().numpy(),
+                        "hessian_init": H0.cpu().numpy()})
+    summary = {
+        "n_params": land.n_params,
+        "dataset": info["name"], "n_data": info["n_data"], "n_classes": n_c,
+        "widths": list(cfg.widths()), "activation": cfg.activation, "loss": cfg.loss,
+        "lr": cfg.lr, "seed": cfg.seed,
+        "steps": result.step, "t": result.t, "stop_reason": result.stop_reason,
+        "message": result.message,
+        "final_loss": result.loss, "final_grad_norm": result.grad_norm,
+        "final_accuracy": land.accuracy(result.theta),
+        "theta_norm": float(torch.linalg.vector_norm(result.theta)),
+        "theta_norm_init": float(torch.linalg.vector_norm(land.theta0)),
+        "eigenvalues": lam.tolist(), "eigenvalues_init": lam0.tolist(),
+        **stats,
+        **{f"{k}_init": v for k, v in stats0.items()},
+        "eps": cfg.eps,
+        "n_telemetry": result.n_points,
+        "wall_time": time.perf_counter() - t0,
+    }
+    if figures:
+        summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
+    writer.write_summary(summary)
+    return summary
+
+
+def write_figures(out: Path, cfg: ToyConfig, land: Landscape, H, lam0, lam) -> list[str]:
+    title = (f"{cfg.dataset}, widths {list(cfg.widths())}, {cfg.activation}, {cfg.loss}: "
+             f"{land.n_params} parameters")
+    paths = [
+        plots.before_after_histograms(lam0, lam, out / "spectrum_before_after.png", title=title),
+        plots.hessian_heatmap(H.cpu().numpy(), out / "hessian_heatmap.png",
+                              title=f"Hessian after training ({land.n_params} parameters)",
+                              boundaries=layer_boundaries(land.model)),
+    ]
+    return [p.name for p in paths]
+
+
+def with_overrides(cfg: ToyConfig, **changes) -> ToyConfig:
+    """A copy of the config with some fields changed (None values are ignored)."""
+    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+
+
+def config_dict(cfg: ToyConfig) -> dict:
+    return asdict(cfg)
