@@ -48,8 +48,8 @@ class ToyConfig:
     activation: str = "relu"            # relu | tanh
     loss: str = "ce"                    # ce (softmax cross-entropy, NLL) | mse (one-hot targets)
     # optimisation: full-batch GD, constant step, until ‖g‖ ≤ grad_tol or max_steps
-    lr: float = 0.5
-    max_steps: int = 20_000
+    lr: float = 0.1
+    max_steps: int = 4_000
     grad_tol: float | None = 1e-4
     target_loss: float | None = None
     telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
