@@ -1,0 +1,161 @@
+"""Lowell 2022's sub-experiments, each a set of records under one output folder.
+
+=============  ===============================================================================
+experiment     what it runs (every member's config.json "experiment" is the name on the left)
+=============  ===============================================================================
+scale          one protocol run (the config as given)
+lr_sweep       one run per η in ``cfg.lrs``, into ``OUT/lr_<η>``
+class_sweep    one run per n_c in ``cfg.class_counts`` (classes 0..n_c−1), into ``OUT/nc_<n_c>``;
+               with a fixed ``n_data`` the images per class stay fixed: n_D·n_c/10 (as in the
+               paper, where dropping classes drops their images)
+entry          telemetry every ``entry_every`` iterations before ``entry_until`` (paper: 10, 2000),
+               stopping at ``entry_until``
+gradient_flow  η = min(lr, 0.5/λ_1) with λ_1 at every iteration, snapshots every
+               ``snapshot_every`` iterations, one run per n_D in ``cfg.flow_sizes``
+               (``OUT/nD_<n>``); each run's summary holds its peak λ_1 and the cusp slice at the
+               snapshot of the peak; ``OUT/summary.json`` holds the linear fit of peak λ_1 on n_D
+cusp           the slice L(θ*+Δh_1) − L(θ*) re-scanned at the peak snapshot of existing
+               gradient-flow records (``sources``), one record of experiment "cusp" each; without
+               sources the gradient-flow sweep is run first into ``OUT/gradient_flow``
+=============  ===============================================================================
+
+Figures for the whole folder are drawn at the end (:func:`simlab.scale.figures.make_figures`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simlab.errors import UsageError
+from simlab.record import Record, find_records, write_json
+from simlab.scale.config import ENTRY, FLOW, ScaleConfig
+from simlab.scale.distributed import init_from_env, world
+from simlab.scale.run import build_landscape, cusp_at, peak_snapshot, resolve_device, run_one
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def linear_fit(x, y) -> dict:
+    """Least-squares y ≈ a + b x with R² = 1 − SS_res/SS_tot."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    b, a = np.polyfit(x, y, 1)
+    ss_res = float(np.sum((y - (a + b * x)) ** 2))
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return {"slope": float(b), "intercept": float(a), "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
+
+
+def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:
+    """(subfolder, config) of every record an experiment writes ("" = the folder itself)."""
+    e = cfg.experiment
+    if e == "scale":
+        return [("", cfg)]
+    if e == "lr_sweep":
+        return [(f"lr_{_fmt(lr)}", replace(cfg, lr=lr)) for lr in cfg.lrs]
+    if e == "class_sweep":
+        out = []
+        for nc in cfg.class_counts:
+            n = None if cfg.n_data is None else max(nc, round(cfg.n_data * nc / 10))
+            out.append((f"nc_{nc}", replace(cfg, classes=nc, n_data=n)))
+        return out
+    if e == "entry":
+        every, until = (cfg.entry_every, cfg.entry_until) if cfg.entry_every else ENTRY.get(cfg.preset, ENTRY["paper"])
+        return [("", replace(cfg, entry_every=every, entry_until=until, max_steps=until))]
+    if e in ("gradient_flow", "cusp"):
+        flow = FLOW.get(cfg.preset, FLOW["paper"])
+        snap = cfg.snapshot_every or flow["snapshot_every"]
+        steps = cfg.max_steps if cfg.max_steps is not None else flow.get("max_steps")
+        base = replace(cfg, experiment="gradient_flow", schedule="flow", snapshot_every=snap, max_steps=steps)
+        return [(f"nD_{n}", replace(base, n_data=n)) for n in cfg.flow_sizes]
+    raise UsageError(f"unknown experiment {e!r}")
+
+
+def run_experiment(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress: bool = True,
+                   sources=(), figures: bool = True) -> list[Path]:
+    """Run ``cfg.experiment`` into ``out``; returns the record directories written."""
+    cfg.validate()
+    out = Path(out)
+    if cfg.experiment == "cusp":
+        return cusp_experiment(cfg, out, sources=sources, resume=resume, progress=progress, figures=figures)
+    dirs = []
+    for sub, member in members(cfg):
+        dirs.append(run_one(member.validate(), out / sub if sub else out, resume=resume,
+                            progress=progress, figures=figures and not sub))
+    rank, _ = world()
+    if cfg.experiment == "gradient_flow" and rank == 0:
+        write_json(out / "summary.json", flow_fit(dirs))
+    if figures and rank == 0 and len(dirs) > 1:
+        from simlab.scale.figures import make_figures
+
+        make_figures(dirs, out)
+    return dirs
+
+
+def flow_fit(dirs) -> dict:
+    """Peak λ_1 of every gradient-flow record against its n_D, and the linear fit (claim L8)."""
+    rows = []
+    for d in dirs:
+        r = Record.load(d)
+        s = r.summary or {}
+        if s.get("peak_lambda_1") is not None:
+            rows.append((int(s["n_data"]), float(s["peak_lambda_1"])))
+    rows.sort()
+    doc = {"experiment": "gradient_flow", "n_data": [n for n, _ in rows],
+           "peak_lambda_1": [p for _, p in rows], "records": [str(Path(d).name) for d in dirs]}
+    if len(rows) >= 2:
+        doc["fit"] = linear_fit(*zip(*rows))
+    return doc
+
+
+def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, progress=True,
+                    figures=True) -> list[Path]:
+    """Records of experiment "cusp": the slice along h_1 at the peak-λ_1 snapshot of each
+    gradient-flow record in ``sources`` (run first when none are given)."""
+    if sources:
+        src = find_records(sources)
+    else:
+        src = run_experiment(replace(cfg, experiment="gradient_flow"), out / "gradient_flow",
+                             resume=resume, progress=progress, figures=figures)
+    flows = [d for d in src if Record.load(d).doc.get("experiment") == "gradient_flow"]
+    if not flows:
+        raise UsageError("--experiment cusp needs gradient-flow records: pass --from DIR written by "
+                         "--experiment gradient_flow, or omit --from to run them first")
+    device = resolve_device(cfg.device)
+    rank, size, device = init_from_env(device)
+    written = []
+    for d in flows:
+        rec = Record.load(d)
+        src_cfg = ScaleConfig.from_dict(rec.config)
+        peak = peak_snapshot(Path(d) / "snapshots", rec.arrays() and {
+            "step": rec.arrays()["history_step"], "lambda_1": rec.arrays()["history_lambda_1"]})
+        if peak is None:
+            continue
+        step, snap = peak
+        ccfg = replace(src_cfg, experiment="cusp", cusp_radius=cfg.cusp_radius, cusp_points=cfg.cusp_points,
+                       device=cfg.device)
+        land, info = build_landscape(ccfg, device=device, rank=rank, size=size)
+        theta = torch.load(snap, weights_only=True).to(land.device, land.dtype)
+        c = cusp_at(land, theta, ccfg)
+        target = out / f"nD_{info['n_data']}"
+        if rank == 0:
+            from simlab.record import RecordWriter
+            from simlab.scale.data import record_data
+
+            w = RecordWriter(target, ccfg, meta={"regime": "scale", "experiment": "cusp",
+                                                  "data": record_data(info), "source": str(d)}, device=device)
+            w.write_summary({"regime": "scale", "experiment": "cusp", "arch": ccfg.arch,
+                             "activation": ccfg.activation, "n_data": info["n_data"],
+                             "n_params": land.n_params, "source": str(d),
+                             "cusp": {**c, "n_data": info["n_data"], "peak_step": step},
+                             "total_hvps": land.hvp_count, "device": device})
+        written.append(target)
+    if figures and rank == 0 and written:
+        from simlab.scale.figures import make_figures
+
+        make_figures(written, out)
+    return written

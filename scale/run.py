@@ -1,0 +1,240 @@
+"""One scale-regime run: Lowell 2022's protocol on AlexNet / VGG-16 and CIFAR-10, as a record.
+
+Top to bottom, :func:`run_one`:
+
+1. load the images of ``cfg`` (:func:`simlab.scale.data.load_cifar10`), shard them by rank
+   under torch.distributed;
+2. build the Kaiming-initialised net (:func:`simlab.scale.models.build_model`) and its
+   :class:`~simlab.landscape.Landscape` (the whole-set mean loss, in ``cfg.dtype``);
+3. full-batch GD (:func:`simlab.trainer.train`) with telemetry every 1/η iterations — top-k
+   Lanczos eigenpairs warm-started from the previous point, ρ_i = ηλ_i/2, d_i = h_i·g,
+   ‖P_top g‖, ‖P_bulk g‖, ΔL_top and ΔL_bulk by re-evaluation — until L < 0.1 or t = 40;
+4. at the end: a stochastic-Lanczos estimate of the spectral density and its near-zero mass
+   (|λ| ≤ 1e−3·λ_1); under gradient flow the peak λ_1 and the cusp scan
+   L(θ* + Δh_1) − L(θ*) at the snapshot θ* of peak λ_1;
+5. summary.json and, on request, the figures.
+
+Every HVP taken (telemetry, residual checks, the flow's λ_1, SLQ, cusp) is counted in
+``summary["total_hvps"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simlab.errors import UsageError
+from simlab.landscape import Landscape
+from simlab.operators import HVPOperator
+from simlab.record import CONFIG, RecordWriter, to_jsonable
+from simlab.scale.config import ScaleConfig
+from simlab.scale.data import DataSpec, load_cifar10, record_data
+from simlab.scale.distributed import ShadowWriter, init_from_env, shard
+from simlab.scale.models import build_model
+from simlab.spectrum import slq_density, top_eigen
+from simlab.trainer import TrainConfig, train
+
+EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
+
+
+class _CountingHVP(HVPOperator):
+    def _matvec(self, v):
+        self.landscape.hvp_count += 1
+        return super()._matvec(v)
+
+
+class CountingLandscape(Landscape):
+    """A Landscape whose operators count every Hessian-vector product into ``hvp_count``."""
+
+    hvp_count = 0
+
+    def operator(self, theta, *, hold_graph=None):
+        return _CountingHVP(self, theta, hold_graph=hold_graph)
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is a usage error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {name} asked for but no CUDA device is visible; use --device cpu or auto")
+    return name
+
+
+def data_spec(cfg: ScaleConfig) -> DataSpec:
+    return DataSpec(dataset=cfg.dataset, data_root=cfg.data_root, n_data=cfg.n_data,
+                    classes=cfg.classes, seed=cfg.seed, download=cfg.download)
+
+
+def build_landscape(cfg: ScaleConfig, *, device: str = "cpu", rank: int = 0, size: int = 1):
+    """(landscape, data info) for ``cfg``: this rank's shard of the data, the seeded net."""
+    X, y, info = load_cifar10(data_spec(cfg))
+    X, y = shard(X, y, rank, size)
+    model = build_model(cfg.arch, n_classes=info["n_classes"], activation=cfg.activation,
+                        width=cfg.width, seed=cfg.seed)
+    land = CountingLandscape(model, X, y, loss=cfg.loss, n_classes=info["n_classes"],
+                             chunk_size=cfg.chunk_size, dtype=getattr(torch, cfg.dtype),
+                             device=device, hvp_method=cfg.hvp_method)
+    return land, info
+
+
+def train_config(cfg: ScaleConfig) -> TrainConfig:
+    return TrainConfig(lr=cfg.lr, schedule=cfg.schedule, flow_c=cfg.flow_c, max_steps=cfg.max_steps,
+                       max_t=cfg.max_t, target_loss=cfg.target_loss, max_seconds=cfg.max_seconds,
+                       telemetry_every=cfg.telemetry_every, entry_every=cfg.entry_every,
+                       entry_until=cfg.entry_until, k=cfg.k, eig_method=cfg.eig_method,
+                       eig_tol=cfg.eig_tol, eps=EPS, snapshot_every=cfg.snapshot_every,
+                       checkpoint_every=cfg.checkpoint_every)
+
+
+# ------------------------------------------------------------------------------ end-of-run maths
+
+
+def near_zero_from_density(nodes: np.ndarray, weights: np.ndarray, lam1: float, eps: float = EPS) -> float:
+    """Mass of the SLQ measure Σ w_j δ_{θ_j} within |λ| ≤ eps·λ_1, over its total mass."""
+    w = np.asarray(weights, dtype=float)
+    x = np.asarray(nodes, dtype=float)
+    return float(w[np.abs(x) <= eps * abs(lam1)].sum() / w.sum())
+
+
+def cusp_deltas(radius: float, points: int) -> np.ndarray:
+    """``points`` evenly spaced Δ in [−radius, radius] (odd counts include Δ = 0)."""
+    return np.linspace(-radius, radius, points)
+
+
+def cusp_scan(landscape, theta: torch.Tensor, direction: torch.Tensor, deltas) -> list[float]:
+    """The one-dimensional slice L(θ + Δ h) − L(θ) for each Δ, by re-evaluating the loss."""
+    h = direction / torch.linalg.vector_norm(direction)
+    base = landscape.loss(theta)
+    return [landscape.loss(theta + float(d) * h) - base for d in deltas]
+
+
+def peak_snapshot(snap_dir: Path, history: dict) -> tuple[int, Path] | None:
+    """The snapshot whose step has the largest λ_1 in the flow's per-iteration history."""
+    snaps = sorted(snap_dir.glob("step_*.pt"))
+    if not snaps:
+        return None
+    steps = np.asarray(history["step"]).astype(int)
+    lam = np.asarray(history["lambda_1"], dtype=float)
+    by_step = dict(zip(steps.tolist(), lam.tolist()))
+    scored = [(by_step.get(int(p.stem.split("_")[1]), -math.inf), int(p.stem.split("_")[1]), p) for p in snaps]
+    scored = [s for s in scored if math.isfinite(s[0])]
+    if not scored:
+        return None
+    _, step, path = max(scored, key=lambda s: (s[0], -s[1]))
+    return step, path
+
+
+def cusp_at(landscape, theta: torch.Tensor, cfg: ScaleConfig) -> dict:
+    """h_1 at θ (Lanczos) and the slice along it over Δ ∈ [−cusp_radius, cusp_radius]."""
+    eig = top_eigen(landscape.operator(theta), 1, tol=cfg.eig_tol, seed=0, with_residuals=False)
+    deltas = cusp_deltas(cfg.cusp_radius, cfg.cusp_points)
+    values = cusp_scan(landscape, theta, eig.eigenvectors[:, 0], deltas)
+    return {"deltas": deltas.tolist(), "values": values, "lambda_1": float(eig.eigenvalues[0])}
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _check_resume(path: Path, cfg: ScaleConfig) -> None:
+    doc = json.loads((path / CONFIG).read_text())
+    old = doc.get("config", {})
+    new = to_jsonable(cfg)
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k != "device")
+    if diff:
+        raise UsageError(f"--resume: {path} was written with a different config ({', '.join(diff)}); "
+                         "rerun with the same flags or choose another --out")
+
+
+def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress: bool = True,
+            on_point=None, figures: bool = True) -> Path:
+    """Run ``cfg`` into the record directory ``out`` and return it (rank 0 writes; all ranks compute)."""
+    cfg.validate()
+    out = Path(out)
+    device = resolve_device(cfg.device)
+    rank, size, device = init_from_env(device)
+    land, info = build_landscape(cfg, device=device, rank=rank, size=size)
+    meta = {"regime": "scale", "experiment": cfg.experiment, "data": record_data(info),
+            "data_info": info, "distributed": {"world_size": size, "backend": None if size == 1 else
+                                                ("nccl" if device.startswith("cuda") else "gloo")}}
+    if resume and (out / CONFIG).exists():
+        _check_resume(out, cfg)
+    if rank == 0:
+        writer = RecordWriter(out, cfg, meta=meta, device=device, resume=resume)
+    else:
+        writer = ShadowWriter(out, rank)
+    tag = f"{cfg.arch}-{cfg.activation} η={cfg.lr:g} n_c={info['n_classes']} n_D={info['n_data']}"
+    t0 = time.perf_counter()
+    res = train(land, train_config(cfg), writer, progress=progress and rank == 0, desc=tag,
+                resume=resume, on_point=on_point)
+    if rank == 0:
+        stream = sys.stderr if res.stop_reason == "diverged" else sys.stdout
+        if progress or res.stop_reason == "diverged":
+            print(f"[{out.name}] {res.message}", file=stream)
+
+    points = _read_points(out) if rank == 0 else []
+    last = points[-1] if points else {}
+    summary = {
+        "regime": "scale", "experiment": cfg.experiment,
+        "arch": cfg.arch, "activation": cfg.activation, "width": cfg.width, "loss": cfg.loss,
+        "lr": cfg.lr, "schedule": cfg.schedule,
+        "dataset": info["name"], "n_data": info["n_data"], "n_classes": info["n_classes"],
+        "data_source": info["source"], "n_params": land.n_params,
+        "final_loss": res.loss, "final_accuracy": last.get("accuracy"),
+        "final_grad_norm": res.grad_norm, "theta_norm": last.get("theta_norm"),
+        "theta0_norm": float(torch.linalg.vector_norm(land.theta0)),
+        "steps": res.step, "t": res.t, "stop_reason": res.stop_reason, "message": res.message,
+        "telemetry_points": res.n_points,
+        "lambda_max": (last.get("eigenvalues") or [None])[0],
+        "device": device, "world_size": size, "dtype": cfg.dtype,
+    }
+    if res.stop_reason != "diverged":
+        if cfg.slq_vectors > 0 and res.n_points > 0:  # every rank takes part in the products
+            nodes, weights = slq_density(land.operator(res.theta), n_vectors=cfg.slq_vectors,
+                                         steps=cfg.slq_steps, seed=cfg.seed)
+            if rank == 0:
+                summary["density"] = {"nodes": nodes.tolist(), "weights": weights.tolist(),
+                                      "method": "slq", "n_vectors": cfg.slq_vectors, "steps": cfg.slq_steps}
+                summary["near_zero_fraction"] = near_zero_from_density(nodes, weights, summary["lambda_max"])
+                summary["eps"] = EPS
+        if cfg.schedule == "flow":
+            lam = np.asarray(res.history["lambda_1"], dtype=float)
+            if lam.size and np.isfinite(lam).any():
+                i = int(np.nanargmax(lam))
+                summary["peak_lambda_1"] = float(lam[i])
+                summary["peak_step"] = int(res.history["step"][i])
+            peak = peak_snapshot(writer.path / "snapshots", res.history)
+            if peak is not None:
+                step, path = peak
+                theta_star = torch.load(path, weights_only=True).to(land.device, land.dtype)
+                c = cusp_at(land, theta_star, cfg)
+                summary["cusp"] = {**c, "n_data": info["n_data"], "peak_step": step}
+    summary["total_hvps"] = land.hvp_count
+    summary["wall_time"] = res.wall_time
+    summary["wall_time_total"] = time.perf_counter() - t0
+    if rank == 0:
+        writer.write_summary(summary)
+        if figures:
+            from simlab.scale.figures import make_figures
+
+            make_figures([out], out)
+    elif res.stop_reason:
+        writer.discard()
+    return out
+
+
+def _read_points(out: Path) -> list[dict]:
+    from simlab.record import read_jsonl
+
+    return read_jsonl(out / "telemetry.jsonl", drop_truncated=True)
+
+
+def with_experiment(cfg: ScaleConfig, name: str, **changes) -> ScaleConfig:
+    return replace(cfg, experiment=name, **changes).validate()
