@@ -23,12 +23,18 @@ more backward pass (cheapest when the whole batch fits in memory).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp
 
 from simlab.errors import UsageError
+
+# torch.func's forward mode calls torch.jit.script internally and warns about it on first use;
+# the warning is torch's own business, not the user's
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
 
 LOSSES = ("ce", "mse")
 HVP_METHODS = ("rev-rev", "fwd-rev")

@@ -69,6 +69,8 @@ def parser() -> ArgumentParser:
     g.add_argument("--device", default=d.device, help="cpu or cuda")
     g.add_argument("--dtype", choices=tuple(DTYPES), default=d.dtype)
     g.add_argument("--chunk-size", type=positive(int), help="examples per chunk of the full-batch sums")
+    g.add_argument("--threads", type=int, default=d.threads,
+                   help="torch CPU threads (default 1: toy tensors are too small to share; 0 keeps torch's)")
     g.add_argument("--out", type=Path, help="record directory (default: a new folder under runs/)")
     g.add_argument("--no-figures", action="store_true")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -89,7 +91,7 @@ def config_from_args(a) -> ToyConfig:
                     hidden=a.hidden, depth=a.depth, activation=a.activation, loss=a.loss,
                     lr=a.lr, max_steps=a.steps, grad_tol=a.grad_tol, target_loss=a.target_loss,
                     telemetry_every=a.telemetry_every, k=a.k, seed=a.seed, device=a.device,
-                    dtype=a.dtype, chunk_size=a.chunk_size)
+                    dtype=a.dtype, chunk_size=a.chunk_size, threads=a.threads)
     cfg.validate()
     return cfg
 
