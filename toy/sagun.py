@@ -1,0 +1,468 @@
+"""Sagun, Bottou & LeCun 2016 in the toy regime: every experiment of the paper, each a function
+``experiment(root, sizes, ...) -> list of record directories`` that also draws its figure.
+
+All spectra are exact (dense float64 Hessians, :mod:`simlab.toy.hessian`). Record names
+(``config.json`` → ``"experiment"``) are those :mod:`simlab.claims` reads:
+
+=================  =====================================================  ==============
+experiment         what                                                    claims
+=================  =====================================================  ==============
+width_sweep        blobs 2-h-h-2, h ∈ {2,6,10,14,18}; MNIST 784-k-10       S1 S2 S5 S6 F1 F2
+training_spectrum  full spectrum at several points of training             S1 S5 S6
+fluctuation        λ_1 after GD from many random initialisations           S3 S7 (spread)
+std_sweep          blob std sweep, ‖θ‖ beside the top eigenvalues          S3
+mse                mean squared error instead of NLL                       S4
+random_inputs      random inputs vs digits (and MNIST) on the same net     S7
+interpolation      loss on the line GD↔SGD (same start), GD↔GD (two starts)  outlook
+=================  =====================================================  ==============
+
+GD is full batch with a constant step, stopped at ‖g‖ ≤ 1e-4 (Sagun) or the preset's iteration
+cap, whichever comes first; every summary says which (``stop_reason``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simlab import plots
+from simlab.record import Record, RecordWriter, write_json
+from simlab.toy.grid import Sizes, blob_config, fresh, gd, load_summary, run_cached, sgd
+from simlab.toy.hessian import dense_hessian, full_spectrum
+from simlab.toy.run import ToyConfig, build
+
+# ============================================================================ width sweep
+
+
+def width_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
+                progress: bool = False) -> list[Path]:
+    """Blobs 2-h-h-2 for every h in ``sz.widths`` (h² + 6h + 2 parameters); with a data root,
+    also MNIST-1000 784-k-10 for every k in ``sz.mnist_k``. Figure: the spectra overlaid (log
+    count) and the near-zero fraction against the parameter count."""
+    root = Path(root)
+    outs = []
+    for h in sz.widths:
+        cfg = blob_config(sz, hidden=h, experiment="width_sweep")
+        out = root / f"blobs-h{h}"
+        run_cached(cfg, out, progress=progress)
+        outs.append(out)
+    groups = {"blobs": list(outs)}
+    if data_root:
+        mnist = []
+        for k in sz.mnist_k:
+            cfg = ToyConfig(dataset="mnist", data_root=data_root, n_data=1000, hidden=k, depth=1,
+                            lr=sz.mnist_lr, max_steps=sz.mnist_steps, grad_tol=1e-4,
+                            telemetry_every=sz.mnist_steps, experiment="width_sweep")
+            out = root / f"mnist-k{k}"
+            run_cached(cfg, out, progress=progress)
+            mnist.append(out)
+        groups["mnist"] = mnist
+        outs += mnist
+    for name, dirs in groups.items():
+        width_figure([Record.load(d) for d in dirs], root / f"fig_width_sweep_{name}.png",
+                     title=f"{name}: exact Hessian spectra after GD, growing width")
+    return outs
+
+
+def width_figure(records: list[Record], path: Path, *, title: str = "") -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    cmap = plt.get_cmap("viridis")
+    n_params, frac = [], []
+    for i, r in enumerate(records):
+        lam = np.asarray(r.summary["eigenvalues"])
+        plots.spectrum_histogram(a, lam, bins=80, alpha=0.45, color=cmap(i / max(len(records) - 1, 1)),
+                                 label=f"h={r.summary['widths'][0]} ({lam.size} params)")
+        n_params.append(lam.size)
+        frac.append(r.summary["near_zero_fraction"])
+    a.legend(fontsize=7)
+    a.set_title("eigenvalues after training", fontsize=9)
+    b.plot(n_params, frac, "o-")
+    eps = records[0].summary.get("eps", 1e-3)
+    b.set_xlabel("parameters")
+    b.set_ylabel(f"fraction with |λ| ≤ {eps:g}·λ_max")
+    b.set_title("mass at zero grows with width", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return plots.save(fig, path)
+
+
+# ============================================================================ spectrum during training
+
+
+def replay_gd(land, lr: float, steps: list[int]) -> dict[int, torch.Tensor]:
+    """θ at the given steps of constant-step GD from the landscape's θ_0, replayed with the
+    trainer's own update θ ← θ − η ∇L(θ) (same operations, so the same bits)."""
+    want, theta, out = sorted(set(steps)), land.theta0.detach().clone(), {}
+    for step in range(want[-1] + 1):
+        if step in want:
+            out[step] = theta
+        if step == want[-1]:
+            break
+        _, g = land.loss_grad(theta)
+        theta = theta - lr * g
+    return out
+
+
+def training_spectrum(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
+    """One blob run with ``sz.spectrum_points`` telemetry points (each with the statistics of
+    the full spectrum); the full spectrum itself at every telemetry step and at
+    ``sz.spectrum_points`` geometrically spaced steps is stored in arrays.npz as
+    ``spectrum_step_N`` (recomputed by replaying GD to step N, checked against the run's final
+    weights bit for bit). Figure: sorted eigenvalues at each of those steps."""
+    root = Path(root)
+    every = max(sz.blob_steps // sz.spectrum_points, 1)
+    cfg = blob_config(sz, telemetry_every=every, experiment="training_spectrum")
+    out = root / f"blobs-h{cfg.hidden}"
+    summary = run_cached(cfg, out, progress=progress)
+    if "spectrum_steps" not in summary:
+        rec = Record.load(out)
+        steps = [int(p["step"]) for p in rec.telemetry]
+        # the telemetry points, plus geometrically spaced steps: the spectrum moves fastest early
+        steps += [int(x) for x in np.geomspace(1, max(steps[-1], 1), sz.spectrum_points)]
+        land, _ = build(cfg)
+        thetas = replay_gd(land, cfg.lr, steps)
+        if not torch.equal(thetas[max(steps)], rec.weights().to(thetas[max(steps)].dtype)):
+            raise RuntimeError("replayed GD does not reproduce the run's final θ; the spectra "
+                               "during training would not be those of this run")
+        spectra = {f"spectrum_step_{s}": full_spectrum(dense_hessian(land, th))[0]
+                   for s, th in thetas.items()}
+        RecordWriter(out, cfg, resume=True).save_arrays(spectra)
+        summary["spectrum_steps"] = sorted(thetas)
+        write_json(out / "summary.json", summary)
+    spectrum_figure(Record.load(out), root / "fig_training_spectrum.png")
+    return [out]
+
+
+def spectrum_figure(r: Record, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    arr = r.arrays()
+    steps = r.summary["spectrum_steps"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    cmap = plt.get_cmap("plasma")
+    for i, s in enumerate(steps):
+        lam = np.sort(arr[f"spectrum_step_{s}"])[::-1]
+        c = cmap(i / max(len(steps) - 1, 1))
+        a.plot(np.arange(1, lam.size + 1), lam, color=c, lw=1.2, label=f"step {s}")
+        lmax = lam[0]
+        b.plot([s], [np.mean(np.abs(lam) <= r.summary.get("eps", 1e-3) * lmax)], "o", color=c)
+    a.set_yscale("symlog", linthresh=1e-3)
+    a.set_xlabel("index i (descending)")
+    a.set_ylabel("λ_i")
+    a.legend(fontsize=7)
+    a.set_title("sorted eigenvalues during training", fontsize=9)
+    b.set_xlabel("GD step")
+    b.set_ylabel("near-zero fraction")
+    b.set_title("mass at zero during training", fontsize=9)
+    fig.suptitle(f"{r.summary['dataset']}, widths {r.summary['widths']}, "
+                 f"{r.summary['n_params']} parameters, η = {r.summary['lr']:g}", fontsize=10)
+    return plots.save(fig, path)
+
+
+# ============================================================================ fluctuation
+
+
+@dataclass(frozen=True)
+class FluctuationConfig(ToyConfig):
+    """GD from ``inits`` initialisations (seeds first_seed, first_seed + 1, ...) on one fixed
+    data draw (``data_seed``); the other fields describe each run."""
+
+    inits: int = 60
+    first_seed: int = 0
+
+
+def train_and_measure(cfg: ToyConfig) -> dict:
+    """GD under ``cfg`` (no telemetry), then the exact spectrum at the end."""
+    land, info = build(cfg)
+    theta, res = gd(land, land.theta0, lr=cfg.lr, max_steps=cfg.max_steps, grad_tol=cfg.grad_tol)
+    lam, _ = full_spectrum(dense_hessian(land, theta))
+    return {"lam": lam, "theta": theta, "land": land, "info": info, **res}
+
+
+def fluctuation(root: Path, sz: Sizes, *, inits: int | None = None,
+                progress: bool = False) -> list[Path]:
+    """λ_1 after GD from ``inits`` random initialisations of the blob net on one data draw.
+    Summary ``top_eigenvalues`` (the list, one per init), their mean and std; arrays.npz keeps
+    every final spectrum (``spectra``, one row per init). Figure: histogram of λ_1."""
+    root = Path(root)
+    n = inits if inits is not None else sz.inits
+    base = blob_config(sz, experiment="fluctuation", data_seed=0)
+    cfg = FluctuationConfig(**{**base.__dict__, "inits": n})
+    out = root / f"blobs-h{cfg.hidden}-inits{n}"
+    if load_summary(out) is None:
+        fresh(out)
+        writer = None
+        rows = []
+        it = range(cfg.first_seed, cfg.first_seed + n)
+        if progress:
+            from tqdm.auto import tqdm
+            it = tqdm(it, desc="fluctuation", leave=False)
+        for seed in it:
+            res = train_and_measure(replace(base, seed=seed))
+            if writer is None:
+                writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": "fluctuation",
+                                                      "data": res["info"]})
+            rows.append(res)
+        spectra = np.stack([r["lam"] for r in rows])
+        top = spectra[:, -1]
+        writer.save_arrays({"spectra": spectra, "top_eigenvalues": top})
+        writer.write_summary({
+            "experiment": "fluctuation", "inits": n, "seeds": list(range(cfg.first_seed, cfg.first_seed + n)),
+            "n_params": int(spectra.shape[1]), "dataset": rows[0]["info"]["name"],
+            "n_data": rows[0]["info"]["n_data"], "n_classes": rows[0]["info"]["n_classes"],
+            "top_eigenvalues": top.tolist(), "top_eigenvalue_mean": float(top.mean()),
+            "top_eigenvalue_std": float(top.std(ddof=1)) if n > 1 else None,
+            "final_losses": [r["loss"] for r in rows],
+            "final_grad_norms": [r["grad_norm"] for r in rows],
+            "stop_reasons": sorted({r["stop_reason"] for r in rows}),
+            "theta_norms": [float(torch.linalg.vector_norm(r["theta"])) for r in rows],
+        })
+    fluctuation_figure(Record.load(out), root / "fig_fluctuation.png")
+    return [out]
+
+
+def fluctuation_figure(r: Record, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    top = np.asarray(r.summary["top_eigenvalues"])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(top, bins=max(5, min(40, top.size // 3)), color="tab:blue", alpha=0.8)
+    ax.set_xlabel("λ_1 after training")
+    ax.set_ylabel("initialisations")
+    std = r.summary.get("top_eigenvalue_std")
+    ax.set_title(f"top eigenvalue over {top.size} initialisations: mean {top.mean():.3g}"
+                 + (f", std {std:.3g}" if std is not None else ""), fontsize=9)
+    return plots.save(fig, path)
+
+
+# ============================================================================ std sweep
+
+
+def std_sweep(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
+    """The blob net trained on blobs of growing std (less separable data), ``sz.seeds`` seeds
+    each. Each summary carries ``theta_norm`` beside the spectrum. Figure: top eigenvalues and
+    ‖θ‖ against std."""
+    root = Path(root)
+    outs = []
+    for std in sz.stds:
+        for seed in range(sz.seeds):
+            cfg = blob_config(sz, std=std, seed=seed, experiment="std_sweep")
+            out = root / f"blobs-h{cfg.hidden}-std{std:g}-s{seed}"
+            run_cached(cfg, out, progress=progress)
+            outs.append(out)
+    std_figure([Record.load(d) for d in outs], root / "fig_std_sweep.png")
+    return outs
+
+
+def std_figure(records: list[Record], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    by: dict[float, list[Record]] = {}
+    for r in records:
+        by.setdefault(float(r.config["std"]), []).append(r)
+    stds = sorted(by)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for i in range(3):
+        vals = [[np.sort(r.summary["eigenvalues"])[::-1][i] for r in by[s]] for s in stds]
+        a.errorbar(stds, [np.mean(v) for v in vals], yerr=[np.std(v) for v in vals], fmt="o-",
+                   label=f"λ_{i + 1}", capsize=3)
+    a.set_xlabel("blob standard deviation")
+    a.set_ylabel("eigenvalue (mean ± std over seeds)")
+    a.legend(fontsize=8)
+    a.set_title("top eigenvalues vs separability", fontsize=9)
+    norms = [[r.summary["theta_norm"] for r in by[s]] for s in stds]
+    b.errorbar(stds, [np.mean(v) for v in norms], yerr=[np.std(v) for v in norms], fmt="s-",
+               color="tab:red", capsize=3)
+    b.set_xlabel("blob standard deviation")
+    b.set_ylabel("‖θ‖ after training")
+    b.set_title("weight norm", fontsize=9)
+    return plots.save(fig, path)
+
+
+# ============================================================================ MSE, random inputs
+
+
+def mse(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
+    """The blob net trained with mean squared error on one-hot targets (``sz.seeds`` seeds).
+    Figure: spectra before/after (each run's own) and the MSE spectra overlaid."""
+    root = Path(root)
+    outs = []
+    for seed in range(sz.seeds):
+        cfg = blob_config(sz, loss="mse", seed=seed, experiment="mse")
+        out = root / f"blobs-h{cfg.hidden}-mse-s{seed}"
+        run_cached(cfg, out, progress=progress)
+        outs.append(out)
+    overlay_figure([Record.load(d) for d in outs], root / "fig_mse.png",
+                   lambda r: f"MSE seed {r.config['seed']}",
+                   title="blobs, MSE loss: exact spectra after GD")
+    return outs
+
+
+def random_inputs(root: Path, sz: Sizes, *, data_root: str | None = None,
+                  progress: bool = False) -> list[Path]:
+    """One net, real vs random inputs: 64-k-10 on scikit-learn digits and on N(0, I₆₄) inputs
+    with uniform labels (same n, n_c, η, steps); with a data root also 784-k-10 on MNIST-1000
+    vs N(0, I₇₈₄). ``sz.seeds`` seeds each. Figure: the spectra overlaid."""
+    root = Path(root)
+    outs = []
+    pairs = [("digits", 64, sz.digits_n)]
+    if data_root:
+        pairs.append(("mnist", 784, 1000))
+    for real, dim, n in pairs:
+        group = []
+        for dataset in (real, "random"):
+            for seed in range(sz.seeds):
+                cfg = ToyConfig(dataset=dataset, n_data=n, input_dim=dim, hidden=sz.digits_hidden,
+                                depth=1, lr=sz.digits_lr, max_steps=sz.digits_steps, grad_tol=1e-4,
+                                telemetry_every=sz.digits_steps, seed=seed,
+                                data_root=data_root if dataset == "mnist" else None,
+                                experiment="random_inputs")
+                out = root / f"{dataset}{dim}-k{cfg.hidden}-s{seed}"
+                run_cached(cfg, out, progress=progress)
+                group.append(out)
+        overlay_figure([Record.load(d) for d in group], root / f"fig_random_inputs_{real}.png",
+                       lambda r: f"{r.summary['dataset']} seed {r.config['seed']}",
+                       title=f"{real} vs random inputs, {dim}-{sz.digits_hidden}-10")
+        outs += group
+    return outs
+
+
+def overlay_figure(records: list[Record], path: Path, name, *, title: str = "") -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in records:
+        plots.spectrum_histogram(ax, r.summary["eigenvalues"], bins=80, alpha=0.45,
+                                 label=f"{name(r)}: λ_1={r.summary['lambda_max']:.3g}, "
+                                       f"outliers {r.summary['outlier_count']}")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return plots.save(fig, path)
+
+
+# ============================================================================ interpolation
+
+
+@dataclass(frozen=True)
+class InterpolationConfig(ToyConfig):
+    """Two lines θ(α) = (1 − α) θ_a + α θ_b: GD ↔ SGD from the start of ``seed``; GD ↔ GD from
+    the starts of ``seed`` and ``other_seed``. SGD: ``sgd_steps`` steps of batch ``sgd_batch``
+    at the same η, shuffled with ``sgd_seed``."""
+
+    other_seed: int = 1
+    sgd_batch: int = 50
+    sgd_steps: int = 2000
+    sgd_seed: int = 0
+    n_alpha: int = 41
+    alpha_min: float = -0.5
+    alpha_max: float = 1.5
+
+
+def alpha_grid(cfg: InterpolationConfig) -> np.ndarray:
+    """``n_alpha`` evenly spaced α on [alpha_min, alpha_max], with 0 and 1 included exactly."""
+    a = np.linspace(cfg.alpha_min, cfg.alpha_max, cfg.n_alpha)
+    return np.unique(np.concatenate([a, [0.0, 1.0]]))
+
+
+def line_losses(land, a: torch.Tensor, b: torch.Tensor, alphas: np.ndarray) -> list[float]:
+    """L((1 − α) a + α b) for each α (at α = 0 and 1 exactly L(a) and L(b))."""
+    return [land.loss((1.0 - float(t)) * a + float(t) * b) for t in alphas]
+
+
+def interpolation(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
+    """The outlook experiment of Sagun et al.: is the straight line between two solutions flat?
+    Summary: α grid, the losses on both lines, each endpoint's loss and the barrier
+    max_{α∈[0,1]} L − max(L(θ_a), L(θ_b)). Figure: loss along both lines."""
+    root = Path(root)
+    base = blob_config(sz, experiment="interpolation")
+    cfg = InterpolationConfig(**{**base.__dict__, "sgd_batch": sz.sgd_batch,
+                                 "sgd_steps": sz.sgd_steps, "n_alpha": sz.n_alpha})
+    out = root / f"blobs-h{cfg.hidden}"
+    if load_summary(out) is None:
+        land, info = build(cfg)
+        other, _ = build(replace(base, seed=cfg.other_seed, data_seed=cfg.seed))
+        theta_gd, res_gd = gd(land, land.theta0, lr=cfg.lr, max_steps=cfg.max_steps,
+                              grad_tol=cfg.grad_tol)
+        theta_sgd = sgd(land, land.theta0, lr=cfg.lr, batch=cfg.sgd_batch, steps=cfg.sgd_steps,
+                        seed=cfg.sgd_seed)
+        theta_other, res_other = gd(land, other.theta0, lr=cfg.lr, max_steps=cfg.max_steps,
+                                    grad_tol=cfg.grad_tol)
+        alphas = alpha_grid(cfg)
+        same = line_losses(land, theta_gd, theta_sgd, alphas)
+        diff = line_losses(land, theta_gd, theta_other, alphas)
+        inside = (alphas >= 0) & (alphas <= 1)
+
+        def barrier(vals, la, lb):
+            return float(np.max(np.asarray(vals)[inside]) - max(la, lb))
+
+        l_gd, l_sgd, l_other = land.loss(theta_gd), land.loss(theta_sgd), land.loss(theta_other)
+        writer = RecordWriter(fresh(out), cfg, meta={"regime": "toy", "experiment": "interpolation",
+                                                     "data": info})
+        writer.save_arrays({"alphas": alphas, "loss_gd_sgd": np.asarray(same),
+                            "loss_two_starts": np.asarray(diff), "theta_gd": theta_gd.numpy(),
+                            "theta_sgd": theta_sgd.numpy(), "theta_other": theta_other.numpy()})
+        writer.write_summary({
+            "experiment": "interpolation", "n_params": land.n_params, "dataset": info["name"],
+            "n_data": info["n_data"], "n_classes": info["n_classes"],
+            "alphas": alphas.tolist(), "loss_gd_sgd": same, "loss_two_starts": diff,
+            "loss_gd": l_gd, "loss_sgd": l_sgd, "loss_other": l_other,
+            "gd": res_gd, "other_gd": res_other,
+            "grad_norm_sgd": float(torch.linalg.vector_norm(land.grad(theta_sgd))),
+            "distance_gd_sgd": float(torch.linalg.vector_norm(theta_gd - theta_sgd)),
+            "distance_two_starts": float(torch.linalg.vector_norm(theta_gd - theta_other)),
+            "barrier_gd_sgd": barrier(same, l_gd, l_sgd),
+            "barrier_two_starts": barrier(diff, l_gd, l_other),
+        })
+    interpolation_figure(Record.load(out), root / "fig_interpolation.png")
+    return [out]
+
+
+def interpolation_figure(r: Record, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    s = r.summary
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(s["alphas"], s["loss_gd_sgd"], "o-", ms=3,
+            label=f"GD → SGD, same start (barrier {s['barrier_gd_sgd']:.3g})")
+    ax.plot(s["alphas"], s["loss_two_starts"], "s-", ms=3,
+            label=f"GD → GD, two starts (barrier {s['barrier_two_starts']:.3g})")
+    for x in (0, 1):
+        ax.axvline(x, color="k", ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("α   (θ = (1 − α) θ_GD + α θ_other)")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    ax.set_title(f"loss along straight lines between solutions ({s['n_params']} parameters)",
+                 fontsize=9)
+    return plots.save(fig, path)
+
+
+def summary_line(d: Path) -> str:
+    s = load_summary(d) or {}
+    if "eigenvalues" in s:
+        return (f"{d.name}: {s['n_params']} params, {s['stop_reason']} at step {s['steps']}, "
+                f"loss {s['final_loss']:.4g}, ‖g‖ {s['final_grad_norm']:.2g}, "
+                f"λ_1 {s['lambda_max']:.4g}, near-zero {s['near_zero_fraction']:.3f}, "
+                f"outliers {s['outlier_count']}")
+    if "top_eigenvalues" in s:
+        return (f"{d.name}: λ_1 over {s['inits']} inits: mean {s['top_eigenvalue_mean']:.4g} "
+                f"std {s['top_eigenvalue_std']}, stop {s['stop_reasons']}")
+    if "barrier_gd_sgd" in s:
+        return (f"{d.name}: barrier GD↔SGD {s['barrier_gd_sgd']:.3g}, "
+                f"GD↔GD (two starts) {s['barrier_two_starts']:.3g}")
+    return f"{d.name}: {json.dumps(s)[:100]}"
+
+
+EXPERIMENTS = {
+    "width_sweep": width_sweep, "training_spectrum": training_spectrum,
+    "fluctuation": fluctuation, "std_sweep": std_sweep, "mse": mse,
+    "random_inputs": random_inputs, "interpolation": interpolation,
+}
+
+__all__ = ["EXPERIMENTS", "FluctuationConfig", "InterpolationConfig", "summary_line"]
