@@ -81,7 +81,11 @@ def parser() -> ArgumentParser:
     g.add_argument("--experiment", choices=names or None,
                    help="run one of Sagun's experiments or a preset grid"
                    + (f" ({', '.join(names)})" if names else ""))
-    g.add_argument("--preset", help="size of --experiment runs (e.g. smoke, cpu)")
+    g.add_argument("--preset", help="size of --experiment runs: smoke (seconds, plumbing only) "
+                   "or cpu (the default; the reproduction at CPU size)")
+    g.add_argument("--inits", type=positive(int),
+                   help="--experiment fluctuation/reproduce: random initialisations "
+                   "(default: the preset's; the paper used 5000)")
     return p
 
 
