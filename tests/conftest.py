@@ -17,6 +17,11 @@ from simlab.toy.models import build_mlp
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# Every tensor in the suite is tiny: intra-op threads only add synchronisation, and on a busy
+# 2-core machine they slow small ops ~100x (bench/README.md). One thread keeps the suite fast
+# and its timing stable.
+torch.set_num_threads(1)
+
 
 def make_landscape(widths=(4,), *, activation="tanh", loss="ce", n_data=12, in_dim=3,
                    n_classes=3, seed=0, chunk_size=None, dtype=torch.float64,
