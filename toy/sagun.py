@@ -68,15 +68,23 @@ def width_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
     return outs
 
 
+def common_bins(records: list[Record], n: int = 80) -> np.ndarray:
+    """One set of histogram bins spanning every record's final spectrum (overlays compare)."""
+    lo = min(min(r.summary["eigenvalues"]) for r in records)
+    hi = max(max(r.summary["eigenvalues"]) for r in records)
+    return np.linspace(lo, hi if hi > lo else lo + 1.0, n + 1)
+
+
 def width_figure(records: list[Record], path: Path, *, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     cmap = plt.get_cmap("viridis")
     n_params, frac = [], []
+    bins = common_bins(records)
     for i, r in enumerate(records):
         lam = np.asarray(r.summary["eigenvalues"])
-        plots.spectrum_histogram(a, lam, bins=80, alpha=0.45, color=cmap(i / max(len(records) - 1, 1)),
+        plots.spectrum_histogram(a, lam, bins=bins, alpha=0.45, color=cmap(i / max(len(records) - 1, 1)),
                                  label=f"h={r.summary['widths'][0]} ({lam.size} params)")
         n_params.append(lam.size)
         frac.append(r.summary["near_zero_fraction"])
@@ -86,7 +94,7 @@ def width_figure(records: list[Record], path: Path, *, title: str = "") -> Path:
     eps = records[0].summary.get("eps", 1e-3)
     b.set_xlabel("parameters")
     b.set_ylabel(f"fraction with |λ| ≤ {eps:g}·λ_max")
-    b.set_title("mass at zero grows with width", fontsize=9)
+    b.set_title("mass at zero against width", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return plots.save(fig, path)
@@ -157,6 +165,7 @@ def spectrum_figure(r: Record, path: Path) -> Path:
     a.set_ylabel("λ_i")
     a.legend(fontsize=7)
     a.set_title("sorted eigenvalues during training", fontsize=9)
+    b.set_xscale("symlog", linthresh=1)
     b.set_xlabel("GD step")
     b.set_ylabel("near-zero fraction")
     b.set_title("mass at zero during training", fontsize=9)
@@ -337,8 +346,9 @@ def overlay_figure(records: list[Record], path: Path, name, *, title: str = "") 
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
+    bins = common_bins(records)
     for r in records:
-        plots.spectrum_histogram(ax, r.summary["eigenvalues"], bins=80, alpha=0.45,
+        plots.spectrum_histogram(ax, r.summary["eigenvalues"], bins=bins, alpha=0.45,
                                  label=f"{name(r)}: λ_1={r.summary['lambda_max']:.3g}, "
                                        f"outliers {r.summary['outlier_count']}")
     ax.legend(fontsize=7)
