@@ -154,10 +154,13 @@ def regime(r: Record) -> str:
 
 def field_value(r: Record, key: str) -> Any:
     """A config field of the run; ``regime`` from the top level; ``n_classes``, ``n_data`` and
-    ``dataset`` fall back to the record's data description, then to the summary."""
+    ``dataset`` fall back to the record's data description, then to the summary; ``blob_std``
+    is the toy config's ``std`` on blob data (the field has no meaning for other datasets)."""
     if key == "regime":
         return regime(r)
     v = r.config.get(key)
+    if v is None and key == "blob_std" and field_value(r, "dataset") == "blobs":
+        v = r.config.get("std")
     if v is None and key in ("n_classes", "n_data", "dataset"):
         data = r.doc.get("data") or {}
         v = data.get("name" if key == "dataset" else key)

@@ -123,6 +123,17 @@ def test_S3_std_sweep_against_fluctuation(lab):
     assert evaluate_claim("S3", small, TH).status == "inconclusive"  # no spread available
 
 
+def test_S3_reads_the_toy_configs_std_field(lab):
+    """Toy records name the blob standard deviation ``std`` (ToyConfig); S3 must read it."""
+    fl = lab("fluctuation", hidden=10, summary={"top_eigenvalues": [1.0, 1.2, 0.8, 1.1, 0.9]})
+    sweep = [lab("std_sweep", hidden=10, dataset="blobs", std=s,
+                 summary={"lambda_max": l, "theta_norm": 10.0})
+             for s, l in [(0.5, 1.0), (1.0, 2.0), (2.0, 3.0)]]
+    v = evaluate_claim("S3", sweep + [fl], TH)
+    assert v.status == "holds"
+    assert next(iter(v.statistic.values()))["blob_std"] == [0.5, 1.0, 2.0]
+
+
 def test_S4_mse(lab):
     assert evaluate_claim("S4", [], TH).status == "inconclusive"
     good = lab("mse", loss="mse", summary=spec_summary(bulk_outliers([3.0, 2.0], 30)))

@@ -16,8 +16,11 @@ from torch.func import grad, jvp, vmap
 from simlab.landscape import Landscape
 
 
-def dense_hessian(landscape: Landscape, theta: torch.Tensor, *, block: int = 256) -> torch.Tensor:
-    """The n × n Hessian ∇²L(θ) of the landscape's full-batch mean loss (symmetrised)."""
+def dense_hessian(landscape: Landscape, theta: torch.Tensor, *, block: int = 64) -> torch.Tensor:
+    """The n × n Hessian ∇²L(θ) of the landscape's full-batch mean loss (symmetrised).
+
+    ``block`` basis vectors go through one vmapped product; 64 was ~3x faster than 256 for a few
+    hundred parameters on CPU (smaller intermediate tensors)."""
     theta = theta.detach().to(landscape.device, landscape.dtype)
     n = theta.numel()
     H = torch.zeros(n, n, dtype=landscape.dtype, device=landscape.device)
