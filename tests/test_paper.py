@@ -1,0 +1,118 @@
+"""The paper package: bridge agreement, the resumable grid runner, and the report's tables
+checked against simlab.claims.evaluate on the same records."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from simlab.claims import CLAIM_IDS, evaluate, load_records
+from simlab.cli import main as simlab_main
+from simlab.errors import UsageError
+from simlab.paper import bridge
+from simlab.paper.cli import main as paper_main
+from simlab.paper.common import data_root, has_cifar
+from simlab.paper.grids import grid, select
+from simlab.paper.report import split
+from simlab.paper.runner import run_grid
+
+SMOKE_TOY = ["sagun_width", "toy_lr_sweep", "toy_class_sweep", "bridge_mlp"]
+
+
+def test_rel_diff_is_relative_to_the_exact_value():
+    assert bridge.rel_diff([2.0, -4.0], [2.0, -4.4]) == pytest.approx(0.1)
+    assert bridge.rel_diff(0.0, 0.0) == 0.0
+    assert bridge.rel_diff(0.0, 1e-3) == np.inf
+
+
+def test_bridge_agrees_in_float64_on_a_tiny_net(tmp_path):
+    cfg = bridge.BridgeConfig(net="mlp", dataset="digits", n_data=60, hidden=2, lr=0.1,
+                              max_t=0.3, telemetry_every=1, k=6, lanczos_tol=1e-12)
+    s = bridge.run(cfg, tmp_path / "b", progress=False)
+    assert s["n_params"] == 64 * 2 + 2 + 2 * 10 + 10
+    assert s["n_telemetry"] == 4  # steps 0, 1, 2, 3 (t = 0.3)
+    a64 = s["agreement"]["lanczos_float64"]
+    for q in bridge.QUANTITIES:
+        assert a64[q]["max_rel_diff"] <= 1e-8, (q, a64[q])
+    # float32 is measurably worse than float64 but within its stated tolerance on this net
+    a32 = s["agreement"]["lanczos_float32"]
+    assert a32["eigenvalues"]["max_rel_diff"] > a64["eigenvalues"]["max_rel_diff"]
+    assert s["all_agree"]["lanczos_float32"]
+    pts = json.loads((tmp_path / "b" / "bridge_points.json").read_text())
+    assert len(pts) == 4 and pts[0]["exact"]["eigenvalues"][0] > 0
+
+
+def test_unknown_grid_is_a_one_line_usage_error(capsys):
+    with pytest.raises(UsageError):
+        select(grid("smoke"), ["no_such_grid"])
+    assert simlab_main(["paper", "run", "--preset", "smoke", "--only", "nope"]) == 2
+    assert "unknown grid" in capsys.readouterr().err
+
+
+def _headline(report: str) -> dict[str, dict[str, str]]:
+    rows = {}
+    for line in report.splitlines():
+        m = re.match(r"^\| (\w\d) \| [^|]* \| (\w+) \| (\w+) \|$", line)
+        if m:
+            rows[m.group(1)] = {"toy": m.group(2), "scale": m.group(3)}
+    return rows
+
+
+def test_smoke_grid_run_report_and_resume(tmp_path):
+    runs = tmp_path / "runs"
+    only = SMOKE_TOY + (["scale_class_sweep"] if has_cifar(data_root()) else [])
+    assert paper_main(["run", "--preset", "smoke", "--only", *only, "--runs", str(runs),
+                       "--quiet"]) == 0
+    entries = select(grid("smoke"), only)
+    assert all((runs / r.name / "summary.json").is_file() for r in entries)
+
+    # run twice: no work the second time
+    again = run_grid(entries, runs, progress=False, log=lambda m: None)
+    assert again.ran == [] and len(again.skipped) == len(entries)
+
+    # an interrupted toy run (no summary, half a telemetry line) is redone, the rest skipped
+    victim = next(r for r in entries if r.grid == "toy_lr_sweep")
+    (runs / victim.name / "summary.json").unlink()
+    with open(runs / victim.name / "telemetry.jsonl", "a") as f:
+        f.write('{"step": 9')
+    res = run_grid(entries, runs, progress=False, log=lambda m: None)
+    assert res.ran == [victim.name]
+
+    # an interrupted scale run resumes from its checkpoint and ends with the same telemetry
+    scale = [r for r in entries if r.kind == "scale"]
+    if scale:
+        d = runs / scale[0].name
+        before = [p["step"] for p in map(json.loads, (d / "telemetry.jsonl").read_text().splitlines())]
+        assert (d / "checkpoints" / "state.pt").is_file()
+        (d / "summary.json").unlink()
+        res = run_grid(entries, runs, progress=False, log=lambda m: None)
+        assert res.ran == [scale[0].name]
+        after = [p["step"] for p in map(json.loads, (d / "telemetry.jsonl").read_text().splitlines())]
+        assert after == before
+
+    # the report's headline equals simlab.claims.evaluate on each regime's records
+    out = tmp_path / "report" / "report.md"
+    assert paper_main(["report", "--runs", str(runs), "--out", str(out)]) == 0
+    text = out.read_text()
+    head = _headline(text)
+    assert set(head) == set(CLAIM_IDS)
+    by = split(load_records([runs]))
+    for g in ("toy", "scale"):
+        for v in evaluate(by[g]):
+            assert head[v.id][g] == v.status, (g, v.id)
+    assert "## The bridge" in text and "lanczos_float64" in text
+    pngs = list((tmp_path / "report" / "figures").rglob("*.png"))
+    assert pngs and all(f"figures/{p.relative_to(tmp_path / 'report' / 'figures')}" in text
+                        for p in pngs if p.parent.name == "figures")
+
+
+@pytest.mark.slow
+def test_whole_smoke_preset_runs(tmp_path):
+    assert paper_main(["run", "--preset", "smoke", "--runs", str(tmp_path), "--quiet"]) == 0
+    assert paper_main(["report", "--runs", str(tmp_path), "--out",
+                       str(tmp_path / "r" / "report.md")]) == 0
+    shutil.rmtree(tmp_path)
