@@ -172,12 +172,14 @@ def toy_runs(s: Sizes) -> list[Run]:
     for nc in CLASS_COUNTS:
         lr = s.toy_class_lr
         steps = round(s.toy_max_t / lr)
+        # as in the scale regime's class sweep: the images per class stay fixed, n_D·n_c/10
+        cls = {**low, "n_data": None if s.digits_n is None else max(nc, round(s.digits_n * nc / 10))}
         out.append(Run(f"toy/class_sweep/nc{nc}", "toy_class_sweep", "toy",
-                       _toy(**low, classes=nc, lr=lr, max_steps=steps,
+                       _toy(**cls, classes=nc, lr=lr, max_steps=steps,
                             telemetry_every=max(1, round(1 / lr)), experiment="class_sweep"),
                        ("L2", "S8"), 30))
         out.append(Run(f"toy/mse_edge/nc{nc}", "toy_mse_edge", "toy",
-                       _toy(**low, classes=nc, lr=lr, max_steps=steps, loss="mse",
+                       _toy(**cls, classes=nc, lr=lr, max_steps=steps, loss="mse",
                             telemetry_every=max(1, round(1 / lr)), experiment="mse_edge"),
                        ("S8",), 30))
     out.append(Run("toy/entry/lr0.2", "toy_entry", "toy",
