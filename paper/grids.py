@@ -54,7 +54,7 @@ class Run:
     kind: str                 # "toy" | "scale" | "bridge" | "predictions"
     config: Any               # the regime's frozen config
     claims: tuple[str, ...] = ()
-    cost_s: float = 0.0       # rough single-core estimate (for --dry-run), measured here
+    cost_s: float = 0.0       # rough single-core guess in seconds (for --dry-run); not a measurement
 
     @property
     def regime(self) -> str:
