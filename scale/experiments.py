@@ -131,8 +131,11 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
     for d in flows:
         rec = Record.load(d)
         src_cfg = ScaleConfig.from_dict(rec.config)
-        peak = peak_snapshot(Path(d) / "snapshots", rec.arrays() and {
-            "step": rec.arrays()["history_step"], "lambda_1": rec.arrays()["history_lambda_1"]})
+        arr = rec.arrays()
+        if "history_lambda_1" not in arr:
+            continue
+        peak = peak_snapshot(Path(d) / "snapshots",
+                             {"step": arr["history_step"], "lambda_1": arr["history_lambda_1"]})
         if peak is None:
             continue
         step, snap = peak
