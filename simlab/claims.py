@@ -139,7 +139,8 @@ def _jsonable(x: Any) -> Any:
 
 SAGUN_EXPERIMENTS = ("toy", "width_sweep", "training_spectrum", "fluctuation", "std_sweep", "mse",
                      "random_inputs", "interpolation")
-LOWELL_EXPERIMENTS = ("toy", "lr_sweep", "class_sweep", "entry", "gradient_flow")
+# "scale" is the scale regime's single protocol run (python -m simlab scale), as "toy" is the toy's
+LOWELL_EXPERIMENTS = ("toy", "scale", "lr_sweep", "class_sweep", "entry", "gradient_flow")
 GROUP_KEYS = ("regime", "dataset", "arch", "hidden", "activation", "loss", "n_classes", "n_data",
               "blob_std", "lr", "schedule")
 

@@ -323,6 +323,9 @@ def test_L7_theta_norm(lab):
     moved = lab("lr_sweep", telemetry=[{"step": 0, "theta_norm": 10}, {"step": 1, "theta_norm": 10.5}])
     assert evaluate_claim("L7", [r, moved], TH).status == "fails"
     assert evaluate_claim("L7", [], TH).status == "inconclusive"
+    # the scale regime's single protocol run counts as a Lowell run
+    single = lab("scale", regime="scale", telemetry=[{"step": 0, "theta_norm": 10}, {"step": 5, "theta_norm": 10.02}])
+    assert evaluate_claim("L7", [single], TH).status == "holds"
 
 
 def flow(lab, n, peak, **kw):
