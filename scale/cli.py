@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, positive
+from simlab.cli import ArgumentParser, nonnegative, positive
 from simlab.scale.config import DTYPES, EXPERIMENTS, PRESETS, preset
 from simlab.scale.models import ACTIVATIONS, ARCHS
 
@@ -43,19 +43,6 @@ def _classes(text: str):
     return v
 
 
-def _nonneg(kind=int):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
-        return v
-    parse.__name__ = f"non-negative {kind.__name__}"
-    return parse
-
-
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="simlab scale", description=__doc__.split("\n\n")[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,25 +64,25 @@ def parser() -> ArgumentParser:
     a("--schedule", choices=("constant", "flow"))
     a("--target-loss", type=positive(float))
     a("--max-t", type=positive(float))
-    a("--max-steps", type=_nonneg(int))
+    a("--max-steps", type=nonnegative(int))
     a("--max-seconds", type=positive(float))
-    a("--telemetry-every", type=_nonneg(int), help="iterations between telemetry points (default 1/η)")
+    a("--telemetry-every", type=nonnegative(int), help="iterations between telemetry points (default 1/η)")
     a("--k", type=positive(int), help="eigenpairs per telemetry point")
     a("--eig-method", choices=("lanczos", "power"))
     a("--eig-tol", type=positive(float))
-    a("--entry-every", type=_nonneg(int))
-    a("--entry-until", type=_nonneg(int))
-    a("--snapshot-every", type=_nonneg(int))
-    a("--slq-vectors", type=_nonneg(int), help="SLQ probes for the end-of-run density (0: skip)")
+    a("--entry-every", type=nonnegative(int))
+    a("--entry-until", type=nonnegative(int))
+    a("--snapshot-every", type=nonnegative(int))
+    a("--slq-vectors", type=nonnegative(int), help="SLQ probes for the end-of-run density (0: skip)")
     a("--slq-steps", type=positive(int))
     a("--cusp-radius", type=positive(float))
     a("--cusp-points", type=positive(int))
-    a("--seed", type=_nonneg(int))
+    a("--seed", type=nonnegative(int))
     a("--device", help="auto (cuda when available), cpu, cuda, cuda:1")
     a("--dtype", choices=DTYPES)
     a("--chunk-size", type=positive(int), help="examples per forward pass")
     a("--hvp-method", choices=("rev-rev", "fwd-rev"))
-    a("--checkpoint-every", type=_nonneg(int), help="save resumable state every N iterations")
+    a("--checkpoint-every", type=nonnegative(int), help="save resumable state every N iterations")
     a("--out", help="output folder (default runs/scale/<experiment>-<arch>-<activation>-<preset>)")
     a("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     a("--from", dest="sources", nargs="+", default=(), help="gradient-flow records for --experiment cusp")

@@ -29,19 +29,28 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive(kind=float):
-    """An argparse type for strictly positive numbers, with a message saying so."""
+def _number(kind, ok, words: str, name: str):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
         return value
 
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"{name} {kind.__name__}"
     return parse
+
+
+def positive(kind=float):
+    """An argparse type for strictly positive numbers, with a message saying so."""
+    return _number(kind, lambda v: v > 0, "positive", "positive")
+
+
+def nonnegative(kind=int):
+    """An argparse type for numbers ≥ 0, with a message saying so."""
+    return _number(kind, lambda v: v >= 0, "≥ 0", "non-negative")
 
 
 def run_guarded(fn, *args) -> int:
