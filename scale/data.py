@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torchvision.datasets import CIFAR10
 
+from simlab.data import default_data_root
 from simlab.errors import DataError, UsageError
 
 NPZ_NAME = "cifar10_subset.npz"
@@ -58,12 +59,6 @@ class DataSpec:
 
 
 # --------------------------------------------------------------------------- resolution
-
-
-def default_data_root() -> Path:
-    """``$SIMLAB_DATA`` if set, else ``~/.cache/simlab``."""
-    env = os.environ.get("SIMLAB_DATA")
-    return Path(env).expanduser() if env else Path("~/.cache/simlab").expanduser()
 
 
 def resolve_source(data_root: str | os.PathLike | None, *, download: bool = False) -> tuple[str, Path]:

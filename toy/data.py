@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simlab.data import default_data_root
 from simlab.errors import DataError, UsageError
 
 DATASETS = ("blobs", "random", "digits", "mnist")
@@ -54,12 +55,6 @@ _MNIST_FIX = (
     "point --data-root at a folder holding MNIST/raw (torchvision's layout) or "
     f"{MNIST_NPZ}, or add --download"
 )
-
-
-def default_data_root() -> Path:
-    """``$SIMLAB_DATA`` when set, else ``~/.cache/simlab``."""
-    env = os.environ.get("SIMLAB_DATA")
-    return Path(env).expanduser() if env else Path("~/.cache/simlab").expanduser()
 
 
 # ---------------------------------------------------------------------------------------------
