@@ -711,10 +711,17 @@ def evaluate_L1(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L1: training sits on the edge of stability across n_c − 1 eigenvectors, not 1.
 
     Per lr_sweep group, at its smallest η (each seed a unit): max over telemetry of
-    ρ_{n_c−1} ≥ rho_edge and max of ρ_{n_c} ≤ rho_off."""
+    ρ_{n_c−1} ≥ rho_edge and max of ρ_{n_c} ≤ rho_off. Where the records hold no lr_sweep, each
+    single cross-entropy protocol run at a constant η (experiment "scale"; the rule read as a
+    sweep of one η) is a unit, so one `python -m simlab scale` run can already be judged."""
     thr = {"rho_edge": th.rho_edge, "rho_off": th.rho_off}
     units, used = {}, []
-    for key, grp in group_sweep(of_experiment(records, "lr_sweep"), ("lr",)).items():
+    sweeps = of_experiment(records, "lr_sweep")
+    if not sweeps:
+        sweeps = [r for r in of_experiment(records, "scale")
+                  if field_value(r, "loss") in (None, "ce")
+                  and field_value(r, "schedule") in (None, "constant")]
+    for key, grp in group_sweep(sweeps, ("lr",)).items():
         by_lr = _by_value(grp, _lr)
         if not by_lr:
             continue
@@ -730,7 +737,7 @@ def evaluate_L1(records: Sequence[Record], th: Thresholds) -> Verdict:
             units[name] = (HOLDS if a >= th.rho_edge and b <= th.rho_off else FAILS, {
                 "lr": lr, "n_classes": nc, "max_rho_nc_minus_1": a, "max_rho_nc": b,
                 "why": f"η={lr:g}: max ρ_{nc - 1} = {a:.3g}, max ρ_{nc} = {b:.3g}"})
-    return combine("L1", units, thr, used, "runs", "no lr_sweep run")
+    return combine("L1", units, thr, used, "runs", "no lr_sweep run and no single protocol run")
 
 
 def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:

@@ -226,6 +226,18 @@ def test_L1_edge_across_nc_minus_1(lab):
     assert evaluate_claim("L1", [], TH).status == "inconclusive"
 
 
+def test_L1_single_protocol_run_when_no_sweep(lab):
+    on = lab("scale", regime="scale", lr=0.01, n_classes=3, loss="ce", schedule="constant",
+             telemetry=rho_tel([[1.1, 0.9, 0.1]]))
+    assert evaluate_claim("L1", [on], TH).status == "holds"
+    mse = lab("scale", regime="scale", lr=0.01, n_classes=3, loss="mse",
+              telemetry=rho_tel([[1.1, 0.9, 0.1]]))
+    assert evaluate_claim("L1", [mse], TH).status == "inconclusive"  # MSE runs are not L1's
+    sweep = lab("lr_sweep", lr=1e-4, n_classes=3, telemetry=rho_tel([[0.9, 0.8, 0.4]]))
+    v = evaluate_claim("L1", [on, sweep], TH)  # a sweep, when present, is what L1 reads
+    assert v.status == "fails" and v.runs == (sweep.name,)
+
+
 def test_L2_count_follows_classes(lab):
     r2 = lab("class_sweep", n_classes=2, n_data=200, telemetry=rho_tel([[0.9, 0.1, 0.05]] * 4))
     r3 = lab("class_sweep", n_classes=3, n_data=300, telemetry=rho_tel([[0.9, 0.8, 0.1, 0.05]] * 4))
