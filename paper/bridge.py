@@ -16,6 +16,11 @@ For each matrix-free path and each quantity q ∈ {λ_1..λ_k, ρ_1..ρ_k, ‖P_
 
     δ(q) = |q_path − q_exact| / |q_exact|          (per eigenvalue index for λ and ρ)
 
+except for ΔL_top and ΔL_bulk, each the difference of two losses evaluated in the path's
+precision: they cannot be resolved below the rounding of L itself, so their denominator is
+max(|ΔL_exact|, 4·u·|L|) with u the unit roundoff of the path's dtype (2.2e−16 for float64,
+1.2e−7 for float32). A ΔL smaller than that floor is compared in units of the floor.
+
 and the bridge reports max over telemetry points (and indices) of δ, beside the tolerance it is
 held to (``tol64`` for float64, ``tol32`` for float32). Since ρ_i = ηλ_i/2 with the same η,
 δ(ρ_i) = δ(λ_i) up to rounding; both are listed because the report's readers ask for both.
@@ -48,6 +53,7 @@ from simlab.trainer import TrainConfig, train
 
 NETS = ("mlp", "cnn")
 PATHS = ("lanczos_float64", "lanczos_float32")
+DTYPE_OF = {"lanczos_float64": torch.float64, "lanczos_float32": torch.float32}
 QUANTITIES = ("eigenvalues", "rho", "p_top_norm", "p_bulk_norm", "p_ratio", "dl_top", "dl_bulk")
 
 
@@ -147,16 +153,23 @@ def _ratio(p: dict) -> float:
     return p["p_top_norm"] / p["p_bulk_norm"] if p["p_bulk_norm"] > 0 else math.inf
 
 
-def compare_points(exact: dict, other: dict) -> dict:
-    """δ of every quantity of one telemetry point (see the module docstring)."""
+def rel_diff_floored(a: float, b: float, floor: float) -> float:
+    """|b − a| / max(|a|, floor)."""
+    return abs(b - a) / max(abs(a), floor) if max(abs(a), floor) > 0 else (0.0 if a == b else math.inf)
+
+
+def compare_points(exact: dict, other: dict, dtype: torch.dtype = torch.float64) -> dict:
+    """δ of every quantity of one telemetry point (see the module docstring); ``dtype`` is the
+    precision the other path evaluated its losses in."""
+    floor = 4 * torch.finfo(dtype).eps / 2 * abs(exact["loss"])
     return {
         "eigenvalues": rel_diff(exact["eigenvalues"], other["eigenvalues"]),
         "rho": rel_diff(exact["rho"], other["rho"]),
         "p_top_norm": rel_diff(exact["p_top_norm"], other["p_top_norm"]),
         "p_bulk_norm": rel_diff(exact["p_bulk_norm"], other["p_bulk_norm"]),
         "p_ratio": rel_diff(_ratio(exact), _ratio(other)),
-        "dl_top": rel_diff(exact["dl_top"], other["dl_top"]),
-        "dl_bulk": rel_diff(exact["dl_bulk"], other["dl_bulk"]),
+        "dl_top": rel_diff_floored(exact["dl_top"], other["dl_top"], floor),
+        "dl_bulk": rel_diff_floored(exact["dl_bulk"], other["dl_bulk"], floor),
     }
 
 
@@ -216,7 +229,7 @@ def run(cfg: BridgeConfig, out: Path | str, *, progress: bool = True) -> dict:
         for path in PATHS:
             other = pending.pop(path)
             row[path] = {k: other[k] for k in _KEEP}
-            row[f"diff_{path}"] = compare_points(point, other)
+            row[f"diff_{path}"] = compare_points(point, other, DTYPE_OF[path])
         points.append(row)
 
     result = train(land64, tcfg, writer, hessian_fn=hessian_with_twins, on_point=on_point,

@@ -321,7 +321,9 @@ def render(records: list[Record], runs_dir: Path, fig_list: list[tuple[Path, str
             "Each telemetry point of one training run measured by the toy regime's dense float64 "
             "Hessian + eigh (the reference) and by the scale regime's HVP + Lanczos, in float64 "
             "and in float32. Entries: max over telemetry points (and over i ≤ k for λ_i, ρ_i) of "
-            "|q − q_exact|/|q_exact|.", ""]
+            "|q − q_exact|/|q_exact|; for ΔL_top and ΔL_bulk (differences of two losses) the "
+            "denominator is max(|ΔL_exact|, 4u·L), u the unit roundoff of the path's dtype, since "
+            "a loss difference below the rounding of L cannot be resolved.", ""]
     if brows:
         out += ["| net | params | points | path (ARPACK tol) | λ_i | ρ_i | ‖P_top g‖ | ‖P_bulk g‖ | ratio | ΔL_top | ΔL_bulk | tolerance | agrees | HVPs/point | s (path / exact) |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
