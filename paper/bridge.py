@@ -18,8 +18,8 @@ For each matrix-free path and each quantity q ∈ {λ_1..λ_k, ρ_1..ρ_k, ‖P_
 
 except for ΔL_top and ΔL_bulk, each the difference of two losses evaluated in the path's
 precision: they cannot be resolved below the rounding of L itself, so their denominator is
-max(|ΔL_exact|, 4·u·|L|) with u the unit roundoff of the path's dtype (2.2e−16 for float64,
-1.2e−7 for float32). A ΔL smaller than that floor is compared in units of the floor.
+max(|ΔL_exact|, 4·u·|L|) with u the unit roundoff of the path's dtype (1.1e−16 for float64,
+6.0e−8 for float32). A ΔL smaller than that floor is compared in units of the floor.
 
 and the bridge reports max over telemetry points (and indices) of δ, beside the tolerance it is
 held to (``tol64`` for float64, ``tol32`` for float32). Since ρ_i = ηλ_i/2 with the same η,
@@ -161,7 +161,7 @@ def rel_diff_floored(a: float, b: float, floor: float) -> float:
 def compare_points(exact: dict, other: dict, dtype: torch.dtype = torch.float64) -> dict:
     """δ of every quantity of one telemetry point (see the module docstring); ``dtype`` is the
     precision the other path evaluated its losses in."""
-    floor = 4 * torch.finfo(dtype).eps / 2 * abs(exact["loss"])
+    floor = 4 * (torch.finfo(dtype).eps / 2) * abs(exact["loss"])  # 4u·|L|, u = eps/2
     return {
         "eigenvalues": rel_diff(exact["eigenvalues"], other["eigenvalues"]),
         "rho": rel_diff(exact["rho"], other["rho"]),
