@@ -947,34 +947,62 @@ def _is_flow(r: Record) -> bool:
         experiment(r) in LOWELL_EXPERIMENTS and field_value(r, "schedule") == "flow")
 
 
+def _flow_peak(r: Record) -> tuple[float, bool] | None:
+    """(peak λ_1, whether the peak was observed) of a gradient-flow run.
+
+    The run's own every-iteration measurement (summary ``peak_lambda_1`` at ``peak_step``) is
+    preferred over the telemetry points, which under gradient flow are sparse. A peak at the
+    run's last iteration is not a peak: λ_1 was still growing when the run stopped."""
+    s = r.summary or {}
+    if num(s.get("peak_lambda_1")) is not None:
+        last = s.get("steps")
+        seen = s.get("peak_step") is None or last is None or int(s["peak_step"]) < int(last) - 1
+        return float(s["peak_lambda_1"]), seen
+    pts = [(p.get("step"), x) for p in r.telemetry
+           if p.get("eigenvalues") and (x := num(p["eigenvalues"][0])) is not None]
+    if not pts:
+        return None
+    i = int(np.argmax([x for _, x in pts]))
+    return float(pts[i][1]), i < len(pts) - 1
+
+
 def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L8: under gradient flow, peak λ_1 grows linearly with n_D.
 
-    Per gradient-flow group (varying n_data): peak λ_1 = max over telemetry of λ_1 (mean over
+    Per gradient-flow group (varying n_data): peak λ_1 per run (:func:`_flow_peak`; mean over
     seeds per n_D); least-squares line through (n_D, peak λ_1) over ≥ min_sizes sizes; holds
-    when R² ≥ r2 and the slope > 0."""
+    when R² ≥ r2 and the slope > 0. Runs whose λ_1 was still rising when they stopped have no
+    observed peak and are left out (named in the statistic); if that leaves fewer than
+    min_sizes sizes, the group is inconclusive rather than judged on truncated values."""
     thr = {"r2": th.r2, "min_sizes": th.min_sizes}
     units, used = {}, []
     flow = [r for r in records if _is_flow(r)]
     for key, grp in group_sweep(flow, ("n_data",)).items():
         by_n = _by_value(grp, n_data)
-        sizes, peaks = [], []
+        sizes, peaks, unfinished = [], [], []
         for n, rs in by_n.items():
-            pk = [max(v) for r in rs
-                  if (v := [x for p in r.telemetry if p.get("eigenvalues")
-                            and (x := num(p["eigenvalues"][0])) is not None])]
-            if pk:
-                sizes.append(n)
-                peaks.append(float(np.mean(pk)))
-                used += [label(r) for r in rs]
+            found = [pk for r in rs if (pk := _flow_peak(r)) is not None]
+            if not found:
+                continue
+            used += [label(r) for r in rs]
+            if not all(seen for _, seen in found):
+                unfinished.append(n)
+                continue
+            sizes.append(n)
+            peaks.append(float(np.mean([v for v, _ in found])))
         g = group_label(key)
         if len(sizes) < th.min_sizes:
-            units[g] = (INCONCLUSIVE, {"n_data": sizes, "why": f"{len(sizes)} sizes < {th.min_sizes}"})
+            why = f"{len(sizes)} sizes with an observed peak < {th.min_sizes}"
+            if unfinished:
+                why += f"; λ_1 still rising at the end for n_D = {sorted(unfinished)}"
+            units[g] = (INCONCLUSIVE, {"n_data": sizes, "peak_lambda_1": peaks,
+                                       "no_peak_n_data": sorted(unfinished), "why": why})
             continue
         slope, icpt, r2 = linear_fit(sizes, peaks)
         ok = r2 >= th.r2 and slope > 0
         units[g] = (HOLDS if ok else FAILS, {
             "n_data": sizes, "peak_lambda_1": peaks, "slope": slope, "intercept": icpt, "r2": r2,
+            "no_peak_n_data": sorted(unfinished),
             "why": f"peak λ_1 on n_D: R² = {r2:.4f}, slope {slope:.3g}"})
     return combine("L8", units, thr, used, "gradient-flow groups", "no gradient_flow run")
 
@@ -1015,13 +1043,18 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
     over ≥ min_sweep sizes both the second difference at Δ = 0 and the parabola ratio (see
     :func:`cusp_sharpness`) strictly increase with n_D. Reading: CLAIMS.md names both in one
     rule, so both must rise; where a ratio is undefined (far value ≤ 0) the second difference
-    decides alone, and the statistic says so."""
+    decides alone, and the statistic says so. A gradient-flow run whose λ_1 was still rising
+    when it stopped (:func:`_flow_peak`) has no θ* of peak λ_1; its slice is left out."""
     thr = {"min_sweep": th.min_sweep}
     units, used = {}, []
     rs = [r for r in records if _cusp(r) is not None]
     for key, grp in group_sweep(rs, ("n_data",)).items():
-        sizes, d2s, ratios = [], [], []
+        sizes, d2s, ratios, unfinished = [], [], [], []
         for n, grp_n in _by_value(grp, n_data).items():
+            if _is_flow(grp_n[0]) and not all((pk := _flow_peak(r)) is None or pk[1] for r in grp_n):
+                unfinished.append(n)
+                used += [label(r) for r in grp_n]
+                continue
             sh = [cusp_sharpness(_cusp(r)["deltas"], _cusp(r)["values"]) for r in grp_n]
             sizes.append(n)
             d2s.append(float(np.mean([s["second_difference"] for s in sh])))
@@ -1029,7 +1062,11 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
             used += [label(r) for r in grp_n]
         g = group_label(key)
         if len(sizes) < th.min_sweep:
-            units[g] = (INCONCLUSIVE, {"n_data": sizes, "why": f"{len(sizes)} sizes < {th.min_sweep}"})
+            why = f"{len(sizes)} sizes < {th.min_sweep}"
+            if unfinished:
+                why += f"; no peak of λ_1 (still rising at the end) for n_D = {sorted(unfinished)}"
+            units[g] = (INCONCLUSIVE, {"n_data": sizes, "no_peak_n_data": sorted(unfinished),
+                                       "why": why})
             continue
         ratio_defined = all(math.isfinite(x) for x in ratios)
         ok = _strictly_increasing(d2s) and (not ratio_defined or _strictly_increasing(ratios))

@@ -358,6 +358,20 @@ def test_L8_linear_in_nD(lab):
     assert evaluate_claim("L8", rs[:3], TH).status == "inconclusive"
 
 
+def test_L8_uses_the_every_iteration_peak_and_drops_unfinished_runs(lab):
+    def run(n, peak, peak_step, steps=400):
+        return lab("gradient_flow", n_data=n, schedule="flow", activation="relu",
+                   telemetry=[{"step": 0, "eigenvalues": [1.0]}, {"step": steps, "eigenvalues": [0.5]}],
+                   summary={"peak_lambda_1": peak, "peak_step": peak_step, "steps": steps})
+    rs = [run(n, 3.0 * n, 100) for n in (10, 20, 30, 40)]
+    v = evaluate_claim("L8", rs, TH)  # the telemetry alone (max 1.0) would say nothing
+    assert v.status == "holds" and next(iter(v.statistic.values()))["slope"] == pytest.approx(3.0)
+    truncated = rs[:3] + [run(40, 50.0, 399)]  # λ_1 still rising at the last iteration
+    v = evaluate_claim("L8", truncated, TH)
+    assert v.status == "inconclusive"
+    assert next(iter(v.statistic.values()))["no_peak_n_data"] == [40]
+
+
 def test_cusp_sharpness_numbers():
     d = np.linspace(-0.003, 0.003, 7)
     par = claims.cusp_sharpness(d, d ** 2)
