@@ -45,22 +45,33 @@ def datasets(data_root: str | None) -> list[str]:
     return ["digits"] + (["mnist"] if data_root else [])
 
 
-def lr_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
-             progress: bool = False) -> list[Path]:
-    """GD at each η of ``sz.lowell_lrs``. Figure: ρ_i over t per η and max ρ_i against i."""
+def _sweep(root: Path, data_root: str | None, configs, figure: str, label,
+           progress: bool) -> list[Path]:
+    """Run ``configs(ds) -> [(folder name, ToyConfig)]`` for each dataset, then draw the ρ
+    figure ``fig_<figure>_<ds>.png`` of that dataset's runs."""
     root = Path(root)
     outs = []
     for ds in datasets(data_root):
         group = []
-        for lr in sz.lowell_lrs:
-            cfg = lowell_config(sz, lr=lr, dataset=ds, data_root=data_root, experiment="lr_sweep")
-            out = root / f"{ds}-h{cfg.hidden}-lr{lr:g}"
+        for name, cfg in configs(ds):
+            out = root / name
             run_cached(cfg, out, progress=progress)
             group.append(out)
-        rho_figure([Record.load(d) for d in group], root / f"fig_lr_sweep_{ds}.png",
-                   lambda r: f"η = {r.config['lr']:g}")
+        rho_figure([Record.load(d) for d in group], root / f"fig_{figure}_{ds}.png", label)
         outs += group
     return outs
+
+
+def lr_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
+             progress: bool = False) -> list[Path]:
+    """GD at each η of ``sz.lowell_lrs``. Figure: ρ_i over t per η and max ρ_i against i."""
+    def configs(ds):
+        for lr in sz.lowell_lrs:
+            cfg = lowell_config(sz, lr=lr, dataset=ds, data_root=data_root, experiment="lr_sweep")
+            yield f"{ds}-h{cfg.hidden}-lr{lr:g}", cfg
+
+    return _sweep(root, data_root, configs, "lr_sweep", lambda r: f"η = {r.config['lr']:g}",
+                  progress)
 
 
 def class_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
@@ -68,21 +79,15 @@ def class_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
     """GD at η = lowell_class_lr on the first n_c classes, n_c ∈ ``sz.lowell_classes``, with
     lowell_n/10 examples per class (dropping classes, not examples of the kept ones). Figure:
     ρ_i over t per n_c and late ρ_i against i."""
-    root = Path(root)
-    outs = []
-    for ds in datasets(data_root):
-        group = []
+    def configs(ds):
         for nc in sz.lowell_classes:
             n = (1000 if ds == "mnist" else sz.lowell_n) * nc // 10
             cfg = lowell_config(sz, lr=sz.lowell_class_lr, dataset=ds, data_root=data_root,
                                 classes=nc, n_data=n, experiment="class_sweep")
-            out = root / f"{ds}-h{cfg.hidden}-nc{nc}"
-            run_cached(cfg, out, progress=progress)
-            group.append(out)
-        rho_figure([Record.load(d) for d in group], root / f"fig_class_sweep_{ds}.png",
-                   lambda r: f"n_c = {r.summary['n_classes']}")
-        outs += group
-    return outs
+            yield f"{ds}-h{cfg.hidden}-nc{nc}", cfg
+
+    return _sweep(root, data_root, configs, "class_sweep",
+                  lambda r: f"n_c = {r.summary['n_classes']}", progress)
 
 
 def entry(root: Path, sz: Sizes, *, data_root: str | None = None,
