@@ -130,8 +130,8 @@ PRESETS: dict[str, ScaleConfig] = {
 
 # the entry-capture cadence of each preset: (every, until)
 ENTRY = {"paper": (10, 2000), "cpu": (5, 100)}
-# gradient-flow snapshot cadence and iteration limit per preset
-FLOW = {"paper": {"snapshot_every": 100}, "cpu": {"snapshot_every": 10, "max_steps": 100}}
+# gradient-flow snapshot cadence per preset
+FLOW = {"paper": {"snapshot_every": 100}, "cpu": {"snapshot_every": 10}}  # the iteration limit is the preset's max_steps
 
 
 def preset(name: str, **overrides) -> ScaleConfig:
