@@ -86,6 +86,7 @@ class Sizes:
     bridge_mlp: BridgeConfig
     bridge_cnn: BridgeConfig
     predictions: bool
+    scale_flow_steps: int | None = None   # gradient-flow iteration limit (None: the preset's)
 
 
 def sizes(preset: str) -> Sizes:
@@ -112,6 +113,8 @@ def sizes(preset: str) -> Sizes:
             random_steps=1000, random_hidden=2, random_n=1000, digits_hidden=16, digits_n=500,
             toy_lrs=(0.4, 0.2, 0.1), toy_class_lr=0.2, toy_max_t=40.0, entry_steps=100,
             scale_overrides={}, scale_flow_sizes=(64, 128, 192, 256), real_data="auto",
+            # 400 iterations left λ_1 still rising at n_D = 192 and 256: no observed peak
+            scale_flow_steps=1000,
             bridge_mlp=BridgeConfig(net="mlp", dataset="auto", n_data=1000, hidden=2, lr=0.1,
                                     max_t=40.0, data_root=root),
             bridge_cnn=BridgeConfig(net="cnn", n_data=128, lr=0.02, max_t=4.0, data_root=root),
@@ -204,8 +207,8 @@ def scale_runs(s: Sizes) -> list[Run]:
         ("scale_lr_sweep", replace(base, experiment="lr_sweep"), ("L1", "L3", "L5", "L6", "L7")),
         ("scale_class_sweep", replace(base, experiment="class_sweep"), ("L2", "S8")),
         ("scale_entry", replace(base, experiment="entry"), ("L4",)),
-        ("scale_flow", replace(base, experiment="gradient_flow", flow_sizes=s.scale_flow_sizes),
-         ("L8", "L9")),
+        ("scale_flow", replace(base, experiment="gradient_flow", flow_sizes=s.scale_flow_sizes,
+                               max_steps=s.scale_flow_steps or base.max_steps), ("L8", "L9")),
     ]
     for grid_name, cfg, claims in specs:
         for sub, member in members(cfg):
