@@ -27,9 +27,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from simlab.claims import linear_fit as claims_linear_fit
 from simlab.errors import UsageError
 from simlab.record import Record, find_records, write_json
 from simlab.scale.config import ENTRY, FLOW, ScaleConfig
@@ -42,12 +42,9 @@ def _fmt(x: float) -> str:
 
 
 def linear_fit(x, y) -> dict:
-    """Least-squares y ≈ a + b x with R² = 1 − SS_res/SS_tot."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    b, a = np.polyfit(x, y, 1)
-    ss_res = float(np.sum((y - (a + b * x)) ** 2))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    return {"slope": float(b), "intercept": float(a), "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
+    """The claims engine's least-squares fit y ≈ a + b x (with R²), as a dict for the summary."""
+    slope, intercept, r2 = claims_linear_fit(x, y)
+    return {"slope": slope, "intercept": intercept, "r2": r2}
 
 
 def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
 
+from simlab.landscape import _all_reduce
+
 
 class Operator:
     """Base class: subclasses implement ``_matvec``; counting and conversions live here."""
@@ -108,8 +110,6 @@ class HVPOperator(Operator):
         for th, gb in self._graphs:
             (hv,) = torch.autograd.grad(gb, th, grad_outputs=v, retain_graph=True)
             out += hv
-        from simlab.landscape import _all_reduce
-
         return _all_reduce(out)
 
     def release(self):
