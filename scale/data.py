@@ -23,26 +23,24 @@ Pipeline, deterministic given ``DataSpec.seed``:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
-from torchvision.datasets import CIFAR10
 
-from simlab.data import default_data_root
-from simlab.errors import DataError, UsageError
-
-NPZ_NAME = "cifar10_subset.npz"
-TV_FOLDER = "cifar-10-batches-py"
-N_CIFAR_CLASSES = 10
-
-_FIX = (
-    "pass --data-root pointing at a folder with cifar-10-batches-py/ or cifar10_subset.npz, "
-    "or add --download"
+from simlab.data import (  # noqa: F401  (the one CIFAR-10 reader and subset rule, re-exported)
+    CIFAR_FIX as _FIX,
+    CIFAR_NPZ as NPZ_NAME,
+    CIFAR_TV_FOLDER as TV_FOLDER,
+    N_CIFAR_CLASSES,
+    balanced_counts,
+    normalise_classes,
+    read_cifar10,
+    resolve_cifar_source as resolve_source,
+    select_indices,
 )
+from simlab.errors import DataError, UsageError
 
 
 @dataclass(frozen=True)
@@ -58,146 +56,14 @@ class DataSpec:
     download: bool = False  # let torchvision fetch CIFAR-10 into the data root
 
 
-# --------------------------------------------------------------------------- resolution
-
-
-def resolve_source(data_root: str | os.PathLike | None, *, download: bool = False) -> tuple[str, Path]:
-    """Decide where CIFAR-10 comes from: ``("torchvision", folder)`` or ``("npz", file)``.
-
-    A path to an .npz file is read as such. A folder holding ``cifar-10-batches-py/`` is read by
-    torchvision (preferred: the full set); else a folder holding ``cifar10_subset.npz`` is read as
-    npz; else, with ``download``, torchvision will download into the folder. Otherwise DataError.
-    """
-    root = Path(data_root).expanduser() if data_root is not None else default_data_root()
-    if root.suffix == ".npz":
-        if root.is_file():
-            return "npz", root
-        raise DataError(f"no CIFAR-10 arrays at {root}: {_FIX}")
-    if (root / TV_FOLDER).is_dir():
-        return "torchvision", root
-    if (root / NPZ_NAME).is_file():
-        return "npz", root / NPZ_NAME
-    if download:
-        return "torchvision", root
-    raise DataError(f"no CIFAR-10 under {root} (looked for {TV_FOLDER}/ and {NPZ_NAME}): {_FIX}")
-
-
-# --------------------------------------------------------------------------- raw readers
-
-
-def _read_torchvision(root: Path, train: bool, *, download: bool, verify: bool):
-    """Images uint8 [N, 32, 32, 3], labels int64 [N], class names, via torchvision's CIFAR10.
-
-    ``verify=False`` skips torchvision's md5 checks (the files are still read by torchvision's
-    own code); it exists for small files written in the official format, e.g. by tests.
-    """
-    cls = CIFAR10 if verify else _UnverifiedCIFAR10
-    try:
-        ds = cls(str(root), train=train, download=download)
-    except RuntimeError as err:  # torchvision: "Dataset not found or corrupted ..."
-        raise DataError(f"CIFAR-10 under {root / TV_FOLDER} is missing or corrupted ({err}): {_FIX}") from None
-    except OSError as err:  # network or file-system failure during download
-        raise DataError(f"could not download CIFAR-10 into {root} ({err}): {_FIX}") from None
-    x = np.asarray(ds.data, dtype=np.uint8)
-    y = np.asarray(ds.targets, dtype=np.int64)
-    return x, y, [str(c) for c in ds.classes]
-
-
-class _UnverifiedCIFAR10(CIFAR10):
-    """torchvision's CIFAR10 reader with its md5 checks turned off (file names and format unchanged)."""
-
-    train_list = [[name, None] for name, _ in CIFAR10.train_list]
-    test_list = [[name, None] for name, _ in CIFAR10.test_list]
-    meta = {**CIFAR10.meta, "md5": None}
-
-
-def _read_npz(path: Path, train: bool):
-    """Images uint8 [N, 32, 32, 3], labels int64 [N], class names, from an npz of the shared format."""
-    xk, yk = ("x_train", "y_train") if train else ("x_test", "y_test")
-    try:
-        with np.load(path, allow_pickle=False) as d:
-            missing = [k for k in (xk, yk) if k not in d.files]
-            if missing:
-                raise DataError(f"{path} lacks arrays {missing} (expected x_train, y_train, x_test, y_test, label_names): {_FIX}")
-            x, y = d[xk], d[yk]
-            names = [str(s) for s in d["label_names"]] if "label_names" in d.files else [str(i) for i in range(N_CIFAR_CLASSES)]
-    except (OSError, ValueError) as err:
-        raise DataError(f"cannot read {path} as an npz ({err}): {_FIX}") from None
-    if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or x.dtype != np.uint8:
-        raise DataError(f"{path}:{xk} has shape {x.shape} dtype {x.dtype}, expected uint8 [N, 32, 32, 3]: {_FIX}")
-    if y.shape != (x.shape[0],):
-        raise DataError(f"{path}:{yk} has shape {y.shape}, expected ({x.shape[0]},): {_FIX}")
-    return x, y.astype(np.int64), names
-
-
 def read_raw(spec: DataSpec, *, verify: bool = True):
     """``(x uint8 [N,32,32,3], y int64 [N], class_names, source dict)`` for ``spec.split``, unselected."""
     if spec.dataset != "cifar10":
         raise UsageError(f"unknown dataset {spec.dataset!r} for the scale regime; use dataset='cifar10'")
-    if spec.split not in ("train", "test"):
-        raise UsageError(f"unknown split {spec.split!r}; use 'train' or 'test'")
-    kind, path = resolve_source(spec.data_root, download=spec.download)
-    train = spec.split == "train"
-    if kind == "torchvision":
-        x, y, names = _read_torchvision(path, train, download=spec.download, verify=verify)
-        src_path = path / TV_FOLDER
-    else:
-        x, y, names = _read_npz(path, train)
-        src_path = path
-    return x, y, names, {"kind": kind, "path": str(src_path.resolve())}
+    return read_cifar10(spec.data_root, split=spec.split, download=spec.download, verify=verify)
 
 
-# --------------------------------------------------------------------------- selection
-
-
-def normalise_classes(classes: int | Sequence[int] | None) -> tuple[int, ...]:
-    """``None`` → (0..9); ``n`` → (0..n−1); a sequence → itself, checked (distinct labels in 0..9, ≥ 2)."""
-    if classes is None:
-        return tuple(range(N_CIFAR_CLASSES))
-    if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
-        n = int(classes)
-        if not 2 <= n <= N_CIFAR_CLASSES:
-            raise UsageError(f"classes={n}: the number of classes must be in 2..{N_CIFAR_CLASSES}")
-        return tuple(range(n))
-    out = tuple(int(c) for c in classes)
-    if len(out) < 2 or len(set(out)) != len(out) or not all(0 <= c < N_CIFAR_CLASSES for c in out):
-        raise UsageError(f"classes={out}: give at least two distinct CIFAR-10 labels in 0..{N_CIFAR_CLASSES - 1}")
-    return out
-
-
-def balanced_counts(available: Sequence[int], n: int) -> list[int]:
-    """How many images to take from each class: as equal as the class sizes allow.
-
-    Water-filling: every class gets ⌊n/n_c⌋, the first ``n mod n_c`` classes (in the given order) one
-    more; a class with too few images gives all it has and its shortfall is shared the same way
-    among the classes that still have images. Raises DataError if ``n > sum(available)``.
-    """
-    avail = [int(a) for a in available]
-    if n > sum(avail):
-        raise DataError(f"n_data={n} but only {sum(avail)} images of the kept classes are available: lower --n-data or use the full CIFAR-10 ({_FIX})")
-    counts = [0] * len(avail)
-    left = n
-    while left > 0:
-        open_ = [i for i in range(len(avail)) if counts[i] < avail[i]]
-        share, extra = divmod(left, len(open_))
-        for j, i in enumerate(open_):
-            take = min(avail[i] - counts[i], share + (1 if j < extra else 0))
-            counts[i] += take
-            left -= take
-    return counts
-
-
-def select_indices(y: np.ndarray, classes: tuple[int, ...], n_data: int | None, seed: int) -> np.ndarray:
-    """Indices (ascending, i.e. on-disk order) of the kept images; a seeded balanced draw if ``n_data``."""
-    per_class = [np.flatnonzero(y == c) for c in classes]
-    if n_data is None:
-        return np.sort(np.concatenate(per_class))
-    if n_data < 1:
-        raise UsageError(f"n_data={n_data}: give a positive number of images (or omit it for all)")
-    counts = balanced_counts([len(ix) for ix in per_class], int(n_data))
-    rng = np.random.default_rng(seed)
-    picked = [rng.permutation(ix)[:k] for ix, k in zip(per_class, counts)]
-    return np.sort(np.concatenate(picked))
+# --------------------------------------------------------------------------- standardisation
 
 
 def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

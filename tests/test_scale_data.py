@@ -146,7 +146,7 @@ def test_bad_npz_and_bad_spec(tmp_path, roots):
     for bad in [(1, 1), (0, 10), (4,), 1, 11, (-1, 2)]:
         with pytest.raises(UsageError):
             load_cifar10(DataSpec(classes=bad, data_root=str(npz)))
-    with pytest.raises(UsageError, match="n_data"):
+    with pytest.raises(UsageError, match="n-data"):
         load_cifar10(DataSpec(n_data=0, data_root=str(npz)))
 
 
@@ -180,7 +180,7 @@ def test_subset_size_balance_and_seeding(n, seed, n_c):
     y = np.random.default_rng(1).permutation(np.arange(60) % 10)  # 6 per class
     classes = tuple(range(n_c))
     if n > 6 * n_c:
-        with pytest.raises(DataError, match="n_data"):
+        with pytest.raises(DataError, match="n-data"):
             select_indices(y, classes, n, seed)
         return
     idx = select_indices(y, classes, n, seed)
@@ -212,7 +212,7 @@ def test_balanced_counts_water_fills_short_classes():
 
 def test_n_data_larger_than_available(roots):
     _, npz, _ = roots
-    with pytest.raises(DataError, match="n_data=13"):
+    with pytest.raises(DataError, match="--n-data 13"):
         load_cifar10(DataSpec(data_root=str(npz), classes=(0, 1), n_data=13))
 
 

@@ -281,3 +281,46 @@ def test_load_usage_errors(cfg):
     assert "\n" not in str(e.value)
     if cfg.dataset == "cifar":
         assert all(name in str(e.value) for name in D.DATASETS)
+
+
+# --------------------------------------------------------------------------------- cifar8
+
+SHARED_CIFAR = SHARED_MNIST.parent / "cifar10_subset.npz"
+
+
+def _tiny_cifar(tmp_path, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(n) % 10).astype(np.int64)
+    np.savez(tmp_path / "cifar10_subset.npz", x_train=x, y_train=y, x_test=x[:10], y_test=y[:10])
+    return x, y
+
+
+def test_cifar8_pools_4x4_blocks_and_flattens_chw(tmp_path):
+    x, y = _tiny_cifar(tmp_path)
+    X, yy, info = D.load(D.DataConfig(dataset="cifar8", data_root=str(tmp_path), n_data=None))
+    assert X.shape == (40, 192) and X.dtype == torch.float64 and info["input_dim"] == 192
+    assert torch.equal(yy, torch.from_numpy(y))
+    # entry (c, i, j) of image n is the mean of the 4x4 block at rows 4i.., cols 4j.. of channel c
+    for n, c, i, j in [(0, 0, 0, 0), (3, 2, 7, 5), (39, 1, 4, 6)]:
+        block = x[n, 4 * i:4 * i + 4, 4 * j:4 * j + 4, c].astype(np.float64)
+        assert float(X[n, c * 64 + i * 8 + j]) == pytest.approx(block.mean() / 255.0, abs=1e-15)
+    assert 0.0 <= float(X.min()) and float(X.max()) <= 1.0
+
+
+def test_cifar8_class_subset_is_balanced_and_seeded(tmp_path):
+    _tiny_cifar(tmp_path)
+    cfg = D.DataConfig(dataset="cifar8", data_root=str(tmp_path), n_data=7, classes=(3, 0, 5), seed=4)
+    X, y, info = D.load(cfg)
+    assert info["classes"] == [3, 0, 5] and info["n_classes"] == 3
+    assert sorted(np.bincount(y.numpy(), minlength=3).tolist()) == [2, 2, 3]
+    X2, y2, _ = D.load(cfg)
+    assert torch.equal(X, X2) and torch.equal(y, y2)
+
+
+@pytest.mark.skipif(not SHARED_CIFAR.is_file(), reason="shared CIFAR-10 subset not present")
+def test_cifar8_from_the_shared_subset():
+    X, y, info = D.load(D.DataConfig(dataset="cifar8", data_root=str(SHARED_CIFAR.parent), n_data=500))
+    assert X.shape == (500, 192) and info["n_classes"] == 10
+    assert np.bincount(y.numpy()).tolist() == [50] * 10
+    assert info["source"].startswith("npz:")

@@ -42,12 +42,14 @@ def parser() -> ArgumentParser:
     d = ToyConfig()
     g = p.add_argument_group("data")
     g.add_argument("--dataset", choices=DATASETS, default=d.dataset,
-                   help="blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist")
+                   help="blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist, "
+                   "cifar8 (CIFAR-10 average-pooled to 8x8x3)")
     g.add_argument("--n-data", type=positive(int), help="number of training examples "
                    "(default 1000; all 1797 for digits)")
     g.add_argument("--std", type=positive(float), default=d.std, help="blob standard deviation")
-    g.add_argument("--data-root", help="MNIST: a folder with MNIST/raw (torchvision) or "
-                   "mnist_subset.npz, or the .npz itself (default $SIMLAB_DATA or ~/.cache/simlab)")
+    g.add_argument("--data-root", help="mnist: a folder with MNIST/raw (torchvision) or "
+                   "mnist_subset.npz; cifar8: a folder with cifar-10-batches-py/ or "
+                   "cifar10_subset.npz; or the .npz itself (default $SIMLAB_DATA or ~/.cache/simlab)")
     g.add_argument("--download", action="store_true", help="MNIST: let torchvision download it")
     g.add_argument("--classes", type=str, help="keep classes: a count n_c or labels like 0,3,7")
     g = p.add_argument_group("model")

@@ -17,6 +17,8 @@ Datasets
 - ``digits``: scikit-learn's 8×8 handwritten digits (1797 images, shipped with scikit-learn).
 - ``mnist``: from a data root, through torchvision's ``MNIST`` class, or from arrays in the
   format of ``shared/data/mnist_subset.npz``.
+- ``cifar8``: CIFAR-10 average-pooled to 8×8×3 (192 inputs, pixels / 255), from the same data
+  roots as the scale regime (:func:`simlab.data.cifar8`).
 
 Standardisation: none for ``blobs`` and ``random`` (they are already centred at the origin with
 unit-order scale). ``digits`` and ``mnist`` are only rescaled to [0, 1] (pixels / 16 and / 255),
@@ -35,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab.data import default_data_root
+from simlab.data import cifar8, default_data_root
 from simlab.errors import DataError, UsageError
 
-DATASETS = ("blobs", "random", "digits", "mnist")
+DATASETS = ("blobs", "random", "digits", "mnist", "cifar8")
 
 # the files torchvision's MNIST reads from <root>/MNIST/raw (uncompressed idx-ubyte) ...
 MNIST_RAW_FILES = (
@@ -109,6 +111,9 @@ def load(cfg: DataConfig) -> tuple[torch.Tensor, torch.Tensor, dict]:
         return mnist(
             root, n_data=cfg.n_data, seed=cfg.seed, download=cfg.download, classes=cfg.classes
         )
+    if cfg.dataset == "cifar8":
+        return cifar8(cfg.data_root, n_data=cfg.n_data, seed=cfg.seed, classes=cfg.classes,
+                      download=cfg.download)
     raise UsageError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS)}")
 
 
