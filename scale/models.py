@@ -37,6 +37,7 @@ from torch import nn
 from torchvision.models.vgg import cfgs as VGG_CFGS
 
 from simlab.errors import UsageError
+from simlab.models import count_params, mlp  # noqa: F401  (the one MLP builder and count)
 
 ARCHS = ("alexnet", "vgg16")
 ACTIVATIONS = ("relu", "tanh")
@@ -83,16 +84,6 @@ def make_layers(cfg: list, *, activation: str = "relu", width: float = 1.0, in_c
     return nn.Sequential(*layers)
 
 
-def _mlp(dims: list[int], activation: str) -> nn.Sequential:
-    """Linear layers between consecutive ``dims``, the activation after every one but the last."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(dims) - 2:
-            layers.append(_act(activation))
-    return nn.Sequential(*layers)
-
-
 class ConvNet(nn.Module):
     """``features`` (convs and pools) → flatten → ``classifier`` (FCs). Both archs are this."""
 
@@ -120,14 +111,14 @@ def _alexnet(n_classes: int, activation: str, width: float) -> ConvNet:
             side //= 2
         c_in = c_out
     dims = [c_in * side * side] + [scaled(h, width) for h in ALEXNET_FC] + [n_classes]  # side = 4
-    return ConvNet(nn.Sequential(*layers), _mlp(dims, activation), "alexnet", activation, width)
+    return ConvNet(nn.Sequential(*layers), mlp(dims, activation), "alexnet", activation, width)
 
 
 def _vgg16(n_classes: int, activation: str, width: float) -> ConvNet:
     features = make_layers(VGG16_CFG, activation=activation, width=width)
     c_last = scaled(512, width)  # five pools: 32×32 → 1×1
     dims = [c_last] + [scaled(h, width) for h in VGG16_FC] + [n_classes]
-    return ConvNet(features, _mlp(dims, activation), "vgg16", activation, width)
+    return ConvNet(features, mlp(dims, activation), "vgg16", activation, width)
 
 
 def kaiming_init_(model: nn.Module, activation: str, generator: torch.Generator) -> None:
@@ -146,11 +137,6 @@ def build_model(arch: str, *, n_classes: int = 10, activation: str = "relu", wid
         model = (_alexnet if arch == "alexnet" else _vgg16)(n_classes, activation, float(width))
     kaiming_init_(model, activation, torch.Generator().manual_seed(int(seed)))
     return model
-
-
-def count_params(model: nn.Module) -> int:
-    """Number of trainable scalars, ``Σ p.numel()``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def param_count(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:

@@ -1,19 +1,32 @@
-"""The one data path of both regimes: where data lives, how files are read and checked, and the
-one class-subset rule.
+"""The one data path of both regimes: one loader per dataset, one way of reading and checking
+files, one class-subset rule.
+
+Datasets (every loader returns ``(X, y, info)``: ``X`` float64 ``[N, d]`` for the toy regime, ``y``
+long ``[N]`` in 0..n_c−1, ``info`` a plain dict written into the record's ``config.json``):
+
+- ``blobs``: two 2-D Gaussians centred at (1, 1) (label 0) and (−1, −1) (label 1), std ``std``
+  per coordinate (Sagun et al. 2016 §3); ``random``: x ~ N(0, I_d), y ~ Uniform{0..n_c−1};
+- ``digits``: scikit-learn's 8×8 digits, pixels / 16; ``mnist``: torchvision's MNIST folder or
+  an npz like ``shared/data/mnist_subset.npz``, pixels / 255; ``cifar8``: CIFAR-10
+  average-pooled to 8×8×3, pixels / 255. Real images are rescaled to [0, 1], not centred;
+- CIFAR-10 itself (32×32, standardised per channel) for the scale regime is
+  :func:`simlab.scale.data.load_cifar10`, over :func:`read_cifar10` here.
 
 Readers never run code: ``np.load(allow_pickle=False)``; torchvision's own readers for its
 folders. Every array read from a file is checked (shape, dtype, finite values, label range) and a
 bad file is one :class:`~simlab.errors.DataError` line naming the file and the fix.
 
-Class subsets (every real dataset, both regimes): keep the images whose original label is in
+Class subsets (every real dataset, both regimes): keep the examples whose original label is in
 ``classes`` (an int n_c means labels 0..n_c−1), relabel ``classes[j]`` as ``j``, and if ``n_data``
 is given draw a seeded subset of that size, balanced across the kept classes
-(:func:`balanced_counts`), returned in on-disk order (:func:`select_indices`).
+(:func:`balanced_counts`), returned in on-disk order (:func:`select_indices`). Every draw uses
+its own seeded generator; the global RNG state is never read or changed.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +35,8 @@ import torch
 
 from simlab.errors import DataError, UsageError
 
+DATASETS = ("blobs", "random", "digits", "mnist", "cifar8")
+MAX_SEED = 2**63 - 1
 CIFAR_NPZ = "cifar10_subset.npz"
 CIFAR_TV_FOLDER = "cifar-10-batches-py"
 N_CIFAR_CLASSES = 10
@@ -30,6 +45,87 @@ CIFAR_FIX = (
     "pass --data-root pointing at a folder with cifar-10-batches-py/ or cifar10_subset.npz, "
     "or add --download"
 )
+
+
+MNIST_NPZ = "mnist_subset.npz"
+# torchvision's MNIST reads <root>/MNIST/raw (uncompressed idx-ubyte) or, legacy, <root>/MNIST/processed
+MNIST_RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MNIST_PROCESSED_FILES = ("training.pt", "test.pt")
+MNIST_FIX = (f"point --data-root at a folder holding MNIST/raw (torchvision's layout) or {MNIST_NPZ}, "
+             "or add --download")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a toy run uses.
+
+    ``classes``: for ``digits``/``mnist``/``cifar8`` an int n_c (labels 0..n_c−1) or a tuple of
+    labels (relabelled 0..n_c−1 in the order given); for ``random`` an int, the number of classes
+    (default 10); ``None`` for ``blobs`` (always 2 classes). ``n_data``: examples (balanced
+    across classes for real images); ``None`` means all available (real images only).
+    """
+
+    dataset: str = "blobs"  # one of DATASETS
+    n_data: int | None = 1000  # examples in the training set
+    std: float = 1.0  # blobs: per-coordinate standard deviation
+    data_root: str | None = None  # mnist/cifar8: folder or .npz path; None -> default_data_root()
+    classes: int | tuple[int, ...] | None = None  # class subset / n_c (random)
+    seed: int = 0  # seed of every draw (sampling, subset)
+    download: bool = False  # mnist/cifar8: let torchvision download into data_root
+    input_dim: int = 784  # random: input dimension
+
+    def __post_init__(self):
+        # lists (from JSON or argparse) become tuples so the config stays hashable
+        if isinstance(self.classes, list):
+            object.__setattr__(self, "classes", tuple(int(c) for c in self.classes))
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            object.__setattr__(self, "data_root", str(self.data_root))
+
+
+def load(cfg: DataConfig) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Load the dataset that ``cfg`` names: ``(X [N, d] float64, y [N] long, info)``."""
+    check_seed(cfg.seed)
+    if cfg.dataset == "blobs":
+        if cfg.classes is not None:
+            raise UsageError("blobs always has 2 classes: drop --classes or pick another dataset")
+        return blobs(_need_n(cfg), std=cfg.std, seed=cfg.seed)
+    if cfg.dataset == "random":
+        n_classes = 10 if cfg.classes is None else cfg.classes
+        if not _is_int(n_classes):
+            raise UsageError(f"random inputs take --classes as a number of classes, got {n_classes!r}")
+        return random_inputs(_need_n(cfg), cfg.input_dim, n_classes, seed=cfg.seed)
+    if cfg.dataset == "digits":
+        return digits(cfg.n_data, seed=cfg.seed, classes=cfg.classes)
+    if cfg.dataset == "mnist":
+        return mnist(cfg.data_root, n_data=cfg.n_data, seed=cfg.seed, download=cfg.download,
+                     classes=cfg.classes)
+    if cfg.dataset == "cifar8":
+        return cifar8(cfg.data_root, n_data=cfg.n_data, seed=cfg.seed, classes=cfg.classes,
+                      download=cfg.download)
+    raise UsageError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS)}")
+
+
+def _need_n(cfg: DataConfig) -> int:
+    if cfg.n_data is None:
+        raise UsageError(f"{cfg.dataset} is synthetic: give --n-data (a positive integer)")
+    return cfg.n_data
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _check_positive_int(x, name: str, minimum: int = 1) -> None:
+    if not _is_int(x) or x < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {x!r}")
+
+
+def check_seed(seed) -> int:
+    """Seeds are integers in 0..2^63−1 (what torch's and numpy's generators accept)."""
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in 0..{MAX_SEED}, got {seed!r}")
+    return int(seed)
 
 
 def default_data_root() -> Path:
@@ -51,6 +147,10 @@ def read_npz(path: Path, keys: Sequence[str], fix: str) -> dict[str, np.ndarray]
     A file that is not a readable npz (truncated, garbage, needs pickles) is one DataError line.
     """
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if not magic.startswith(b"PK"):
+            raise DataError(f"{path} is not an .npz archive (empty, truncated or another format): {fix}")
         with np.load(path, allow_pickle=False) as z:
             if not hasattr(z, "files"):
                 raise DataError(f"{path} is a single .npy array, not an .npz archive: {fix}")
@@ -251,7 +351,7 @@ def cifar8(data_root=None, n_data: int | None = 1000, seed: int = 0, classes=Non
     ``n_data`` follow the one subset rule (seeded, balanced).
     """
     x, y, names, src = read_cifar10(data_root, split=split, download=download, verify=verify)
-    x, y, kept = subset(x, y, classes, n_data, seed, N_CIFAR_CLASSES)
+    x, y, kept = subset(x, y, classes, n_data, check_seed(seed), N_CIFAR_CLASSES)
     pooled = avg_pool_images(x, 8) / 255.0  # (N, 8, 8, 3)
     X = torch.from_numpy(np.ascontiguousarray(pooled.transpose(0, 3, 1, 2)).reshape(len(y), -1))
     info = {
@@ -267,3 +367,124 @@ def cifar8(data_root=None, n_data: int | None = 1000, seed: int = 0, classes=Non
         "standardisation": "pixels / 255 in [0, 1], 4x4 average-pooled to 8x8x3 (CHW flatten), not centred",
     }
     return X, torch.from_numpy(y).long(), info
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def blobs(n: int, std: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Two 2-D Gaussian blobs: x | y=0 ~ N((1, 1), std² I₂), x | y=1 ~ N((−1, −1), std² I₂);
+    ceil(n/2) points of class 0 and floor(n/2) of class 1, in a seeded random order."""
+    _check_positive_int(n, "n_data", minimum=2)
+    if not (isinstance(std, (int, float)) and np.isfinite(std) and std > 0):
+        raise UsageError(f"blob std must be a positive number, got {std!r}")
+    g = torch.Generator().manual_seed(check_seed(seed))
+    n0 = n - n // 2
+    y = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n // 2, dtype=torch.long)])
+    centres = torch.tensor([[1.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)
+    X = centres[y] + std * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    perm = torch.randperm(n, generator=g)
+    info = {"name": "blobs", "n_data": n, "n_classes": 2, "classes": [0, 1],
+            "source": "synthetic: N((1,1), std^2 I) vs N((-1,-1), std^2 I) (Sagun et al. 2016 sec. 3)",
+            "std": float(std), "seed": int(seed), "input_dim": 2, "standardisation": "none"}
+    return X[perm], y[perm], info
+
+
+def random_inputs(n: int, dim: int = 784, n_classes: int = 10,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Random inputs with random labels: x ~ N(0, I_dim), y ~ Uniform{0..n_classes−1}, independent."""
+    _check_positive_int(n, "n_data")
+    _check_positive_int(dim, "input_dim")
+    _check_positive_int(n_classes, "number of classes", minimum=2)
+    g = torch.Generator().manual_seed(check_seed(seed))
+    X = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    y = torch.randint(0, n_classes, (n,), generator=g, dtype=torch.long)
+    info = {"name": "random", "n_data": n, "n_classes": n_classes, "classes": list(range(n_classes)),
+            "source": "synthetic: x ~ N(0, I), y ~ Uniform (Sagun et al. 2016 random inputs)",
+            "seed": int(seed), "input_dim": dim, "standardisation": "none"}
+    return X, y, info
+
+
+# --------------------------------------------------------------------------- real images
+
+
+def _image_set(name: str, x: np.ndarray, y: np.ndarray, *, scale: float, classes, n_data, seed,
+               source: str, standardisation: str, **extra) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """The subset rule, then images flattened to float64 rows / ``scale``."""
+    x, y, kept = subset(x, y, classes, n_data, check_seed(seed), 10)
+    X = torch.from_numpy(x.reshape(len(y), -1).astype(np.float64) / scale)
+    info = {"name": name, "n_data": int(len(y)), "n_classes": len(kept), "classes": kept,
+            "source": source, **extra, "seed": int(seed), "input_dim": int(X.shape[1]),
+            "standardisation": standardisation}
+    return X, torch.from_numpy(y).long(), info
+
+
+def digits(n: int | None = None, seed: int = 0,
+           classes: int | tuple[int, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """scikit-learn's 8×8 handwritten digits (1797 images): pixels / 16 ∈ [0, 1], flattened to 64."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.asarray(bunch.images, dtype=np.float64)  # (1797, 8, 8), integer values 0..16
+    return _image_set("digits", images, np.asarray(bunch.target, dtype=np.int64), scale=16.0,
+                      classes=classes, n_data=n, seed=seed,
+                      source="sklearn.datasets.load_digits (8x8, 1797 images)",
+                      standardisation="pixels / 16 in [0, 1], not centred")
+
+
+def mnist(data_root: str | os.PathLike | None = None, n_data: int | None = 1000, seed: int = 0,
+          download: bool = False, classes: int | tuple[int, ...] | None = None,
+          train: bool = True) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """MNIST: pixels / 255 ∈ [0, 1], flattened to 784.
+
+    Where the images come from, in this order: ``data_root`` is an .npz with ``x_train`` uint8
+    [N, 28, 28], ``y_train``, ``x_test``, ``y_test``; ``data_root/MNIST/raw`` (or ``processed``)
+    → torchvision's MNIST; ``data_root/mnist_subset.npz``; ``download`` → torchvision downloads.
+    Otherwise a DataError names the fix. ``train`` picks the split.
+    """
+    root = as_root(data_root)
+    split = "train" if train else "test"
+    if root.suffix == ".npz":
+        if not root.is_file():
+            raise DataError(f"no MNIST arrays at {root}: {MNIST_FIX}")
+        images, labels, source = _mnist_npz(root, split)
+    elif has_torchvision_mnist(root):
+        images, labels, source = _mnist_torchvision(root, train, download=False)
+    elif (root / MNIST_NPZ).is_file():
+        images, labels, source = _mnist_npz(root / MNIST_NPZ, split)
+    elif download:
+        images, labels, source = _mnist_torchvision(root, train, download=True)
+    else:
+        raise DataError(f"MNIST not found under {root}: {MNIST_FIX}")
+    return _image_set("mnist", images, labels, scale=255.0, classes=classes, n_data=n_data,
+                      seed=seed, source=source, split=split,
+                      standardisation="pixels / 255 in [0, 1], not centred")
+
+
+def has_torchvision_mnist(root: Path) -> bool:
+    raw, processed = root / "MNIST" / "raw", root / "MNIST" / "processed"
+    return (all((raw / f).is_file() for f in MNIST_RAW_FILES)
+            or all((processed / f).is_file() for f in MNIST_PROCESSED_FILES))
+
+
+def _mnist_torchvision(root: Path, train: bool, download: bool):
+    from torchvision.datasets import MNIST
+
+    try:
+        ds = MNIST(str(root), train=train, download=download)
+    except Exception as exc:  # torchvision raises RuntimeError / URLError / OSError
+        raise DataError(f"could not read or download MNIST into {root} ({_first_line(exc)}): "
+                        f"{MNIST_FIX}") from None
+    x, y = check_images(ds.data.numpy(), ds.targets.numpy(), where=str(root / "MNIST"),
+                        shape=(28, 28), n_classes=10, fix=MNIST_FIX)
+    return x, y, f"torchvision.datasets.MNIST({root})"
+
+
+def _mnist_npz(path: Path, split: str):
+    xk, yk = f"x_{split}", f"y_{split}"
+    z = read_npz(path, (xk, yk), MNIST_FIX)
+    if xk not in z or yk not in z:
+        raise DataError(f"{path} lacks arrays {xk}/{yk}: {MNIST_FIX}")
+    x, y = check_images(z[xk], z[yk], where=f"{path}:{xk}/{yk}", shape=(28, 28), n_classes=10,
+                        fix=MNIST_FIX)
+    return x, y, f"npz:{path}"

@@ -324,3 +324,49 @@ def test_cifar8_from_the_shared_subset():
     assert X.shape == (500, 192) and info["n_classes"] == 10
     assert np.bincount(y.numpy()).tolist() == [50] * 10
     assert info["source"].startswith("npz:")
+
+
+# --------------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(x_train=np.full((20, 28, 28), np.nan)), "expected uint8"),
+    (dict(x_train=np.zeros((20, 28, 27), np.uint8)), "expected uint8"),
+    (dict(y_train=np.arange(20) % 10 + 5), r"labels must lie in 0\.\.9"),
+    (dict(y_train=-np.ones(20, np.int64)), r"labels must lie in 0\.\.9"),
+    (dict(y_train=np.full(20, 0.5)), "integers"),
+    (dict(y_train=np.zeros(19, np.int64)), "labels have shape"),
+])
+def test_mnist_npz_contents_are_checked(tmp_path, bad, match):
+    arrays = {"x_train": np.zeros((20, 28, 28), np.uint8), "y_train": np.arange(20) % 10, **bad}
+    np.savez(tmp_path / "mnist_subset.npz", **arrays)
+    with pytest.raises(DataError, match=match) as e:
+        D.mnist(tmp_path, n_data=None)
+    assert "\n" not in str(e.value) and "mnist_subset.npz" in str(e.value)
+
+
+def test_truncated_garbage_and_pickled_npz_are_one_line(tmp_path):
+    x = np.zeros((20, 28, 28), np.uint8)
+    np.savez(tmp_path / "good.npz", x_train=x, y_train=np.arange(20) % 10)
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"not an archive at all" * 10)
+    np.savez(tmp_path / "pickled.npz", x_train=np.array([{"a": 1}], dtype=object), y_train=np.arange(1))
+    for name, match in [("trunc", "truncated"), ("garbage", "not an .npz archive"),
+                        ("pickled", "pickled Python objects")]:
+        with pytest.raises(DataError, match=match) as e:
+            D.mnist(tmp_path / f"{name}.npz", n_data=None)
+        msg = str(e.value)
+        assert "\n" not in msg and "allow_pickle" not in msg and f"{name}.npz" in msg
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 99999999999999999999999])
+@pytest.mark.parametrize("dataset", ["blobs", "random", "digits"])
+def test_seed_out_of_range_is_a_usage_error(dataset, seed):
+    with pytest.raises(UsageError, match="--seed"):
+        D.load(D.DataConfig(dataset=dataset, n_data=50, seed=seed))
+
+
+def test_real_subsets_are_balanced():
+    _, y, _ = D.digits(500, seed=0)
+    assert np.bincount(y.numpy()).tolist() == [50] * 10
