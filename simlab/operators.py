@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
 
-from simlab.landscape import _all_reduce
+from simlab.distributed import all_reduce
 
 
 class Operator:
@@ -76,10 +76,11 @@ class DenseOperator(Operator):
 class HVPOperator(Operator):
     """The Hessian of a :class:`~simlab.landscape.Landscape` at a fixed θ, matrix-free.
 
-    With ``hold_graph`` (default: when the data is one chunk) the gradient graph of every chunk
-    is built once with ``create_graph=True`` and kept, and each product is one more backward pass
-    through it (the vector-Jacobian product of g, equal to Hv since H is symmetric). Otherwise
-    each product recomputes the gradient by the landscape's ``hvp_method``.
+    The gradient graph of the first ``landscape.held_chunks`` chunks (all with ``hold_graph=True``,
+    none with False; default: as many as the landscape's memory budget allows) is built once with
+    ``create_graph=True`` and kept, and each product through it is one more backward pass (the
+    vector-Jacobian product of g, equal to Hv since H is symmetric). The other chunks recompute
+    their gradient at each product by the landscape's ``hvp_method``.
     """
 
     def __init__(self, landscape, theta: torch.Tensor, *, hold_graph: bool | None = None):
@@ -89,28 +90,48 @@ class HVPOperator(Operator):
         n = self.theta.numel()
         self.shape = (n, n)
         self.dtype, self.device = landscape.dtype, landscape.device
+        chunks = list(landscape.chunks())
         if hold_graph is None:
-            hold_graph = landscape.chunk_size >= landscape.n_local
-        self.hold_graph = hold_graph
+            n_held = landscape.held_chunks
+        else:
+            n_held = len(chunks) if hold_graph else 0
+        self._held_data, self._free_data = chunks[:n_held], chunks[n_held:]
+        self.hold_graph = n_held > 0
         self._graphs = None
 
     def _build_graphs(self):
         self._graphs = []
-        for xb, yb in self.landscape.chunks():
+        for xb, yb in self._held_data:
             th = self.theta.clone().requires_grad_(True)
-            (gb,) = torch.autograd.grad(self.landscape._chunk_loss(th, xb, yb), th, create_graph=True)
+            (gb,) = torch.autograd.grad(self.landscape.chunk_loss(th, xb, yb), th, create_graph=True)
             self._graphs.append((th, gb))
 
     def _matvec(self, v):
-        if not self.hold_graph:
-            return self.landscape.hvp(self.theta, v)
         if self._graphs is None:
             self._build_graphs()
         out = torch.zeros_like(self.theta)
         for th, gb in self._graphs:
-            (hv,) = torch.autograd.grad(gb, th, grad_outputs=v, retain_graph=True)
-            out += hv
-        return _all_reduce(out)
+            out += torch.autograd.grad(gb, th, grad_outputs=v, retain_graph=True)[0]
+        for xb, yb in self._free_data:
+            out += self.landscape.chunk_hvp(self.theta, v, xb, yb)
+        return all_reduce(out)
+
+    def matmat_batched(self, V: torch.Tensor) -> torch.Tensor:
+        """H V for the columns of V in one batched backward per held chunk (``is_grads_batched``);
+        chunks that are not held go column by column. Counts V.shape[1] products. Faster than
+        :meth:`matmat` only on some devices (bench/ measures it; on CPU here it is slower)."""
+        V = V.to(device=self.device, dtype=self.dtype)
+        self.n_matvecs += V.shape[1]
+        if self._graphs is None:
+            self._build_graphs()
+        out = torch.zeros(V.shape[1], V.shape[0], dtype=self.dtype, device=self.device)
+        for th, gb in self._graphs:
+            out += torch.autograd.grad(gb, th, grad_outputs=V.T.contiguous(), retain_graph=True,
+                                       is_grads_batched=True)[0]
+        for xb, yb in self._free_data:
+            for j in range(V.shape[1]):
+                out[j] += self.landscape.chunk_hvp(self.theta, V[:, j], xb, yb)
+        return all_reduce(out.T.contiguous())
 
     def release(self):
         """Drop the held graphs (frees their memory)."""

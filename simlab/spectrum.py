@@ -1,24 +1,38 @@
 """Eigensolvers over an :class:`~simlab.operators.Operator`, and statistics of a spectrum.
 
-Solvers (scipy's names: ``k``, ``v0``, ``tol``, ``maxiter``), all returning :class:`Eigen` with
-eigenvalues in descending order, eigenvectors as columns, the number of operator products the
-solve used, and residuals ‖H h_i − λ_i h_i‖ (computed with k further products, not counted in
-``n_matvecs``):
+Solvers (scipy's names: ``k``, ``v0``, ``tol``, ``ncv``, ``maxiter``), all returning
+:class:`Eigen` with eigenvalues in descending order, eigenvectors as columns, the number of
+operator products the solve used (checks included) and residuals ‖H h_i − λ_i h_i‖:
 
+- ``lanczos``  (default, built for telemetry) Lanczos with full reorthogonalisation, written here
+               on the operator. It stops when the top-k Ritz values have settled to ``tol``
+               (relative change between two consecutive steps ≤ ``tol``, eigenvalue accuracy, not
+               ARPACK's residual bound) *and* each one's residual-based error bound
+               min(r_i, r_i²/gap_i) is ≤ ``tol``·|θ_i|. Residuals come from the recurrence,
+               r_i = β_m |s_{m,i}|, with no extra products. The Krylov size is chosen for k
+               (``ncv`` = max(3k, k + 20) vectors; past it, a thick restart keeps the best Ritz
+               vectors). Warm start: ``v0`` (n × m, the previous point's eigenvectors) gives the
+               start vector Σ_i h_i (plus 1e−3 of a random vector): the settled-values test is
+               then the check that stops early when the previous eigenvectors still hold.
+- ``arpack``   scipy's ``eigsh`` (implicitly restarted Lanczos, which="LA") on ``as_scipy()``,
+               the reference of the tests; its ``tol`` bounds residuals (so it delivers far more
+               eigenvalue accuracy than asked, at more products); residuals by k more products
+               (not counted in ``n_matvecs``).
+- ``power``    power iteration with deflation (the method of Lowell 2022; kept for fidelity,
+               costlier than Lanczos): each pair stops when its residual ‖Hv − μv‖ (from the
+               product just taken) is ≤ ``tol``·|μ|, so μ is within ``tol`` of an eigenvalue;
+               pairs returned in descending order.
 - ``dense``    build H (or take it from a :class:`DenseOperator`) and call ``eigh``;
-- ``lanczos``  ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``, which="LA")
-               on the operator; warm-started from previous eigenvectors by starting the Krylov
-               space at their sum (every previous direction is in the first Krylov vector);
-- ``power``    power iteration with deflation against the eigenpairs already found (the method of
-               Lowell 2022; kept for fidelity, many times costlier than Lanczos).
+               ``Eigen.spectrum`` then holds every eigenvalue.
 
-:func:`slq_density` estimates the spectral density (stochastic Lanczos quadrature) for the bulk
-when only products are affordable.
+:func:`slq_density` estimates the spectral density for the bulk when only
+products are affordable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,17 +41,19 @@ from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 from simlab.errors import UsageError
 from simlab.operators import DenseOperator, Operator
 
-METHODS = ("dense", "lanczos", "power")
+METHODS = ("lanczos", "arpack", "power", "dense")
 
 
 @dataclass
 class Eigen:
-    """Top eigenpairs: ``eigenvalues[i]`` pairs with ``eigenvectors[:, i]``; descending."""
+    """Top eigenpairs: ``eigenvalues[i]`` pairs with ``eigenvectors[:, i]``; descending.
+    ``spectrum``: every eigenvalue (ascending) when the solve was dense, else None."""
 
     eigenvalues: np.ndarray
     eigenvectors: torch.Tensor
     n_matvecs: int
     residuals: np.ndarray
+    spectrum: np.ndarray | None = field(default=None, repr=False)
 
 
 def residuals(op: Operator, values: np.ndarray, vectors: torch.Tensor) -> np.ndarray:
@@ -49,31 +65,147 @@ def residuals(op: Operator, values: np.ndarray, vectors: torch.Tensor) -> np.nda
     return torch.linalg.vector_norm(HV - vectors * lam, dim=0).cpu().numpy().astype(np.float64)
 
 
+def full_spectrum(H: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """All eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, float64."""
+    w, V = torch.linalg.eigh(H.to(torch.float64))
+    return w.cpu().numpy(), V.cpu().numpy()
+
+
 def _random_vector(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(n)
+
+
+def _start_vector(op: Operator, v0, seed: int) -> torch.Tensor:
+    """A seeded random start, or the sum of the normalised columns of ``v0`` plus 1e−3 of it."""
+    n = op.shape[0]
+    start = torch.from_numpy(_random_vector(n, seed))
+    if v0 is not None:
+        V0 = torch.as_tensor(v0).reshape(n, -1).detach().to("cpu", torch.float64)
+        V0 = V0 / torch.linalg.vector_norm(V0, dim=0).clamp_min(1e-300)
+        start = V0.sum(dim=1) + 1e-3 * start / math.sqrt(n)
+    return start.to(op.device, op.dtype)
 
 
 def _dense(op: Operator, k: int):
     H = op.H if isinstance(op, DenseOperator) else op.dense()
     w, V = torch.linalg.eigh(H.to(torch.float64))
     order = torch.argsort(w, descending=True)[:k]
-    return w[order].cpu().numpy(), V[:, order].to(op.dtype)
+    return w[order].cpu().numpy(), V[:, order].to(op.dtype), w.cpu().numpy()
+
+
+# ----------------------------------------------------------------------------- Lanczos (telemetry)
+
+class Krylov:
+    """An orthonormal Krylov basis Q (n × m, full reorthogonalisation, two passes) and the
+    projected matrix T = QᵀHQ, column j taken from the coefficients of H q_j on Q. Every
+    H q_j except the last lies in span(Q), so a Ritz pair (θ, Q s) has residual |β s_m|, β the
+    norm of the last product's remainder ``r`` — no further product needed."""
+
+    def __init__(self, op: Operator, start: torch.Tensor, size: int, seed: int = 0):
+        n = op.shape[0]
+        self.op, self.size, self.seed = op, size, seed
+        self.Q = torch.zeros(n, size, dtype=op.dtype, device=op.device)
+        self.T = np.zeros((size, size))
+        self.m = 0       # columns of Q with their product taken
+        self.beta = 0.0  # ‖r‖
+        self.Q[:, 0] = start / torch.linalg.vector_norm(start)
+
+    def step(self) -> None:
+        """One product: H q_m, its coefficients on Q (T's column m) and the next basis vector."""
+        j = self.m
+        w = self.op.matvec(self.Q[:, j])
+        Qj = self.Q[:, :j + 1]
+        c = Qj.T @ w
+        w = w - Qj @ c
+        c2 = Qj.T @ w  # twice is enough (Kahan)
+        w = w - Qj @ c2
+        col = (c + c2).to("cpu", torch.float64).numpy()
+        self.T[:j + 1, j] = col
+        self.T[j, :j + 1] = col
+        self.m = j + 1
+        self.beta = float(torch.linalg.vector_norm(w))
+        if self.beta <= 1e-10 * max(np.abs(col).max(), 1e-300):
+            # an invariant subspace: go on from a fresh random direction (no coupling)
+            self.beta = 0.0
+            g = torch.from_numpy(_random_vector(w.numel(), self.seed + 7919 * self.m))
+            w = g.to(w.device, w.dtype)
+            for _ in range(2):
+                w = w - Qj @ (Qj.T @ w)
+        self.next = w / torch.linalg.vector_norm(w)
+        if self.m < self.size:
+            self.Q[:, self.m] = self.next
+
+    def ritz(self):
+        """Ritz values (descending), their vectors' coordinates S and recurrence residuals."""
+        theta, S = np.linalg.eigh(self.T[:self.m, :self.m])
+        theta, S = theta[::-1], S[:, ::-1]
+        return theta, S, self.beta * np.abs(S[-1, :])
+
+    def restart(self, keep: int) -> None:
+        """Thick restart: keep the ``keep`` top Ritz vectors and the next Lanczos vector."""
+        theta, S, _ = self.ritz()
+        Y = self.Q[:, :self.m] @ torch.from_numpy(np.ascontiguousarray(S[:, :keep])).to(self.Q)
+        nxt = self.next
+        self.T[:] = 0.0
+        self.T[np.arange(keep), np.arange(keep)] = theta[:keep]
+        self.Q[:, :keep] = Y
+        self.m = keep
+        self.Q[:, keep] = nxt
+
+    def vectors(self, S: np.ndarray) -> torch.Tensor:
+        return self.Q[:, :self.m] @ torch.from_numpy(np.ascontiguousarray(S)).to(self.Q)
+
+
+def krylov_size(k: int, n: int) -> int:
+    """Krylov vectors kept before a thick restart: max(3k, k + 20), at most n."""
+    return min(n, max(3 * k, k + 20))
+
+
+def _settled(theta: np.ndarray, prev: np.ndarray | None, res: np.ndarray, k: int, tol: float) -> bool:
+    """The stop rule: the top-k Ritz values moved by ≤ tol (relative) since the last step, and each
+    one's error bound min(r, r²/gap) — gap to the nearest other Ritz value — is ≤ tol·|θ|."""
+    if prev is None or len(prev) < k or len(theta) <= k:
+        return False
+    top = theta[:k]
+    scale = np.maximum(np.abs(top), 1e-300)
+    if np.any(np.abs(top - prev[:k]) > tol * scale):
+        return False
+    gaps = np.array([np.min(np.abs(np.delete(theta, i) - theta[i])) for i in range(k)])
+    bound = np.minimum(res[:k], res[:k] ** 2 / np.maximum(gaps, 1e-300))
+    return bool(np.all(bound <= tol * scale))
 
 
 def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv):
     n = op.shape[0]
     if k >= n:
         raise UsageError(f"lanczos needs k < n (k={k}, n={n}); use method='dense' for the full spectrum")
-    start = _random_vector(n, seed)
-    if v0 is not None and ncv is None:
-        # a warm start needs a small Krylov space, not scipy's minimum of 20 (measured on the
-        # cpu-preset AlexNet, k = 1 after a GD step: 6 products with ncv = 5 instead of 21)
-        ncv = min(n - 1, max(2 * k + 1, k + 4, 20 if k > 8 else 0))
-    if v0 is not None:
-        V0 = torch.as_tensor(v0).reshape(n, -1).detach().to("cpu", torch.float64)
-        V0 = V0 / torch.linalg.vector_norm(V0, dim=0).clamp_min(1e-300)
-        # the previous eigenvectors plus a little of everything else
-        start = V0.sum(dim=1).numpy() + 1e-3 * start / np.sqrt(n)
+    size = min(n, ncv or krylov_size(k, n))
+    if size <= k:
+        raise UsageError(f"ncv must exceed k (ncv={ncv}, k={k})")
+    kry = Krylov(op, _start_vector(op, v0, seed), size, seed)
+    budget = maxiter or 20 * size  # products before giving up with what has converged
+    prev, used = None, 0
+    while True:
+        kry.step()
+        used += 1
+        theta, S, res = kry.ritz()
+        if _settled(theta, prev, res, k, tol) or used >= budget or kry.m >= n:
+            break
+        prev = theta
+        if kry.m == size:
+            kry.restart(min(size - 1, k + (size - k) // 2))
+            prev = None  # restarted Ritz values are the same numbers: wait for the next step
+    m = min(k, kry.m)
+    return theta[:m].copy(), kry.vectors(S[:, :m]), res[:m].copy()
+
+
+# ----------------------------------------------------------------------------- scipy, power
+
+def _arpack(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv):
+    n = op.shape[0]
+    if k >= n:
+        raise UsageError(f"arpack needs k < n (k={k}, n={n}); use method='dense' for the full spectrum")
+    start = _start_vector(op, v0, seed).to("cpu", torch.float64).numpy()
     try:
         w, V = eigsh(op.as_scipy(), k=k, which="LA", v0=start, tol=tol, maxiter=maxiter, ncv=ncv)
     except ArpackNoConvergence as e:  # keep what converged rather than nothing
@@ -85,15 +217,18 @@ def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv):
 def _power(op: Operator, k: int, tol: float, v0, maxiter, seed: int):
     """Deflated power iteration for the algebraically largest eigenpairs.
 
-    Plain power iteration finds the largest |λ|; when that is a negative eigenvalue (common away
-    from minima) the iteration is restarted on H − sI with s that eigenvalue, so that every
-    eigenvalue ≥ s becomes non-negative and the largest algebraic one dominates again.
+    Each pair stops when the residual of its Rayleigh quotient μ, ‖(H − shift − deflation) v − μ v‖
+    from the product just taken, is ≤ tol·|μ + shift|: then an eigenvalue lies within that
+    distance. Plain power iteration finds the largest |λ|; when that is a negative eigenvalue
+    (common away from minima) the iteration is restarted on H − sI with s that eigenvalue, so that
+    every eigenvalue ≥ s becomes non-negative and the largest algebraic one dominates again.
+    Returns (values, vectors, residuals) sorted descending.
     """
     n = op.shape[0]
     maxiter = maxiter or 1000
     gen = torch.Generator().manual_seed(seed)
     V0 = None if v0 is None else torch.as_tensor(v0).reshape(n, -1)
-    values, vectors, shift = [], [], 0.0
+    values, vectors, res, shift = [], [], [], 0.0
     i = 0
     while i < k:
         if V0 is not None and V0.shape[1] > i:
@@ -101,39 +236,39 @@ def _power(op: Operator, k: int, tol: float, v0, maxiter, seed: int):
         else:
             v = torch.randn(n, generator=gen, dtype=torch.float64).to(op.device, op.dtype)
         v /= torch.linalg.vector_norm(v)
-        mu = None  # Rayleigh quotient of the shifted, deflated operator
         for _ in range(maxiter):
             w = op.matvec(v) - shift * v
             for lj, hj in zip(values, vectors):  # deflate: remove (λ_j − s) h_j h_jᵀ v
                 w -= (lj - shift) * (hj @ v) * hj
-            new = float(v @ w)
+            mu = float(v @ w)
+            r = float(torch.linalg.vector_norm(w - mu * v))
             norm = torch.linalg.vector_norm(w)
-            if norm == 0:
-                mu = new
+            if r <= tol * max(abs(mu + shift), 1e-300) or norm == 0:
                 break
             v = w / norm
-            done = mu is not None and abs(new - mu) <= tol * max(abs(new + shift), 1e-300)
-            mu = new
-            if done:
-                break
         lam = mu + shift
         if mu < 0:  # converged to the most negative eigenvalue: shift past it and redo this one
             shift = lam
             continue
         values.append(lam)
         vectors.append(v)
+        res.append(r)
         i += 1
-    return np.array(values), torch.stack(vectors, dim=1)
+    order = np.argsort(values)[::-1]
+    V = torch.stack(vectors, dim=1)[:, torch.from_numpy(order.copy())]
+    return np.array(values)[order], V, np.array(res)[order]
 
 
-def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-4,
+def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-3,
               v0: torch.Tensor | None = None, maxiter: int | None = None, seed: int = 0,
               ncv: int | None = None, with_residuals: bool = True) -> Eigen:
     """The k algebraically largest eigenpairs of a symmetric operator.
 
-    ``tol`` is the relative accuracy asked of each eigenvalue (ARPACK's ``tol``; for ``power``
-    the relative change of the Rayleigh quotient between iterations). ``v0`` (n × m) warm-starts
-    ``lanczos`` and ``power`` from previous eigenvectors.
+    ``tol`` is the relative accuracy asked of each eigenvalue (for ``arpack``, ARPACK's residual
+    tolerance). ``v0`` (n × m) warm-starts ``lanczos``, ``arpack`` and ``power`` from previous
+    eigenvectors. ``lanczos`` and ``power`` return residuals from the products they made;
+    ``arpack`` and ``dense`` take k more products for them unless ``with_residuals`` is False
+    (then NaN). ``n_matvecs`` counts the solve's products.
     """
     if method not in METHODS:
         raise UsageError(f"unknown eigensolver {method!r}; choose one of {', '.join(METHODS)}")
@@ -141,15 +276,19 @@ def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-
     if not 1 <= k <= n:
         raise UsageError(f"k must be between 1 and the dimension {n}, got {k}")
     start = op.n_matvecs
+    res, spectrum = None, None
     if method == "dense":
-        w, V = _dense(op, k)
+        w, V, spectrum = _dense(op, k)
     elif method == "lanczos":
-        w, V = _lanczos(op, k, tol, v0, maxiter, seed, ncv)
+        w, V, res = _lanczos(op, k, tol, v0, maxiter, seed, ncv)
+    elif method == "arpack":
+        w, V = _arpack(op, k, tol, v0, maxiter, seed, ncv)
     else:
-        w, V = _power(op, k, tol, v0, maxiter, seed)
+        w, V, res = _power(op, k, tol, v0, maxiter, seed)
     used = op.n_matvecs - start
-    res = residuals(op, w, V) if with_residuals else np.full(len(w), np.nan)
-    return Eigen(np.asarray(w, dtype=np.float64), V, used, res)
+    if res is None:
+        res = residuals(op, w, V) if with_residuals else np.full(len(w), np.nan)
+    return Eigen(np.asarray(w, dtype=np.float64), V, used, np.asarray(res, dtype=np.float64), spectrum)
 
 
 def spectrum_stats(eigenvalues: np.ndarray, *, n_classes: int, eps: float = 1e-3,

@@ -10,9 +10,10 @@ At θ with learning rate η and n_c classes (top subspace = span(h_1 … h_{n_c�
     ΔL_bulk = L(θ − η P_bulk g) − L(θ)     never by a Taylor expansion
     ‖θ‖, ‖g‖, L, accuracy
 
-and, when the full spectrum is known (a dense Hessian is given), the statistics of
+and, when the full spectrum is known (``method="dense"``, on any operator), the statistics of
 :func:`simlab.spectrum.spectrum_stats` (near-zero fraction, outlier count and gap, λ_min,
-negative count).
+negative count). The eigenpairs always come from :func:`simlab.spectrum.top_eigen` on an
+:class:`~simlab.operators.Operator` (``landscape.operator(θ)`` unless one is given).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from simlab.operators import DenseOperator
-from simlab.spectrum import Eigen, residuals, spectrum_stats, top_eigen
+from simlab.spectrum import Eigen, spectrum_stats, top_eigen
 
 
 def _safe_inv(x: float) -> float:
@@ -38,31 +39,31 @@ def projections(g: torch.Tensor, eigenvectors: torch.Tensor, n_top: int):
     return d, top, g - top
 
 
-def measure(landscape, theta: torch.Tensor, *, lr: float, n_classes: int | None = None,
-            k: int = 20, method: str = "lanczos", tol: float = 1e-4,
-            v0: torch.Tensor | None = None, hessian: torch.Tensor | None = None,
-            eps: float = 1e-3, seed: int = 0, loss_grad=None) -> tuple[dict, Eigen]:
-    """One telemetry point. ``hessian`` (a dense H at θ) switches the eigenpairs to ``eigh`` and
-    adds the full-spectrum statistics; ``loss_grad`` reuses an already computed (L, g)."""
+def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_classes: int | None = None,
+            k: int = 20, method: str = "lanczos", tol: float = 1e-3,
+            v0: torch.Tensor | None = None, eps: float = 1e-3, seed: int = 0, loss_grad=None,
+            hessian: torch.Tensor | None = None) -> tuple[dict, Eigen]:
+    """One telemetry point at θ, its eigenpairs by ``top_eigen(operator, k, method=...)``.
+
+    ``operator`` defaults to ``landscape.operator(theta)``; ``method="dense"`` takes the full
+    spectrum (from a :class:`DenseOperator`'s matrix, else column by column) and adds the
+    full-spectrum statistics; ``loss_grad`` reuses an already computed (L, g). ``hessian`` (a
+    dense H at θ) is the older spelling of ``operator=DenseOperator(H), method="dense"``."""
     theta = theta.detach()
     n_c = n_classes or landscape.n_classes
     n_top = max(n_c - 1, 1) if n_c > 1 else 1
     loss, g = loss_grad if loss_grad is not None else landscape.loss_grad(theta)
-    k = min(k, landscape.n_params - (0 if hessian is not None else 1))
-    full = None
     if hessian is not None:
-        op = DenseOperator(hessian)
-        w, V = torch.linalg.eigh(hessian)
-        full = w.cpu().numpy()
-        order = torch.argsort(w, descending=True)[:k]
-        vecs = V[:, order]
-        values = w[order].cpu().numpy().astype(np.float64)
-        eig = Eigen(values, vecs, 0, residuals(op, values, vecs))
-    else:
-        op = landscape.operator(theta)
-        eig = top_eigen(op, k, method=method, tol=tol, v0=v0, seed=seed)
-        if hasattr(op, "release"):
-            op.release()
+        operator, method = DenseOperator(hessian), "dense"
+    op = operator if operator is not None else landscape.operator(theta)
+    dense = method == "dense"
+    k = min(k, landscape.n_params - (0 if dense else 1))
+    eig = top_eigen(op, op.shape[0] if dense else k, method=method, tol=tol, v0=v0, seed=seed)
+    full = eig.eigenvalues if dense else None
+    if dense:
+        eig = Eigen(eig.eigenvalues[:k], eig.eigenvectors[:, :k], eig.n_matvecs, eig.residuals[:k])
+    if operator is None and hasattr(op, "release"):
+        op.release()
     lam = eig.eigenvalues
     d, p_top, p_bulk = projections(g, eig.eigenvectors.to(g.dtype), n_top)
     dl_top = landscape.loss(theta - lr * p_top) - loss

@@ -57,7 +57,8 @@ def check_pairs(H: torch.Tensor, eig, ref: np.ndarray, rtol: float):
     assert V.shape == (H.shape[0], k)
     np.testing.assert_allclose((V.T @ V).numpy(), np.eye(k), atol=1e-6)
     res = torch.linalg.vector_norm(H @ V - V * torch.as_tensor(eig.eigenvalues), dim=0).numpy()
-    np.testing.assert_allclose(eig.residuals, res, rtol=1e-6, atol=1e-12)
+    # recurrence residuals (lanczos) equal the explicit ones down to the rounding floor
+    np.testing.assert_allclose(eig.residuals, res, rtol=1e-3, atol=1e-10 * abs(ref[0]))
 
 
 # --- planted spectra ------------------------------------------------------------------------
@@ -101,9 +102,12 @@ def test_n_matvecs_counts_every_product():
     for method, k in [("lanczos", 4), ("power", 3), ("lanczos", 1)]:
         op = CountingOperator(H)
         eig = top_eigen(op, k, method=method, tol=1e-8, maxiter=2000)
-        # the solve's products, plus k for the residuals (which are not charged to the solve)
-        assert op.calls == eig.n_matvecs + k
-        assert op.n_matvecs == eig.n_matvecs > k
+        # residuals from the products already made: every product is the solve's
+        assert op.calls == op.n_matvecs == eig.n_matvecs > k
+    op = CountingOperator(H)
+    eig = top_eigen(op, 4, method="arpack", tol=1e-8)
+    # ARPACK: the solve's products, plus k for the residuals (not charged to the solve)
+    assert op.calls == eig.n_matvecs + 4 and op.n_matvecs == eig.n_matvecs > 4
     op = CountingOperator(H)
     eig = top_eigen(op, 3, method="dense")  # a DenseOperator hands over its matrix: no products
     assert eig.n_matvecs == 0 and op.calls == 3

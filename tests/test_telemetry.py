@@ -67,7 +67,10 @@ def test_point_fields_and_definitions(tiny):
     assert point["theta_norm"] == pytest.approx(float(torch.linalg.vector_norm(theta)), rel=1e-14)
     np.testing.assert_allclose(point["d"], (eig.eigenvectors.T @ g).numpy(), rtol=1e-12, atol=1e-15)
     assert point["n_matvecs"] == eig.n_matvecs > 0
-    assert max(point["residuals"]) < 1e-8
+    # tol bounds the eigenvalue error; the residuals r are ~ sqrt(tol·λ·gap), reported from the recurrence
+    assert max(point["residuals"]) < 1e-6 * lam[0]
+    res = torch.linalg.vector_norm(H @ eig.eigenvectors - eig.eigenvectors * torch.as_tensor(ev), dim=0)
+    np.testing.assert_allclose(point["residuals"], res.numpy(), rtol=1e-3, atol=1e-10 * lam[0])
 
 
 def test_delta_l_is_an_independent_re_evaluation(tiny):
@@ -94,7 +97,7 @@ def test_delta_l_is_an_independent_re_evaluation(tiny):
 def test_lanczos_telemetry_equals_dense_hessian_telemetry(tiny):
     ls, theta, H, lam = tiny
     lr = 0.2
-    p_l, e_l = measure(ls, theta, lr=lr, k=6, method="lanczos", tol=1e-12)
+    p_l, e_l = measure(ls, theta, lr=lr, k=6, method="lanczos", tol=1e-14)
     p_d, e_d = measure(ls, theta, lr=lr, k=6, hessian=H)
     np.testing.assert_allclose(p_l["eigenvalues"], p_d["eigenvalues"], rtol=1e-10)
     np.testing.assert_allclose(np.abs(p_l["d"]), np.abs(p_d["d"]), rtol=1e-7, atol=1e-12)

@@ -158,7 +158,7 @@ def sgd(land, theta: torch.Tensor, *, lr: float, batch: int, steps: int,
         idx = order[pos:pos + batch].to(land.X.device)
         pos += batch
         th = theta.clone().requires_grad_(True)
-        lb = land._chunk_loss(th, land.X[idx], land.y[idx]) * (n / len(idx))
+        lb = land.chunk_loss(th, land.X[idx], land.y[idx]) * (n / len(idx))
         (gb,) = torch.autograd.grad(lb, th)
         theta = theta - lr * gb
     return theta.detach()
