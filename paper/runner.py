@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from simlab.errors import UsageError
 from simlab.paper.common import is_complete
-from simlab.paper.grids import Run
+from simlab.experiments import Run
 from simlab.trainer import CHECKPOINT
 
 
@@ -65,6 +65,15 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
             from simlab.toy.run import run as toy_run
 
             toy_run(run.config, out, progress=progress, figures=False)
+        elif run.kind == "edge":
+            from simlab.toy.lowell import run_edge
+
+            run_edge(run.config, out, progress=progress)
+        elif run.kind == "continuation":
+            from simlab.continuation import run as continuation_run
+
+            continuation_run(run.config, out, runs_dir=out.parents[len(Path(run.name).parts) - 1],
+                             progress=progress)
         elif run.kind == "bridge":
             from simlab.paper.bridge import run as bridge_run
 

@@ -1,115 +1,178 @@
-"""Lowell 2022's protocol in the toy regime, where every eigenvalue of H is known exactly.
+"""Lowell 2022's protocol in the toy regime, on the edge of stability, where every eigenvalue of H
+is known exactly.
 
-Full-batch GD (no momentum) on a digits MLP 64-h-h-10 (and MNIST-1000 784-k-10 with a data
-root), telemetry every 1/η iterations with the *full* dense spectrum (:mod:`simlab.telemetry`:
-ρ_i = ηλ_i/2, ‖P_top g‖, ‖P_bulk g‖, ΔL_top, ΔL_bulk by re-evaluation). Stop rule as in the
-paper, L < 0.1 or t = nη = 40, plus an iteration cap; each summary says which ended the run.
+A run (:class:`EdgeConfig`, a :class:`~simlab.toy.run.ToyConfig` with a few more fields) trains a
+small MLP by full-batch GD through the one trainer (:func:`simlab.trainer.train`):
 
-================  ===========================================================  ===============
-experiment        what                                                          claims
-================  ===========================================================  ===============
-lr_sweep          several η (scaled to the toy: λ_1 ≈ 1–10 here, so η ≈ 0.1–1)  L1 L3 L5 L6 L7
-class_sweep       n_c ∈ {2, 3, 5, 10} by dropping classes (50 examples/class)   L2 L6 L7 S8
-entry             telemetry every ``entry_every`` iterations from the start     L4 L6 L7
-================  ===========================================================  ===============
+- telemetry every ``telemetry_every`` iterations (≤ 1/(5η) in the grids, so the edge phase is
+  seen), the top-k eigenpairs by Lanczos on the *exact* float64 Hessian-vector products
+  (``eig_method="lanczos"``; no dense H per point), ρ_i = ηλ_i/2, ‖P_top g‖, ‖P_bulk g‖,
+  ΔL_top, ΔL_bulk by re-evaluation;
+- full dense spectra (``Landscape.hessian`` + ``eigvalsh``) at θ_0, every ``dense_every``
+  iterations and at the end, kept in ``arrays.npz`` as ``dense_steps`` / ``dense_eigenvalues``
+  and summarised per spectrum in ``summary["dense_spectra"]``;
+- stop at L < ``target_loss``, L < ``loss_fraction``·L(θ_0) (MSE: L = 1/n_c at zero output makes
+  a fixed target meaningless), t = Σ η ≥ ``max_t`` or ``max_steps``; ``schedule="flow"`` gives
+  gradient flow η = min(lr, flow_c/λ_1) with λ_1 from the exact operator at every iteration.
+
+The grids that use it are declared once, in :mod:`simlab.experiments`.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from simlab import plots
-from simlab.record import Record
-from simlab.toy.grid import Sizes, run_cached
-from simlab.toy.run import ToyConfig
+from simlab.landscape import Landscape
+from simlab.record import Record, RecordWriter
+from simlab.spectrum import spectrum_stats
+from simlab.toy import data as toy_data
+from simlab.toy.models import build_mlp
+from simlab.toy.run import DTYPES, ToyConfig
+from simlab.trainer import TrainConfig, train
 
 
-def lowell_config(sz: Sizes, *, lr: float, dataset: str = "digits", data_root: str | None = None,
-                  **changes) -> ToyConfig:
-    """Lowell's stop rule scaled to the toy: L < target, or t = nη ≥ lowell_t (as an iteration
-    limit round(t/η)), capped at ``lowell_cap`` iterations; telemetry every round(1/η)."""
-    mnist = dataset == "mnist"
-    base = dict(dataset=dataset, n_data=1000 if mnist else sz.lowell_n,
-                hidden=sz.mnist_k[-1] if mnist else sz.lowell_hidden,
-                depth=1 if mnist else sz.lowell_depth, lr=lr,
-                max_steps=min(round(sz.lowell_t / lr), sz.lowell_cap), grad_tol=None,
-                target_loss=sz.lowell_target_loss, telemetry_every=max(1, round(1 / lr)), k=20,
-                data_root=data_root)
-    base.update(changes)
-    return ToyConfig(**base)
+@dataclass(frozen=True)
+class EdgeConfig(ToyConfig):
+    dataset: str = "cifar8"
+    n_data: int | None = 500
+    hidden: int = 16
+    depth: int | None = 2
+    activation: str = "tanh"
+    grad_tol: float | None = None
+    target_loss: float | None = 0.1
+    experiment: str = "lr_sweep"
+    standardise: bool = True            # z-score every input feature over the training subset
+    eig_method: str = "lanczos"         # top-k by Lanczos on the exact HVP operator
+    eig_tol: float = 1e-4
+    dense_every: int = 0                # full dense spectrum every N iterations (0: θ_0 and end)
+    max_t: float | None = None          # stop at t = Σ η ≥ max_t
+    loss_fraction: float | None = None  # stop at L < loss_fraction · L(θ_0)
+    schedule: str = "constant"          # constant | flow
+    flow_c: float = 0.5                 # flow: η = min(lr, flow_c / λ_1)
+    entry_every: int = 0
+    entry_until: int = 0
 
 
-def datasets(data_root: str | None) -> list[str]:
-    return ["digits"] + (["mnist"] if data_root else [])
+def build_edge(cfg: EdgeConfig):
+    """(landscape, data info): the toy data (standardised per feature if asked), the seeded MLP."""
+    cfg.validate()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    X, y, info = toy_data.load(cfg.data_config())
+    if cfg.standardise:
+        mu, sd = X.mean(0), X.std(0)
+        X = (X - mu) / torch.where(sd > 0, sd, torch.ones_like(sd))
+        info = {**info, "standardisation": "each input feature z-scored over the training subset"}
+    n_c = info["n_classes"]
+    model = build_mlp(X.shape[1], cfg.widths(), n_c, activation=cfg.activation, seed=cfg.seed)
+    land = Landscape(model, X, y, loss=cfg.loss, n_classes=n_c, chunk_size=cfg.chunk_size,
+                     dtype=DTYPES[cfg.dtype], device=cfg.device)
+    return land, info
 
 
-def _sweep(root: Path, data_root: str | None, configs, figure: str, label,
-           progress: bool) -> list[Path]:
-    """Run ``configs(ds) -> [(folder name, ToyConfig)]`` for each dataset, then draw the ρ
-    figure ``fig_<figure>_<ds>.png`` of that dataset's runs."""
-    root = Path(root)
-    outs = []
-    for ds in datasets(data_root):
-        group = []
-        for name, cfg in configs(ds):
-            out = root / name
-            run_cached(cfg, out, progress=progress)
-            group.append(out)
-        rho_figure([Record.load(d) for d in group], root / f"fig_{figure}_{ds}.png", label)
-        outs += group
-    return outs
+def train_config(cfg: EdgeConfig, loss0: float) -> TrainConfig:
+    target = cfg.target_loss
+    if cfg.loss_fraction is not None:
+        frac = cfg.loss_fraction * loss0
+        target = frac if target is None else max(target, frac)
+    return TrainConfig(lr=cfg.lr, schedule=cfg.schedule, flow_c=cfg.flow_c,
+                       max_steps=cfg.max_steps, max_t=cfg.max_t, target_loss=target,
+                       grad_tol=cfg.grad_tol, telemetry_every=cfg.telemetry_every,
+                       entry_every=cfg.entry_every, entry_until=cfg.entry_until, k=cfg.k,
+                       eig_method=cfg.eig_method, eig_tol=cfg.eig_tol, eps=cfg.eps,
+                       snapshot_every=cfg.dense_every)
 
 
-def lr_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
-             progress: bool = False) -> list[Path]:
-    """GD at each η of ``sz.lowell_lrs``. Figure: ρ_i over t per η and max ρ_i against i."""
-    def configs(ds):
-        for lr in sz.lowell_lrs:
-            cfg = lowell_config(sz, lr=lr, dataset=ds, data_root=data_root, experiment="lr_sweep")
-            yield f"{ds}-h{cfg.hidden}-lr{lr:g}", cfg
-
-    return _sweep(root, data_root, configs, "lr_sweep", lambda r: f"η = {r.config['lr']:g}",
-                  progress)
-
-
-def class_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
-                progress: bool = False) -> list[Path]:
-    """GD at η = lowell_class_lr on the first n_c classes, n_c ∈ ``sz.lowell_classes``, with
-    lowell_n/10 examples per class (dropping classes, not examples of the kept ones). Figure:
-    ρ_i over t per n_c and late ρ_i against i."""
-    def configs(ds):
-        for nc in sz.lowell_classes:
-            n = (1000 if ds == "mnist" else sz.lowell_n) * nc // 10
-            cfg = lowell_config(sz, lr=sz.lowell_class_lr, dataset=ds, data_root=data_root,
-                                classes=nc, n_data=n, experiment="class_sweep")
-            yield f"{ds}-h{cfg.hidden}-nc{nc}", cfg
-
-    return _sweep(root, data_root, configs, "class_sweep",
-                  lambda r: f"n_c = {r.summary['n_classes']}", progress)
+def validity(stop_reason: str, steps: int, lr: float, loss: float) -> tuple[bool, str | None]:
+    """CLAIMS.md's exclusions: diverged, stopped within 1/η iterations, stop rule met at θ_0."""
+    if stop_reason == "diverged":
+        return False, f"diverged at step {steps} (loss={loss})"
+    if steps == 0:
+        return False, "stop rule met at initialisation"
+    first = round(1 / lr)
+    if stop_reason not in ("max_steps", "max_t", "max_seconds") and steps < first:
+        return False, f"stopped within its first 1/η iterations (step {steps} < {first})"
+    return True, None
 
 
-def entry(root: Path, sz: Sizes, *, data_root: str | None = None,
-          progress: bool = False) -> list[Path]:
-    """Entry capture: telemetry every ``entry_every`` iterations for ``entry_steps`` iterations
-    at η = entry_lr. Figure: ρ_{n_c−1}, ρ_{n_c} and ‖P_top g‖, ‖P_bulk g‖ over iterations."""
-    root = Path(root)
-    outs = []
-    for ds in datasets(data_root):
-        cfg = lowell_config(sz, lr=sz.entry_lr, dataset=ds, data_root=data_root,
-                            telemetry_every=sz.entry_every, max_steps=sz.entry_steps,
-                            experiment="entry")
-        out = root / f"{ds}-h{cfg.hidden}-lr{cfg.lr:g}"
-        run_cached(cfg, out, progress=progress)
-        entry_figure(Record.load(out), root / f"fig_entry_{ds}.png")
-        outs.append(out)
-    return outs
+def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict:
+    """Train, take the dense spectra, write the record into ``out``; returns the summary."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    land, info = build_edge(cfg)
+    writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
+                                          "data": info}, device=cfg.device)
+    loss0 = land.loss(land.theta0)
+    tc = train_config(cfg, loss0)
+    res = train(land, tc, writer, progress=progress,
+                desc=f"toy {cfg.experiment} η={cfg.lr:g} n_c={info['n_classes']}")
+    train_s = time.perf_counter() - t0
+    n_c = info["n_classes"]
+    # dense spectra: the snapshots (θ_0 and every dense_every iterations) and the final θ
+    t1 = time.perf_counter()
+    thetas = {}
+    for p in sorted((out / "snapshots").glob("step_*.pt")):
+        thetas[int(p.stem.split("_")[1])] = torch.load(p, weights_only=True)
+    thetas.setdefault(0, land.theta0)
+    thetas[res.step] = res.theta
+    steps = sorted(thetas)
+    spectra = [torch.linalg.eigvalsh(land.hessian(thetas[s].to(land.device, land.dtype)))
+               .cpu().numpy() for s in steps]
+    dense_s = time.perf_counter() - t1
+    for p in (out / "snapshots").glob("step_*.pt"):
+        p.unlink()
+    lam0, lam = spectra[0], spectra[-1]
+    writer.save_arrays({**{f"history_{k}": v for k, v in res.history.items()},
+                        "dense_steps": np.asarray(steps), "dense_eigenvalues": np.stack(spectra),
+                        "eigenvalues": lam, "eigenvalues_init": lam0})
+    valid, why = validity(res.stop_reason, res.step, cfg.lr, res.loss)
+    stats = spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)
+    stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
+    summary = {
+        "regime": "toy", "experiment": cfg.experiment,
+        "n_params": land.n_params, "dataset": info["name"], "n_data": info["n_data"],
+        "n_classes": n_c, "widths": list(cfg.widths()), "activation": cfg.activation,
+        "loss": cfg.loss, "lr": cfg.lr, "schedule": cfg.schedule, "seed": cfg.seed,
+        "steps": res.step, "t": res.t, "stop_reason": res.stop_reason, "message": res.message,
+        "target_loss_used": tc.target_loss, "initial_loss": loss0,
+        "valid": valid, "invalid_reason": why,
+        "final_loss": res.loss, "final_grad_norm": res.grad_norm,
+        "final_accuracy": land.accuracy(res.theta),
+        "theta_norm": float(torch.linalg.vector_norm(res.theta)),
+        "theta_norm_init": float(torch.linalg.vector_norm(land.theta0)),
+        "eigenvalues": lam.tolist(), "eigenvalues_init": lam0.tolist(),
+        **stats, **{f"{k}_init": v for k, v in stats0.items()}, "eps": cfg.eps,
+        "dense_spectra": [{"step": s, **spectrum_stats(w, n_classes=n_c, eps=cfg.eps)}
+                          for s, w in zip(steps, spectra)],
+        "n_telemetry": res.n_points,
+        "train_seconds": train_s, "dense_seconds": dense_s,
+        "wall_time": time.perf_counter() - t0,
+    }
+    if cfg.schedule == "flow":
+        lam1 = np.asarray(res.history["lambda_1"], dtype=float)
+        if lam1.size and np.isfinite(lam1).any():
+            i = int(np.nanargmax(lam1))
+            summary["peak_lambda_1"] = float(lam1[i])
+            summary["peak_step"] = int(res.history["step"][i])
+    rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
+    summary["max_rho_1"] = max(rho1) if rho1 else None
+    writer.write_summary(summary)
+    return summary
+
+
+# ============================================================================ figures and lines
 
 
 def rho_figure(records: list[Record], path: Path, name) -> Path:
-    """Left: ρ_i over t for i = 1..n_c (n_c − 1 solid-thick, n_c dashed) per run; right: max
-    over telemetry of ρ_i against i, one curve per run, with ρ = 1 (η = η*) and 0.69 marked."""
+    """Left: ρ_i over t for i = 1..n_c (n_c − 1 thick, n_c dashed) per run; right: max over
+    telemetry of ρ_i against i, one curve per run, with ρ = 1 (η = η*) and 0.69 marked."""
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -139,35 +202,14 @@ def rho_figure(records: list[Record], path: Path, name) -> Path:
     return plots.save(fig, path)
 
 
-def entry_figure(r: Record, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    nc = int(r.summary["n_classes"])
-    pts = r.telemetry
-    steps = [p["step"] for p in pts]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    plots.series(a, steps, {f"ρ_{nc - 1}": [p["rho"][nc - 2] for p in pts],
-                            f"ρ_{nc}": [p["rho"][nc - 1] for p in pts],
-                            "ρ_1": [p["rho"][0] for p in pts]},
-                 xlabel="iteration", ylabel="ρ_i", hlines=(1.0, 0.69))
-    plots.series(b, steps, {"‖P_top g‖": [p["p_top_norm"] for p in pts],
-                            "‖P_bulk g‖": [p["p_bulk_norm"] for p in pts]},
-                 xlabel="iteration", ylabel="gradient norm", logy=True)
-    fig.suptitle(f"entry capture: {r.summary['dataset']}, η = {r.config['lr']:g}, "
-                 f"telemetry every {r.config['telemetry_every']} iterations", fontsize=10)
-    return plots.save(fig, path)
-
-
 def summary_line(d: Path) -> str:
     r = Record.load(d)
     s = r.summary or {}
     nc = int(s.get("n_classes", 0))
     rho = np.array([p["rho"] for p in r.telemetry]) if r.telemetry else np.zeros((0, 0))
-    top = (f"max ρ_{nc - 1} {rho[:, nc - 2].max():.3f}, max ρ_{nc} {rho[:, nc - 1].max():.3f}"
+    top = (f"max ρ_1 {rho[:, 0].max():.3f}, max ρ_{nc - 1} {rho[:, nc - 2].max():.3f}, "
+           f"max ρ_{nc} {rho[:, nc - 1].max():.3f}"
            if rho.size and nc >= 2 and rho.shape[1] >= nc else "")
     return (f"{d.name}: η {r.config['lr']:g}, {s.get('stop_reason')} at step {s.get('steps')} "
-            f"(t {s.get('t', 0):.3g}), loss {s.get('final_loss', float('nan')):.4g}, "
+            f"(t {s.get('t', 0):.3g}), loss {s.get('final_loss', math.nan):.4g}, "
             f"{len(r.telemetry)} points, {top}")
-
-
-EXPERIMENTS = {"lr_sweep": lr_sweep, "class_sweep": class_sweep, "entry": entry}

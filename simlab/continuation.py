@@ -1,0 +1,194 @@
+"""Claim L10 (beyond Lowell; Song, Ahn & Yun, ICLR 2025): does learning happen in the bulk over
+a whole trajectory, not just one step?
+
+From one on-edge θ of a finished run (the source record), three continuations of
+N = round(2/η) iterations at the run's η:
+
+    GD       θ ← θ − η g
+    Bulk-GD  θ ← θ − η P_bulk g = θ − η (g − V Vᵀ g)
+    Top-GD   θ ← θ − η P_top g  = θ − η V Vᵀ g
+
+with V = the top n_c − 1 eigenvectors of H (Lanczos on the run's own Hessian operator),
+refreshed every ``refresh_every`` iterations (warm-started from the previous ones). The start θ
+is rebuilt by replaying the source run's GD (:func:`simlab.trainer.train`, deterministic) to the
+start step: the middle of the source's longest stretch of on-edge telemetry (ρ_1 ≥ 0.8, points
+within the first 1/η iterations left out, as in CLAIMS.md). The record (experiment
+"continuation") holds ``summary["continuation"]`` in the format of notes/INTERFACES.md:
+``{"lr", "n_iter", "refresh_every", "start_step", "start_rho_1", "loss": {"gd", "bulk", "top"},
+"valid": {...}}`` with L_0 … L_N per mode.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simlab import plots
+from simlab.errors import UsageError
+from simlab.record import Record, RecordWriter
+from simlab.spectrum import top_eigen
+from simlab.trainer import TrainConfig, train
+
+MODES = ("gd", "bulk", "top")
+
+
+@dataclass(frozen=True)
+class ContinuationConfig:
+    source: str                      # the source record's folder, relative to the runs directory
+    regime: str = "toy"              # "toy" | "scale": how to rebuild the source's landscape
+    n_iter: int | None = None        # None: round(2/η)
+    refresh_every: int = 2           # eigenvectors recomputed every this many iterations
+    edge_rho: float = 0.8            # on the edge: ρ_1 ≥ this
+    min_points: int = 5              # consecutive on-edge points that make a stretch
+    eig_tol: float = 1e-6
+    experiment: str = "continuation"
+
+
+# ------------------------------------------------------------------------------ the maths
+
+def projected_step(g: torch.Tensor, V: torch.Tensor, mode: str) -> torch.Tensor:
+    """The update direction of one mode: g, P_bulk g = g − V Vᵀ g, or P_top g = V Vᵀ g."""
+    if mode == "gd":
+        return g
+    top = V @ (V.T @ g)
+    if mode == "top":
+        return top
+    if mode == "bulk":
+        return g - top
+    raise UsageError(f"unknown continuation mode {mode!r}; choose one of {', '.join(MODES)}")
+
+
+def continue_from(landscape, theta: torch.Tensor, *, lr: float, n_iter: int, mode: str,
+                  n_top: int, refresh_every: int = 1, tol: float = 1e-6,
+                  eig_fn=None) -> tuple[list[float], torch.Tensor]:
+    """``n_iter`` iterations of one mode from θ: (losses L_0 … L_N, final θ). ``eig_fn(θ, v0)``
+    gives the top-``n_top`` eigenvectors (default: Lanczos on ``landscape.operator(θ)``); a
+    non-finite loss ends the list early (the caller marks the mode invalid)."""
+    if eig_fn is None:
+        def eig_fn(th, v0):
+            return top_eigen(landscape.operator(th), n_top, tol=tol, v0=v0,
+                             with_residuals=False).eigenvectors
+    theta = theta.detach().clone()
+    V = None
+    losses = []
+    for i in range(n_iter + 1):
+        loss, g = landscape.loss_grad(theta)
+        losses.append(loss)
+        if i == n_iter or not math.isfinite(loss):
+            break
+        if mode != "gd" and (V is None or i % refresh_every == 0):
+            V = eig_fn(theta, V).to(g.dtype)
+        theta = theta - lr * projected_step(g, V, mode)
+    return losses, theta
+
+
+def on_edge_step(points: list[dict], lr: float, *, edge_rho: float = 0.8,
+                 min_points: int = 5) -> tuple[int, float] | None:
+    """(step, ρ_1) at the middle of the longest stretch of ≥ ``min_points`` consecutive on-edge
+    telemetry points (ρ_1 ≥ edge_rho), ignoring points within the first 1/η iterations."""
+    first = round(1 / lr)
+    pts = [p for p in points if p.get("rho") and p["step"] >= first]
+    best, cur = [], []
+    for p in pts:
+        if p["rho"][0] >= edge_rho:
+            cur.append(p)
+            if len(cur) > len(best):
+                best = list(cur)
+        else:
+            cur = []
+    if len(best) < min_points:
+        return None
+    mid = best[len(best) // 2]
+    return int(mid["step"]), float(mid["rho"][0])
+
+
+# ------------------------------------------------------------------------------ the record
+
+def _rebuild(cfg: ContinuationConfig, src: Record):
+    """(landscape, η, n_c, train config of the source) for the source record."""
+    if cfg.regime == "toy":
+        from simlab.toy.lowell import EdgeConfig, build_edge
+
+        names = EdgeConfig.__dataclass_fields__
+        sc = EdgeConfig(**{k: (tuple(v) if isinstance(v, list) else v)
+                           for k, v in src.config.items() if k in names})
+        land, _ = build_edge(sc)
+        return land, sc.lr, land.n_classes, sc.schedule
+    if cfg.regime == "scale":
+        from simlab.scale.config import ScaleConfig
+        from simlab.scale.run import build_landscape, resolve_device
+
+        sc = ScaleConfig.from_dict(src.config)
+        land, _ = build_landscape(sc, device=resolve_device(sc.device))
+        return land, sc.lr, land.n_classes, sc.schedule
+    raise UsageError(f"unknown regime {cfg.regime!r} for a continuation; use toy or scale")
+
+
+def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str,
+        progress: bool = False) -> dict:
+    """The three continuations from the source record's on-edge θ, written as a record."""
+    t0 = time.perf_counter()
+    src_dir = Path(runs_dir) / cfg.source
+    if not (src_dir / "summary.json").is_file():
+        raise UsageError(f"continuation needs the finished record {src_dir}; run its grid first")
+    src = Record.load(src_dir)
+    land, lr, n_c, schedule = _rebuild(cfg, src)
+    if schedule != "constant":
+        raise UsageError(f"{src_dir} trained under schedule {schedule!r}; a continuation needs GD at a constant η")
+    start = on_edge_step(src.telemetry, lr, edge_rho=cfg.edge_rho, min_points=cfg.min_points)
+    writer = RecordWriter(out, cfg, meta={"regime": cfg.regime, "experiment": cfg.experiment,
+                                          "source": cfg.source}, device=str(land.device))
+    n_iter = cfg.n_iter or round(2 / lr)
+    summary = {"regime": cfg.regime, "experiment": cfg.experiment, "source": cfg.source,
+               "lr": lr, "n_classes": n_c, "n_params": land.n_params,
+               "n_data": land.n_data}
+    if start is None:
+        rho1 = [p["rho"][0] for p in src.telemetry if p.get("rho")]
+        why = (f"the source never reached the edge (max ρ_1 = {max(rho1, default=float('nan')):.3g} "
+               f"at η = {lr:g})")
+        summary.update(valid=False, invalid_reason=why, continuation=None,
+                       wall_time=time.perf_counter() - t0)
+        writer.write_summary(summary)
+        return summary
+    step, rho1 = start
+    theta = train(land, TrainConfig(lr=lr, max_steps=step, telemetry_every=0, k=1),
+                  progress=False, desc="replay").theta if step > 0 else land.theta0
+    n_top = max(n_c - 1, 1)
+    losses, valid = {}, {}
+    for mode in MODES:
+        ls, _ = continue_from(land, theta, lr=lr, n_iter=n_iter, mode=mode, n_top=n_top,
+                              refresh_every=cfg.refresh_every, tol=cfg.eig_tol)
+        losses[mode] = ls
+        valid[mode] = len(ls) == n_iter + 1 and all(math.isfinite(x) for x in ls)
+    cont = {"lr": lr, "n_iter": n_iter, "refresh_every": cfg.refresh_every, "start_step": step,
+            "start_rho_1": rho1, "loss": losses, "valid": valid}
+    dec = {m: losses[m][0] - losses[m][-1] for m in MODES}
+    summary.update(valid=all(valid.values()),
+                   invalid_reason=None if all(valid.values()) else
+                   f"non-finite loss in {', '.join(m for m in MODES if not valid[m])}",
+                   continuation=cont, decrease=dec, wall_time=time.perf_counter() - t0)
+    figure(cont, Path(out) / "fig_continuation.png",
+           title=f"{cfg.source}: η = {lr:g}, n_c = {n_c}, from step {step} (ρ_1 = {rho1:.2f})")
+    summary["figures"] = ["fig_continuation.png"]
+    writer.write_summary(summary)
+    return summary
+
+
+def figure(cont: dict, path: Path, *, title: str = "") -> Path:
+    """The three loss curves L_0 … L_N in one figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mode, label in (("gd", "GD"), ("bulk", "Bulk-GD (−η P_bulk g)"), ("top", "Top-GD (−η P_top g)")):
+        ls = cont["loss"][mode]
+        ax.plot(np.arange(len(ls)), ls, label=label)
+    ax.set_xlabel(f"iteration after step {cont['start_step']}")
+    ax.set_ylabel("training loss")
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=8)
+    return plots.save(fig, path)

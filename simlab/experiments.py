@@ -1,0 +1,355 @@
+"""Every experiment grid, declared once: the run configs and the claims each grid feeds.
+
+``python -m simlab paper run --only X``, ``python -m simlab toy --experiment X`` and
+``python -m simlab scale --experiment X`` all expand the grids declared here (:func:`expand`);
+a :class:`Run` is one record: a unique ``name`` (its folder under the runs directory), the
+``grid`` it belongs to, its ``kind`` (which runner executes it), the regime's frozen config
+and the claims it feeds. Each record's ``config.json`` states its ``experiment`` (the claims
+engine groups by it; no folder-name sniffing).
+
+Grids of the ``cpu`` preset, in the order they run (most valuable first; ``*`` = beyond the
+papers). Toy Lowell runs: CIFAR-10 average-pooled to 8×8×3 (``cifar8``, each feature
+standardised), n_D = 500, 192-16-16-n_c tanh MLP (3,530 parameters at n_c = 10), float64,
+telemetry every ≤ 1/(5η) iterations with the top 20 by Lanczos on the exact Hessian products,
+dense spectra at θ_0/every 25/η/at the end (seed 0) or at the end (other seeds), stop at
+L < 0.1 or t = 250.
+
+=================  =====  ======================================================  ============
+grid               regime what                                                    claims
+=================  =====  ======================================================  ============
+toy_lr_sweep       toy    n_c = 10, η ∈ {0.231, 0.115, 0.058}, seeds 0–2           L1 L3 L5 L6 L7
+toy_class_sweep    toy    n_c ∈ {2,3,5,10} at η = 0.17, seeds 0–2                  L2 S8
+toy_entry          toy    η = 0.231, telemetry every iteration to step 500         L4
+toy_mse            toy    MSE, n_c ∈ {2,3,5,10}, η = 0.17, stop at L < 0.1·L(θ_0)  S8 S4
+toy_continuation*  toy    GD / Bulk-GD / Top-GD for 2/η iterations from on-edge θ  L10
+toy_flow           toy    gradient flow η = min(0.115, 0.5/λ_1), n_D 64…512 (8×)    L8
+toy_edge_nd        toy    η = 0.115, n_D ∈ {125, 250, 1000}: on-edge λ vs n_D      L8 (plot)
+predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
+sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random     S1–S7 F1 F2
+scale_*            scale  AlexNet width 1/16, n_D = 256 (see scale/README.md)      L1–L8 S8
+bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
+=================  =====  ======================================================  ============
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from simlab.errors import UsageError
+
+PRESETS = ("smoke", "cpu")
+CLASS_COUNTS = (2, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str                 # folder under the runs directory; unique in a preset
+    grid: str                 # the grid it belongs to (--only / --experiment pick grids)
+    kind: str                 # "toy" | "edge" | "continuation" | "scale" | "bridge" | "predictions"
+    config: Any               # the regime's frozen config
+    claims: tuple[str, ...] = ()
+    cost_s: float = 0.0       # rough single-core guess in seconds (for --dry-run); not a measurement
+
+    @property
+    def regime(self) -> str:
+        if self.kind == "continuation":
+            return self.config.regime
+        return {"toy": "toy", "edge": "toy", "predictions": "toy", "scale": "scale"}.get(
+            self.kind, "bridge")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _root():
+    from simlab.paper.common import data_root
+
+    return data_root()
+
+
+# ------------------------------------------------------------------------------ toy Lowell edge
+
+@dataclass(frozen=True)
+class EdgeSizes:
+    n_data: int
+    hidden: int
+    lrs: tuple[float, ...]
+    class_lr: float
+    class_counts: tuple[int, ...]
+    seeds: tuple[int, ...]
+    max_t: float
+    dense_t: float              # seed 0: a dense spectrum every dense_t/η iterations
+    entry_lr: float
+    entry_steps: int
+    flow_sizes: tuple[int, ...]
+    flow_lr: float
+    flow_steps: int
+    nd_sizes: tuple[int, ...]
+    nd_lr: float
+    cont_refresh: int
+
+
+EDGE = {
+    "smoke": EdgeSizes(n_data=60, hidden=4, lrs=(0.4, 0.2), class_lr=0.3, class_counts=(2, 3),
+                       seeds=(0,), max_t=3.0, dense_t=1.0, entry_lr=0.3, entry_steps=6,
+                       flow_sizes=(20, 40), flow_lr=0.3, flow_steps=8, nd_sizes=(30,),
+                       nd_lr=0.3, cont_refresh=2),
+    "cpu": EdgeSizes(n_data=500, hidden=16, lrs=(0.231, 0.115, 0.058), class_lr=0.17,
+                     class_counts=CLASS_COUNTS, seeds=(0, 1, 2), max_t=250.0, dense_t=25.0,
+                     entry_lr=0.231, entry_steps=500, flow_sizes=(64, 128, 256, 512),
+                     flow_lr=0.115, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.115,
+                     cont_refresh=2),
+}
+
+
+def edge_config(e: EdgeSizes, *, lr: float, seed: int = 0, **kw):
+    """One toy Lowell run on the edge: telemetry every ≤ 1/(5η), stop at L < 0.1 or t = max_t."""
+    from simlab.toy.lowell import EdgeConfig
+
+    base = dict(data_root=_root(), n_data=e.n_data, hidden=e.hidden, lr=lr, seed=seed,
+                max_t=e.max_t, max_steps=round(e.max_t / lr) + 1,
+                telemetry_every=max(1, int(1 / (5 * lr))), k=20,
+                dense_every=round(e.dense_t / lr) if seed == 0 else 0)
+    base.update(kw)
+    return EdgeConfig(**base)
+
+
+def toy_edge_runs(e: EdgeSizes) -> list[Run]:
+    lowell = ("L1", "L3", "L5", "L6", "L7")
+    first, rest = [], []
+    for seed in e.seeds:
+        out = first if seed == e.seeds[0] else rest
+        for lr in e.lrs:
+            out.append(Run(f"toy/lr_sweep/lr{_fmt(lr)}_s{seed}", "toy_lr_sweep", "edge",
+                           edge_config(e, lr=lr, seed=seed, experiment="lr_sweep"), lowell, 200))
+        for nc in e.class_counts:
+            out.append(Run(f"toy/class_sweep/nc{nc}_s{seed}", "toy_class_sweep", "edge",
+                           edge_config(e, lr=e.class_lr, seed=seed, classes=nc,
+                                       experiment="class_sweep"), ("L2", "S8"), 120))
+        if seed == e.seeds[0]:
+            out.append(Run(f"toy/entry/lr{_fmt(e.entry_lr)}", "toy_entry", "edge",
+                           edge_config(e, lr=e.entry_lr, telemetry_every=1,
+                                       max_steps=e.entry_steps, target_loss=None,
+                                       dense_every=0, experiment="entry"), ("L4",), 90))
+            for nc in e.class_counts:
+                out.append(Run(f"toy/mse/nc{nc}", "toy_mse", "edge",
+                               edge_config(e, lr=e.class_lr, classes=nc, loss="mse",
+                                           target_loss=None, loss_fraction=0.1, dense_every=0,
+                                           experiment="mse"), ("S8", "S4"), 120))
+    return first + rest
+
+
+def toy_continuation_runs(e: EdgeSizes) -> list[Run]:
+    from simlab.continuation import ContinuationConfig
+
+    out = []
+    sources = [f"toy/lr_sweep/lr{_fmt(e.lrs[1 if len(e.lrs) > 1 else 0])}_s{s}" for s in e.seeds]
+    sources += [f"toy/class_sweep/nc3_s{s}" for s in e.seeds if 3 in e.class_counts]
+    for src in sources:
+        name = "toy/continuation/" + src.split("/", 1)[1].replace("/", "_")
+        out.append(Run(name, "toy_continuation", "continuation",
+                       ContinuationConfig(source=src, regime="toy", refresh_every=e.cont_refresh),
+                       ("L10",), 30))
+    return out
+
+
+def toy_flow_runs(e: EdgeSizes) -> list[Run]:
+    out = []
+    for n in e.flow_sizes:
+        out.append(Run(f"toy/flow/nD{n}", "toy_flow", "edge",
+                       edge_config(e, lr=e.flow_lr, n_data=n, schedule="flow", flow_c=0.5,
+                                   max_t=None, max_steps=e.flow_steps, target_loss=0.01,
+                                   telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
+                                   experiment="gradient_flow"), ("L8",), 200))
+    for n in e.nd_sizes:
+        out.append(Run(f"toy/edge_nd/nD{n}", "toy_edge_nd", "edge",
+                       edge_config(e, lr=e.nd_lr, n_data=n, dense_every=0,
+                                   experiment="edge_nd"), ("L8",), 200))
+    return out
+
+
+# ------------------------------------------------------------------------------ Sagun, predictions
+
+@dataclass(frozen=True)
+class SagunSizes:
+    blob_steps: int
+    blob_widths: tuple[int, ...]
+    blob_stds: tuple[float, ...]
+    seeds: tuple[int, ...]
+    random_steps: int
+    random_hidden: int
+    random_n: int
+    real_data: str              # S7's real inputs: "mnist", "digits" or "auto" (MNIST if on disk)
+
+
+SAGUN = {
+    "smoke": SagunSizes(blob_steps=30, blob_widths=(2, 6, 10), blob_stds=(0.5, 1.0, 2.0),
+                        seeds=(0, 1), random_steps=10, random_hidden=2, random_n=60,
+                        real_data="digits"),
+    "cpu": SagunSizes(blob_steps=4000, blob_widths=(2, 6, 10, 14, 18), blob_stds=(0.5, 1.0, 2.0),
+                      seeds=(0, 1, 2, 3, 4), random_steps=1000, random_hidden=2, random_n=1000,
+                      real_data="auto"),
+}
+
+
+def _toy(**kw):
+    from simlab.toy.run import ToyConfig
+
+    return ToyConfig(**kw)
+
+
+def _has_mnist(root) -> bool:
+    from simlab.paper.common import has_mnist
+
+    return has_mnist(root)
+
+
+def sagun_runs(s: SagunSizes) -> list[Run]:
+    root = _root()
+    out: list[Run] = []
+    blob = dict(dataset="blobs", n_data=1000, lr=0.1, max_steps=s.blob_steps, grad_tol=1e-4)
+    for h in s.blob_widths:
+        out.append(Run(f"toy/sagun_width/h{h}", "sagun_width", "toy",
+                       _toy(**blob, hidden=h, experiment="width_sweep"),
+                       ("S1", "S2", "S5", "S6", "F1", "F2"), 0.5 + 0.02 * h * h))
+    for std in s.blob_stds:
+        out.append(Run(f"toy/sagun_std/std{_fmt(std)}", "sagun_std", "toy",
+                       _toy(**blob, hidden=10, std=std, experiment="std_sweep"), ("S3",), 3))
+    for seed in s.seeds:
+        out.append(Run(f"toy/sagun_std/fluct_s{seed}", "sagun_std", "toy",
+                       _toy(**blob, hidden=10, seed=seed, experiment="fluctuation"), ("S3", "S7"), 3))
+    out.append(Run("toy/sagun_mse/h10", "sagun_mse", "toy",
+                   _toy(**blob, hidden=10, loss="mse", experiment="mse"), ("S4",), 3))
+    real = s.real_data if s.real_data != "auto" else ("mnist" if _has_mnist(root) else "digits")
+    mn = dict(n_data=s.random_n, hidden=s.random_hidden, depth=1, lr=0.1,
+              max_steps=s.random_steps, grad_tol=1e-4,
+              telemetry_every=max(1, s.random_steps // 4))
+    out.append(Run("toy/sagun_random/random", "sagun_random", "toy",
+                   _toy(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
+                        **mn, experiment="random_inputs"), ("S7",), 60))
+    real_kw = dict(data_root=root) if real == "mnist" else {}
+    for seed in s.seeds[:3]:
+        out.append(Run(f"toy/sagun_random/{real}_s{seed}", "sagun_random", "toy",
+                       _toy(dataset=real, **real_kw, **mn, seed=seed,
+                            experiment="toy" if seed == 0 else "fluctuation"),
+                       ("S7",), 60))
+    return out
+
+
+# ------------------------------------------------------------------------------ scale, bridge
+
+SCALE = {
+    "smoke": dict(overrides=dict(width=1 / 128, n_data=20, max_steps=2, k=3, slq_vectors=1,
+                                 slq_steps=5, checkpoint_every=1, lrs=(0.01, 0.005, 0.0025),
+                                 entry_every=1, entry_until=2, cusp_points=5),
+                  flow_sizes=(10, 20, 30, 40), flow_steps=None),
+    "cpu": dict(overrides={}, flow_sizes=(64, 128, 192, 256), flow_steps=1000),
+}
+
+
+def scale_runs(preset: str) -> list[Run]:
+    from simlab.scale.config import preset as scale_preset
+    from simlab.scale.experiments import members
+
+    sp = SCALE[preset]
+    base = scale_preset("cpu", data_root=_root(), **sp["overrides"])
+    out: list[Run] = []
+    specs = [
+        ("scale_lr_sweep", replace(base, experiment="lr_sweep"), ("L1", "L3", "L5", "L6", "L7")),
+        ("scale_class_sweep", replace(base, experiment="class_sweep"), ("L2", "S8")),
+        ("scale_entry", replace(base, experiment="entry"), ("L4",)),
+        ("scale_flow", replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
+                               max_steps=sp["flow_steps"] or base.max_steps), ("L8", "L9")),
+    ]
+    for grid_name, cfg, claims in specs:
+        for sub, member in members(cfg):
+            name = f"scale/{grid_name.removeprefix('scale_')}" + (f"/{sub}" if sub else "")
+            out.append(Run(name, grid_name, "scale", member, claims, 300))
+    # the class sweep under MSE (does the edge count become n_c?): experiment "mse"
+    for sub, member in members(replace(base, experiment="class_sweep", loss="mse")):
+        out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale",
+                       replace(member, experiment="mse"), ("S8",), 300))
+    return out
+
+
+def bridge_runs(preset: str) -> list[Run]:
+    from simlab.paper.bridge import BridgeConfig
+
+    root = _root()
+    if preset == "smoke":
+        mlp = BridgeConfig(net="mlp", dataset="digits", n_data=60, hidden=2, lr=0.1, max_t=0.3,
+                           k=6, data_root=root)
+        cnn = BridgeConfig(net="cnn", n_data=8, n_classes=3, lr=0.05, max_t=0.1, k=4,
+                           data_root=root)
+    else:
+        mlp = BridgeConfig(net="mlp", dataset="auto", n_data=1000, hidden=2, lr=0.1, max_t=40.0,
+                           data_root=root)
+        cnn = BridgeConfig(net="cnn", n_data=128, lr=0.02, max_t=4.0, data_root=root)
+    return [Run("bridge/mlp", "bridge_mlp", "bridge", mlp, (), 300),
+            Run("bridge/cnn", "bridge_cnn", "bridge", cnn, (), 600)]
+
+
+def prediction_runs(preset: str) -> list[Run]:
+    if preset == "smoke":
+        return []
+    from simlab.toy.symbolic import PredictionsConfig
+
+    return [Run("toy/predictions", "predictions", "predictions", PredictionsConfig(),
+                tuple(f"Y{i}" for i in range(1, 9)), 120)]
+
+
+# ------------------------------------------------------------------------------ the registry
+
+def grid(preset: str) -> list[Run]:
+    """Every run of a preset, in the order they run (most valuable first)."""
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    e = EDGE[preset]
+    runs = (toy_edge_runs(e) + toy_continuation_runs(e) + toy_flow_runs(e)
+            + sagun_runs(SAGUN[preset]) + prediction_runs(preset) + scale_runs(preset)
+            + bridge_runs(preset))
+    names = [r.name for r in runs]
+    assert len(names) == len(set(names)), "run names must be unique"
+    return runs
+
+
+def grid_names(runs: list[Run]) -> list[str]:
+    return list(dict.fromkeys(r.grid for r in runs))
+
+
+def names(regime: str | None = None, preset: str = "cpu") -> list[str]:
+    """Grid names of a regime ("toy", "scale", "bridge") or of all."""
+    runs = grid(preset)
+    return grid_names([r for r in runs if regime is None or r.regime == regime])
+
+
+def select(runs: list[Run], only: list[str] | None) -> list[Run]:
+    """The runs of the named grids (a name may also be a run's folder or a prefix of it)."""
+    if not only:
+        return runs
+    known = grid_names(runs)
+    picked, unknown = [], []
+    for want in only:
+        hit = [r for r in runs if r.grid == want or r.name == want or r.name.startswith(want + "/")]
+        if not hit:
+            unknown.append(want)
+        picked += hit
+    if unknown:
+        raise UsageError(f"unknown grid(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    seen, out = set(), []
+    for r in picked:
+        if r.name not in seen:
+            seen.add(r.name)
+            out.append(r)
+    return out
+
+
+def expand(name: str, preset: str = "cpu", regime: str | None = None) -> list[Run]:
+    """The runs of one grid: ``name`` is a grid name (``toy_lr_sweep``) or, with ``regime``, the
+    name without its regime prefix (``lr_sweep`` under ``toy``)."""
+    runs = grid(preset)
+    if regime is not None and not any(r.grid == name for r in runs):
+        name = f"{regime}_{name}"
+    return select(runs, [name])
