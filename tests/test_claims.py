@@ -9,7 +9,7 @@ import pytest
 
 from simlab import claims
 from simlab.claims import Thresholds, Verdict, evaluate, evaluate_claim
-from simlab.claims_cli import main
+from simlab.claims.cli import main
 from simlab.errors import UsageError
 from simlab.record import Record, RecordWriter
 
@@ -86,49 +86,64 @@ def test_S1_ignores_top_k_lists_as_spectra(lab):
 
 
 def test_S2_width_sweep(lab):
-    runs = [lab("width_sweep", hidden=[h, h], summary=spec_summary(bulk_outliers([10.0, 8.0], n)))
-            for h, n in [(2, 18), (6, 38), (10, 78)]]
+    runs = [lab("width_sweep", hidden=[h, h], seed=s,
+                summary=spec_summary(bulk_outliers([10.0, 8.0], n, seed=s)))
+            for h, n in [(2, 18), (6, 38), (10, 78)] for s in range(3)]
     v = evaluate_claim("S2", runs, TH)
     assert v.status == "holds"
     (g,) = v.statistic.values()
-    assert g["n_params"] == [20, 40, 80]
+    assert g["n_params"] == [20, 40, 80] and g["seeds"] == [3, 3, 3]
     assert g["near_zero_fraction"] == pytest.approx([0.9, 0.95, 0.975])
-    assert g["outlier_counts"] == [[2], [2], [2]]
-    # a third outlier appears in the widest net: the count changes
-    extra = lab("width_sweep", hidden=[14, 14],
-                summary=spec_summary(bulk_outliers([10.0, 8.0, 0.5], 157)))
-    v = evaluate_claim("S2", runs + [extra], TH)
+    assert g["outlier_counts"] == [[2, 2, 2]] * 3
+    # one seed with a third outlier does not decide: the median count stays 2
+    odd = lab("width_sweep", hidden=[14, 14], seed=0,
+              summary=spec_summary(bulk_outliers([10.0, 8.0, 0.5], 157)))
+    wide = [lab("width_sweep", hidden=[14, 14], seed=s,
+                summary=spec_summary(bulk_outliers([10.0, 8.0], 158, seed=s))) for s in (1, 2)]
+    assert evaluate_claim("S2", runs + [odd] + wide, TH).status == "holds"
+    # three seeds with a third outlier in the widest net: the count changes
+    extra = [lab("width_sweep", hidden=[14, 14], seed=s,
+                 summary=spec_summary(bulk_outliers([10.0, 8.0, 0.5], 157, seed=s))) for s in range(3)]
+    v = evaluate_claim("S2", runs + extra, TH)
     assert v.status == "fails"
     (g,) = v.statistic.values()
-    assert g["outlier_counts"][-1] == [3]
-    assert evaluate_claim("S2", runs[:2], TH).status == "inconclusive"
+    assert g["median_outlier_count"] == [2.0, 2.0, 2.0, 3.0]
+    assert evaluate_claim("S2", runs[:6], TH).status == "inconclusive"  # two widths
+    one_seed = [r for r in runs if r.config["seed"] == 0]
+    v = evaluate_claim("S2", one_seed, TH)
+    assert v.status == "inconclusive" and "fewer than 3 seeds" in v.reason
 
 
 def test_S3_std_sweep_against_fluctuation(lab):
     fl = lab("fluctuation", hidden=[4, 4],
              summary={"top_eigenvalues": [1.0, 1.2, 0.8, 1.1, 0.9]})
     sigma = float(np.std([1.0, 1.2, 0.8, 1.1, 0.9], ddof=1))
-    sweep = [lab("std_sweep", hidden=[4, 4], blob_std=s, summary={"lambda_max": l, "theta_norm": t})
-             for s, l, t in [(0.5, 1.0, 10.0), (1.0, 2.0, 10.5), (2.0, 3.0, 11.0)]]
+    sweep = [lab("std_sweep", hidden=[4, 4], blob_std=s, seed=k,
+                 summary={"lambda_max": l + 0.01 * k, "theta_norm": t})
+             for s, l, t in [(0.5, 1.0, 10.0), (1.0, 2.0, 10.5), (2.0, 3.0, 11.0)] for k in (-1, 0, 1)]
     v = evaluate_claim("S3", sweep + [fl], TH)
     assert v.status == "holds"
     (g,) = v.statistic.values()
     assert g["init_spread"] == pytest.approx(sigma)
     assert g["rise"] == pytest.approx(2.0) and g["theta_ratio"] == pytest.approx(1.1)
-    small = [lab("std_sweep", hidden=[4, 4], blob_std=s, summary={"lambda_max": l, "theta_norm": 10.0})
-             for s, l in [(0.5, 1.0), (1.0, 1.05), (2.0, 1.1)]]
+    small = [lab("std_sweep", hidden=[4, 4], blob_std=s, seed=k,
+                 summary={"lambda_max": l + 0.2 * k, "theta_norm": 10.0})
+             for s, l in [(0.5, 1.0), (1.0, 1.05), (2.0, 1.1)] for k in (-1, 0, 1)]
     v = evaluate_claim("S3", small + [fl], TH)
     assert v.status == "fails"  # rise 0.1 < spread 0.158
     assert next(iter(v.statistic.values()))["rise"] == pytest.approx(0.1)
-    assert evaluate_claim("S3", small, TH).status == "inconclusive"  # no spread available
+    v = evaluate_claim("S3", small, TH)  # no fluctuation run: the pooled spread over seeds (0.2)
+    assert v.status == "fails" and next(iter(v.statistic.values()))["init_spread"] == pytest.approx(0.2)
+    v = evaluate_claim("S3", sweep[::3] + [fl], TH)  # one seed per std cannot decide
+    assert v.status == "inconclusive" and "fewer than 3 seeds" in v.reason
 
 
 def test_S3_reads_the_toy_configs_std_field(lab):
     """Toy records name the blob standard deviation ``std`` (ToyConfig); S3 must read it."""
     fl = lab("fluctuation", hidden=10, summary={"top_eigenvalues": [1.0, 1.2, 0.8, 1.1, 0.9]})
-    sweep = [lab("std_sweep", hidden=10, dataset="blobs", std=s,
+    sweep = [lab("std_sweep", hidden=10, dataset="blobs", std=s, seed=k,
                  summary={"lambda_max": l, "theta_norm": 10.0})
-             for s, l in [(0.5, 1.0), (1.0, 2.0), (2.0, 3.0)]]
+             for s, l in [(0.5, 1.0), (1.0, 2.0), (2.0, 3.0)] for k in range(3)]
     v = evaluate_claim("S3", sweep + [fl], TH)
     assert v.status == "holds"
     assert next(iter(v.statistic.values()))["blob_std"] == [0.5, 1.0, 2.0]
@@ -168,6 +183,10 @@ def test_S6_small_negative_eigenvalues(lab):
                                            final_grad_norm=1e-4))
     assert evaluate_claim("S6", [big], TH).status == "fails"
     assert evaluate_claim("S6", [none], TH).status == "fails"
+    far = lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 18, neg=-0.05),
+                                          final_grad_norm=5e-3))
+    v = evaluate_claim("S6", [far], TH)
+    assert v.status == "inconclusive" and "not near-critical" in v.reason and "0.005" in v.reason
     assert evaluate_claim("S6", [], TH).status == "inconclusive"
 
 
@@ -192,152 +211,28 @@ def test_S7_random_inputs(lab):
 
 def test_S8_reports_both_counts(lab):
     tel = [{"step": s, "rho": [0.9, 0.8, 0.1, 0.05]} for s in range(8)]
-    r = lab("lr_sweep", n_classes=3, telemetry=tel,
-            summary=spec_summary(bulk_outliers([10.0, 8.0], 18)))
+    r = lab("lr_sweep", n_classes=3, lr=0.5, telemetry=tel,
+            summary=spec_summary(bulk_outliers([10.0, 8.0], 18), final_grad_norm=2e-3))
     v = evaluate_claim("S8", [r], TH)
     assert v.status == "reported"
     row = v.statistic[r.name]
-    assert row == {"n_classes": 3, "n_c_minus_1": 2, "sagun_outliers": 2,
-                   "lowell_edge_count": 2, "rho_gap_index": 2}
+    assert {k: row[k] for k in ("n_classes", "n_c_minus_1", "sagun_outliers", "lowell_edge_count",
+                                "rho_gap_index", "reached_edge")} == {
+        "n_classes": 3, "n_c_minus_1": 2, "sagun_outliers": 2, "lowell_edge_count": 2,
+        "rho_gap_index": 2, "reached_edge": True}
+    assert "at ‖g‖ = 0.002" in v.reason
+    # off the edge: no Lowell count (it would count nothing the claim is about)
+    off = lab("lr_sweep", n_classes=3, lr=0.5, telemetry=[{**p, "rho": [0.5, 0.4, 0.1, 0.05]} for p in tel])
+    assert evaluate_claim("S8", [off], TH).statistic[off.name]["lowell_edge_count"] is None
+    # a diverged run is set aside, with its reason
+    bad = lab("lr_sweep", n_classes=3, lr=0.5, telemetry=tel,
+              summary={"steps": 4, "stop_reason": "diverged", "final_loss": float("inf")})
+    v = evaluate_claim("S8", [r, bad], TH)
+    assert bad.name not in v.statistic and dict(v.excluded)[bad.name].startswith("diverged")
     assert evaluate_claim("S8", [], TH).status == "inconclusive"
 
 
-# ----------------------------------------------------------------------------- L claims
-
-
-def rho_tel(rows, steps=None):
-    steps = steps if steps is not None else range(0, 10 * len(rows), 10)
-    return [{"step": s, "rho": list(r)} for s, r in zip(steps, rows)]
-
-
-def test_L1_edge_across_nc_minus_1(lab):
-    big = lab("lr_sweep", lr=1e-3, n_classes=3, telemetry=rho_tel([[3.0, 2.0, 1.0]]))
-    small = lab("lr_sweep", lr=1e-4, n_classes=3,
-                telemetry=rho_tel([[0.5, 0.3, 0.05], [0.95, 0.72, 0.1], [0.9, 0.7, 0.2],
-                                   [float("nan")] * 3]))  # a NaN point is "not measured"
-    v = evaluate_claim("L1", [big, small], TH)
-    assert v.status == "holds" and v.runs == (small.name,)
-    (s,) = v.statistic.values()
-    assert s["max_rho_nc_minus_1"] == pytest.approx(0.72) and s["max_rho_nc"] == pytest.approx(0.2)
-    off = lab("lr_sweep", lr=1e-4, n_classes=3, activation="tanh",
-              telemetry=rho_tel([[0.9, 0.8, 0.4]]))
-    assert evaluate_claim("L1", [off], TH).status == "fails"
-    assert evaluate_claim("L1", [big, small, off], TH).status == "fails"  # two groups, one fails
-    assert evaluate_claim("L1", [], TH).status == "inconclusive"
-
-
-def test_L1_single_protocol_run_when_no_sweep(lab):
-    on = lab("scale", regime="scale", lr=0.01, n_classes=3, loss="ce", schedule="constant",
-             telemetry=rho_tel([[1.1, 0.9, 0.1]]))
-    assert evaluate_claim("L1", [on], TH).status == "holds"
-    mse = lab("scale", regime="scale", lr=0.01, n_classes=3, loss="mse",
-              telemetry=rho_tel([[1.1, 0.9, 0.1]]))
-    assert evaluate_claim("L1", [mse], TH).status == "inconclusive"  # MSE runs are not L1's
-    sweep = lab("lr_sweep", lr=1e-4, n_classes=3, telemetry=rho_tel([[0.9, 0.8, 0.4]]))
-    v = evaluate_claim("L1", [on, sweep], TH)  # a sweep, when present, is what L1 reads
-    assert v.status == "fails" and v.runs == (sweep.name,)
-
-
-def test_L2_count_follows_classes(lab):
-    r2 = lab("class_sweep", n_classes=2, n_data=200, telemetry=rho_tel([[0.9, 0.1, 0.05]] * 4))
-    r3 = lab("class_sweep", n_classes=3, n_data=300, telemetry=rho_tel([[0.9, 0.8, 0.1, 0.05]] * 4))
-    v = evaluate_claim("L2", [r2, r3], TH)
-    assert v.status == "holds"
-    (g,) = v.statistic.values()
-    assert {k: x["gap_index"] for k, x in g["runs"].items()} == {r2.name: 1, r3.name: 2}
-    bad = lab("class_sweep", n_classes=5, n_data=500, telemetry=rho_tel(
-        [[0.9, 0.2, 0.19, 0.18, 0.17, 0.1]] * 4))
-    assert evaluate_claim("L2", [r2, r3, bad], TH).status == "fails"
-    assert evaluate_claim("L2", [r3], TH).status == "inconclusive"
-
-
-def test_L2_late_telemetry_is_the_last_quarter(lab):
-    # early points have the gap at 1, the last quarter at 2 = n_c - 1
-    tel = rho_tel([[0.9, 0.1, 0.05]] * 6 + [[0.9, 0.85, 0.05]] * 2)
-    rho = claims.late_rho(lab("class_sweep", n_classes=3, telemetry=tel), TH)
-    assert rho == pytest.approx([0.9, 0.85, 0.05])
-
-
-def lr_runs(lab, values, **extra):
-    return [lab("lr_sweep", lr=lr, n_classes=2, telemetry=tel, **extra) for lr, tel in values]
-
-
-def test_L3_rho_nc_falls_with_lr(lab):
-    rs = lr_runs(lab, [(1e-4, rho_tel([[0.8, 0.05]])), (3e-4, rho_tel([[0.85, 0.1]])),
-                       (1e-3, rho_tel([[0.9, 0.2]]))])
-    v = evaluate_claim("L3", rs, TH)
-    assert v.status == "holds"
-    (g,) = v.statistic.values()
-    assert g["lr"] == [1e-4, 3e-4, 1e-3] and g["max_rho_nc"] == pytest.approx([0.05, 0.1, 0.2])
-    bad = lr_runs(lab, [(1e-4, rho_tel([[0.8, 0.3]])), (3e-4, rho_tel([[0.85, 0.1]])),
-                        (1e-3, rho_tel([[0.9, 0.2]]))], activation="tanh")
-    assert evaluate_claim("L3", bad, TH).status == "fails"
-    assert evaluate_claim("L3", rs[:2], TH).status == "inconclusive"
-
-
-def proj_tel(top, bulk, n=4):
-    return [{"step": 10 * i, "rho": [0.9, 0.1], "p_top_norm": top, "p_bulk_norm": bulk}
-            for i in range(n)]
-
-
-def test_L5_projections(lab):
-    rs = lr_runs(lab, [(1e-4, proj_tel(3.0, 1.0)), (3e-4, proj_tel(2.0, 1.2)),
-                       (1e-3, proj_tel(1.0, 1.5))])
-    v = evaluate_claim("L5", rs, TH)
-    assert v.status == "holds"
-    (g,) = v.statistic.values()
-    assert g["bulk_spread"] == pytest.approx(1.5)
-    bad = lr_runs(lab, [(1e-4, proj_tel(3.0, 1.0)), (3e-4, proj_tel(2.0, 1.2)),
-                        (1e-3, proj_tel(1.0, 3.0))], activation="tanh")
-    v = evaluate_claim("L5", bad, TH)
-    assert v.status == "fails" and next(iter(v.statistic.values()))["bulk_spread"] == pytest.approx(3.0)
-    off_edge = [{"step": 0, "rho": [0.3, 0.1], "p_top_norm": 1.0, "p_bulk_norm": 1.0}]
-    assert evaluate_claim("L5", lr_runs(lab, [(1e-4, off_edge)], loss="mse"),
-                          TH).status == "inconclusive"
-
-
-def test_L4_entry(lab):
-    def tel(edge_at, top_at):
-        return [{"step": s, "rho": [0.9, 0.8 if s >= edge_at else 0.3, 0.1],
-                 "p_top_norm": 2.0 if s >= top_at else 0.5, "p_bulk_norm": 1.0}
-                for s in range(0, 110, 10)]
-
-    ok = lab("entry", n_classes=3, telemetry=tel(50, 60))
-    v = evaluate_claim("L4", [ok], TH)
-    assert v.status == "holds"
-    s = v.statistic[ok.name]
-    assert (s["edge_step"], s["concentration_step"], s["interval"]) == (50, 60, 10.0)
-    assert evaluate_claim("L4", [lab("entry", n_classes=3, telemetry=tel(50, 90))], TH).status == "fails"
-    assert evaluate_claim("L4", [lab("entry", n_classes=3, telemetry=tel(50, 999))], TH).status == "fails"
-    assert evaluate_claim("L4", [lab("entry", n_classes=3, telemetry=tel(999, 60))],
-                          TH).status == "inconclusive"
-
-
-def test_L6_learning_in_the_bulk(lab):
-    top, bulk = [0.1, -0.2, 0.3, -0.1], [-0.01, -0.012, -0.011, -0.009]
-    tel = [{"step": i, "rho": [0.8], "dl_top": t, "dl_bulk": b} for i, (t, b) in enumerate(zip(top, bulk))]
-    r = lab("toy", telemetry=tel)
-    v = evaluate_claim("L6", [r], TH)
-    assert v.status == "holds"
-    s = v.statistic[r.name]
-    assert s["mean_dl_top"] == pytest.approx(0.025) and s["mean_dl_bulk"] == pytest.approx(-0.0105)
-    assert s["std_dl_top"] == pytest.approx(np.std(top, ddof=1))
-    up = [{**p, "dl_bulk": -p["dl_bulk"]} for p in tel]
-    assert evaluate_claim("L6", [lab("toy", telemetry=up)], TH).status == "fails"
-    few = [{**p, "rho": [0.8 if i < 2 else 0.5]} for i, p in enumerate(tel)]
-    assert evaluate_claim("L6", [lab("toy", telemetry=few)], TH).status == "inconclusive"
-
-
-def test_L7_theta_norm(lab):
-    r = lab("lr_sweep", telemetry=[{"step": i, "theta_norm": t} for i, t in enumerate([10, 10.05, 9.97])])
-    v = evaluate_claim("L7", [r], TH)
-    assert v.status == "holds" and v.statistic[r.name]["max_rel_change"] == pytest.approx(0.005)
-    moved = lab("lr_sweep", telemetry=[{"step": 0, "theta_norm": 10}, {"step": 1, "theta_norm": 10.5}])
-    assert evaluate_claim("L7", [r, moved], TH).status == "fails"
-    assert evaluate_claim("L7", [], TH).status == "inconclusive"
-    # the scale regime's single protocol run counts as a Lowell run
-    single = lab("scale", regime="scale", telemetry=[{"step": 0, "theta_norm": 10}, {"step": 5, "theta_norm": 10.02}])
-    assert evaluate_claim("L7", [single], TH).status == "holds"
+# ----------------------------------------------------------------------------- L8, L9 (L1–L7, L10: test_claims_edge.py)
 
 
 def flow(lab, n, peak, **kw):
@@ -417,24 +312,44 @@ def test_F1_near_zero(lab):
     b = lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 38)))   # 0.95
     v = evaluate_claim("F1", [a, b], TH)
     assert v.status == "holds" and v.statistic["median"] == pytest.approx(0.925)
-    sc = lab("lr_sweep", regime="scale", summary={
-        "lambda_max": 5.0, "density": {"nodes": [0.0, 5.0], "weights": [0.5, 0.5]}})
+    dens = {"lambda_max": 5.0, "density": {"nodes": [0.0, 5.0], "weights": [0.5, 0.5]}}
+    raw = lab("lr_sweep", regime="scale", summary=dens)
+    v = evaluate_claim("F1", [raw], TH)
+    assert v.status == "inconclusive" and "unvalidated estimator" in v.reason
+    assert raw.name in dict(v.excluded)
+    slq = {"probes": 8, "steps": 80, "band": 1e-4, "validated": True, "abs_error": 0.01}
+    sc = lab("lr_sweep", regime="scale", summary={**dens, "slq": slq})
     v = evaluate_claim("F1", [sc], TH)
     assert v.status == "fails"
-    assert v.statistic["runs"][sc.name] == {"near_zero_fraction": 0.5, "source": "density"}
+    assert v.statistic["runs"][sc.name]["near_zero_fraction"] == 0.5
+    coarse = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "band": 0.05}})
+    assert evaluate_claim("F1", [coarse], TH).status == "inconclusive"
+    off = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "abs_error": 0.2}})
+    assert evaluate_claim("F1", [off], TH).status == "inconclusive"
     assert evaluate_claim("F1", [], TH).status == "inconclusive"
 
 
 def test_F2_saddles(lab):
-    sad = [lab("width_sweep", hidden=[h], summary=spec_summary(bulk_outliers([10.0], 9, neg=-0.01)))
+    sad = [lab("width_sweep", hidden=[h], summary=spec_summary(bulk_outliers([10.0], 9, neg=-0.05),
+                                                               final_grad_norm=1e-4))
            for h in (2, 4)]
     v = evaluate_claim("F2", sad, TH)
     assert v.status == "holds" and v.statistic["saddle_fraction"] == 1.0
-    assert v.statistic["runs"][sad[0].name]["negative_fraction"] == pytest.approx(0.1)
-    mins = [lab("width_sweep", hidden=[h], summary=spec_summary(np.linspace(0.1, 1, 10)))
+    assert v.statistic["runs"][sad[0].name]["negative_count"] == 1
+    mins = [lab("width_sweep", hidden=[h], summary=spec_summary(np.linspace(0.1, 1, 10),
+                                                                final_grad_norm=1e-4))
             for h in (6, 8)]
     v = evaluate_claim("F2", sad + mins, TH)
     assert v.status == "fails" and v.statistic["saddle_fraction"] == 0.5
+    # tiny negative curvature inside the near-zero band is no saddle
+    band = lab("width_sweep", hidden=[9], summary=spec_summary(
+        bulk_outliers([10.0], 9, neg=-0.005), final_grad_norm=1e-4))
+    assert evaluate_claim("F2", [band], TH).status == "fails"
+    # not near-critical: inconclusive, with the gradient norm stated
+    far = [lab("width_sweep", hidden=[h], summary=spec_summary(
+        bulk_outliers([10.0], 9, neg=-0.05), final_grad_norm=4e-3)) for h in (2, 4)]
+    v = evaluate_claim("F2", far, TH)
+    assert v.status == "inconclusive" and "0.004" in v.reason
 
 
 def test_F3_reported_or_not_measured(lab):
@@ -500,7 +415,8 @@ def test_verdict_and_api(lab):
 
 def test_cli_writes_table_per_regime(lab, tmp_path, capsys):
     lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 18)))
-    lab("lr_sweep", regime="scale", lr=1e-4, n_classes=2, telemetry=rho_tel([[0.9, 0.1]]))
+    lab("lr_sweep", regime="scale", lr=1e-4, n_classes=2,
+        telemetry=[{"step": 10 * i, "rho": [0.9, 0.1]} for i in range(8)])
     out = tmp_path / "report"
     assert main([str(tmp_path), "--out", str(out), "--only", "s1,L1"]) == 0
     doc = json.loads((out / "claims.json").read_text())

@@ -67,7 +67,7 @@ def reproduce(root: Path, sz: Sizes, *, data_root: str | None = None, inits: int
               progress: bool = False, log=print) -> dict:
     """The whole toy grid into ``root``, then the prediction checks and the claims table.
     Returns ``{"timings": {part: {"cpu_s", "wall_s"}}, "records": [...], "verdicts": [...]}``."""
-    from simlab.claims_cli import main as claims_main
+    from simlab.claims.cli import main as claims_main
 
     root = Path(root)
     timings, records = {}, []

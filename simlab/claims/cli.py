@@ -1,0 +1,153 @@
+"""``python -m simlab claims RUN_DIR... [--out DIR] [--only L1,L2] [--threshold NAME=VALUE]``.
+
+Finds every record under the given directories, evaluates each claim of CLAIMS.md separately on
+the records of each regime (columns ``toy`` / ``scale``), prints the table claims × regimes with
+each verdict's reason (which carries the deciding numbers), and writes ``claims.md`` and
+``claims.json`` into ``--out`` (default: the first RUN_DIR). ``main(argv)`` takes the arguments
+after ``claims`` and returns the exit code; bad input raises :class:`simlab.errors.UsageError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from simlab.claims.readers import regime
+from simlab.claims.registry import CLAIM_IDS, CLAIM_TEXT, evaluate, load_records
+from simlab.claims.verdict import Thresholds, Verdict
+from simlab.cli import ArgumentParser
+from simlab.errors import UsageError
+from simlab.record import write_json
+
+REGIME_ORDER = ("toy", "scale")
+
+
+def parse_only(text: str | None) -> list[str] | None:
+    """``"L1,l2, S8"`` → ``["L1", "L2", "S8"]``; unknown ids are a UsageError."""
+    if not text:
+        return None
+    ids = [t.strip().upper() for t in text.split(",") if t.strip()]
+    bad = [i for i in ids if i not in CLAIM_IDS]
+    if bad or not ids:
+        raise UsageError(f"unknown claim id(s) {', '.join(bad) or repr(text)} in --only; "
+                         f"known ids: {', '.join(CLAIM_IDS)}")
+    return ids
+
+
+def parse_thresholds(items: list[str]) -> Thresholds:
+    """``["eps=1e-4", "min_sweep=4"]`` → Thresholds with those fields replaced."""
+    fields = {f.name: f.type for f in dataclasses.fields(Thresholds)}
+    changes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in fields:
+            raise UsageError(f"--threshold {item!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(fields)}")
+        try:
+            changes[name] = int(value) if fields[name] in ("int", int) else float(value)
+        except ValueError:
+            raise UsageError(f"--threshold {item!r}: {value!r} is not a number") from None
+    return dataclasses.replace(Thresholds(), **changes)
+
+
+def by_regime(records) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in records:
+        out.setdefault(regime(r), []).append(r)
+    order = [g for g in REGIME_ORDER if g in out] + sorted(g for g in out if g not in REGIME_ORDER)
+    return {g: out[g] for g in order}
+
+
+def _short(text: str, n: int = 90, markdown: bool = False) -> str:
+    text = text.replace("\n", " ")
+    text = text if len(text) <= n else text[: n - 1] + "…"
+    return text.replace("|", "\\|") if markdown else text
+
+
+def render_text(table: dict[str, list[Verdict]]) -> str:
+    """The console table: claims × regimes (status), then one line per verdict with its reason."""
+    regimes = list(table)
+    ids = [v.id for v in next(iter(table.values()))]
+    w = max([12] + [len(g) for g in regimes])
+    lines = ["claim  " + "".join(f"{g:<{w + 2}}" for g in regimes) + "claim text",
+             "-----  " + "".join("-" * w + "  " for _ in regimes) + "----------"]
+    for i, cid in enumerate(ids):
+        lines.append(f"{cid:<7}" + "".join(f"{table[g][i].status:<{w + 2}}" for g in regimes)
+                     + CLAIM_TEXT.get(cid, ""))
+    lines.append("")
+    for i, cid in enumerate(ids):
+        for g in regimes:
+            v = table[g][i]
+            lines.append(f"{cid} [{g}] {v.status}: {_short(v.reason, 110)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list[str]) -> str:
+    regimes = list(table)
+    ids = [v.id for v in next(iter(table.values()))]
+    out = ["# Claims: verdicts", "",
+           f"{len(paths)} records from "
+           f"{len(regimes)} regime(s): {', '.join(regimes)}. Each regime is evaluated on its own "
+           "records; `reported` is a measurement shown without a verdict (CLAIMS.md forces none).",
+           "", "| id | claim | " + " | ".join(regimes) + " |",
+           "|---|---|" + "---|" * len(regimes)]
+    for i, cid in enumerate(ids):
+        cells = [f"**{table[g][i].status}** {_short(table[g][i].reason, markdown=True)}"
+                 for g in regimes]
+        out.append(f"| {cid} | {CLAIM_TEXT.get(cid, '')} | " + " | ".join(cells) + " |")
+    out += ["", "## Thresholds", "", "```json", json.dumps(th.to_dict(), indent=1), "```", "",
+            "## Details", ""]
+    for i, cid in enumerate(ids):
+        for g in regimes:
+            v = table[g][i]
+            out += [f"### {cid} [{g}]: {v.status}", "", v.reason, "",
+                    f"- threshold: `{json.dumps(v.to_dict()['threshold'])}`",
+                    f"- runs: {', '.join(v.runs) or 'none'}",
+                    f"- statistic: `{_short(json.dumps(v.to_dict()['statistic']), 600)}`", ""]
+    out += ["## Records", ""] + [f"- `{p}`" for p in paths]
+    return "\n".join(out) + "\n"
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="python -m simlab claims",
+        description="Evaluate the claims of CLAIMS.md on run records, per regime.")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="record directories, or folders holding them")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where claims.md and claims.json go (default: the first RUN_DIR)")
+    p.add_argument("--only", default=None, help="comma-separated claim ids, e.g. L1,L2,S8")
+    p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one field of simlab.claims.Thresholds (repeatable)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m simlab claims``: ``argv`` are the arguments after ``claims``."""
+    args = build_parser().parse_args(argv)
+    only = parse_only(args.only)
+    th = parse_thresholds(args.threshold)
+    records = load_records(args.run_dirs, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+    if not records:
+        raise UsageError(f"no records under {', '.join(args.run_dirs)}; pass directories written "
+                         "by `python -m simlab toy|scale` (each holds a config.json)")
+    table = {g: evaluate(rs, th, only) for g, rs in by_regime(records).items()}
+    paths = [str(r.path) for r in records]
+    out = args.out if args.out is not None else Path(args.run_dirs[0])
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; pass a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "claims.json", {
+        "thresholds": th.to_dict(), "records": paths,
+        "regimes": {g: [v.to_dict() for v in vs] for g, vs in table.items()}})
+    (out / "claims.md").write_text(render_markdown(table, th, paths))
+    sys.stdout.write(render_text(table))
+    print(f"wrote {out / 'claims.md'} and {out / 'claims.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

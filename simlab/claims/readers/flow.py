@@ -1,0 +1,66 @@
+"""Gradient flow (L8) and the cusp slice (L9): peak λ_1, the linear fit, the slice's sharpness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from simlab.claims.readers.records import num
+from simlab.record import Record
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float]:
+    """Least-squares y ≈ a + b x: (slope b, intercept a, R² = 1 − SS_res/SS_tot)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    b, a = np.polyfit(x, y, 1)
+    ss_res = float(np.sum((y - (a + b * x)) ** 2))
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return float(b), float(a), (1 - ss_res / ss_tot) if ss_tot > 0 else float("nan")
+
+
+def flow_peak(r: Record) -> tuple[float, bool] | None:
+    """(peak λ_1, whether the peak was observed) of a gradient-flow run.
+
+    The run's own every-iteration measurement (summary ``peak_lambda_1`` at ``peak_step``) is
+    preferred over the telemetry points, which under gradient flow are sparse. A peak at the
+    run's last iteration is not a peak: λ_1 was still growing when the run stopped."""
+    s = r.summary or {}
+    if num(s.get("peak_lambda_1")) is not None:
+        last = s.get("steps")
+        seen = s.get("peak_step") is None or last is None or int(s["peak_step"]) < int(last) - 1
+        return float(s["peak_lambda_1"]), seen
+    pts = [(p.get("step"), x) for p in r.telemetry
+           if p.get("eigenvalues") and (x := num(p["eigenvalues"][0])) is not None]
+    if not pts:
+        return None
+    i = int(np.argmax([x for _, x in pts]))
+    return float(pts[i][1]), i < len(pts) - 1
+
+
+def cusp(r: Record) -> dict | None:
+    c = (r.summary or {}).get("cusp")
+    return c if isinstance(c, dict) and "deltas" in c and "values" in c else None
+
+
+def cusp_sharpness(deltas: Sequence[float], values: Sequence[float]) -> dict:
+    """Sharpness of a slice v(Δ) = L(θ*+Δh_1) − L(θ*) at Δ = 0.
+
+    ``second_difference``: the three-point second derivative at the grid point nearest 0 from its
+    two neighbours h₋ < 0 < h₊: 2[(v₊ − v₀)/h₊ + (v₋ − v₀)/|h₋|]/(h₊ + |h₋|).
+    ``parabola_ratio``: (v̄(h)/h²) / (v̄(H)/H²), v̄ the mean of the two sides, h the smallest and H
+    the largest |Δ| on both sides: 1 for a parabola, > 1 for a cusp (sharper near 0 than far);
+    NaN where the far value is not positive."""
+    d, v = np.asarray(deltas, float), np.asarray(values, float)
+    order = np.argsort(d)
+    d, v = d[order], v[order]
+    i0 = int(np.argmin(np.abs(d)))
+    if i0 == 0 or i0 == len(d) - 1:
+        raise ValueError("the cusp slice needs points on both sides of Δ = 0")
+    hm, hp = d[i0] - d[i0 - 1], d[i0 + 1] - d[i0]
+    d2 = 2 * ((v[i0 + 1] - v[i0]) / hp + (v[i0 - 1] - v[i0]) / hm) / (hp + hm)
+    near = 0.5 * (v[i0 + 1] + v[i0 - 1]) / (0.5 * (hp + hm)) ** 2
+    H = min(abs(d[0] - d[i0]), abs(d[-1] - d[i0]))
+    far_v = 0.5 * (np.interp(d[i0] + H, d, v) + np.interp(d[i0] - H, d, v))
+    ratio = float(near / (far_v / H ** 2)) if far_v > 0 else float("nan")
+    return {"second_difference": float(d2), "parabola_ratio": ratio}

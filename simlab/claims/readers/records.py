@@ -1,0 +1,182 @@
+"""Record fields and run validity: which run is which, and which runs a verdict may use."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from simlab.record import Record
+
+SAGUN_EXPERIMENTS = ("toy", "width_sweep", "training_spectrum", "fluctuation", "std_sweep", "mse",
+                     "random_inputs", "interpolation")
+# "scale" is the scale regime's single protocol run (python -m simlab scale), as "toy" is the toy's
+LOWELL_EXPERIMENTS = ("toy", "scale", "lr_sweep", "class_sweep", "entry", "gradient_flow")
+GROUP_KEYS = ("regime", "dataset", "arch", "hidden", "activation", "loss", "n_classes", "n_data",
+              "blob_std", "lr", "schedule")
+STOP_AT_INIT = ("target_loss", "target_accuracy", "grad_tol")
+
+# ============================================================================ record fields
+
+
+
+def experiment(r: Record) -> str | None:
+    return r.doc.get("experiment")
+
+
+def regime(r: Record) -> str:
+    return r.doc.get("regime") or "unknown"
+
+
+def field_value(r: Record, key: str) -> Any:
+    """A config field of the run; ``regime`` from the top level; ``n_classes``, ``n_data`` and
+    ``dataset`` fall back to the record's data description, then to the summary; ``blob_std``
+    is the toy config's ``std`` on blob data (the field has no meaning for other datasets)."""
+    if key == "regime":
+        return regime(r)
+    v = r.config.get(key)
+    if v is None and key == "blob_std" and field_value(r, "dataset") == "blobs":
+        v = r.config.get("std")
+    if v is None and key in ("n_classes", "n_data", "dataset"):
+        data = r.doc.get("data") or {}
+        v = data.get("name" if key == "dataset" else key)
+        if v is None and r.summary:
+            v = r.summary.get(key)
+    return v
+
+
+def n_classes(r: Record) -> int | None:
+    v = field_value(r, "n_classes")
+    return int(v) if v is not None else None
+
+
+def n_data(r: Record) -> int | None:
+    v = field_value(r, "n_data")
+    return int(v) if v is not None else None
+
+
+def lr(r: Record) -> float | None:
+    v = field_value(r, "lr")
+    return float(v) if v is not None else None
+
+
+def label(r: Record) -> str:
+    return r.name
+
+
+def loss_kind(r: Record) -> str:
+    return "mse" if field_value(r, "loss") == "mse" or experiment(r) == "mse" else "ce"
+
+
+def is_flow(r: Record) -> bool:
+    return experiment(r) == "gradient_flow" or field_value(r, "schedule") == "flow"
+
+
+def is_random_input(r: Record) -> bool:
+    name = str(field_value(r, "dataset") or "") + " " + str((r.doc.get("data") or {}).get("name", ""))
+    return "random" in name.lower()
+
+
+def hashable(v: Any) -> Any:
+    return json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v
+
+
+def group_sweep(records: Iterable[Record], vary: Sequence[str]) -> dict[tuple, list[Record]]:
+    """Records grouped by :data:`GROUP_KEYS` minus ``vary``; key = ((field, value), ...). The
+    seed is never a key: runs differing only by seed are replicates of one sweep point."""
+    groups: dict[tuple, list[Record]] = {}
+    for r in records:
+        key = tuple((k, hashable(field_value(r, k))) for k in GROUP_KEYS if k not in vary)
+        groups.setdefault(key, []).append(r)
+    return groups
+
+
+def group_label(key: tuple) -> str:
+    return " ".join(f"{k}={v}" for k, v in key if v is not None) or "all"
+
+
+def by_value(grp: Iterable[Record], value: Callable[[Record], Any]) -> dict[Any, list[Record]]:
+    """{value: records} sorted by value; records whose value is None are left out."""
+    out: dict[Any, list[Record]] = {}
+    for r in grp:
+        if (v := value(r)) is not None:
+            out.setdefault(v, []).append(r)
+    return dict(sorted(out.items()))
+
+
+def of_experiment(records: Iterable[Record], *names: str) -> list[Record]:
+    return [r for r in records if experiment(r) in names]
+
+
+def arrays(r: Record) -> dict[str, np.ndarray]:
+    """The record's arrays.npz (read once per Record object, then cached on it)."""
+    cached = r.__dict__.get("_claims_arrays")
+    if cached is None:
+        cached = r.arrays()
+        r.__dict__["_claims_arrays"] = cached
+    return cached
+
+
+def num(x: Any) -> float | None:
+    """A finite float, or None (missing, NaN or inf values are "not measured")."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def step_of(p: dict, i: int) -> int:
+    return int(p["step"]) if p.get("step") is not None else i
+
+
+# ============================================================================ run validity
+
+
+def iterations_per_eta(r: Record) -> float | None:
+    """1/η of a constant-η run (None without η or under gradient flow, whose η varies)."""
+    eta = lr(r)
+    return 1.0 / eta if eta and eta > 0 and not is_flow(r) else None
+
+
+def validity(r: Record) -> tuple[bool, str | None]:
+    """(valid, reason): the summary's ``valid``/``invalid_reason`` when present, else derived
+    from the summary and telemetry (diverged, dead, stop rule met at initialisation, stopped
+    within the first 1/η iterations). A record without a summary is judged on its telemetry."""
+    s = r.summary or {}
+    if "valid" in s and s["valid"] is not None:
+        ok = bool(s["valid"])
+        return ok, None if ok else (s.get("invalid_reason") or "marked invalid by its run")
+    for i, p in enumerate(r.telemetry):
+        if "loss" in p and p["loss"] is not None and num(p["loss"]) is None:
+            return False, f"diverged at step {step_of(p, i)} (loss={p['loss']})"
+    if s.get("stop_reason") == "diverged" or ("final_loss" in s and s["final_loss"] is not None
+                                               and num(s["final_loss"]) is None):
+        return False, f"diverged at step {s.get('steps', '?')} (loss={s.get('final_loss')})"
+    if s.get("stop_reason") == "dead":
+        return False, "no live units (every ReLU dead at the end)"
+    steps = s.get("steps")
+    if steps is not None:
+        if int(steps) == 0 and s.get("stop_reason") in STOP_AT_INIT:
+            return False, "stop rule met at initialisation"
+        n1 = iterations_per_eta(r)
+        if n1 is not None and int(steps) < n1:
+            return False, f"stopped within its first 1/η iterations (step {int(steps)} < {n1:g})"
+    return True, None
+
+
+def split_valid(records: Iterable[Record]) -> tuple[list[Record], dict[str, str]]:
+    """(valid records, {name: why} of the excluded ones)."""
+    ok, ex = [], {}
+    for r in records:
+        valid, why = validity(r)
+        if valid:
+            ok.append(r)
+        else:
+            ex[label(r)] = why
+    return ok, ex
+
+

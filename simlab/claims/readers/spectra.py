@@ -1,0 +1,171 @@
+"""Spectra and their Sagun statistics, spectral densities, the gradient norm at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from simlab.claims.readers.records import arrays, n_classes, num, regime
+from simlab.claims.verdict import Thresholds, fmt
+from simlab.record import Record
+
+# ============================================================================ spectra
+
+
+
+def spectrum(r: Record, which: str = "final") -> np.ndarray | None:
+    """The *full* Hessian spectrum, ascending: ``eigenvalues`` (final) or ``eigenvalues_init``,
+    from arrays.npz, else summary.json. A list shorter than the parameter count (summary
+    ``n_params``) is a top-k list, not a spectrum, and gives None; without ``n_params`` only the
+    toy regime (exact dense Hessians) is trusted to store full spectra."""
+    key = "eigenvalues" if which == "final" else "eigenvalues_init"
+    vals = arrays(r).get(key)
+    if vals is None and r.summary is not None:
+        vals = r.summary.get(key)
+    if vals is None:
+        return None
+    lam = np.sort(np.asarray(vals, dtype=np.float64).ravel())
+    if lam.size == 0:
+        return None
+    n_params = (r.summary or {}).get("n_params")
+    if n_params is not None:
+        if lam.size != int(n_params):
+            return None
+    elif regime(r) != "toy":
+        return None
+    return lam
+
+
+def stats(lam: np.ndarray, nc: int, th: Thresholds) -> dict:
+    """Sagun statistics of a full spectrum (simlab.spectrum.spectrum_stats with th's numbers):
+    near-zero fraction, outlier gap ratio and index, outlier count, λ_min, negative fraction."""
+    from simlab.spectrum import spectrum_stats
+
+    return spectrum_stats(lam, n_classes=nc, eps=th.eps, gap=th.gap, zero_tol=th.neg_tol)
+
+
+def density_near_zero(density: dict, lam_max: float, eps: float) -> float | None:
+    """Mass of a spectral density in |λ| ≤ eps·λ_max.
+
+    ``{"nodes", "weights"}`` (stochastic Lanczos quadrature): the summed weight of the nodes in
+    the window over the total weight. ``{"grid", "density"}``: the trapezoid CDF of the density,
+    interpolated linearly at ±eps·λ_max, over the total mass."""
+    if "nodes" in density and "weights" in density:
+        x = np.asarray(density["nodes"], dtype=float)
+        w = np.asarray(density["weights"], dtype=float)
+        total = w.sum()
+        return float(w[np.abs(x) <= eps * abs(lam_max)].sum() / total) if total > 0 else None
+    if "grid" in density and "density" in density:
+        x = np.asarray(density["grid"], dtype=float)
+        p = np.asarray(density["density"], dtype=float)
+        order = np.argsort(x)
+        x, p = x[order], p[order]
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
+        if cdf[-1] <= 0:
+            return None
+        a = eps * abs(lam_max)
+        return float((np.interp(a, x, cdf) - np.interp(-a, x, cdf)) / cdf[-1])
+    return None
+
+
+def lambda_max(r: Record) -> float | None:
+    """λ_1 at the end: full spectrum, summary lambda_max, else the last telemetry eigenvalues."""
+    lam = spectrum(r)
+    if lam is not None:
+        return float(lam[-1])
+    if r.summary and r.summary.get("lambda_max") is not None:
+        return float(r.summary["lambda_max"])
+    for p in reversed(r.telemetry):
+        if p.get("eigenvalues"):
+            return float(p["eigenvalues"][0])
+    return None
+
+
+def near_zero(r: Record, th: Thresholds) -> tuple[float | None, str]:
+    """Final near-zero fraction |λ| ≤ eps·λ_1 and where it came from: the exact spectrum
+    ("exact"), a spectral density in summary["density"] ("density"), else a
+    summary["near_zero_fraction"] measured with the same eps ("summary"; a summary that does
+    not state its eps is taken to use telemetry's default 1e-3)."""
+    lam = spectrum(r)
+    if lam is not None:
+        return stats(lam, n_classes(r) or 2, th)["near_zero_fraction"], "exact"
+    s = r.summary or {}
+    lmax = lambda_max(r)
+    if isinstance(s.get("density"), dict) and lmax is not None:
+        f = density_near_zero(s["density"], lmax, th.eps)
+        if f is not None:
+            return f, "density"
+    if s.get("near_zero_fraction") is not None and s.get("eps", 1e-3) == th.eps:
+        return float(s["near_zero_fraction"]), "summary"
+    return None, "none"
+
+
+def estimator(r: Record) -> dict:
+    """The spectral-density estimator's settings as the run recorded them (summary ``slq``:
+    probes, steps, band, validated, ...), falling back to the density's own fields."""
+    s = r.summary or {}
+    est = dict(s.get("slq") or {})
+    dens = s.get("density") if isinstance(s.get("density"), dict) else {}
+    est.setdefault("probes", dens.get("n_vectors", dens.get("probes")))
+    est.setdefault("steps", dens.get("steps"))
+    return est
+
+
+def estimator_validated(r: Record, th: Thresholds) -> tuple[bool, str]:
+    """(ok, why) for F1 at scale: the run must say its SLQ settings were validated against an
+    exact spectrum (summary ``slq.validated``), within ``f1_validation``, and resolve the band."""
+    est = estimator(r)
+    where = f"{est.get('probes', '?')} probe(s) × {est.get('steps', '?')} Lanczos steps"
+    if not est.get("validated"):
+        return False, f"spectral density from an unvalidated estimator ({where})"
+    err = num(est.get("abs_error", (est.get("validation") or {}).get("abs_error")))
+    if err is not None and err > th.f1_validation:
+        return False, f"estimator off by {err:.3g} > {th.f1_validation} on the validation net"
+    band = num(est.get("band"))
+    if band is not None and band > th.eps:
+        return False, f"estimator resolves |λ| ≤ {band:.3g}·λ_1, coarser than the band {th.eps:g}"
+    return True, f"validated estimator ({where}, band {fmt(band) if band else '?'})"
+
+
+def final_theta_norm(r: Record) -> float | None:
+    s = r.summary or {}
+    if s.get("theta_norm") is not None:
+        return float(s["theta_norm"])
+    for p in reversed(r.telemetry):
+        if p.get("theta_norm") is not None:
+            return float(p["theta_norm"])
+    return None
+
+
+def grad_norm(r: Record) -> float | None:
+    """‖g‖ where the run ended: summary final_grad_norm, else the last telemetry grad_norm."""
+    g = num((r.summary or {}).get("final_grad_norm"))
+    if g is None:
+        gs = [v for p in r.telemetry if (v := num(p.get("grad_norm"))) is not None]
+        g = gs[-1] if gs else None
+    return g
+
+
+def grad_note(records: Iterable[Record]) -> str:
+    """'at ‖g‖ = x' or 'at ‖g‖ a…b (n runs)': where the S verdicts were measured."""
+    gs = [g for r in records if (g := grad_norm(r)) is not None]
+    if not gs:
+        return "‖g‖ not recorded"
+    if len(gs) == 1:
+        return f"at ‖g‖ = {gs[0]:.2g}"
+    return f"at ‖g‖ {min(gs):.2g}…{max(gs):.2g} ({len(gs)} runs)"
+
+
+def ratio_gap_index(desc: np.ndarray) -> tuple[int | None, float]:
+    """1-based i maximising desc_i/desc_{i+1} over consecutive positive values (a positive value
+    followed by a non-positive one is an infinite ratio); None if no ratio is defined."""
+    best, best_i = -np.inf, None
+    for i in range(len(desc) - 1):
+        a, b = desc[i], desc[i + 1]
+        if a <= 0:
+            break
+        r = a / b if b > 0 else np.inf
+        if r > best:
+            best, best_i = r, i + 1
+    return best_i, float(best)
