@@ -69,6 +69,9 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
             from simlab.toy.lowell import run_edge
 
             run_edge(run.config, out, progress=progress)
+        elif run.kind == "alias":
+            copy_as(out.parents[len(Path(run.name).parts) - 1] / run.config.source, out,
+                    run.config.experiment, run.config.source)
         elif run.kind == "continuation":
             from simlab.continuation import run as continuation_run
 
@@ -88,6 +91,28 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
             raise UsageError(f"unknown run kind {run.kind!r}")
     finally:
         torch.set_num_threads(before)
+
+
+def copy_as(src: Path, out: Path, experiment: str, source_name: str) -> None:
+    """A finished record copied into ``out`` under another ``experiment`` (config.json and
+    summary.json say so, with ``alias_of`` naming the source); summary.json is written last."""
+    import json
+
+    from simlab.record import CONFIG, SUMMARY, write_json
+
+    if not is_complete(src):
+        raise UsageError(f"{out} is {src} under experiment {experiment!r}; run {src} first")
+    out.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file() and f.name not in (CONFIG, SUMMARY):
+            shutil.copy2(f, out / f.name)
+    for name in (CONFIG, SUMMARY):
+        doc = json.loads((src / name).read_text())
+        doc["experiment"] = experiment
+        if isinstance(doc.get("config"), dict) and "experiment" in doc["config"]:
+            doc["config"]["experiment"] = experiment
+        doc["alias_of"] = source_name
+        write_json(out / name, doc)
 
 
 def run_grid(runs: list[Run], runs_dir: Path | str, *, progress: bool = True,
