@@ -265,7 +265,8 @@ def cont(lab, gd, bulk, top, start_rho=0.95, valid=None, seed=0):
     c = {"lr": 0.1, "n_iter": 20, "refresh_every": 5, "start_step": 300, "start_rho_1": start_rho,
          "loss": {"gd": gd, "bulk": bulk, "top": top},
          "valid": valid or {"gd": True, "bulk": True, "top": True}}
-    return lab("continuation", lr=0.1, seed=seed, summary={"steps": 20, "continuation": c})
+    ok = all((valid or {"gd": True}).values())
+    return lab("continuation", lr=0.1, seed=seed, summary={"steps": 20, "continuation": c, "valid": ok})
 
 
 def test_L10_continuations(lab):
@@ -287,6 +288,10 @@ def test_L10_continuations(lab):
     assert v.status == "inconclusive" and dict(v.excluded)[gd_bad.name] == "the GD continuation diverged"
     v = evaluate_claim("L10", [cont(lab, [1.0, 0.5], [1.0, 0.55], [1.0, 0.95], start_rho=0.4)], TH)
     assert v.status == "inconclusive" and "edge not reached (max start ρ_1 = 0.4" in v.reason
+    none = lab("continuation", lr=0.1, summary={"continuation": None, "valid": False,
+                                                "invalid_reason": "the source never reached the edge"})
+    v = evaluate_claim("L10", [none, ok], TH)
+    assert v.status == "holds" and dict(v.excluded)[none.name] == "the source never reached the edge"
     # seeds: medians decide
     seeds = [cont(lab, [1.0, 0.5], [1.0, b], [1.0, 0.95], seed=s) for s, b in enumerate((0.55, 0.56, 0.9))]
     assert evaluate_claim("L10", seeds, TH).status == "holds"

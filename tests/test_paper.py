@@ -56,7 +56,7 @@ def test_unknown_grid_is_a_one_line_usage_error(capsys):
 def _headline(report: str) -> dict[str, dict[str, str]]:
     rows = {}
     for line in report.splitlines():
-        m = re.match(r"^\| (\w\d) \| [^|]* \| (\w+) \| (\w+) \|$", line)
+        m = re.match(r"^\| (\w\d+) \| [^|]* \| (\w+) \| (\w+) \|$", line)
         if m:
             rows[m.group(1)] = {"toy": m.group(2), "scale": m.group(3)}
     return rows

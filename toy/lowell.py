@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab import plots
 from simlab.landscape import Landscape
 from simlab.record import Record, RecordWriter
 from simlab.spectrum import spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp
 from simlab.toy.run import DTYPES, ToyConfig
-from simlab.trainer import TrainConfig, train
+from simlab.trainer import TrainConfig, run_summary, train
 
 
 @dataclass(frozen=True)
@@ -90,18 +89,6 @@ def train_config(cfg: EdgeConfig, loss0: float) -> TrainConfig:
                        snapshot_every=cfg.dense_every)
 
 
-def validity(stop_reason: str, steps: int, lr: float, loss: float) -> tuple[bool, str | None]:
-    """CLAIMS.md's exclusions: diverged, stopped within 1/η iterations, stop rule met at θ_0."""
-    if stop_reason == "diverged":
-        return False, f"diverged at step {steps} (loss={loss})"
-    if steps == 0:
-        return False, "stop rule met at initialisation"
-    first = round(1 / lr)
-    if stop_reason not in ("max_steps", "max_t", "max_seconds") and steps < first:
-        return False, f"stopped within its first 1/η iterations (step {steps} < {first})"
-    return True, None
-
-
 def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict:
     """Train, take the dense spectra, write the record into ``out``; returns the summary."""
     t0 = time.perf_counter()
@@ -132,7 +119,6 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
     writer.save_arrays({**{f"history_{k}": v for k, v in res.history.items()},
                         "dense_steps": np.asarray(steps), "dense_eigenvalues": np.stack(spectra),
                         "eigenvalues": lam, "eigenvalues_init": lam0})
-    valid, why = validity(res.stop_reason, res.step, cfg.lr, res.loss)
     stats = spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)
     stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
     summary = {
@@ -142,7 +128,7 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
         "loss": cfg.loss, "lr": cfg.lr, "schedule": cfg.schedule, "seed": cfg.seed,
         "steps": res.step, "t": res.t, "stop_reason": res.stop_reason, "message": res.message,
         "target_loss_used": tc.target_loss, "initial_loss": loss0,
-        "valid": valid, "invalid_reason": why,
+        **run_summary(res, tc, land),
         "final_loss": res.loss, "final_grad_norm": res.grad_norm,
         "final_accuracy": land.accuracy(res.theta),
         "theta_norm": float(torch.linalg.vector_norm(res.theta)),
@@ -152,7 +138,7 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
         "dense_spectra": [{"step": s, **spectrum_stats(w, n_classes=n_c, eps=cfg.eps)}
                           for s, w in zip(steps, spectra)],
         "n_telemetry": res.n_points,
-        "train_seconds": train_s, "dense_seconds": dense_s,
+        "run_seconds": train_s, "dense_seconds": dense_s,
         "wall_time": time.perf_counter() - t0,
     }
     if cfg.schedule == "flow":
@@ -170,46 +156,17 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
 # ============================================================================ figures and lines
 
 
-def rho_figure(records: list[Record], path: Path, name) -> Path:
-    """Left: ρ_i over t for i = 1..n_c (n_c − 1 thick, n_c dashed) per run; right: max over
-    telemetry of ρ_i against i, one curve per run, with ρ = 1 (η = η*) and 0.69 marked."""
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
-    cmap = plt.get_cmap("tab10")
-    for j, r in enumerate(records):
-        c = cmap(j % 10)
-        nc = int(r.summary["n_classes"])
-        t = [p["t"] for p in r.telemetry]
-        rho = np.array([p["rho"] for p in r.telemetry])  # (points, k) descending
-        for i in range(min(nc + 1, rho.shape[1])):
-            style = dict(lw=2.0) if i == nc - 2 else dict(lw=1.0, ls="--") if i == nc - 1 else dict(lw=0.5, alpha=0.5)
-            a.plot(t, rho[:, i], color=c, **style, label=f"{name(r)}: ρ_{i + 1}" if i >= nc - 2 else None)
-        b.plot(np.arange(1, rho.shape[1] + 1), rho.max(axis=0), "o-", ms=3, color=c,
-               label=f"{name(r)} (n_c − 1 = {nc - 1})")
-        b.axvline(nc - 1, color=c, ls=":", lw=0.8)
-    for ax in (a, b):
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.axhline(0.69, color="k", ls=":", lw=0.8)
-        ax.legend(fontsize=6)
-    a.set_xlabel("t = Σ η")
-    a.set_ylabel("ρ_i = η λ_i / 2")
-    a.set_title("ρ_{n_c−1} (thick), ρ_{n_c} (dashed), others (thin)", fontsize=9)
-    b.set_yscale("log")
-    b.set_xlabel("i")
-    b.set_ylabel("max over telemetry of ρ_i")
-    b.set_title("edge of stability: ρ = 1; L1 threshold 0.69", fontsize=9)
-    return plots.save(fig, path)
-
-
 def summary_line(d: Path) -> str:
-    r = Record.load(d)
+    """One line per run for the console: stop, loss and where the run was relative to the edge
+    (from :mod:`simlab.claims.readers`, the numbers the claims use)."""
+    from simlab.claims import Thresholds, readers
+
+    r = Record.load(d, drop_truncated=True)
     s = r.summary or {}
-    nc = int(s.get("n_classes", 0))
-    rho = np.array([p["rho"] for p in r.telemetry]) if r.telemetry else np.zeros((0, 0))
-    top = (f"max ρ_1 {rho[:, 0].max():.3f}, max ρ_{nc - 1} {rho[:, nc - 2].max():.3f}, "
-           f"max ρ_{nc} {rho[:, nc - 1].max():.3f}"
-           if rho.size and nc >= 2 and rho.shape[1] >= nc else "")
+    e = readers.edge(r, Thresholds())
+    ok, why = readers.validity(r)
+    where = (f"on the edge for {e.iterations} iterations, edge count {e.edge_count} (n_c − 1 = "
+             f"{(e.n_classes or 0) - 1})" if e.reached else readers.edge_not_reached([r], Thresholds()))
     return (f"{d.name}: η {r.config['lr']:g}, {s.get('stop_reason')} at step {s.get('steps')} "
             f"(t {s.get('t', 0):.3g}), loss {s.get('final_loss', math.nan):.4g}, "
-            f"{len(r.telemetry)} points, {top}")
+            f"{len(r.telemetry)} points, {where}" + ("" if ok else f"; EXCLUDED: {why}"))

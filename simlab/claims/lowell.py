@@ -344,10 +344,18 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
     A continuation counts when its start is on the edge (start ρ_1 ≥ edge_rho), its GD path is
     valid and GD decreased the loss. Per group (seeds are replicates, medians): holds iff
     Bulk-GD's decrease ≥ l10_bulk × GD's and Top-GD's ≤ l10_top × GD's. A diverged Bulk-GD or
-    Top-GD path counts as decrease −∞."""
+    Top-GD path counts as decrease −∞ (so the summary's overall ``valid``, false when any path
+    diverged, is not used to set the record aside); a record without a continuation (its source
+    never reached the edge) is set aside with the summary's reason."""
     thr = {"l10_bulk": th.l10_bulk, "l10_top": th.l10_top, "edge_rho": th.edge_rho}
-    pool, ex = _pool(rd.of_experiment(records, "continuation"),
-                     lambda r: rd.continuation(r) is not None)
+    # the record's own "valid" speaks for all three paths; here only a GD path that failed sets
+    # a continuation aside (a diverged Bulk-GD or Top-GD path is a result, not a broken run)
+    pool, ex = [], {}
+    for r in rd.of_experiment(records, "continuation"):
+        if rd.continuation(r) is not None:
+            pool.append(r)
+        else:
+            ex[rd.label(r)] = rd.validity(r)[1] or "no continuation in its summary"
     units, used, starts = {}, [], []
     for key, grp in rd.group_sweep(pool, ()).items():
         g = rd.group_label(key)

@@ -275,3 +275,12 @@ def edge_row(r: Record, th: Thresholds) -> dict:
     e = edge(r, th)
     return {"run": label(r), "regime": regime(r), "experiment": experiment(r), "valid": ok,
             "invalid_reason": why, **e.to_dict(), "cadence_note": e.cadence_note()}
+
+
+def on_edge_lambda(r: Record, i: int, th: Thresholds) -> float | None:
+    """λ_i (1-based) on the edge: 2·(median on-edge ρ_i)/η (η constant, so the median of ρ_i
+    maps to the median of λ_i); None when the run never reached the edge."""
+    e = edge(r, th)
+    if e.median_rho is None or not e.lr or len(e.median_rho) < i:
+        return None
+    return float(2.0 * e.median_rho[i - 1] / e.lr)
