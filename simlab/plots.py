@@ -16,11 +16,18 @@ import numpy as np  # noqa: E402
 
 
 def save(fig, path: Path | str) -> Path:
-    """Write a figure as PNG (atomically enough: matplotlib writes the whole file at once)."""
+    """Write a figure as PNG atomically (rendered in memory, then the record module's atomic
+    writer), so a crash never leaves half a PNG."""
+    import io
+
+    from simlab.record import atomic_write_bytes
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 

@@ -14,12 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from simlab.claims.readers import regime
+from simlab.claims import readers as rd
 from simlab.claims.registry import CLAIM_IDS, CLAIM_TEXT, evaluate, load_records
 from simlab.claims.verdict import Thresholds, Verdict
 from simlab.cli import ArgumentParser
 from simlab.errors import UsageError
-from simlab.record import write_json
+from simlab.record import atomic_write_text, write_json
 
 REGIME_ORDER = ("toy", "scale")
 
@@ -56,7 +56,7 @@ def parse_thresholds(items: list[str]) -> Thresholds:
 def by_regime(records) -> dict[str, list]:
     out: dict[str, list] = {}
     for r in records:
-        out.setdefault(regime(r), []).append(r)
+        out.setdefault(rd.regime(r), []).append(r)
     order = [g for g in REGIME_ORDER if g in out] + sorted(g for g in out if g not in REGIME_ORDER)
     return {g: out[g] for g in order}
 
@@ -85,7 +85,29 @@ def render_text(table: dict[str, list[Verdict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list[str]) -> str:
+def edge_lines(records, th: Thresholds) -> list[str]:
+    """One line per run with ρ telemetry: where it was relative to the edge, or why it was set
+    aside (readers.edge_row)."""
+    lines = []
+    for r in records:
+        if not any(p.get("rho") for p in r.telemetry):
+            continue
+        x = rd.edge_row(r, th)
+        if not x["valid"]:
+            where = f"EXCLUDED: {x['invalid_reason']}"
+        elif x["reached"]:
+            where = (f"on the edge for {x['iterations_on_edge']} iterations "
+                     f"({x['on_edge_points']} points), edge count {x['edge_count']} vs n_c − 1 = "
+                     f"{x['n_c_minus_1']}")
+        else:
+            where = rd.edge_not_reached([r], th)
+        note = f"; {x['cadence_note']}" if x["cadence_note"] and x["reached"] else ""
+        lines.append(f"{x['regime']} {x['run']} (η = {x['lr']}): {where}{note}")
+    return lines
+
+
+def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list[str],
+                    records=()) -> str:
     regimes = list(table)
     ids = [v.id for v in next(iter(table.values()))]
     out = ["# Claims: verdicts", "",
@@ -107,6 +129,9 @@ def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list
                     f"- threshold: `{json.dumps(v.to_dict()['threshold'])}`",
                     f"- runs: {', '.join(v.runs) or 'none'}",
                     f"- statistic: `{_short(json.dumps(v.to_dict()['statistic']), 600)}`", ""]
+    edges = edge_lines(records, th)
+    if edges:
+        out += ["## Where each run was: the edge of stability", ""] + [f"- {x}" for x in edges] + [""]
     out += ["## Records", ""] + [f"- `{p}`" for p in paths]
     return "\n".join(out) + "\n"
 
@@ -143,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out / "claims.json", {
         "thresholds": th.to_dict(), "records": paths,
         "regimes": {g: [v.to_dict() for v in vs] for g, vs in table.items()}})
-    (out / "claims.md").write_text(render_markdown(table, th, paths))
+    atomic_write_text(out / "claims.md", render_markdown(table, th, paths, records))
     sys.stdout.write(render_text(table))
+    for line in edge_lines(records, th):
+        print(f"edge: {line}")
     print(f"wrote {out / 'claims.md'} and {out / 'claims.json'}")
     return 0
 

@@ -23,7 +23,8 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
     ≥ f1_fraction; per-run fractions, min and median are in the statistic."""
     thr = {"eps": th.eps, "f1_fraction": th.f1_fraction, "f1_validation": th.f1_validation}
     ok, ex = rd.split_valid(r for r in records if not rd.is_random_input(r)
-                            and rd.experiment(r) != "predictions")
+                            and rd.experiment(r) != "predictions"
+                            and rd.near_zero(r, th)[0] is not None)
     per, used, unvalidated = {}, [], {}
     for r in ok:
         f, src = rd.near_zero(r, th)

@@ -40,6 +40,12 @@ def _finish(cid: str, units: dict, thr: dict, used: Iterable[str], what: str, no
     if v.status == INCONCLUSIVE and pool and not any(rd.edge(r, th).reached for r in pool):
         why = rd.edge_not_reached(pool, th)
         v = dataclasses.replace(v, reason=with_excluded(f"inconclusive — {why}", v.excluded))
+    sparse = [rd.label(r) for r in pool if rd.edge(r, th).reached and rd.edge(r, th).cadence_ok is False]
+    if sparse:
+        note = (f"cadence precondition unmet: telemetry sparser than 1/(5η) on the edge in "
+                f"{len(sparse)} run(s) ({', '.join(sparse[:3])})")
+        stat = {**v.statistic, "cadence_unmet": sparse} if isinstance(v.statistic, dict) else v.statistic
+        v = dataclasses.replace(v, statistic=stat, reason=f"{v.reason}; {note}")
     return v
 
 
