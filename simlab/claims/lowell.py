@@ -39,7 +39,7 @@ def _finish(cid: str, units: dict, thr: dict, used: Iterable[str], what: str, no
     v = combine(cid, units, thr, used, what, none_reason, ex)
     if v.status == INCONCLUSIVE and pool and not any(rd.edge(r, th).reached for r in pool):
         why = rd.edge_not_reached(pool, th)
-        v = dataclasses.replace(v, reason=with_excluded(f"inconclusive — {why}", v.excluded))
+        v = dataclasses.replace(v, reason=with_excluded(why, v.excluded))
     sparse = [rd.label(r) for r in pool if rd.edge(r, th).reached and rd.edge(r, th).cadence_ok is False]
     if sparse:
         note = (f"cadence precondition unmet: telemetry sparser than 1/(5η) on the edge in "
@@ -390,10 +390,11 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
             "start_rho_1": [c["start_rho_1"] for c in fr],
             "why": f"over {fr[0]['n_iter']} iterations at η = {fr[0]['lr']:g}: Bulk-GD decreased "
                    f"the loss by {b:.3g}× GD's, Top-GD by {t:.3g}× ({len(fr)} seed(s))"})
-    v = combine("L10", units, thr, used, "continuation groups", "no continuation record", ex)
+    v = combine("L10", units, thr, used, "continuation groups",
+                "no continuation from an on-edge θ (experiment 'continuation')", ex)
     ok_starts = [(s, eta) for s, eta in starts if s is not None]
     if v.status == INCONCLUSIVE and ok_starts and all(s < th.edge_rho for s, _ in ok_starts):
         s, eta = max(ok_starts)
         v = dataclasses.replace(v, reason=with_excluded(
-            f"inconclusive — edge not reached (max start ρ_1 = {s:.3g} at η = {eta:g})", v.excluded))
+            f"edge not reached (max start ρ_1 = {s:.3g} at η = {eta:g})", v.excluded))
     return v

@@ -253,6 +253,9 @@ def evaluate_S6(records: Sequence[Record], th: Thresholds) -> Verdict:
         units[rd.label(r)] = (HOLDS if good else FAILS, stat)
     v = combine("S6", units, thr, used, "runs", "no Sagun run with a final gradient norm and λ_min",
                 ex)
+    if units and all(s == INCONCLUSIVE for s, _ in units.values()):
+        v = dataclasses.replace(v, reason=with_excluded(
+            f"no near-critical run (‖g‖ ≤ {th.near_critical:g}) among {len(units)}", v.excluded))
     return _at_g(v, ok)
 
 

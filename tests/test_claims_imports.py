@@ -1,0 +1,91 @@
+"""The claims package, the figures module and the report: no import cycle through them (every
+import statement, also inside functions, read with ast), readers imports no evaluator, and no
+module of theirs is over ~500 lines."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = {"simlab": ROOT / "simlab", "simlab.toy": ROOT / "toy", "simlab.scale": ROOT / "scale",
+            "simlab.paper": ROOT / "paper"}
+MINE = ("simlab.claims", "simlab.figures", "simlab.plots", "simlab.paper.report",
+        "simlab.paper.published", "simlab.scale.figures")
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for pkg, folder in PACKAGES.items():
+        for f in folder.rglob("*.py"):
+            rel = f.relative_to(folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            name = ".".join([pkg, *parts])
+            if pkg == "simlab" and parts and parts[0] in ("toy", "scale", "paper"):
+                continue
+            out[name] = f
+    return out
+
+
+def graph(mods: dict[str, Path]) -> dict[str, set[str]]:
+    g = {}
+    for name, f in mods.items():
+        deps = set()
+        is_pkg = f.name == "__init__.py"
+        for node in ast.walk(ast.parse(f.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".") if is_pkg else name.split(".")[:-1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                # `from pkg import mod` depends on pkg.mod; `from mod import name` on mod
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base
+                           for a in node.names]
+            for t in targets:
+                while t and t not in mods:
+                    t = t.rpartition(".")[0]
+                if t and t != name:
+                    deps.add(t)
+        g[name] = deps
+    return g
+
+
+def test_no_import_cycle_through_claims_figures_or_report():
+    mods = modules()
+    g = graph(mods)
+    mine = [m for m in g if m.startswith(MINE)]
+    assert "simlab.claims.readers.edge" in mine and "simlab.figures" in mine
+
+    def reaches(a: str, b: str) -> list[str] | None:
+        stack, seen = [(a, [a])], set()
+        while stack:
+            node, path = stack.pop()
+            for d in g.get(node, ()):
+                if d == b:
+                    return path + [d]
+                if d not in seen:
+                    seen.add(d)
+                    stack.append((d, path + [d]))
+        return None
+
+    cycles = [c for m in mine if (c := reaches(m, m))]
+    assert not cycles, cycles
+
+
+def test_readers_import_no_evaluator_or_figure():
+    g = graph(modules())
+    for m in [m for m in g if m.startswith("simlab.claims.readers")]:
+        bad = {d for d in g[m] if d.startswith(("simlab.claims.sagun", "simlab.claims.lowell",
+                                                 "simlab.claims.further", "simlab.claims.registry",
+                                                 "simlab.figures", "simlab.paper"))}
+        assert not bad, (m, bad)
+
+
+def test_modules_are_small():
+    for name, f in modules().items():
+        if name.startswith(MINE):
+            assert len(f.read_text().splitlines()) <= 500, name
