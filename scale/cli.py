@@ -1,114 +1,137 @@
 """``python -m simlab scale``: build a :class:`ScaleConfig` from a preset and flags, run it.
 
-    python -m simlab scale --arch vgg16 --preset cpu --data-root ../shared/data
+    python -m simlab scale --arch vgg16 --data-root ../shared/data     # preset: paper on CUDA, else cpu
     python -m simlab scale --preset cpu --experiment lr_sweep --data-root ../shared/data
     torchrun --nproc_per_node=2 -m simlab scale --preset cpu --data-root ../shared/data
 
-Every flag left out keeps the preset's value; bad input is one line on stderr and exit code 2.
+Every field of :class:`~simlab.scale.config.ScaleConfig` (its TrainConfig part included) is a
+flag generated from the dataclass; a flag left out keeps the preset's value. Before it starts,
+the run prints the preset, its size and a cost estimate; bad input is one line and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, nonnegative, positive
-from simlab.scale.config import DTYPES, EXPERIMENTS, PRESETS, preset
-from simlab.scale.models import ACTIVATIONS, ARCHS
+from simlab.cli import ArgumentParser, config_flags, given
+from simlab.errors import UsageError, check_out_dir
+from simlab.scale.config import PRESETS, ScaleConfig, preset
+from simlab.scale.models import forward_flops
 
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        out = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not out or any(v <= 0 for v in out):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return out
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        out = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not out or any(not v > 0 for v in out):
-        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
-    return out
-
-
-def _classes(text: str):
-    """``5`` → n_c = 5 (labels 0..4); ``3,5,7`` → those CIFAR-10 labels."""
-    v = _int_list(text) if "," in text else positive(int)(text)
-    return v
+# nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset
+# AlexNet took ~2–5 s per Hessian-vector product on one loaded core, i.e. ~2e9 FLOP/s)
+NOMINAL_FLOPS = {"cpu": 3e9, "cuda": 1e13}
 
 
 def parser() -> ArgumentParser:
-    p = ArgumentParser(prog="simlab scale", description=__doc__.split("\n\n")[0],
+    p = ArgumentParser(prog="python -m simlab scale", description=__doc__.split("\n\n")[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    a = p.add_argument
-    a("--preset", choices=sorted(PRESETS), default="paper", help="named sizes (default: paper)")
-    a("--experiment", choices=EXPERIMENTS, default="scale", help="what to run (default: scale, one run)")
-    a("--arch", choices=ARCHS)
-    a("--activation", choices=ACTIVATIONS)
-    a("--width", type=positive(float), help="hidden-width multiplier")
-    a("--data-root", help="folder with cifar-10-batches-py/ or cifar10_subset.npz (or the .npz)")
-    a("--download", action="store_true", default=None, help="let torchvision download CIFAR-10")
-    a("--n-data", type=positive(int), help="n_D: seeded balanced subset size")
-    a("--classes", type=_classes, help="n_c (labels 0..n_c−1) or comma-separated labels")
-    a("--loss", choices=("ce", "mse"))
-    a("--lr", type=positive(float), help="η (η_max under --schedule flow)")
-    a("--lrs", type=_float_list, help="learning rates of --experiment lr_sweep, comma-separated")
-    a("--class-counts", type=_int_list, help="n_c values of --experiment class_sweep")
-    a("--flow-sizes", type=_int_list, help="n_D values of --experiment gradient_flow")
-    a("--schedule", choices=("constant", "flow"))
-    a("--target-loss", type=positive(float))
-    a("--max-t", type=positive(float))
-    a("--max-steps", type=nonnegative(int))
-    a("--max-seconds", type=positive(float))
-    a("--telemetry-every", type=nonnegative(int), help="iterations between telemetry points (default 1/η)")
-    a("--k", type=positive(int), help="eigenpairs per telemetry point")
-    a("--eig-method", choices=("lanczos", "power"))
-    a("--eig-tol", type=positive(float))
-    a("--entry-every", type=nonnegative(int))
-    a("--entry-until", type=nonnegative(int))
-    a("--snapshot-every", type=nonnegative(int))
-    a("--slq-vectors", type=nonnegative(int), help="SLQ probes for the end-of-run density (0: skip)")
-    a("--slq-steps", type=positive(int))
-    a("--cusp-radius", type=positive(float))
-    a("--cusp-points", type=positive(int))
-    a("--seed", type=nonnegative(int))
-    a("--device", help="auto (cuda when available), cpu, cuda, cuda:1")
-    a("--dtype", choices=DTYPES)
-    a("--chunk-size", type=positive(int), help="examples per forward pass")
-    a("--hvp-method", choices=("rev-rev", "fwd-rev"))
-    a("--checkpoint-every", type=nonnegative(int), help="save resumable state every N iterations")
-    a("--out", help="output folder (default runs/scale/<experiment>-<arch>-<activation>-<preset>)")
-    a("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    a("--from", dest="sources", nargs="+", default=(), help="gradient-flow records for --experiment cusp")
-    a("--no-progress", action="store_true", help="no progress bars")
-    a("--no-figures", action="store_true", help="do not draw figures at the end")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="named sizes; default: paper on a CUDA device, cpu otherwise")
+    g = p.add_argument_group("the run's config (every ScaleConfig field; default: the preset's)")
+    p.set_defaults(config_fields=config_flags(g, ScaleConfig))
+    g = p.add_argument_group("run")
+    g.add_argument("--out", help="output folder (default runs/scale/<experiment>-<arch>-<activation>-<preset>)")
+    g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    g.add_argument("--overwrite", action="store_true", help="replace the record already in --out")
+    g.add_argument("--dry-run", action="store_true",
+                   help="check the config and print the preset, size and cost estimate; run nothing")
+    g.add_argument("--from", dest="sources", nargs="+", default=(), help="gradient-flow records for --experiment cusp")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--no-figures", action="store_true", help="do not draw figures at the end")
     return p
 
 
-CONTROL = {"preset", "out", "resume", "sources", "no_progress", "no_figures"}
+def resolve_device(device: str | None) -> str:
+    """``cuda`` or ``cpu`` for ``--device`` (``auto``/absent: CUDA when available)."""
+    if device and device != "auto":
+        return "cuda" if device.startswith("cuda") else "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def config_from_args(args) -> "ScaleConfig":  # noqa: F821
-    fields = {k: v for k, v in vars(args).items() if k not in CONTROL}
-    return preset(args.preset, **fields)
+def default_preset(device: str | None) -> str:
+    """``paper`` on a CUDA device, ``cpu`` otherwise."""
+    return "paper" if resolve_device(device) == "cuda" else "cpu"
+
+
+def config_from_args(args) -> ScaleConfig:
+    name = args.preset or default_preset(args.device)
+    return preset(name, **given(args, args.config_fields))
+
+
+def n_members(cfg: ScaleConfig) -> int:
+    return {"lr_sweep": len(cfg.lrs), "class_sweep": len(cfg.class_counts),
+            "gradient_flow": len(cfg.flow_sizes)}.get(cfg.experiment, 1)
+
+
+def iterations(cfg: ScaleConfig) -> int | None:
+    """The iteration limit the stop rules imply (None: only a loss/accuracy target)."""
+    limits = [cfg.max_steps] if cfg.max_steps is not None else []
+    if cfg.max_t is not None:
+        limits.append(math.ceil(cfg.max_t / cfg.lr))
+    return min(limits) if limits else None
+
+
+def plan(cfg: ScaleConfig, chosen: bool) -> list[str]:
+    """The preset, the run's size and a rough cost bound, as plain lines."""
+    device = resolve_device(cfg.device)
+    why = (f" (chosen for this machine: {'a CUDA device' if device == 'cuda' else 'no CUDA device'}; "
+           f"--preset {'cpu' if cfg.preset == 'paper' else 'paper'} for the other)") if chosen else ""
+    n_img = cfg.n_data or 50_000 * cfg.n_classes // 10
+    iters = iterations(cfg)
+    fwd = forward_flops(cfg.arch, n_classes=cfg.n_classes, width=cfg.width) * n_img
+    lines = [f"preset {cfg.preset}{why}",
+             f"{cfg.experiment}: {n_members(cfg)} run(s) of {cfg.arch} {cfg.activation} width {cfg.width:g} "
+             f"({cfg.n_params():,} parameters), n_D = {n_img:,} (n_c = {cfg.n_classes}), η = {cfg.lr:g}, "
+             f"{cfg.loss}, top-{cfg.k} every {cfg.train_config().cadence()} iterations"]
+    if iters is None:
+        lines.append("no iteration limit (stops at the loss/accuracy target only): cost unknown; "
+                     "set --max-steps or --max-t to bound it")
+        return lines
+    points = iters // max(cfg.train_config().cadence(), 1) + 2
+    flops = n_members(cfg) * (iters * 3 * fwd + points * (4 * cfg.k + 10) * 5 * fwd)
+    seconds = flops / NOMINAL_FLOPS[device]
+    lines.append(f"at most {iters:,} iterations and {points:,} telemetry points per run; "
+                 f"estimated ≤ {_duration(seconds)} on {device} (rough: {flops:.2g} FLOP at "
+                 f"{NOMINAL_FLOPS[device]:.0e} FLOP/s; it stops earlier at L < {cfg.target_loss})")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 1.5 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{max(seconds, 1):.0f} s"
 
 
 def main(argv=None) -> int:
-    from simlab.scale.experiments import run_experiment
+    from simlab.scale.distributed import world
 
     args = parser().parse_args(argv)
     cfg = config_from_args(args)
-    out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{args.preset}"
-    dirs = run_experiment(cfg, out, resume=args.resume, progress=not args.no_progress,
-                          sources=args.sources, figures=not args.no_figures)
-    from simlab.scale.distributed import world
+    out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"
+    check_out_dir(out)
+    rank = world()[0]
+    if rank == 0:
+        print("\n".join(plan(cfg, chosen=args.preset is None)), flush=True)
+    if args.dry_run:
+        return 0
+    from simlab.scale.experiments import run_experiment
 
-    if world()[0] == 0:
+    kw = {}
+    if args.overwrite:
+        import inspect
+
+        if "overwrite" not in inspect.signature(run_experiment).parameters:
+            raise UsageError("--overwrite is not available for scale runs yet; remove the old "
+                             f"record from {out} or choose another --out")
+        kw["overwrite"] = True
+    dirs = run_experiment(cfg, out, resume=args.resume, progress=not args.no_progress,
+                          sources=args.sources, figures=not args.no_figures, **kw)
+    if rank == 0:
         print(f"wrote {len(dirs)} record(s) under {out}")
     return 0

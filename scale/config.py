@@ -21,90 +21,112 @@ Presets (flags override any field):
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
-from simlab.errors import UsageError
-from simlab.scale.models import ACTIVATIONS, ARCHS
+from simlab.data import normalise_classes
+from simlab.errors import UsageError, check_device, check_seed, require
+from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
+from simlab.trainer import TrainConfig
 
 EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "entry", "gradient_flow", "cusp")
 DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse")
+WIDTHS = (1 / 64, 4.0)  # the width multiplier's range: every layer keeps ≥ 1 unit, memory bounded
+
+
+def _f(default, help: str, choices=None):
+    """A field with its flag's help (and choices) as metadata: the CLI is generated from them."""
+    meta = {"help": help, **({"choices": tuple(choices)} if choices else {})}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
-class ScaleConfig:
-    experiment: str = "scale"            # scale | lr_sweep | class_sweep | entry | gradient_flow | cusp
-    preset: str = "paper"                # the preset the config started from (informative)
+class ScaleConfig(TrainConfig):
+    """One scale-regime record. The optimiser and telemetry fields are :class:`TrainConfig`'s
+    (inherited, not copied: a new TrainConfig field is a ScaleConfig field and a flag); the five
+    below re-state only its defaults for Lowell's protocol. :meth:`train_config` gives the
+    trainer its part."""
+
+    # TrainConfig's fields with the protocol's defaults
+    lr: float = _f(0.001, "η (constant) or η_max (--schedule flow)")
+    max_steps: int | None = _f(None, "iteration limit")
+    max_t: float | None = _f(40.0, "stop at t = Σ η ≥ this (Lowell: 40)")
+    target_loss: float | None = _f(0.1, "stop at L < this (Lowell: 0.1)")
+    eig_tol: float = _f(1e-3, "eigensolver relative tolerance")
+    # what is run
+    experiment: str = _f("scale", "what to run (default: scale, one run)", EXPERIMENTS)
+    preset: str = field(default="paper", metadata={"flag": False})  # the preset it started from
     # model
-    arch: str = "alexnet"                # alexnet | vgg16
-    activation: str = "relu"             # relu | tanh
-    width: float = 1.0                   # multiplier of every hidden width
+    arch: str = _f("alexnet", "architecture", ARCHS)
+    activation: str = _f("relu", "activation", ACTIVATIONS)
+    width: float = _f(1.0, f"multiplier of every hidden width ({WIDTHS[0]:g}..{WIDTHS[1]:g})")
     # data
-    dataset: str = "cifar10"
-    data_root: str | None = None         # None → $SIMLAB_DATA or ~/.cache/simlab
-    download: bool = False
-    n_data: int | None = None            # n_D (balanced seeded subset); None → every kept image
-    classes: int | tuple[int, ...] | None = None  # n_c (labels 0..n_c−1) or explicit labels; None → 10
-    # objective and optimiser
-    loss: str = "ce"                     # ce | mse
-    lr: float = 0.001                    # η (constant) or η_max (flow)
-    schedule: str = "constant"           # constant | flow
-    flow_c: float = 0.5                  # flow: η = min(lr, flow_c / λ_1)
-    target_loss: float | None = 0.1      # stop at L < 0.1
-    max_t: float | None = 40.0           # or at t = Σ η = 40
-    max_steps: int | None = None         # or after this many iterations
-    max_seconds: float | None = None     # or after this much wall time
-    # telemetry
-    telemetry_every: int | None = None   # None → round(1/η)
-    k: int = 20                          # eigenpairs per telemetry point
-    eig_method: str = "lanczos"          # lanczos | power
-    eig_tol: float = 1e-3                # ARPACK relative tolerance
-    entry_every: int = 0                 # entry capture cadence (experiment "entry": 10) ...
-    entry_until: int = 0                 # ... before this iteration (2000)
-    snapshot_every: int = 0              # save θ every N iterations (gradient flow: 100)
-    slq_vectors: int = 2                 # end-of-run spectral density (SLQ); 0 → skip
-    slq_steps: int = 40
+    dataset: str = _f("cifar10", "dataset (the scale regime reads CIFAR-10)", ("cifar10",))
+    data_root: str | None = _f(None, "folder with cifar-10-batches-py/ or cifar10_subset.npz (or the .npz)")
+    download: bool = _f(False, "let torchvision download CIFAR-10 into --data-root")
+    n_data: int | None = _f(None, "n_D: seeded balanced subset size (default: every kept image)")
+    classes: int | tuple[int, ...] | None = _f(None, "n_c (labels 0..n_c−1) or comma-separated labels, e.g. 0,1")
+    loss: str = _f("ce", "ce: softmax cross-entropy; mse: squared error on one-hot targets", LOSSES)
+    # end-of-run measurements
+    slq_vectors: int = _f(2, "SLQ probes for the end-of-run density (0: skip)")
+    slq_steps: int = _f(40, "Lanczos steps per SLQ probe")
     # sweeps
-    lrs: tuple[float, ...] = (0.003, 0.001, 0.0003, 0.0001)
-    class_counts: tuple[int, ...] = (2, 3, 5, 10)
-    flow_sizes: tuple[int, ...] = (1000, 2000, 4000, 8000, 16000)
-    cusp_radius: float = 0.003           # Δ ∈ [−r, r] along h_1
-    cusp_points: int = 41
+    lrs: tuple[float, ...] = _f((0.003, 0.001, 0.0003, 0.0001), "learning rates of --experiment lr_sweep, comma-separated")
+    class_counts: tuple[int, ...] = _f((2, 3, 5, 10), "n_c values of --experiment class_sweep")
+    flow_sizes: tuple[int, ...] = _f((1000, 2000, 4000, 8000, 16000), "n_D values of --experiment gradient_flow")
+    cusp_radius: float = _f(0.003, "cusp scan: Δ ∈ [−r, r] along h_1")
+    cusp_points: int = _f(41, "cusp scan: points (≥ 3)")
     # execution
-    seed: int = 0                        # model init and data subset
-    device: str = "auto"                 # auto → cuda when available, else cpu
-    dtype: str = "float32"
-    chunk_size: int | None = None        # examples per forward pass (memory); None → all
-    hvp_method: str = "rev-rev"          # rev-rev | fwd-rev
-    checkpoint_every: int = 0            # resumable state every N iterations
+    seed: int = _f(0, "model init and data subset")
+    device: str = _f("auto", "auto (cuda when available), cpu, cuda, cuda:1")
+    dtype: str = _f("float32", "floating-point type", DTYPES)
+    chunk_size: int | None = _f(None, "examples per forward pass (memory); default: all")
+    hvp_method: str = _f("rev-rev", "Hessian-vector products", ("rev-rev", "fwd-rev"))
 
     @property
     def n_classes(self) -> int:
-        if self.classes is None:
-            return 10
-        return self.classes if isinstance(self.classes, int) else len(self.classes)
+        return len(normalise_classes(self.classes))
+
+    def n_params(self) -> int:
+        return param_count(self.arch, n_classes=self.n_classes, width=self.width)
+
+    def train_config(self) -> TrainConfig:
+        """The trainer's part of this config: every TrainConfig field, by name."""
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
 
     def validate(self) -> "ScaleConfig":
-        def need(ok: bool, msg: str):
-            if not ok:
-                raise UsageError(msg)
+        """Every field checked (the trainer's part by TrainConfig.validate): one place for this config."""
+        def one_of(name, allowed):
+            if getattr(self, name) not in allowed:
+                raise UsageError(f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of "
+                                 f"{', '.join(map(str, allowed))}")
 
-        need(self.experiment in EXPERIMENTS,
-             f"unknown experiment {self.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
-        need(self.arch in ARCHS, f"unknown architecture {self.arch!r}; use --arch {' or '.join(ARCHS)}")
-        need(self.activation in ACTIVATIONS,
-             f"unknown activation {self.activation!r}; use --activation {' or '.join(ACTIVATIONS)}")
-        need(self.width > 0 and math.isfinite(self.width), f"--width must be positive, got {self.width}")
-        need(self.lr > 0 and math.isfinite(self.lr), f"--lr must be positive, got {self.lr}")
-        need(all(x > 0 for x in self.lrs), f"every learning rate of --lrs must be positive, got {self.lrs}")
-        need(self.loss in LOSSES, f"unknown loss {self.loss!r}; use --loss ce or mse")
-        need(self.dtype in DTYPES, f"unknown dtype {self.dtype!r}; use --dtype float32 or float64")
-        need(self.n_data is None or self.n_data >= 1, f"--n-data must be positive, got {self.n_data}")
-        need(self.k >= 1, f"--k must be ≥ 1, got {self.k}")
-        need(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
-             f"unknown device {self.device!r}; use auto, cpu or cuda[:i]")
-        need(self.cusp_points >= 3, f"--cusp-points must be ≥ 3, got {self.cusp_points}")
+        for f in fields(self):
+            if f.metadata.get("choices"):
+                one_of(f.name, f.metadata["choices"])
+        one_of("eig_method", ("lanczos", "power"))
+        super().validate()
+        require("width", self.width, lo=WIDTHS[0], hi=WIDTHS[1])
+        require("n_data", self.n_data, integer=True, positive=True, optional=True)
+        normalise_classes(self.classes)
+        for v in self.lrs:
+            require("lrs", v, positive=True)
+        for v in self.class_counts:
+            require("class_counts", v, integer=True, lo=2, hi=10)
+        for v in self.flow_sizes:
+            require("flow_sizes", v, integer=True, positive=True)
+        if not (self.lrs and self.class_counts and self.flow_sizes):
+            raise UsageError("--lrs, --class-counts and --flow-sizes need at least one value each")
+        require("cusp_radius", self.cusp_radius, positive=True)
+        require("cusp_points", self.cusp_points, integer=True, lo=3, hi=100_001)
+        require("slq_vectors", self.slq_vectors, integer=True, lo=0, hi=10_000)
+        require("slq_steps", self.slq_steps, integer=True, lo=1, hi=10_000)
+        require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)
+        check_seed(self.seed)
+        check_device(self.device, auto=True)
+        n = self.n_params()
+        if self.k >= n:
+            raise UsageError(f"--k {self.k} must be smaller than the net's {n:,} parameters")
         return self
 
     def to_dict(self) -> dict:

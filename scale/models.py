@@ -158,6 +158,26 @@ def param_count(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:
     return total
 
 
+def forward_flops(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:
+    """Floating-point operations of one image's forward pass (2 per multiply-add of every conv and
+    linear layer; activations and pools left out): the unit of the CLI's cost estimate."""
+    _check(arch, "relu", width, n_classes)
+    total, c_in, side = 0, 3, IMAGE_SIZE
+    if arch == "alexnet":
+        layers = [(scaled(c, width), pool) for c, pool in ALEXNET_CONVS]
+        fcs = ALEXNET_FC
+    else:
+        layers = [(scaled(int(v), width), nxt == "M") for v, nxt in zip(VGG16_CFG, VGG16_CFG[1:] + [None]) if v != "M"]
+        fcs = VGG16_FC
+    for c, pool in layers:
+        total += 2 * 9 * c_in * c * side * side
+        c_in = c
+        if pool:
+            side //= 2
+    dims = [c_in * side * side] + [scaled(h, width) for h in fcs] + [n_classes]
+    return total + sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
+
+
 def param_table(n_classes: int = 10, widths: tuple[float, ...] = (1.0,)) -> list[dict]:
     """Rows ``{arch, width, n_classes, n_params}`` for the README (activation does not change counts)."""
     return [

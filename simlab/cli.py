@@ -9,10 +9,17 @@ code 2, with no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import inspect
+import math
+import os
+import re
 import sys
+import typing
+from pathlib import Path
 
-from simlab.errors import UsageError
+from simlab.errors import UsageError, flag
 
 COMMANDS = {
     "toy": ("simlab.toy.cli", "exact Hessians of small MLPs (Sagun et al. 2016)"),
@@ -34,7 +41,10 @@ def _number(kind, ok, words: str, name: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if not ok(value):
             raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
         return value
@@ -44,13 +54,115 @@ def _number(kind, ok, words: str, name: str):
 
 
 def positive(kind=float):
-    """An argparse type for strictly positive numbers, with a message saying so."""
+    """An argparse type for finite, strictly positive numbers, with a message saying so."""
     return _number(kind, lambda v: v > 0, "positive", "positive")
 
 
 def nonnegative(kind=int):
-    """An argparse type for numbers ≥ 0, with a message saying so."""
+    """An argparse type for finite numbers ≥ 0, with a message saying so."""
     return _number(kind, lambda v: v >= 0, "≥ 0", "non-negative")
+
+
+# ------------------------------------------------------------------ flags from config dataclasses
+
+
+def _scalar(kind):
+    """Parse one int/float/str; range and finiteness are the config's ``validate``'s business."""
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            what = {int: "an integer", float: "a number"}[kind]
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _tuple_of(kind):
+    item = _scalar(kind)
+
+    def parse(text):
+        parts = [x.strip() for x in text.split(",")]
+        if not text.strip() or not all(parts):
+            raise argparse.ArgumentTypeError(f"expected comma-separated values, got {text!r}")
+        return tuple(item(x) for x in parts)
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
+def _count_or_labels(text):
+    """``3`` → 3 (a count); ``0,3,7`` → (0, 3, 7) (labels)."""
+    value = _tuple_of(int)(text)
+    return value[0] if len(value) == 1 and "," not in text else value
+
+
+_count_or_labels.__name__ = "count or labels"
+
+
+def _parser_for(tp):
+    """The argparse ``type`` for a field annotation (``None`` in a union means "not given")."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else []
+    if typing.get_origin(tp) is tuple:
+        return _tuple_of(typing.get_args(tp)[0])
+    if args and typing.get_origin(tp) is not tuple:  # a union
+        if len(args) == 1:
+            return _parser_for(args[0])
+        if int in args and any(typing.get_origin(a) is tuple for a in args):
+            return _count_or_labels
+        return str
+    return {int: _scalar(int), float: _scalar(float)}.get(tp, str)
+
+
+def field_comments(cls) -> dict[str, str]:
+    """The trailing ``# comment`` of each field line in ``cls``'s source: its help text."""
+    try:
+        src = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    found = re.findall(r"^\s+(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", src, flags=re.M)
+    return {name: text.strip() for name, text in found}
+
+
+def config_flags(group, cls, *, skip=(), aliases=None, choices=None, helps=None) -> list[str]:
+    """Add one flag per field of the dataclass ``cls`` to ``group``; returns the field names.
+
+    ``--field-name`` for ``field_name``; its type from the annotation (int, float, str, bool as a
+    switch, ``tuple[int, ...]`` as ``1,2,3``, ``int | tuple[int, ...]`` as a count or labels);
+    help and choices from the field's ``metadata`` ("help", "choices"), else from ``helps`` /
+    ``choices``, else the field's source comment. Every default is ``None`` (not given), so a
+    config is the preset or the dataclass default with the given flags replaced
+    (:func:`given`). A field whose metadata has ``"flag": False`` or listed in ``skip`` gets none.
+    Range checks stay in the config's ``validate``: one place per config.
+    """
+    hints = typing.get_type_hints(cls)
+    comments = field_comments(cls)
+    aliases, choices, helps = aliases or {}, choices or {}, helps or {}
+    names = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.metadata.get("flag", True) is False or not f.init:
+            continue
+        tp = hints[f.name]
+        kw = {"dest": f.name, "default": None,
+              "help": f.metadata.get("help") or helps.get(f.name) or comments.get(f.name)}
+        options = f.metadata.get("choices") or choices.get(f.name)
+        if tp is bool:
+            kw.update(action="store_const", const=True)
+        else:
+            kw["type"] = _parser_for(tp)
+            if options:
+                kw["choices"] = tuple(options)
+        if kw["help"]:
+            kw["help"] = kw["help"].replace("%", "%%")
+        group.add_argument(flag(f.name), *aliases.get(f.name, ()), **kw)
+        names.append(f.name)
+    return names
+
+
+def given(args, names) -> dict:
+    """The config fields among ``names`` that were given on the command line."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
 def run_guarded(fn, *args) -> int:

@@ -33,10 +33,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from simlab.errors import DataError, UsageError
+from simlab.errors import DataError, UsageError, check_seed
 
 DATASETS = ("blobs", "random", "digits", "mnist", "cifar8")
-MAX_SEED = 2**63 - 1
 CIFAR_NPZ = "cifar10_subset.npz"
 CIFAR_TV_FOLDER = "cifar-10-batches-py"
 N_CIFAR_CLASSES = 10
@@ -119,13 +118,6 @@ def _is_int(x) -> bool:
 def _check_positive_int(x, name: str, minimum: int = 1) -> None:
     if not _is_int(x) or x < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, got {x!r}")
-
-
-def check_seed(seed) -> int:
-    """Seeds are integers in 0..2^63−1 (what torch's and numpy's generators accept)."""
-    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer in 0..{MAX_SEED}, got {seed!r}")
-    return int(seed)
 
 
 def default_data_root() -> Path:

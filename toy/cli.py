@@ -2,78 +2,68 @@
 
     python -m simlab toy --hidden 10                      # Sagun's blobs, two hidden layers
     python -m simlab toy --dataset mnist --data-root DIR --n-data 1000 --hidden 20
+    python -m simlab toy --dataset cifar8 --data-root DIR --classes 3 --activation tanh --hidden 16
     python -m simlab toy --check-predictions              # Y1–Y8: sympy + numerical residuals
     python -m simlab toy --experiment width_sweep         # Sagun's experiments (see --help)
+
+Every field of :class:`~simlab.toy.run.ToyConfig` is a flag (``--field-name``), generated from
+the dataclass; everything is checked before any work, and bad input is one line and exit code 2.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, positive
-from simlab.errors import UsageError
+from simlab.cli import ArgumentParser, config_flags, given, positive
+from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
+from simlab.models import mlp_param_count
 from simlab.toy.data import DATASETS
-from simlab.toy.run import DTYPES, ToyConfig, run, with_overrides
+from simlab.toy.run import DTYPES, MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
+
+CHOICES = {"dataset": DATASETS, "activation": ("relu", "tanh"), "loss": ("ce", "mse"),
+           "dtype": tuple(DTYPES), "schedule": ("constant", "flow"),
+           "eig_method": ("dense", "lanczos")}
+HELP = {"dataset": "blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist, "
+                   "cifar8 (CIFAR-10 average-pooled to 8x8x3)",
+        "data_root": "mnist: a folder with MNIST/raw or mnist_subset.npz; cifar8: a folder with "
+                     "cifar-10-batches-py/ or cifar10_subset.npz; or the .npz itself "
+                     "(default $SIMLAB_DATA or ~/.cache/simlab)",
+        "classes": "keep classes: a count n_c (labels 0..n_c-1) or labels like 0,3,7",
+        "download": "mnist/cifar8: let torchvision download the data into --data-root",
+        "lr": "learning rate η", "device": "cpu or cuda[:i]"}
+INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
+MAX_THREADS = 4096
 
 
 def experiments() -> dict:
     """Named toy experiments (Sagun 2016, Lowell's protocol in the toy regime, presets)."""
     try:
         from simlab.toy.experiments import EXPERIMENTS
-    except ImportError:
+    except (ImportError, AttributeError):  # the experiment modules are being rebuilt
         return {}
     return EXPERIMENTS
-
-
-def parse_classes(text: str):
-    """``3`` → the first 3 classes; ``0,3,7`` → those labels, relabelled 0..n_c−1."""
-    try:
-        parts = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UsageError(f"--classes takes a count (e.g. 3) or labels (e.g. 0,3,7), got {text!r}") from None
-    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="python -m simlab toy",
                        description="Exact-Hessian experiments on small MLPs (Sagun et al. 2016).")
+    g = p.add_argument_group("the run's config (every ToyConfig field; defaults in brackets)")
+    fields = config_flags(g, ToyConfig, skip=("experiment",), aliases={"max_steps": ("--steps",)},
+                          choices=CHOICES, helps=HELP)
+    p.set_defaults(config_fields=fields)
     d = ToyConfig()
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=DATASETS, default=d.dataset,
-                   help="blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist, "
-                   "cifar8 (CIFAR-10 average-pooled to 8x8x3)")
-    g.add_argument("--n-data", type=positive(int), help="number of training examples "
-                   "(default 1000; all 1797 for digits)")
-    g.add_argument("--std", type=positive(float), default=d.std, help="blob standard deviation")
-    g.add_argument("--data-root", help="mnist: a folder with MNIST/raw (torchvision) or "
-                   "mnist_subset.npz; cifar8: a folder with cifar-10-batches-py/ or "
-                   "cifar10_subset.npz; or the .npz itself (default $SIMLAB_DATA or ~/.cache/simlab)")
-    g.add_argument("--download", action="store_true", help="MNIST: let torchvision download it")
-    g.add_argument("--classes", type=str, help="keep classes: a count n_c or labels like 0,3,7")
-    g = p.add_argument_group("model")
-    g.add_argument("--hidden", type=int, default=d.hidden, help="hidden width h")
-    g.add_argument("--depth", type=int, help="hidden layers (default 2 for blobs, 1 for mnist)")
-    g.add_argument("--activation", choices=("relu", "tanh"), default=d.activation)
-    g.add_argument("--loss", choices=("ce", "mse"), default=d.loss,
-                   help="ce: softmax cross-entropy (NLL); mse: squared error on one-hot targets")
-    g = p.add_argument_group("training (full-batch gradient descent)")
-    g.add_argument("--lr", type=float, default=d.lr, help="learning rate η")
-    g.add_argument("--steps", type=int, default=d.max_steps, help="iteration limit")
-    g.add_argument("--grad-tol", type=float, default=d.grad_tol, help="stop when ‖g‖ ≤ this")
-    g.add_argument("--target-loss", type=float, help="stop when the loss is below this")
-    g.add_argument("--telemetry-every", type=positive(int),
-                   help="iterations between telemetry points (default max(1/η, steps/40))")
-    g.add_argument("--k", type=positive(int), default=d.k, help="eigenpairs listed per point")
+    for action in g._group_actions:
+        default = getattr(d, action.dest, None)
+        action.help = f"{action.help or ''} [{default}]".strip()
     g = p.add_argument_group("run")
-    g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--device", default=d.device, help="cpu or cuda")
-    g.add_argument("--dtype", choices=tuple(DTYPES), default=d.dtype)
-    g.add_argument("--chunk-size", type=positive(int), help="examples per chunk of the full-batch sums")
-    g.add_argument("--threads", type=int, default=d.threads,
-                   help="torch CPU threads (default 1: toy tensors are too small to share; 0 keeps torch's)")
     g.add_argument("--out", type=Path, help="record directory (default: a new folder under runs/)")
+    g.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    g.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    g.add_argument("--dry-run", action="store_true",
+                   help="check the config and print the run's size and cost estimate; run nothing")
     g.add_argument("--no-figures", action="store_true")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     g = p.add_argument_group("other toy commands")
@@ -83,7 +73,8 @@ def parser() -> ArgumentParser:
     g.add_argument("--experiment", choices=names or None,
                    help="run one of Sagun's experiments or a preset grid"
                    + (f" ({', '.join(names)})" if names else ""))
-    g.add_argument("--preset", help="size of --experiment runs: smoke (seconds, plumbing only) "
+    g.add_argument("--preset", choices=("smoke", "cpu"),
+                   help="size of --experiment runs: smoke (seconds, plumbing only) "
                    "or cpu (the default; the reproduction at CPU size)")
     g.add_argument("--inits", type=positive(int),
                    help="--experiment fluctuation/reproduce: random initialisations "
@@ -91,15 +82,61 @@ def parser() -> ArgumentParser:
     return p
 
 
-def config_from_args(a) -> ToyConfig:
-    cfg = ToyConfig(dataset=a.dataset, n_data=a.n_data, std=a.std, data_root=a.data_root,
-                    download=a.download, classes=parse_classes(a.classes) if a.classes else None,
-                    hidden=a.hidden, depth=a.depth, activation=a.activation, loss=a.loss,
-                    lr=a.lr, max_steps=a.steps, grad_tol=a.grad_tol, target_loss=a.target_loss,
-                    telemetry_every=a.telemetry_every, k=a.k, seed=a.seed, device=a.device,
-                    dtype=a.dtype, chunk_size=a.chunk_size, threads=a.threads)
-    cfg.validate()
+def n_classes(cfg: ToyConfig) -> int:
+    """The number of classes ``cfg``'s data will have (checked against the dataset)."""
+    from simlab.data import normalise_classes
+
+    if cfg.dataset == "blobs":
+        if cfg.classes is not None:
+            raise UsageError("blobs always has 2 classes: drop --classes or pick another dataset")
+        return 2
+    if cfg.dataset == "random":
+        if cfg.classes is None:
+            return 10
+        if not isinstance(cfg.classes, int):
+            raise UsageError(f"random inputs take --classes as a number of classes, got {cfg.classes}")
+        return require("classes", cfg.classes, integer=True, lo=2, hi=10_000)
+    return len(normalise_classes(cfg.classes, 10))
+
+
+def n_params(cfg: ToyConfig) -> int:
+    """The net's parameter count, from the sizes alone (no net is built)."""
+    in_dim = INPUT_DIM.get(cfg.dataset, cfg.input_dim)
+    return mlp_param_count((in_dim, *cfg.widths(), n_classes(cfg)))
+
+
+def validate(cfg: ToyConfig) -> ToyConfig:
+    """Every field checked before any work: the config's own rules, then ranges and sizes."""
+    require("hidden", cfg.hidden, integer=True, positive=True)
+    require("depth", cfg.depth, integer=True, positive=True, optional=True)
+    require("n_data", cfg.n_data, integer=True, positive=True, optional=True)
+    require("input_dim", cfg.input_dim, integer=True, positive=True)
+    require("std", cfg.std, positive=True)
+    require("lr", cfg.lr, positive=True)
+    require("max_steps", cfg.max_steps, integer=True, nonneg=True)
+    require("telemetry_every", cfg.telemetry_every, integer=True, nonneg=True, optional=True)
+    require("chunk_size", cfg.chunk_size, integer=True, positive=True, optional=True)
+    require("threads", cfg.threads, integer=True, lo=0, hi=MAX_THREADS)
+    require("k", cfg.k, integer=True, positive=True)
+    check_seed(cfg.seed)
+    if cfg.data_seed is not None:
+        check_seed(cfg.data_seed, "data_seed")
+    check_device(cfg.device)
+    if cfg.dataset not in DATASETS:
+        raise UsageError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
+    cfg.validate()  # ToyConfig's own rules (and its TrainConfig's)
+    n = n_params(cfg)
+    if n > MAX_DENSE_PARAMS:
+        raise UsageError(f"the net would have {n:,} parameters; the exact Hessian is built for at "
+                         f"most {MAX_DENSE_PARAMS:,}: use a smaller --hidden/--depth or the scale regime")
+    if cfg.k >= n:
+        raise UsageError(f"--k {cfg.k} must be smaller than the net's {n} parameters")
     return cfg
+
+
+def config_from_args(a) -> ToyConfig:
+    cfg = replace(ToyConfig(), **given(a, a.config_fields))
+    return validate(cfg)
 
 
 def default_out(cfg: ToyConfig) -> Path:
@@ -107,44 +144,87 @@ def default_out(cfg: ToyConfig) -> Path:
     return Path("runs") / f"toy-{cfg.dataset}-h{cfg.hidden}-{cfg.loss}-s{cfg.seed}-{stamp}"
 
 
+# measured here (one core): a GD step costs about 4 multiply-adds per parameter and example
+# (forward + backward); a dense Hessian n columns of Hessian-vector products (~8 per parameter
+# and example each) plus an n³/3 eigh; 1e9 multiply-adds per second on one core is the rule
+NOMINAL_FLOPS = 1e9
+
+
+def plan(cfg: ToyConfig) -> list[str]:
+    """What the run will do and roughly what it costs, as plain lines (printed before it starts)."""
+    n, n_data = n_params(cfg), cfg.n_data or (1797 if cfg.dataset == "digits" else 1000)
+    tc = cfg.train_config()
+    every = tc.cadence() or cfg.max_steps or 1
+    points = cfg.max_steps // every + 2
+    step = 4.0 * n * n_data
+    point = (8.0 * n * n * n_data + n**3 / 3) if cfg.eig_method == "dense" else 8.0 * n * n_data * 3 * cfg.k
+    seconds = (cfg.max_steps * step + points * point) / NOMINAL_FLOPS
+    dims = "-".join(str(d) for d in (INPUT_DIM.get(cfg.dataset, cfg.input_dim), *cfg.widths(),
+                                     n_classes(cfg)))
+    return [f"toy run: {cfg.dataset}, {n_data} examples, MLP {dims} {cfg.activation} "
+            f"({n:,} parameters), {cfg.loss}, η = {cfg.lr:g}",
+            f"up to {cfg.max_steps:,} steps, telemetry every {every} ({points} points, "
+            f"{cfg.eig_method} top-{cfg.k}); estimated cost ≈ {_duration(seconds)} on one core"]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def print_summary(s: dict, out: Path) -> None:
     rows = [
         ("parameters", f"{s['n_params']}  (widths {s['widths']}, {s['activation']}, {s['loss']})"),
         ("data", f"{s['dataset']}: {s['n_data']} examples, {s['n_classes']} classes"),
         ("training", s["message"]),
-        ("final loss", f"{s['final_loss']:.6g}   accuracy {s['final_accuracy']:.4f}"),
+        ("final loss", f"{s['final_loss']:.6g}   accuracy {s.get('final_accuracy', float('nan')):.4f}"),
         ("final ‖g‖", f"{s['final_grad_norm']:.3g}"),
-        ("λ_max", f"{s['lambda_max']:.6g}   (at init {s['lambda_max_init']:.6g})"),
-        ("λ_min", f"{s['lambda_min']:.6g}   ({s['n_negative']} negative eigenvalues)"),
-        ("near-zero fraction", f"{s['near_zero_fraction']:.4f}   (|λ| ≤ {s['eps']:g}·λ_max; "
-                               f"at init {s['near_zero_fraction_init']:.4f})"),
-        ("outliers", f"{s['outlier_count']}   (largest gap ratio {s['gap_ratio']:.3g} after "
-                     f"λ_{s['gap_index']})"),
-        ("record", str(out)),
     ]
+    if "lambda_max" in s:
+        rows += [
+            ("λ_max", f"{s['lambda_max']:.6g}   (at init {s['lambda_max_init']:.6g})"),
+            ("λ_min", f"{s['lambda_min']:.6g}   ({s['n_negative']} negative eigenvalues)"),
+            ("near-zero fraction", f"{s['near_zero_fraction']:.4f}   (|λ| ≤ {s['eps']:g}·λ_max; "
+                                   f"at init {s['near_zero_fraction_init']:.4f})"),
+            ("outliers", f"{s['outlier_count']}   (largest gap ratio {s['gap_ratio']:.3g} after "
+                         f"λ_{s['gap_index']})"),
+        ]
+    if s.get("valid") is False:
+        rows.append(("not a measurement", str(s.get("invalid_reason"))))
+    rows.append(("record", str(out)))
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
 
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
+    if a.out is not None:
+        check_out_dir(a.out)
     if a.check_predictions:
         from simlab.toy import symbolic
 
         return symbolic.main(["--out", str(a.out)] if a.out else [])
     if a.experiment:
         exp = experiments()[a.experiment]
+        for name in ("threads", "data_root"):
+            setattr(a, name, getattr(a, name) if getattr(a, name) is not None else getattr(ToyConfig(), name))
         return exp(a)
     cfg = config_from_args(a)
     out = a.out or default_out(cfg)
-    if (out / "config.json").exists():
-        raise UsageError(f"{out} already holds a record; choose another --out or remove it")
-    summary = run(cfg, out, progress=not a.quiet, figures=not a.no_figures)
+    print("\n".join(plan(cfg)), flush=True)
+    if a.dry_run:
+        return 0
+    check_out_dir(out, create=True)
+    summary = run(cfg, out, progress=not a.quiet, figures=not a.no_figures,
+                  resume=a.resume, overwrite=a.overwrite)
     print_summary(summary, out)
-    return 0
+    return 0 if summary.get("valid", True) else 1
 
 
-__all__ = ["main", "parser", "config_from_args", "with_overrides"]
+__all__ = ["main", "parser", "config_from_args", "validate", "plan", "with_overrides"]
 
 if __name__ == "__main__":
     sys.exit(main())
