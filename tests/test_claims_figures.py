@@ -125,3 +125,24 @@ def test_report_lists_edges_exclusions_and_findings(runs, tmp_path):
     assert "| S1 | toy |" in text and "‖g‖" in text
     assert (tmp_path / "rep" / "figures" / "toy" / "fig1_rho_by_lr.png").exists()
     assert (tmp_path / "rep" / "figures" / "toy" / "table1.md").exists()
+
+
+def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
+    root = tmp_path / "runs"
+    c = {"lr": 0.1, "n_iter": 4, "refresh_every": 2, "start_step": 30, "start_rho_1": 0.95,
+         "loss": {"gd": [1.0, 0.8, 0.6, 0.5, 0.4], "bulk": [1.0, 0.85, 0.7, 0.55, 0.46],
+                  "top": [1.0, 1.0, 0.98, 0.97, 0.96]}, "valid": {"gd": True, "bulk": True, "top": True}}
+    cont = write(root, "cont", "continuation", lr=0.1, summary={"continuation": c, "valid": True})
+    path, reading = figures.fig_continuation([cont], tmp_path / "l10.png")
+    (u,) = evaluate_claim("L10", [cont], TH).statistic.values()
+    assert path.exists() and u["bulk_fraction"] == pytest.approx(0.9)
+    assert f"Bulk-GD {u['bulk_fraction']:.2f}×, Top-GD {u['top_fraction']:.2f}×" in reading
+    nd = [write(root, f"nd{n}", "edge_nd", n_data=n, lr=0.5,
+                telemetry=[{**p, "rho": [0.95, 0.9, r3]} for p in edge_tel()])
+          for n, r3 in ((100, 0.1), (200, 0.2))]
+    path, reading = figures.fig_edge_lambda_vs_nd(nd, tmp_path / "nd.png", TH)
+    lam = readers.on_edge_lambda(nd[1], 2, TH)
+    assert lam == pytest.approx(2 * 0.9 / 0.5) and f"{lam:.3g} at n_D=200" in reading
+    out = figures.report_figures([cont, *nd], tmp_path / "figs", TH)
+    assert any(p is not None and p.name == "fig_l10_continuation.png" for p, _ in out)
+    assert any(p is not None and p.name == "fig_edge_lambda_vs_nd.png" for p, _ in out)
