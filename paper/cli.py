@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from simlab.cli import ArgumentParser
-from simlab.errors import UsageError
+from simlab.cli import ArgumentParser, nonnegative
+from simlab.errors import UsageError, check_out_dir, check_out_file
 from simlab.paper.common import DEFAULT_FIGURES, DEFAULT_REPORT, DEFAULT_RUNS
 from simlab.paper.grids import PRESETS, grid, grid_names, select
 
@@ -33,7 +33,7 @@ def parser() -> ArgumentParser:
     r.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="where the records go")
     r.add_argument("--dry-run", action="store_true", help="list the runs and their status")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
-    r.add_argument("--threads", type=int, default=1,
+    r.add_argument("--threads", type=nonnegative(int), default=1,
                    help="torch CPU threads per run (default 1; 0 keeps torch's default)")
     q = sub.add_parser("report", help="write the report from the records")
     q.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder holding the records")
@@ -50,6 +50,7 @@ def parser() -> ArgumentParser:
 def cmd_run(a) -> int:
     from simlab.paper.runner import run_grid, status
 
+    check_out_dir(a.runs, "--runs")
     runs = select(grid(a.preset), a.only)
     if a.dry_run:
         total = 0.0
@@ -74,6 +75,11 @@ def cmd_report(a) -> int:
 
     figures = a.figures if a.figures is not None else (
         DEFAULT_FIGURES if a.out == DEFAULT_REPORT else a.out.parent / "figures")
+    if not a.runs.is_dir():
+        raise UsageError(f"--runs {a.runs} is not a folder of records; run `paper run` first "
+                         "or point --runs at one")
+    check_out_file(a.out, "--out")
+    check_out_dir(figures, "--figures")
     path = write_report(a.runs, a.out, figures, preset=a.preset)
     print(f"wrote {path} and figures in {figures}")
     return 0

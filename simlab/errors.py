@@ -98,17 +98,18 @@ def check_out_file(path, what: str = "--out") -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise UsageError(f"{what} {path} is a folder; give a file name such as {path / 'report.md'}")
-    _check_creatable(path.parent, what)
+    _check_creatable(path.parent, what, shown=path)
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{what} {path} is not writable; choose another {what}")
     return path
 
 
-def _check_creatable(folder: Path, what: str) -> None:
+def _check_creatable(folder: Path, what: str, shown: Path | None = None) -> None:
+    shown = folder if shown is None else shown
     p = folder.absolute()
     while not p.exists() and p != p.parent:
         p = p.parent
     if not p.is_dir():
-        raise UsageError(f"{what} {folder} lies under {p}, which is a file; choose another {what}")
+        raise UsageError(f"{what} {shown} lies under {p}, which is a file; choose another {what}")
     if not os.access(p, os.W_OK | os.X_OK):
-        raise UsageError(f"{what} {folder}: cannot write in {p} (permission denied); choose another {what}")
+        raise UsageError(f"{what} {shown}: cannot write in {p} (permission denied); choose another {what}")
