@@ -91,7 +91,6 @@ class Thresholds:
     min_seeds: int = 3             # S2/S3: seeds per sweep point (medians compared)
     l10_bulk: float = 0.8          # L10: Bulk-GD's loss decrease ≥ this × GD's
     l10_top: float = 0.2           # L10: Top-GD's loss decrease ≤ this × GD's
-    late_fraction: float = 0.25    # choice: "late telemetry" = last quarter (flat-schedule runs)
     near_critical: float = 1e-3    # S6/F2: only points with ‖g‖ ≤ this are near-critical
     neg_ratio: float = 0.1         # S6: |λ_min| ≤ neg_ratio·λ_1
     neg_tol: float = 1e-10         # choice: λ < −neg_tol·λ_1 is negative (float64 eigh zero)
