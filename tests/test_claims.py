@@ -322,6 +322,7 @@ def test_F1_near_zero(lab):
     v = evaluate_claim("F1", [sc], TH)
     assert v.status == "fails"
     assert v.statistic["runs"][sc.name]["near_zero_fraction"] == 0.5
+    assert "validated estimator (8 probe(s) × 80 Lanczos steps, band 0.0001)" in v.reason
     coarse = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "band": 0.05}})
     assert evaluate_claim("F1", [coarse], TH).status == "inconclusive"
     off = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "abs_error": 0.2}})

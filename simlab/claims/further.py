@@ -47,9 +47,11 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
     fr = [v["near_zero_fraction"] for v in per.values()]
     med = float(np.median(fr))
     stat = {"median": med, "min": float(min(fr)), "max": float(max(fr)), "runs": per}
+    est = sorted({v["estimator"] for v in per.values() if "estimator" in v})
+    how = f"; from a {est[0]}" + (f" (+{len(est) - 1} other settings)" if len(est) > 1 else "") if est else ""
     return Verdict("F1", HOLDS if med >= th.f1_fraction else FAILS, stat, thr, with_excluded(
         f"median near-zero fraction {med:.3g} over {len(fr)} runs (min {min(fr):.3g}, max "
-        f"{max(fr):.3g})", excluded), used, excluded)
+        f"{max(fr):.3g}){how}", excluded), used, excluded)
 
 
 def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
