@@ -29,11 +29,20 @@ COMMANDS = {
 }
 
 
+# every character str.splitlines() breaks at: echoed user input must not start a second line
+_LINE_BREAKS = {c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break escaped (user input echoed in an error stays one line)."""
+    return str(text).translate(str.maketrans(_LINE_BREAKS))
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line (exit 2) instead of usage + error."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def _number(kind, ok, words: str, name: str):
@@ -170,7 +179,7 @@ def run_guarded(fn, *args) -> int:
     try:
         return fn(*args) or 0
     except UsageError as e:
-        print(f"simlab: error: {e}", file=sys.stderr)
+        print(f"simlab: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("simlab: interrupted; records written so far are kept", file=sys.stderr)
@@ -187,7 +196,7 @@ def main(argv=None) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"simlab: error: unknown command {name!r}; choose one of {', '.join(COMMANDS)}",
+        print(f"simlab: error: unknown command {one_line(repr(name))}; choose one of {', '.join(COMMANDS)}",
               file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
