@@ -271,3 +271,38 @@ def test_real_shared_cifar10_subset():
     # the subset's statistics are close to the full CIFAR-10 training set's
     np.testing.assert_allclose(full["mean"], [0.4914, 0.4822, 0.4465], atol=0.005)
     np.testing.assert_allclose(full["std"], [0.2470, 0.2435, 0.2616], atol=0.005)
+
+
+def test_truncated_and_pickled_npz_are_one_line_data_errors(tmp_path, roots):
+    _, npz, _ = roots
+    data = (npz / "cifar10_subset.npz").read_bytes()
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "cifar10_subset.npz").write_bytes(data[: len(data) // 3])
+    with pytest.raises(DataError, match="truncated") as e:
+        load_cifar10(DataSpec(data_root=str(tmp_path / "t")))
+    assert "\n" not in str(e.value) and "cifar10_subset.npz" in str(e.value)
+    (tmp_path / "p").mkdir()
+    np.savez(tmp_path / "p" / "cifar10_subset.npz", x_train=np.array([None], dtype=object),
+             y_train=np.zeros(1, np.int64))
+    with pytest.raises(DataError, match="pickled Python objects") as e:
+        load_cifar10(DataSpec(data_root=str(tmp_path / "p")))
+    assert "allow_pickle" not in str(e.value)
+
+
+def test_labels_out_of_range_are_a_data_error(tmp_path, roots):
+    x = np.zeros((4, 32, 32, 3), np.uint8)
+    np.savez(tmp_path / "cifar10_subset.npz", x_train=x, y_train=np.array([0, 1, 2, 10]))
+    with pytest.raises(DataError, match=r"labels must lie in 0\.\.9"):
+        load_cifar10(DataSpec(data_root=str(tmp_path)))
+
+
+def test_truncated_npz_through_the_cli_is_exit_2(tmp_path, roots, capsys):
+    from simlab.cli import main
+
+    _, npz, _ = roots
+    data = (npz / "cifar10_subset.npz").read_bytes()
+    (tmp_path / "cifar10_subset.npz").write_bytes(data[:1000])
+    code = main(["toy", "--dataset", "cifar8", "--data-root", str(tmp_path), "--steps", "0",
+                 "--out", str(tmp_path / "run"), "--quiet", "--no-figures"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "cifar10_subset.npz" in err

@@ -97,3 +97,79 @@ def test_bad_input_from_the_shell_has_no_traceback(tmp_path):
 def test_unknown_command(capsys):
     assert main(["nonsense"]) == 2
     assert "unknown command" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- flags generated from the config
+
+
+def test_every_config_field_is_a_flag():
+    from dataclasses import fields
+
+    from simlab.scale.cli import parser as scale_parser
+    from simlab.scale.config import ScaleConfig
+    from simlab.toy.cli import parser as toy_parser
+    from simlab.toy.run import ToyConfig
+
+    for p, cls, skip in [(toy_parser(), ToyConfig, {"experiment"}), (scale_parser(), ScaleConfig, {"preset"})]:
+        flags = {o for a in p._actions for o in a.option_strings}
+        missing = [f.name for f in fields(cls) if f.name not in skip and "--" + f.name.replace("_", "-") not in flags]
+        assert missing == []
+
+
+def test_a_new_field_is_a_new_flag_with_its_type_help_and_choices():
+    import argparse
+    from dataclasses import dataclass, field
+
+    from simlab.cli import ArgumentParser, config_flags, given
+
+    @dataclass(frozen=True)
+    class C:
+        rate: float = 0.1                      # the rate
+        steps: int | None = None
+        labels: int | tuple[int, ...] | None = None
+        sizes: tuple[int, ...] = (1, 2)
+        mode: str = field(default="a", metadata={"help": "which mode", "choices": ("a", "b")})
+        fast: bool = False
+        hidden: int = field(default=0, metadata={"flag": False})
+
+    p = ArgumentParser(prog="t")
+    names = config_flags(p, C)
+    assert names == ["rate", "steps", "labels", "sizes", "mode", "fast"]
+    a = p.parse_args(["--rate", "2", "--labels", "0,3", "--sizes", "4,5", "--mode", "b", "--fast"])
+    assert given(a, names) == {"rate": 2.0, "labels": (0, 3), "sizes": (4, 5), "mode": "b", "fast": True}
+    assert given(p.parse_args(["--labels", "3"]), names) == {"labels": 3}
+    helps = {a.dest: a.help for a in p._actions}
+    assert helps["rate"] == "the rate" and helps["mode"] == "which mode"
+    for bad in (["--steps", "1.5"], ["--mode", "c"], ["--sizes", ","], ["--hidden", "1"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
+    assert isinstance(p, argparse.ArgumentParser)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["toy", "--dataset", "cifar8", "--hidden", "16", "--activation", "tanh",
+                 "--dry-run", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "192-16-16-10" in text and "3,530 parameters" in text and "estimated cost" in text
+    assert not out.exists()
+
+
+def test_scale_preset_follows_the_device(monkeypatch, capsys):
+    import torch
+
+    from simlab.scale import cli as scale_cli
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert scale_cli.default_preset(None) == "cpu" and scale_cli.default_preset("auto") == "cpu"
+    assert main(["scale", "--dry-run"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("preset cpu") and "no CUDA device" in first
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert scale_cli.default_preset(None) == "paper" and scale_cli.default_preset("cpu") == "cpu"
+
+
+def test_scale_plan_states_size_and_cost(capsys):
+    assert main(["scale", "--preset", "paper", "--device", "cpu", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "35,855,178 parameters" in text and "40,000 iterations" in text and "years" in text
