@@ -370,3 +370,16 @@ def test_seed_out_of_range_is_a_usage_error(dataset, seed):
 def test_real_subsets_are_balanced():
     _, y, _ = D.digits(500, seed=0)
     assert np.bincount(y.numpy()).tolist() == [50] * 10
+
+
+def test_standardise_z_scores_every_feature(tmp_path):
+    _tiny_cifar(tmp_path)
+    base = D.DataConfig(dataset="cifar8", data_root=str(tmp_path), n_data=20, seed=1)
+    X0, y0, _ = D.load(base)
+    X, y, info = D.load(D.DataConfig(**{**base.__dict__, "standardise": True}))
+    assert torch.equal(y, y0) and "z-scored" in info["standardisation"]
+    assert torch.allclose(X.mean(0), torch.zeros(192, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(X.std(0), torch.ones(192, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(X * X0.std(0) + X0.mean(0), X0, atol=1e-12)
+    const = torch.ones(5, 3, dtype=torch.float64)
+    assert torch.equal(D.standardise_features(const), torch.zeros(5, 3, dtype=torch.float64))

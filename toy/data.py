@@ -19,6 +19,7 @@ from simlab.data import (  # noqa: F401  (re-exported)
     load,
     mnist,
     random_inputs,
+    standardise_features,
 )
 
 _has_torchvision_mnist = has_torchvision_mnist  # the name paper/common.py uses
