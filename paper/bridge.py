@@ -46,10 +46,11 @@ import torch
 
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
+from simlab.operators import DenseOperator
 from simlab.record import RecordWriter, write_json
 from simlab.telemetry import measure
 from simlab.toy.hessian import dense_hessian
-from simlab.trainer import TrainConfig, train
+from simlab.trainer import TrainConfig, run_summary, train
 
 NETS = ("mlp", "cnn")
 PATHS = ("lanczos_float64", "lanczos_float32")
@@ -232,8 +233,8 @@ def run(cfg: BridgeConfig, out: Path | str, *, progress: bool = True) -> dict:
             row[f"diff_{path}"] = compare_points(point, other, DTYPE_OF[path])
         points.append(row)
 
-    result = train(land64, tcfg, writer, hessian_fn=hessian_with_twins, on_point=on_point,
-                   progress=progress, desc=f"bridge {cfg.net}")
+    result = train(land64, tcfg, writer, operator_fn=lambda th: DenseOperator(hessian_with_twins(th)),
+                   on_point=on_point, progress=progress, desc=f"bridge {cfg.net}")
     tols = {"lanczos_float64": cfg.tol64, "lanczos_float32": cfg.tol32}
     agree = {path: agreement([p[f"diff_{path}"] for p in points], tols[path]) for path in PATHS}
     matvecs = {path: float(np.mean([p[path]["n_matvecs"] for p in points])) for path in PATHS}
@@ -242,7 +243,7 @@ def run(cfg: BridgeConfig, out: Path | str, *, progress: bool = True) -> dict:
         "net": cfg.net, "dataset": info["name"], "n_data": info["n_data"],
         "n_classes": info["n_classes"], "n_params": land64.n_params, "lr": cfg.lr,
         "steps": result.step, "t": result.t, "stop_reason": result.stop_reason,
-        "message": result.message, "final_loss": result.loss,
+        "message": result.message, **run_summary(result, tcfg, land64), "final_loss": result.loss,
         "final_grad_norm": result.grad_norm, "n_telemetry": len(points),
         "agreement": agree,
         "all_agree": {path: all(v["agrees"] for v in agree[path].values()) for path in PATHS},

@@ -152,7 +152,7 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
                              "activation": ccfg.activation, "n_data": info["n_data"],
                              "n_params": land.n_params, "source": str(d),
                              "cusp": {**c, "n_data": info["n_data"], "peak_step": step},
-                             "total_hvps": land.hvp_count, "device": device})
+                             "total_hvps": c.pop("n_matvecs"), "device": device})
         written.append(target)
     if figures and rank == 0 and written:
         from simlab.scale.figures import make_figures

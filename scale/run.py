@@ -15,12 +15,12 @@ Top to bottom, :func:`run_one`:
 5. summary.json and, on request, the figures.
 
 Every HVP taken (telemetry, residual checks, the flow's λ_1, SLQ, cusp) is counted in
-``summary["total_hvps"]``.
+``summary["total_hvps"]``, from the operators' own ``n_matvecs`` (the trainer's count, which a
+resumed run takes from its checkpoint, plus the end-of-run operators).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -32,31 +32,15 @@ import torch
 
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
-from simlab.operators import HVPOperator
-from simlab.record import CONFIG, RecordWriter, to_jsonable
+from simlab.record import RecordWriter, check_same_config, prepare_out
 from simlab.scale.config import ScaleConfig
 from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.spectrum import slq_density, top_eigen
-from simlab.trainer import TrainConfig, train
+from simlab.trainer import TrainConfig, cost_line, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
-
-
-class _CountingHVP(HVPOperator):
-    def _matvec(self, v):
-        self.landscape.hvp_count += 1
-        return super()._matvec(v)
-
-
-class CountingLandscape(Landscape):
-    """A Landscape whose operators count every Hessian-vector product into ``hvp_count``."""
-
-    hvp_count = 0
-
-    def operator(self, theta, *, hold_graph=None):
-        return _CountingHVP(self, theta, hold_graph=hold_graph)
 
 
 def resolve_device(name: str) -> str:
@@ -79,19 +63,14 @@ def build_landscape(cfg: ScaleConfig, *, device: str = "cpu", rank: int = 0, siz
     X, y = shard(X, y, rank, size)
     model = build_model(cfg.arch, n_classes=info["n_classes"], activation=cfg.activation,
                         width=cfg.width, seed=cfg.seed)
-    land = CountingLandscape(model, X, y, loss=cfg.loss, n_classes=info["n_classes"],
+    land = Landscape(model, X, y, loss=cfg.loss, n_classes=info["n_classes"],
                              chunk_size=cfg.chunk_size, dtype=getattr(torch, cfg.dtype),
                              device=device, hvp_method=cfg.hvp_method)
     return land, info
 
 
 def train_config(cfg: ScaleConfig) -> TrainConfig:
-    return TrainConfig(lr=cfg.lr, schedule=cfg.schedule, flow_c=cfg.flow_c, max_steps=cfg.max_steps,
-                       max_t=cfg.max_t, target_loss=cfg.target_loss, max_seconds=cfg.max_seconds,
-                       telemetry_every=cfg.telemetry_every, entry_every=cfg.entry_every,
-                       entry_until=cfg.entry_until, k=cfg.k, eig_method=cfg.eig_method,
-                       eig_tol=cfg.eig_tol, eps=EPS, snapshot_every=cfg.snapshot_every,
-                       checkpoint_every=cfg.checkpoint_every)
+    return cfg.train_config()
 
 
 # ------------------------------------------------------------------------------ end-of-run maths
@@ -133,51 +112,46 @@ def peak_snapshot(snap_dir: Path, history: dict) -> tuple[int, Path] | None:
 
 
 def cusp_at(landscape, theta: torch.Tensor, cfg: ScaleConfig) -> dict:
-    """h_1 at θ (Lanczos) and the slice along it over Δ ∈ [−cusp_radius, cusp_radius]."""
-    eig = top_eigen(landscape.operator(theta), 1, tol=cfg.eig_tol, seed=0, with_residuals=False)
+    """h_1 at θ (Lanczos) and the slice along it over Δ ∈ [−cusp_radius, cusp_radius];
+    ``n_matvecs``: the HVPs it took."""
+    op = landscape.operator(theta)
+    eig = top_eigen(op, 1, tol=cfg.eig_tol, seed=0, with_residuals=False)
     deltas = cusp_deltas(cfg.cusp_radius, cfg.cusp_points)
     values = cusp_scan(landscape, theta, eig.eigenvectors[:, 0], deltas)
-    return {"deltas": deltas.tolist(), "values": values, "lambda_1": float(eig.eigenvalues[0])}
+    return {"deltas": deltas.tolist(), "values": values, "lambda_1": float(eig.eigenvalues[0]),
+            "n_matvecs": op.n_matvecs}
 
 
 # ------------------------------------------------------------------------------ the run
 
 
-def _check_resume(path: Path, cfg: ScaleConfig) -> None:
-    doc = json.loads((path / CONFIG).read_text())
-    old = doc.get("config", {})
-    new = to_jsonable(cfg)
-    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k != "device")
-    if diff:
-        raise UsageError(f"--resume: {path} was written with a different config ({', '.join(diff)}); "
-                         "rerun with the same flags or choose another --out")
-
-
 def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress: bool = True,
-            on_point=None, figures: bool = True) -> Path:
-    """Run ``cfg`` into the record directory ``out`` and return it (rank 0 writes; all ranks compute)."""
+            on_point=None, figures: bool = True, overwrite: bool = False) -> Path:
+    """Run ``cfg`` into the record directory ``out`` and return it (rank 0 writes; all ranks compute).
+
+    ``out`` holding a run needs ``resume`` (finish it from its last checkpoint: the same record
+    as an uninterrupted run) or ``overwrite`` (its record files are replaced)."""
     cfg.validate()
+    tcfg = train_config(cfg).validate()
     out = Path(out)
     device = resolve_device(cfg.device)
     rank, size, device = init_from_env(device)
+    if rank == 0:  # before any work: the folder must be free, or resumed with the same config
+        prepare_out(out, resume=resume, overwrite=overwrite)
+        if resume:
+            check_same_config(out, cfg)
     land, info = build_landscape(cfg, device=device, rank=rank, size=size)
     meta = {"regime": "scale", "experiment": cfg.experiment, "data": record_data(info),
             "data_info": info, "distributed": {"world_size": size, "backend": None if size == 1 else
                                                 ("nccl" if device.startswith("cuda") else "gloo")}}
-    if resume and (out / CONFIG).exists():
-        _check_resume(out, cfg)
     if rank == 0:
         writer = RecordWriter(out, cfg, meta=meta, device=device, resume=resume)
     else:
         writer = ShadowWriter(out, rank)
     tag = f"{cfg.arch}-{cfg.activation} η={cfg.lr:g} n_c={info['n_classes']} n_D={info['n_data']}"
     t0 = time.perf_counter()
-    res = train(land, train_config(cfg), writer, progress=progress and rank == 0, desc=tag,
+    res = train(land, tcfg, writer, progress=progress and rank == 0, desc=tag,
                 resume=resume, on_point=on_point)
-    if rank == 0:
-        stream = sys.stderr if res.stop_reason == "diverged" else sys.stdout
-        if progress or res.stop_reason == "diverged":
-            print(f"[{out.name}] {res.message}", file=stream)
 
     points = _read_points(out) if rank == 0 else []
     last = points[-1] if points else {}
@@ -190,15 +164,21 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
         "final_loss": res.loss, "final_accuracy": last.get("accuracy"),
         "final_grad_norm": res.grad_norm, "theta_norm": last.get("theta_norm"),
         "theta0_norm": float(torch.linalg.vector_norm(land.theta0)),
-        "steps": res.step, "t": res.t, "stop_reason": res.stop_reason, "message": res.message,
+        "steps": res.step, "t": res.t, "message": res.message,
+        **run_summary(res, tcfg, land),
         "telemetry_points": res.n_points,
         "lambda_max": (last.get("eigenvalues") or [None])[0],
         "device": device, "world_size": size, "dtype": cfg.dtype,
     }
-    if res.stop_reason != "diverged":
+    # the summary's spectrum is the last telemetry point's: always a θ with a finite loss
+    summary["spectrum_step"] = last.get("step")
+    hvps = res.total_hvps
+    if res.stop_reason not in ("diverged", "dead"):
         if cfg.slq_vectors > 0 and res.n_points > 0:  # every rank takes part in the products
-            nodes, weights = slq_density(land.operator(res.theta), n_vectors=cfg.slq_vectors,
-                                         steps=cfg.slq_steps, seed=cfg.seed)
+            op = land.operator(res.theta)
+            nodes, weights = slq_density(op, n_vectors=cfg.slq_vectors, steps=cfg.slq_steps,
+                                         seed=cfg.seed)
+            hvps += op.n_matvecs
             if rank == 0:
                 summary["density"] = {"nodes": nodes.tolist(), "weights": weights.tolist(),
                                       "method": "slq", "n_vectors": cfg.slq_vectors, "steps": cfg.slq_steps}
@@ -215,12 +195,19 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
                 step, path = peak
                 theta_star = torch.load(path, weights_only=True).to(land.device, land.dtype)
                 c = cusp_at(land, theta_star, cfg)
+                hvps += c.pop("n_matvecs")
                 summary["cusp"] = {**c, "n_data": info["n_data"], "peak_step": step}
-    summary["total_hvps"] = land.hvp_count
+    summary["total_hvps"] = hvps
     summary["wall_time"] = res.wall_time
     summary["wall_time_total"] = time.perf_counter() - t0
     if rank == 0:
         writer.write_summary(summary)
+        bad = not summary["valid"]
+        if progress or bad:
+            print(f"[{out.name}] {res.message}" + (f"; not a valid run: {summary['invalid_reason']}"
+                                                   if bad else ""), file=sys.stderr if bad else sys.stdout)
+        if progress:
+            print(f"[{out.name}] cost: {cost_line(summary)}")
         if figures:
             from simlab.scale.figures import make_figures
 

@@ -8,12 +8,18 @@ Layout of a record::
       arrays.npz         named arrays (full spectra, eigenvectors asked for, ...)
       weights.pt         the final flat parameter vector θ
       summary.json       the run's headline numbers, written at the end
-      checkpoints/       resumable state (scale regime)
+      checkpoints/       resumable state (tensors and plain data only)
+      snapshots/         θ every ``snapshot_every`` iterations (gradient flow)
 
-Every whole-file write is atomic (temporary file in the same folder, then ``os.replace``), so a
-crash leaves either the old file or the new one. ``telemetry.jsonl`` is append-only, one line per
-write followed by ``fsync``; a half-written last line (a crash mid-append) is detected on load and
-never silently used: :meth:`Record.load` raises :class:`RecordError` unless asked to drop it.
+Every whole-file write is atomic (:func:`atomic_write_bytes`: a temporary file in the same
+folder, then ``os.replace``), so a crash leaves either the old file or the new one.
+``telemetry.jsonl`` is append-only, one line per write followed by ``fsync``; a half-written last
+line (a crash mid-append) is detected on load and never silently used: :meth:`Record.load`
+raises :class:`RecordError` unless asked to drop it (``drop_truncated`` or a ``warn`` callback).
+Every other unreadable file (garbage or non-object JSON, a truncated ``.npz`` or ``.pt``) is a
+:class:`RecordError` that names the file.
+
+``.npz`` files are written with fixed zip timestamps, so the same arrays give the same bytes.
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ import math
 import os
 import platform
 import socket
+import shutil
+import signal
 import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -36,6 +45,9 @@ from simlab.errors import UsageError
 
 CONFIG, TELEMETRY, SUMMARY, ARRAYS, WEIGHTS = (
     "config.json", "telemetry.jsonl", "summary.json", "arrays.npz", "weights.pt")
+CHECKPOINTS, SNAPSHOTS = "checkpoints", "snapshots"
+# test-only fault injection: SIMLAB_CRASH_AT=<where> makes the process SIGKILL itself there
+CRASH_ENV = "SIMLAB_CRASH_AT"
 
 
 class RecordError(UsageError):
@@ -61,7 +73,19 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def crash_point(where: str) -> None:
+    """Kill this process (SIGKILL, no cleanup) when ``$SIMLAB_CRASH_AT`` equals ``where``.
+
+    Fault injection for the resume tests, which kill real runs at named moments
+    ("step:N", "telemetry:N", "append:N", "write:<file name>"); a no-op otherwise.
+    """
+    if os.environ.get(CRASH_ENV) == where:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a crash leaves the old file or the new one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -69,6 +93,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        crash_point(f"write:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -76,17 +101,73 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_text(path: Path | str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode())
+
+
 def write_json(path: Path | str, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n"
-    _atomic_write_bytes(Path(path), text.encode())
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
 def write_npz(path: Path | str, arrays: dict[str, Any]) -> None:
-    """Write named arrays as one ``.npz``, atomically."""
+    """Write named arrays as one ``.npz`` (what ``np.savez`` writes, with fixed zip timestamps so
+    equal arrays give equal bytes), atomically."""
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
-    _atomic_write_bytes(Path(path), buf.getvalue())
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, value in arrays.items():
+            with zf.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w",
+                         force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(value), allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_tensor_file(path: Path | str, obj: Any) -> None:
+    """``torch.save`` of tensors and plain data, atomically (weights, snapshots, checkpoints)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_tensor_file(path: Path | str, what: str = "file") -> Any:
+    """``torch.load(weights_only=True)``: tensors and plain data only, never code. Anything
+    else (a pickled object, a truncated file) is a :class:`RecordError` naming the file."""
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError...
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RecordError(f"{path}: cannot be read as a simlab {what} (tensors and plain data "
+                          f"only; {why[:160]}); remove it or write it again") from None
+
+
+def read_json_object(path: Path | str) -> dict:
+    """A JSON file that must hold one object; anything else is a :class:`RecordError`."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RecordError(f"{path}: not readable JSON ({getattr(e, 'msg', e)}); the record is "
+                          "corrupt: rerun it, or remove it from the records you pass") from None
+    if not isinstance(doc, dict):
+        raise RecordError(f"{path}: holds a JSON {type(doc).__name__}, not an object; the record "
+                          "is corrupt: rerun it, or remove it from the records you pass")
+    return doc
+
+
+def read_npz(path: Path | str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (no pickles); unreadable → :class:`RecordError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        why = str(e).split(".")[0] if "allow_pickle" in str(e) else str(e)
+        raise RecordError(f"{path}: not a readable array file ({why[:120]}); the record is "
+                          "corrupt: rerun it, or remove it from the records you pass") from None
 
 
 def git_commit(cwd: Path | str | None = None) -> str | None:
@@ -130,67 +211,155 @@ def environment(device: str | None = None) -> dict[str, Any]:
     return env
 
 
+def record_state(path: Path | str) -> str:
+    """What a folder holds: "none" (no record), "unfinished" (config but no summary), "complete"."""
+    path = Path(path)
+    if not (path / CONFIG).exists():
+        return "none"
+    return "complete" if (path / SUMMARY).exists() else "unfinished"
+
+
+def prepare_out(path: Path | str, *, resume: bool = False, overwrite: bool = False) -> Path:
+    """Check an output folder before any work: a folder that holds a run needs ``resume`` (go on
+    from its checkpoint) or ``overwrite`` (its record files are removed here). Returns the path."""
+    path = Path(path)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other; pass one of them")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path} is a file, not a folder; choose another --out")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"--out {path}: {parent} is a file; choose another --out")
+            if not os.access(parent, os.W_OK | os.X_OK) and not path.exists():
+                raise UsageError(f"--out {path}: cannot create it under {parent} (not writable); "
+                                 "choose another --out")
+            break
+    if path.exists() and not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {path} is not writable; choose another --out")
+    state = record_state(path)
+    if state != "none" and not (resume or overwrite):
+        what = "a complete record" if state == "complete" else "an unfinished run"
+        raise UsageError(f"{path} already holds {what}; pass --resume to continue it, --overwrite "
+                         "to replace it, or choose another --out")
+    if overwrite:
+        clear_run_files(path)
+    return path
+
+
+def clear_run_files(path: Path | str, *, keep_config: bool = False) -> None:
+    """Remove a run's files from its folder (nothing else there is touched)."""
+    path = Path(path)
+    names = (SUMMARY, ARRAYS, WEIGHTS, TELEMETRY) + (() if keep_config else (CONFIG,))
+    for name in names:
+        if (path / name).exists():
+            (path / name).unlink()
+    for sub in (CHECKPOINTS, SNAPSHOTS):
+        shutil.rmtree(path / sub, ignore_errors=True)
+
+
+def check_same_config(path: Path | str, config: Any, ignore: tuple[str, ...] = ("device",)) -> None:
+    """``--resume`` into ``path`` must use the config it was written with (fields in ``ignore``
+    aside); otherwise a :class:`UsageError` names the differing fields."""
+    path = Path(path)
+    if not (path / CONFIG).exists():
+        return
+    old = read_json_object(path / CONFIG).get("config", {})
+    new = to_jsonable(config)
+    if not isinstance(old, dict):
+        raise RecordError(f"{path / CONFIG}: its \"config\" is not an object; the record is corrupt")
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in ignore)
+    if diff:
+        raise UsageError(f"--resume: {path} was written with a different config ({', '.join(diff)}); "
+                         "rerun with the same flags or choose another --out")
+
+
 class RecordWriter:
     """Writes one run directory as the run goes.
 
     ``config`` is stored as given (a dataclass is turned into a dict) under ``"config"``, beside
     ``"environment"`` (:func:`environment`) and any ``meta`` (data description, regime, ...).
+    A fresh writer starts an empty run (the folder's old run files are removed); with ``resume``
+    an existing config is kept and the trainer goes on from the checkpoint.
     """
 
     def __init__(self, path: Path | str, config: Any, *, meta: dict | None = None,
                  device: str | None = None, resume: bool = False):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        for sub in (self.path, self.path / CHECKPOINTS, self.path / SNAPSHOTS):
+            for tmp in sub.glob(".*.tmp"):  # left by a process killed mid-write
+                tmp.unlink()
         if resume and (self.path / CONFIG).exists():
             return
+        clear_run_files(self.path)
         doc = {"config": to_jsonable(config), **to_jsonable(meta or {}),
                "environment": environment(device)}
         write_json(self.path / CONFIG, doc)
         # a fresh run starts with an empty telemetry file
-        _atomic_write_bytes(self.path / TELEMETRY, b"")
+        atomic_write_bytes(self.path / TELEMETRY, b"")
 
     def append(self, point: dict) -> None:
         """Append one telemetry point as one line, flushed to disk before returning."""
         line = json.dumps(to_jsonable(point)) + "\n"
         with open(self.path / TELEMETRY, "a") as f:
+            if os.environ.get(CRASH_ENV) == f"append:{point.get('step')}":
+                f.write(line[:len(line) // 2])  # a crash half-way through the line
+                f.flush()
+                crash_point(f"append:{point.get('step')}")
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
 
     def truncate_telemetry(self, keep: int) -> None:
-        """Keep only the first ``keep`` complete points (used when resuming from a checkpoint)."""
-        points = read_jsonl(self.path / TELEMETRY, drop_truncated=True)[:keep]
-        text = "".join(json.dumps(p) + "\n" for p in points)
-        _atomic_write_bytes(self.path / TELEMETRY, text.encode())
+        """Keep only the first ``keep`` complete lines, byte for byte (used on resume)."""
+        target = self.path / TELEMETRY
+        lines = target.read_text().split("\n")[:-1] if target.exists() else []
+        kept = []
+        for line in lines[:keep]:
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                break
+            kept.append(line + "\n")
+        atomic_write_bytes(target, "".join(kept).encode())
+
+    def restart(self) -> None:
+        """Start the run over in place (a resume found no checkpoint): the config is kept, every
+        other run file goes."""
+        clear_run_files(self.path, keep_config=True)
+        self.truncate_telemetry(0)
+
+    def clear_summary(self) -> None:
+        """Remove the summary (a resumed run is unfinished until it writes a new one)."""
+        if (self.path / SUMMARY).exists():
+            (self.path / SUMMARY).unlink()
 
     def save_arrays(self, arrays: dict[str, Any], name: str = ARRAYS) -> None:
         """Write (or replace) a named ``.npz`` of arrays; existing arrays in it are kept."""
         target = self.path / name
-        merged = {}
-        if target.exists():
-            with np.load(target) as old:
-                merged = {k: old[k] for k in old.files}
+        merged = read_npz(target) if target.exists() else {}
         merged.update(arrays)
         write_npz(target, merged)
 
     def save_weights(self, theta) -> None:
-        import torch
-
-        buf = io.BytesIO()
-        torch.save(theta.detach().cpu(), buf)
-        _atomic_write_bytes(self.path / WEIGHTS, buf.getvalue())
+        save_tensor_file(self.path / WEIGHTS, theta.detach().cpu())
 
     def write_summary(self, summary: dict) -> None:
         write_json(self.path / SUMMARY, summary)
 
 
 def read_jsonl(path: Path | str, *, drop_truncated: bool = False) -> list[dict]:
-    """Read a JSON-lines file. A last line that is not complete JSON ending in a newline is a
-    truncated write: raise :class:`RecordError`, or drop it when ``drop_truncated``."""
+    """Read a JSON-lines file of objects. A last line that is not complete JSON ending in a
+    newline is a truncated write: raise :class:`RecordError`, or drop it when ``drop_truncated``.
+    Any other bad line is a :class:`RecordError` naming the file and line."""
     path = Path(path)
     if not path.exists():
         return []
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecordError(f"{path}: not readable ({e}); the record is corrupt") from None
     lines = text.split("\n")
     tail = lines.pop()  # "" when the file ends with a newline
     points = []
@@ -198,12 +367,16 @@ def read_jsonl(path: Path | str, *, drop_truncated: bool = False) -> list[dict]:
         if not line.strip():
             continue
         try:
-            points.append(json.loads(line))
+            point = json.loads(line)
         except json.JSONDecodeError as e:
             if i == len(lines) - 1 and not tail and drop_truncated:
                 break
             raise RecordError(f"{path}: line {i + 1} is not valid JSON ({e.msg}); "
                               "the record is corrupt") from None
+        if not isinstance(point, dict):
+            raise RecordError(f"{path}: line {i + 1} is a JSON {type(point).__name__}, not an "
+                              "object; the record is corrupt")
+        points.append(point)
     if tail.strip():
         if not drop_truncated:
             raise RecordError(f"{path}: the last line is truncated (a crash mid-write?); "
@@ -213,7 +386,9 @@ def read_jsonl(path: Path | str, *, drop_truncated: bool = False) -> list[dict]:
 
 class Record:
     """A run directory read back: ``config`` (the whole config.json), ``telemetry`` (list of
-    points), ``summary`` (dict, or None for a run that did not finish), and arrays on demand."""
+    points), ``summary`` (dict, or None for a run that did not finish), and arrays on demand.
+
+    The one loader of records: every unreadable file is a :class:`RecordError` naming it."""
 
     def __init__(self, path: Path, doc: dict, telemetry: list[dict], summary: dict | None):
         self.path = path
@@ -230,27 +405,36 @@ class Record:
         return self.path.name
 
     @classmethod
-    def load(cls, path: Path | str, *, drop_truncated: bool = False) -> "Record":
+    def load(cls, path: Path | str, *, drop_truncated: bool = False,
+             warn: Callable[[str], None] | None = None) -> "Record":
+        """Read the record at ``path``. A truncated last telemetry line (a crash mid-append) is
+        an error, unless ``drop_truncated`` or ``warn`` is given: then it is dropped and ``warn``
+        (if any) is told in one line. Corrupt files are always errors."""
         path = Path(path)
         if not (path / CONFIG).exists():
             raise RecordError(f"{path} is not a simlab record (no {CONFIG}); "
                               "pass a directory written by `python -m simlab toy|scale`")
-        doc = json.loads((path / CONFIG).read_text())
-        telemetry = read_jsonl(path / TELEMETRY, drop_truncated=drop_truncated)
-        summary = json.loads((path / SUMMARY).read_text()) if (path / SUMMARY).exists() else None
+        doc = read_json_object(path / CONFIG)
+        if not isinstance(doc.get("config", {}), dict):
+            raise RecordError(f"{path / CONFIG}: its \"config\" is not an object; the record is corrupt")
+        if warn is None:
+            telemetry = read_jsonl(path / TELEMETRY, drop_truncated=drop_truncated)
+        else:
+            try:
+                telemetry = read_jsonl(path / TELEMETRY)
+            except RecordError:
+                telemetry = read_jsonl(path / TELEMETRY, drop_truncated=True)
+                warn(f"{path / TELEMETRY}: dropped a truncated last line (the run was interrupted "
+                     "mid-write)")
+        summary = read_json_object(path / SUMMARY) if (path / SUMMARY).exists() else None
         return cls(path, doc, telemetry, summary)
 
     def arrays(self, name: str = ARRAYS) -> dict[str, np.ndarray]:
         target = self.path / name
-        if not target.exists():
-            return {}
-        with np.load(target) as f:
-            return {k: f[k] for k in f.files}
+        return read_npz(target) if target.exists() else {}
 
     def weights(self):
-        import torch
-
-        return torch.load(self.path / WEIGHTS, weights_only=True)
+        return load_tensor_file(self.path / WEIGHTS, "weights file")
 
     def series(self, key: str) -> list:
         """The values of one telemetry field over the run (None where a point lacks it)."""

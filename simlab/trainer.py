@@ -1,37 +1,67 @@
-"""Full-batch gradient descent with Lowell 2022's telemetry cadence.
+"""Full-batch gradient descent with Lowell 2022's telemetry cadence: the one GD loop.
 
     θ_{n+1} = θ_n − η_n ∇L(θ_n),   t_n = Σ_{m<n} η_m   (t = nη for a constant η)
 
 No momentum, no mini-batches: ∇L is the whole-set mean of :class:`~simlab.landscape.Landscape`.
 Schedules: ``constant`` (η_n = lr) and ``flow`` (gradient flow as in Lowell: λ_1 at every
-iteration and η_n = min(lr, flow_c/λ_1)). Telemetry (:func:`simlab.telemetry.measure`) every
-``telemetry_every`` iterations (default round(1/η)), plus every ``entry_every`` iterations before
-``entry_until`` (the entry-capture experiment), warm-starting each eigensolve from the previous
-point's eigenvectors; and at the final θ.
+iteration and η_n = min(lr, flow_c/λ_1)). Telemetry (:func:`simlab.telemetry.measure` on the
+operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
+(default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
+entry-capture experiment), at every step a :class:`Probe` is due (its dict is merged into the
+point), and at the final θ; each eigensolve warm-starts from the previous point's eigenvectors.
 
-Stops at the first of: L < ``target_loss``, ‖g‖ ≤ ``grad_tol``, ``max_steps`` iterations,
-t ≥ ``max_t``, ``max_seconds`` of wall time; or when L or ‖g‖ is NaN/inf ("diverged"), keeping
-everything recorded so far. With a record writer and ``checkpoint_every``, the state is saved so
-that ``resume=True`` continues an interrupted run and yields the same record.
+Stops at the first of: L < ``target_loss``, accuracy ≥ ``target_accuracy`` (checked at telemetry
+points), ‖g‖ ≤ ``grad_tol``, ``max_steps`` iterations, t ≥ ``max_t``, ``max_seconds`` of wall
+time; or "diverged" (L or ‖g‖ NaN/inf) or "dead" (‖g‖ exactly 0 above the target loss, or a
+ReLU layer with no live unit on the training set: the net is a constant function and GD can
+never revive it), keeping everything recorded so far. :func:`validity` says whether the run is
+a measurement at all (see its docstring).
+
+With a record writer and ``checkpoint_every``, the state (tensors and plain data only, read back
+with ``torch.load(weights_only=True)``) is saved so that ``resume=True`` continues an interrupted
+run and yields the same record: θ, the previous θ, the warm starts, the history, the HVP count
+and the torch RNG state are all in it, and the telemetry is cut back to the checkpoint's points.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from simlab.distributed import all_reduce
 from simlab.errors import UsageError
-from simlab.record import RecordWriter, _atomic_write_bytes
+from simlab.operators import DenseOperator
+from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
+                           save_tensor_file)
 from simlab.spectrum import top_eigen
 from simlab.telemetry import measure
 
 SCHEDULES = ("constant", "flow")
+STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_t", "max_seconds",
+                "diverged", "dead")
+CHECKPOINT = "checkpoints/state.pt"
+STATE_FORMAT = 2
+
+
+def _number(name: str, value, *, positive: bool = False, nonneg: bool = False,
+            below_one: bool = False, integer: bool = False) -> None:
+    """Finite (and positive / ≥ 0 / ≤ 1 / whole) or a UsageError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    if integer and value != int(value):
+        raise UsageError(f"{name} must be a whole number, got {value!r}")
+    if positive and not value > 0:
+        raise UsageError(f"{name} must be positive, got {value!r}")
+    if nonneg and value < 0:
+        raise UsageError(f"{name} must be ≥ 0, got {value!r}")
+    if below_one and value > 1:
+        raise UsageError(f"{name} must be at most 1, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +72,7 @@ class TrainConfig:
     max_steps: int | None = 10_000      # iteration limit
     max_t: float | None = None          # stop when t = Σ η ≥ max_t (Lowell: 40)
     target_loss: float | None = None    # stop when L < target (Lowell: 0.1)
+    target_accuracy: float | None = None  # stop when training accuracy ≥ target (at points)
     grad_tol: float | None = None       # stop when ‖g‖ ≤ tol (Sagun: 1e-4)
     max_seconds: float | None = None    # wall-time limit
     telemetry_every: int | None = None  # None: round(1/η); 0: only at start and end
@@ -54,20 +85,44 @@ class TrainConfig:
     snapshot_every: int = 0             # save θ every N iterations (gradient flow: 100)
     checkpoint_every: int = 0           # save resumable state every N iterations
 
-    def validate(self) -> None:
-        if not self.lr > 0 or not math.isfinite(self.lr):
-            raise UsageError(f"the learning rate must be positive, got {self.lr}")
+    def validate(self) -> "TrainConfig":
+        _number("the learning rate", self.lr, positive=True)
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        if self.max_steps is not None and self.max_steps < 0:
-            raise UsageError(f"the step limit must be ≥ 0, got {self.max_steps}")
-        if self.k < 1:
-            raise UsageError(f"k (eigenpairs per telemetry point) must be ≥ 1, got {self.k}")
+        _number("flow_c", self.flow_c, positive=True)
+        for name in ("max_steps", "telemetry_every", "entry_every", "entry_until",
+                     "snapshot_every", "checkpoint_every"):
+            if getattr(self, name) is not None:
+                _number(name, getattr(self, name), nonneg=True, integer=True)
+        for name in ("max_t", "max_seconds", "eig_tol"):
+            if getattr(self, name) is not None:
+                _number(name, getattr(self, name), positive=True)
+        if self.target_loss is not None:
+            _number("the target loss", self.target_loss)
+        if self.grad_tol is not None:
+            _number("the gradient tolerance", self.grad_tol, nonneg=True)
+        if self.target_accuracy is not None:
+            _number("the target accuracy", self.target_accuracy, positive=True, below_one=True)
+        _number("eps", self.eps, positive=True, below_one=True)
+        _number("k (eigenpairs per telemetry point)", self.k, positive=True, integer=True)
+        return self
 
     def cadence(self) -> int:
         if self.telemetry_every is not None:
             return self.telemetry_every
         return max(1, round(1.0 / self.lr))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An extra measurement: at steps with ``step % every == 0`` (and at the final θ) a telemetry
+    point is taken and ``fn(theta, step, landscape) -> dict`` is merged into it."""
+
+    every: int
+    fn: Callable[[torch.Tensor, int, Any], dict]
+
+    def due(self, step: int) -> bool:
+        return self.every > 0 and step % self.every == 0
 
 
 @dataclass
@@ -82,57 +137,220 @@ class TrainResult:
     n_points: int
     wall_time: float
     history: dict = field(default_factory=dict)
+    theta_finite: torch.Tensor | None = None  # the last θ with a finite loss (None: none)
+    step_finite: int | None = None
+    dead_reason: str | None = None
+    total_hvps: int = 0                       # every operator product the trainer took
+    train_seconds: float = 0.0                # the loop without telemetry
+    telemetry_seconds: float = 0.0            # telemetry points and probes
+    grads_per_hvp: float | None = None        # measured cost of one HVP in gradients
 
 
-CHECKPOINT = "checkpoints/state.pt"
+def validity(result: TrainResult, cfg: TrainConfig) -> dict:
+    """``stop_reason``, ``valid`` and ``invalid_reason`` of a run, as the summary stores them.
+
+    Not a measurement: a run that diverged, died (no live units), met its stop rule at
+    initialisation, or stopped within its first 1/η iterations."""
+    reason = None
+    n = result.step
+    if result.stop_reason == "diverged":
+        reason = f"diverged at step {n} (loss={result.loss}, |g|={result.grad_norm})"
+    elif result.stop_reason == "dead":
+        reason = result.dead_reason or f"no live units at step {n}"
+    elif n == 0:
+        reason = f"stop rule met at initialisation ({result.stop_reason})"
+    elif n < max(1, round(1.0 / cfg.lr)):
+        reason = f"stopped within its first 1/η iterations (step {n} < {max(1, round(1.0 / cfg.lr))})"
+    return {"stop_reason": result.stop_reason, "valid": reason is None, "invalid_reason": reason}
+
+
+def chunking(landscape) -> dict:
+    """How the landscape chunks its sums (the landscape says, when it can)."""
+    c = getattr(landscape, "chunking", None)
+    if c is not None:
+        return dict(c() if callable(c) else c)
+    size = int(landscape.chunk_size)
+    n_chunks = math.ceil(max(landscape.n_local, 1) / size)
+    return {"chunk_size": size, "n_chunks": n_chunks, "hold_graph": n_chunks == 1,
+            "memory_budget_mb": None}
+
+
+def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
+    """The summary fields every run writes: validity and cost."""
+    return {**validity(result, cfg), "train_seconds": result.train_seconds,
+            "telemetry_seconds": result.telemetry_seconds, "total_hvps": result.total_hvps,
+            "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape)}
+
+
+def cost_line(summary: dict) -> str:
+    """One line of a summary's cost (for the run's printed summary)."""
+    g = summary.get("grads_per_hvp")
+    c = summary.get("chunking") or {}
+    return (f"train {summary.get('train_seconds', 0):.3g} s, telemetry "
+            f"{summary.get('telemetry_seconds', 0):.3g} s, {summary.get('total_hvps')} operator "
+            f"products" + (f" (1 HVP ≈ {g:.3g} gradients)" if g is not None else "")
+            + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else ""))
+
+
+# ------------------------------------------------------------------------------ checkpoints
 
 
 def _save_state(writer: RecordWriter, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    _atomic_write_bytes(writer.path / CHECKPOINT, buf.getvalue())
+    save_tensor_file(writer.path / CHECKPOINT, state)
+
+
+_STATE_KEYS = ("format", "theta", "theta_prev", "step", "t", "n_points", "history", "warm",
+               "lam1_warm", "elapsed", "counters", "rng")
 
 
 def _load_state(writer: RecordWriter) -> dict | None:
     path = writer.path / CHECKPOINT
-    return torch.load(path, weights_only=False) if path.exists() else None
+    if not path.exists():
+        return None
+    state = load_tensor_file(path, "checkpoint")
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or \
+            not set(_STATE_KEYS) <= set(state):
+        raise RecordError(f"{path}: not a checkpoint of this simlab version (format "
+                          f"{state.get('format') if isinstance(state, dict) else None}); "
+                          "remove it to start the run over, or rerun without --resume")
+    return state
+
+
+def _to(x, landscape):
+    return None if x is None else x.to(landscape.device, landscape.dtype)
+
+
+# ------------------------------------------------------------------------------ dead nets
+
+
+def dead_layer(landscape, theta: torch.Tensor) -> int | None:
+    """The first ReLU layer (0-based, in module order) with no unit ever positive on the training
+    set, or None. Such a net is a constant function of its input and GD cannot revive it."""
+    relus = [m for m in landscape.model.modules() if isinstance(m, torch.nn.ReLU)]
+    if not relus:
+        return None
+    live = [None] * len(relus)
+
+    def hook(i):
+        def fn(module, inputs, out):
+            dims = [d for d in range(out.dim()) if d != (1 if out.dim() > 1 else 0)]
+            alive = (out > 0).any(dim=tuple(dims)) if dims else (out > 0)
+            live[i] = alive.to(torch.float64) if live[i] is None else live[i] + alive
+        return fn
+
+    handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(relus)]
+    try:
+        with torch.no_grad():
+            for xb, _ in landscape.chunks():
+                landscape.outputs(theta, xb)
+    finally:
+        for h in handles:
+            h.remove()
+    for i, v in enumerate(live):
+        if v is not None and float(all_reduce(v.sum().reshape(1))[0]) == 0:
+            return i
+    return None
+
+
+def _dead_reason(landscape, theta, step: int, loss: float, gnorm: float, cfg: TrainConfig,
+                 point: dict | None) -> str | None:
+    above = cfg.target_loss is None or not loss < cfg.target_loss
+    layer = dead_layer(landscape, theta)
+    if layer is not None:
+        return f"no live units (every ReLU of activation layer {layer + 1} is dead at step {step})"
+    if above and gnorm == 0:
+        return f"no live units (the gradient is exactly 0 at step {step}, loss {loss:.6g})"
+    if above and point is not None and point["eigenvalues"] and not any(point["eigenvalues"]):
+        return f"no live units (every measured eigenvalue is exactly 0 at step {step}, loss {loss:.6g})"
+    return None
+
+
+# ------------------------------------------------------------------------------ the loop
+
+
+class _Clock:
+    """Seconds and operator products, checkpointed with the state so that a resumed run counts
+    what the interrupted one did."""
+
+    KEYS = ("total_hvps", "telemetry_seconds", "hvp_seconds", "n_hvps_timed", "grad_seconds",
+            "n_grads")
+
+    def __init__(self, counters: dict | None = None):
+        self.c = {k: 0 for k in self.KEYS}
+        self.c.update(counters or {})
+
+    def timed(self, op):
+        """Count (and, for matrix-free operators, time) every product ``op`` takes."""
+        if isinstance(op, DenseOperator):
+            return op
+        inner = op._matvec
+
+        def matvec(v):
+            s = time.perf_counter()
+            out = inner(v)
+            self.c["hvp_seconds"] += time.perf_counter() - s
+            self.c["n_hvps_timed"] += 1
+            return out
+
+        op._matvec = matvec
+        return op
+
+    def grads_per_hvp(self) -> float | None:
+        c = self.c
+        if not (c["n_hvps_timed"] and c["n_grads"] and c["grad_seconds"] > 0):
+            return None
+        return (c["hvp_seconds"] / c["n_hvps_timed"]) / (c["grad_seconds"] / c["n_grads"])
 
 
 def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
-          theta: torch.Tensor | None = None, hessian_fn=None, progress: bool = True,
-          desc: str = "GD", resume: bool = False, on_point=None) -> TrainResult:
+          theta: torch.Tensor | None = None, operator_fn=None, probes: Sequence[Probe] = (),
+          progress: bool = True, desc: str = "GD", resume: bool = False,
+          on_point=None) -> TrainResult:
     """Run full-batch GD from ``theta`` (default: the landscape's θ_0) under ``cfg``.
 
-    ``hessian_fn(θ)`` (toy regime) gives the dense Hessian for every telemetry point, which then
-    carries the full-spectrum statistics. ``on_point(point, eig)`` is called after each point.
+    ``operator_fn(θ)`` gives the curvature operator of every telemetry point (default
+    ``landscape.operator``; the toy regime passes a dense Hessian's operator with
+    ``eig_method="dense"``, whose points then carry the full-spectrum statistics).
+    ``probes`` add measurements (see :class:`Probe`). ``on_point(point, eig)`` is called after
+    each point is written.
     """
     cfg.validate()
+    probes = tuple(probes)
+    for p in probes:
+        _number("a probe's cadence", p.every, positive=True, integer=True)
+    operator_fn = operator_fn or landscape.operator
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
+    prev = None
     step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
     warm = lam1_warm = None
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
+    clock = _Clock()
     if resume and writer is not None:
         state = _load_state(writer)
-        if state is not None:
-            theta, step, t = state["theta"].to(landscape.device, landscape.dtype), state["step"], state["t"]
-            n_points, warm, hist, elapsed0 = state["n_points"], state["warm"], state["history"], state["elapsed"]
-            if warm is not None:
-                warm = warm.to(landscape.device, landscape.dtype)
-            # the flow schedule's λ_1 warm start: without it a resumed run's η differs in the last bits
-            lam1_warm = state.get("lam1_warm")
-            if lam1_warm is not None:
-                lam1_warm = lam1_warm.to(landscape.device, landscape.dtype)
+        if state is None:
+            writer.restart()  # killed before its first checkpoint: start over cleanly
+        else:
+            theta, prev = _to(state["theta"], landscape), _to(state["theta_prev"], landscape)
+            step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
+            warm, lam1_warm = _to(state["warm"], landscape), _to(state["lam1_warm"], landscape)
+            elapsed0, clock = state["elapsed"], _Clock(state["counters"])
+            torch.set_rng_state(state["rng"])
             writer.truncate_telemetry(n_points)
+            writer.clear_summary()
     every = cfg.cadence()
     start = time.perf_counter() - elapsed0
     last_point_step = -1
     bar = tqdm(total=cfg.max_steps, initial=step, desc=desc, disable=not progress or None,
                leave=False, dynamic_ncols=True)
-    stop_reason, message = "", ""
+    stop_reason, message, dead = "", "", None
     loss = gnorm = float("nan")
     last_fields = {}
     while True:
+        crash_point(f"step:{step}")
+        s = time.perf_counter()
         loss, g = landscape.loss_grad(theta)
+        clock.c["grad_seconds"] += time.perf_counter() - s
+        clock.c["n_grads"] += 1
         gnorm = float(torch.linalg.vector_norm(g))
         if not (math.isfinite(loss) and math.isfinite(gnorm)):
             stop_reason = "diverged"
@@ -142,20 +360,36 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         lr = cfg.lr
         lam1 = float("nan")
         if cfg.schedule == "flow":
-            e = top_eigen(landscape.operator(theta), 1, tol=cfg.eig_tol, v0=lam1_warm,
-                          with_residuals=False)
+            op = clock.timed(landscape.operator(theta))
+            e = top_eigen(op, 1, tol=cfg.eig_tol, v0=lam1_warm, with_residuals=False)
+            clock.c["total_hvps"] += op.n_matvecs
             lam1, lam1_warm = float(e.eigenvalues[0]), e.eigenvectors
             lr = min(cfg.lr, cfg.flow_c / lam1) if lam1 > 0 else cfg.lr
-        due = (every > 0 and step % every == 0) or step == 0 or (
+        due_probes = [p for p in probes if p.due(step)]
+        due = (every > 0 and step % every == 0) or step == 0 or bool(due_probes) or (
             cfg.entry_every > 0 and step < cfg.entry_until and step % cfg.entry_every == 0)
         stop_reason = _stop(cfg, step, t, loss, gnorm, time.perf_counter() - start)
         if (due or stop_reason) and step != last_point_step:
-            point, eig = measure(landscape, theta, lr=lr, k=cfg.k, method=cfg.eig_method,
-                                 tol=cfg.eig_tol, v0=warm, eps=cfg.eps, loss_grad=(loss, g),
-                                 hessian=hessian_fn(theta) if hessian_fn else None, seed=step)
+            s = time.perf_counter()
+            op = clock.timed(operator_fn(theta))
+            point, eig = measure(landscape, theta, lr=lr, operator=op, k=cfg.k, method=cfg.eig_method,
+                                 tol=cfg.eig_tol, v0=warm, eps=cfg.eps, loss_grad=(loss, g), seed=step)
+            clock.c["total_hvps"] += op.n_matvecs
+            if hasattr(op, "release"):
+                op.release()
             warm = eig.eigenvectors
-            point = {"step": step, "t": t, "lr": lr, **point,
-                     "wall_time": time.perf_counter() - start}
+            point = {"step": step, "t": t, "lr": lr, **point}
+            dead = _dead_reason(landscape, theta, step, loss, gnorm, cfg, point)
+            if dead and stop_reason not in ("target_loss", "target_accuracy"):
+                stop_reason = "dead"
+            elif (not stop_reason and cfg.target_accuracy is not None
+                  and point["accuracy"] >= cfg.target_accuracy):
+                stop_reason = "target_accuracy"
+            for p in (probes if stop_reason else due_probes):
+                point.update(p.fn(theta, step, landscape))
+            clock.c["telemetry_seconds"] += time.perf_counter() - s
+            point["wall_time"] = time.perf_counter() - start
+            crash_point(f"telemetry:{step}")
             if writer is not None:
                 writer.append(point)
             n_points += 1
@@ -169,38 +403,48 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         for key, val in zip(hist, (step, t, loss, gnorm, lr, lam1)):
             hist[key].append(val)
         if stop_reason:
-            message = _message(stop_reason, step, t, loss, gnorm)
+            message = (f"the net died at step {step}: {dead}" if stop_reason == "dead"
+                       else _message(stop_reason, step, t, loss, gnorm))
             break
         if cfg.snapshot_every and step % cfg.snapshot_every == 0 and writer is not None:
-            _save_snapshot(writer, step, theta)
+            save_tensor_file(writer.path / "snapshots" / f"step_{step:07d}.pt", theta.detach().cpu())
+        prev = theta
         theta = theta - lr * g
         step += 1
         t += lr
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4g}", **last_fields, refresh=False)
         if writer is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-            _save_state(writer, {"theta": theta.cpu(), "step": step, "t": t, "n_points": n_points,
-                                 "warm": None if warm is None else warm.cpu(),
-                                 "lam1_warm": None if lam1_warm is None else lam1_warm.cpu(), "history": hist,
-                                 "elapsed": time.perf_counter() - start})
+            _save_state(writer, {
+                "format": STATE_FORMAT, "theta": theta.cpu(),
+                "theta_prev": None if prev is None else prev.cpu(), "step": step, "t": t,
+                "n_points": n_points, "history": hist,
+                "warm": None if warm is None else warm.cpu(),
+                "lam1_warm": None if lam1_warm is None else lam1_warm.cpu(),
+                "elapsed": time.perf_counter() - start, "counters": dict(clock.c),
+                "rng": torch.get_rng_state()})
     bar.close()
     history = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
     if writer is not None:
         writer.save_arrays({f"history_{k}": v for k, v in history.items()})
         writer.save_weights(theta)
-    return TrainResult(theta, step, t, loss, gnorm, stop_reason, message, n_points,
-                       time.perf_counter() - start, history)
-
-
-def _save_snapshot(writer: RecordWriter, step: int, theta: torch.Tensor) -> None:
-    buf = io.BytesIO()
-    torch.save(theta.detach().cpu(), buf)
-    _atomic_write_bytes(writer.path / "snapshots" / f"step_{step:07d}.pt", buf.getvalue())
+    finite = prev if stop_reason == "diverged" else theta
+    wall = time.perf_counter() - start
+    return TrainResult(theta, step, t, loss, gnorm, stop_reason, message, n_points, wall, history,
+                       theta_finite=finite, step_finite=None if finite is None else
+                       (step - 1 if stop_reason == "diverged" else step),
+                       dead_reason=dead if stop_reason == "dead" else None,
+                       total_hvps=int(clock.c["total_hvps"]),
+                       train_seconds=wall - clock.c["telemetry_seconds"],
+                       telemetry_seconds=clock.c["telemetry_seconds"],
+                       grads_per_hvp=clock.grads_per_hvp())
 
 
 def _stop(cfg: TrainConfig, step: int, t: float, loss: float, gnorm: float, seconds: float) -> str:
     if cfg.target_loss is not None and loss < cfg.target_loss:
         return "target_loss"
+    if gnorm == 0:
+        return "dead"  # GD can never move again; the point taken here says why
     if cfg.grad_tol is not None and gnorm <= cfg.grad_tol:
         return "grad_tol"
     if cfg.max_steps is not None and step >= cfg.max_steps:
@@ -213,7 +457,7 @@ def _stop(cfg: TrainConfig, step: int, t: float, loss: float, gnorm: float, seco
 
 
 def _message(reason: str, step: int, t: float, loss: float, gnorm: float) -> str:
-    what = {"target_loss": "reached the target loss", "grad_tol": "reached the gradient tolerance",
-            "max_steps": "reached the iteration limit", "max_t": "reached the time limit t = Σ η",
-            "max_seconds": "reached the wall-time limit"}[reason]
+    what = {"target_loss": "reached the target loss", "target_accuracy": "reached the target accuracy",
+            "grad_tol": "reached the gradient tolerance", "max_steps": "reached the iteration limit",
+            "max_t": "reached the time limit t = Σ η", "max_seconds": "reached the wall-time limit"}[reason]
     return f"{what} at step {step} (t={t:.4g}, loss={loss:.6g}, |g|={gnorm:.3g})"

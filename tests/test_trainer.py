@@ -6,6 +6,7 @@ import torch
 
 from conftest import gd, make_landscape
 from simlab.errors import UsageError
+from simlab.operators import DenseOperator
 from simlab.record import Record, RecordWriter
 from simlab.toy.hessian import dense_hessian
 from simlab.trainer import TrainConfig, train
@@ -93,9 +94,9 @@ def test_cadence_is_one_over_eta():
 
 def test_telemetry_points_in_the_record(tmp_path):
     ls = tiny()
-    cfg = TrainConfig(lr=0.25, max_steps=8, k=3, eig_tol=1e-10)
+    cfg = TrainConfig(lr=0.25, max_steps=8, k=3, eig_tol=1e-10, eig_method="dense")
     w = RecordWriter(tmp_path / "run", cfg)
-    res = train(ls, cfg, w, progress=False, hessian_fn=lambda th: dense_hessian(ls, th))
+    res = train(ls, cfg, w, progress=False, operator_fn=lambda th: DenseOperator(dense_hessian(ls, th)))
     rec = Record.load(tmp_path / "run")
     assert [p["step"] for p in rec.telemetry] == [0, 4, 8]
     assert rec.config["lr"] == 0.25

@@ -6,6 +6,8 @@
 Telemetry points carry every eigenvalue's statistics (the dense Hessian is computed at each
 point), so Lowell's ρ_i and Sagun's bulk/outlier numbers come from the same exact spectrum.
 A run is a function of its :class:`ToyConfig` (seed included); the record stores the config.
+Checkpoints every telemetry interval let ``resume=True`` finish an interrupted run into the same
+record; a folder that already holds a run needs ``resume`` or ``overwrite``.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from simlab import plots
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
-from simlab.record import RecordWriter
+from simlab.operators import DenseOperator
+from simlab.record import RecordWriter, check_same_config, prepare_out
 from simlab.spectrum import spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.hessian import dense_hessian, full_spectrum
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import TrainConfig, train
+from simlab.trainer import Probe, TrainConfig, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -52,8 +54,17 @@ class ToyConfig:
     max_steps: int = 4_000
     grad_tol: float | None = 1e-4
     target_loss: float | None = None
+    target_accuracy: float | None = None  # stop when training accuracy ≥ this (at points)
+    max_t: float | None = None          # stop when t = Σ η ≥ max_t
+    schedule: str = "constant"          # constant | flow (η = min(lr, flow_c/λ_1))
+    flow_c: float = 0.5
     telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
     k: int = 20                         # eigenpairs listed per telemetry point
+    eig_method: str = "dense"           # dense: exact H at every point; lanczos: top-k by HVPs
+    dense_every: int = 0                # lanczos points: the full dense spectrum's statistics
+                                        # every N steps and at the end (0: never)
+    snapshot_every: int = 0             # save θ every N iterations
+    checkpoint_every: int | None = None  # None: at every telemetry point
     eps: float = 1e-3                   # near-zero threshold |λ| ≤ eps·λ_max
     # reproducibility and numerics
     seed: int = 0                       # model init and data draw
@@ -82,9 +93,13 @@ class ToyConfig:
         every = self.telemetry_every
         if every is None:
             every = max(round(1 / self.lr), self.max_steps // 40, 1)
-        return TrainConfig(lr=self.lr, max_steps=self.max_steps, grad_tol=self.grad_tol,
-                           target_loss=self.target_loss, telemetry_every=every, k=self.k,
-                           eig_method="dense", eps=self.eps)
+        # a checkpoint at every telemetry point by default: θ is tiny, and resume is exact
+        ckpt = every if self.checkpoint_every is None else self.checkpoint_every
+        return TrainConfig(lr=self.lr, schedule=self.schedule, flow_c=self.flow_c,
+                           max_steps=self.max_steps, max_t=self.max_t, grad_tol=self.grad_tol,
+                           target_loss=self.target_loss, target_accuracy=self.target_accuracy,
+                           telemetry_every=every, k=self.k, eig_method=self.eig_method,
+                           eps=self.eps, snapshot_every=self.snapshot_every, checkpoint_every=ckpt)
 
     def validate(self) -> None:
         if self.hidden <= 0:
@@ -93,6 +108,11 @@ class ToyConfig:
             raise UsageError(f"--depth must be at least 1, got {self.depth}")
         if not self.lr > 0:
             raise UsageError(f"--lr must be positive, got {self.lr}")
+        if self.eig_method not in ("dense", "lanczos"):
+            raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
+        if self.dense_every < 0:
+            raise UsageError(f"--dense-every must be ≥ 0, got {self.dense_every}")
+        self.train_config().validate()
         if self.max_steps < 0:
             raise UsageError(f"--steps must be ≥ 0, got {self.max_steps}")
         if not self.std > 0:
@@ -131,44 +151,70 @@ def layer_boundaries(model) -> list[int]:
     return out[1:]
 
 
-def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool = True) -> dict:
-    """Train, measure, and write the record (and figures) into ``out``; returns the summary."""
+def dense_probe(hess, n_classes: int, eps: float, every: int) -> Probe:
+    """A probe that adds the full dense spectrum's statistics (:func:`spectrum_stats`) to the
+    point, for runs whose points take their top-k by Lanczos."""
+    def fn(theta, step, landscape):
+        lam, _ = full_spectrum(hess(theta))
+        return spectrum_stats(lam, n_classes=n_classes, eps=eps)
+
+    return Probe(every, fn)
+
+
+def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool = True,
+        resume: bool = False, overwrite: bool = False) -> dict:
+    """Train, measure, and write the record (and figures) into ``out``; returns the summary.
+
+    ``out`` holding a run needs ``resume`` (finish it from its last checkpoint: the same record
+    as an uninterrupted run) or ``overwrite`` (its record files are replaced)."""
     t0 = time.perf_counter()
-    out = Path(out)
+    cfg.validate()
+    out = prepare_out(out, resume=resume, overwrite=overwrite)
+    if resume:
+        check_same_config(out, cfg)
     land, info = build(cfg)
     writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
-                                          "data": info}, device=cfg.device)
+                                          "data": info}, device=cfg.device, resume=resume)
     hess = lambda th: dense_hessian(land, th)  # noqa: E731
     H0 = hess(land.theta0)
     lam0, _ = full_spectrum(H0)
-    result = train(land, cfg.train_config(), writer, hessian_fn=hess, progress=progress,
-                   desc=f"toy {cfg.dataset} h={cfg.hidden}")
-    H = hess(result.theta)
-    lam, _ = full_spectrum(H)
+    tcfg = cfg.train_config()
+    dense = cfg.eig_method == "dense"
+    probes = [dense_probe(hess, info["n_classes"], cfg.eps, cfg.dense_every)] if cfg.dense_every else []
+    result = train(land, tcfg, writer, operator_fn=(lambda th: DenseOperator(hess(th))) if dense else None,
+                   probes=probes, progress=progress, desc=f"toy {cfg.dataset} h={cfg.hidden}",
+                   resume=resume)
     n_c = info["n_classes"]
-    stats = spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)
-    stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
-    writer.save_arrays({"eigenvalues": lam, "eigenvalues_init": lam0, "hessian": H.cpu().numpy(),
-                        "hessian_init": H0.cpu().numpy()})
     summary = {
         "n_params": land.n_params,
         "dataset": info["name"], "n_data": info["n_data"], "n_classes": n_c,
         "widths": list(cfg.widths()), "activation": cfg.activation, "loss": cfg.loss,
         "lr": cfg.lr, "seed": cfg.seed,
-        "steps": result.step, "t": result.t, "stop_reason": result.stop_reason,
-        "message": result.message,
+        "steps": result.step, "t": result.t, "message": result.message,
+        **run_summary(result, tcfg, land),
         "final_loss": result.loss, "final_grad_norm": result.grad_norm,
-        "final_accuracy": land.accuracy(result.theta),
-        "theta_norm": float(torch.linalg.vector_norm(result.theta)),
         "theta_norm_init": float(torch.linalg.vector_norm(land.theta0)),
-        "eigenvalues": lam.tolist(), "eigenvalues_init": lam0.tolist(),
-        **stats,
-        **{f"{k}_init": v for k, v in stats0.items()},
-        "eps": cfg.eps,
-        "n_telemetry": result.n_points,
-        "wall_time": time.perf_counter() - t0,
     }
-    if figures:
+    # the spectrum is taken at the last θ with a finite loss (a diverged run's final θ has none)
+    theta = result.theta_finite
+    summary["spectrum_step"] = result.step_finite
+    arrays = {"eigenvalues_init": lam0, "hessian_init": H0.cpu().numpy()}
+    stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
+    summary.update({"eigenvalues_init": lam0.tolist(), **{f"{k}_init": v for k, v in stats0.items()},
+                    "eps": cfg.eps})
+    H = lam = None
+    if theta is not None:
+        H = hess(theta)
+        lam, _ = full_spectrum(H)
+        arrays.update({"eigenvalues": lam, "hessian": H.cpu().numpy()})
+        summary.update({"final_accuracy": land.accuracy(theta),
+                        "theta_norm": float(torch.linalg.vector_norm(theta)),
+                        "eigenvalues": lam.tolist(),
+                        **spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)})
+    writer.save_arrays(arrays)
+    summary["n_telemetry"] = result.n_points
+    summary["wall_time"] = time.perf_counter() - t0
+    if figures and H is not None:
         summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
     writer.write_summary(summary)
     return summary
