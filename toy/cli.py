@@ -175,28 +175,53 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _num(s: dict, key: str, fmt: str) -> str:
+    v = s.get(key)
+    return format(v, fmt) if isinstance(v, (int, float)) else "none (no finite θ)"
+
+
 def print_summary(s: dict, out: Path) -> None:
     rows = [
         ("parameters", f"{s['n_params']}  (widths {s['widths']}, {s['activation']}, {s['loss']})"),
         ("data", f"{s['dataset']}: {s['n_data']} examples, {s['n_classes']} classes"),
         ("training", s["message"]),
-        ("final loss", f"{s['final_loss']:.6g}   accuracy {s.get('final_accuracy', float('nan')):.4f}"),
-        ("final ‖g‖", f"{s['final_grad_norm']:.3g}"),
+        ("final loss", f"{_num(s, 'final_loss', '.6g')}   accuracy {_num(s, 'final_accuracy', '.4f')}"),
+        ("final ‖g‖", _num(s, "final_grad_norm", ".3g")),
     ]
     if "lambda_max" in s:
         rows += [
-            ("λ_max", f"{s['lambda_max']:.6g}   (at init {s['lambda_max_init']:.6g})"),
-            ("λ_min", f"{s['lambda_min']:.6g}   ({s['n_negative']} negative eigenvalues)"),
+            ("λ_max", f"{s['lambda_max']:.6g}   (at init {_num(s, 'lambda_max_init', '.6g')})"),
+            ("λ_min", f"{s['lambda_min']:.6g}   ({s.get('n_negative')} negative eigenvalues)"),
             ("near-zero fraction", f"{s['near_zero_fraction']:.4f}   (|λ| ≤ {s['eps']:g}·λ_max; "
-                                   f"at init {s['near_zero_fraction_init']:.4f})"),
-            ("outliers", f"{s['outlier_count']}   (largest gap ratio {s['gap_ratio']:.3g} after "
-                         f"λ_{s['gap_index']})"),
+                                   f"at init {_num(s, 'near_zero_fraction_init', '.4f')})"),
+            ("outliers", f"{s.get('outlier_count')}   (largest gap ratio {_num(s, 'gap_ratio', '.3g')} "
+                         f"after λ_{s.get('gap_index')})"),
         ]
+    else:
+        rows.append(("spectrum", "none (diverged at initialisation: no finite θ)"))
+    try:
+        from simlab.trainer import cost_line
+
+        rows.append(("cost", cost_line(s)))
+    except ImportError:
+        pass
     if s.get("valid") is False:
         rows.append(("not a measurement", str(s.get("invalid_reason"))))
     rows.append(("record", str(out)))
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+
+
+def exit_code(s: dict) -> int:
+    """1 when the result the user asked for does not exist (the run diverged or died), else 0;
+    a run that is valid only in part says why on stderr in one line."""
+    reason = s.get("invalid_reason")
+    if s.get("stop_reason") in ("diverged", "dead"):
+        print(f"simlab toy: not a valid run: {reason or s.get('stop_reason')}", file=sys.stderr)
+        return 1
+    if s.get("valid") is False and reason:
+        print(f"simlab toy: note: {reason}", file=sys.stderr)
+    return 0
 
 
 def main(argv=None) -> int:
@@ -221,7 +246,7 @@ def main(argv=None) -> int:
     summary = run(cfg, out, progress=not a.quiet, figures=not a.no_figures,
                   resume=a.resume, overwrite=a.overwrite)
     print_summary(summary, out)
-    return 0 if summary.get("valid", True) else 1
+    return exit_code(summary)
 
 
 __all__ = ["main", "parser", "config_from_args", "validate", "plan", "with_overrides"]
