@@ -292,6 +292,8 @@ def fig_outliers_vs_classes(rows: Sequence[dict], path: Path) -> Fig:
 def fig_continuation(records: Sequence[Record], path: Path) -> Fig:
     """L10: GD, Bulk-GD and Top-GD loss curves from on-edge θ, one panel per regime."""
     recs = [r for r in records if rd.continuation(r) is not None]
+    if not recs:
+        raise ValueError("no continuation from an on-edge θ to draw (every source missed the edge)")
     regimes = sorted({rd.regime(r) for r in recs})
     fig, axes = plt.subplots(1, len(regimes), figsize=(5.5 * len(regimes), 3.8), squeeze=False)
     parts = []

@@ -143,6 +143,9 @@ def test_cadence_precondition_is_reported(lab):
     assert readers.edge(dense, TH).cadence_ok is True
     assert readers.edge(sparse, TH).cadence_ok is False
     assert "too sparse" in readers.edge(sparse, TH).cadence_note()
+    v = evaluate_claim("L1", [sparse], TH)
+    assert "cadence precondition unmet" in v.reason and v.statistic["cadence_unmet"] == [sparse.name]
+    assert "cadence" not in evaluate_claim("L1", [dense], TH).reason
     never = lab("toy", lr=0.01, telemetry=tel([OFF] * 6, every=100))
     assert "too sparse" in evaluate_claim("L1", [never], TH).reason
 
@@ -295,3 +298,18 @@ def test_L10_continuations(lab):
     # seeds: medians decide
     seeds = [cont(lab, [1.0, 0.5], [1.0, b], [1.0, 0.95], seed=s) for s, b in enumerate((0.55, 0.56, 0.9))]
     assert evaluate_claim("L10", seeds, TH).status == "holds"
+
+
+def test_aliases_are_counted_once_across_experiments(lab, tmp_path):
+    top, bulk = [0.1, -0.2, 0.3, -0.1, 0.05], [-0.01, -0.012, -0.011, -0.009, -0.01]
+    pts = [{"step": 0, "rho": OFF}] + [{"step": i + 1, "rho": ON, "dl_top": t, "dl_bulk": b}
+                                       for i, (t, b) in enumerate(zip(top, bulk))]
+    src = lab("lr_sweep", telemetry=pts)
+    alias = lab("class_sweep", telemetry=pts)
+    alias.doc["alias_of"] = f"toy/lr_sweep/{src.path.name}"
+    assert readers.distinct([src, alias]) == [src, alias]  # the source's path does not match
+    alias.doc["alias_of"] = src.path.name
+    assert readers.distinct([src, alias]) == [src]
+    assert readers.distinct([alias]) == [alias]  # without its source it stands for the run
+    v = evaluate_claim("L6", [src, alias], TH)
+    assert v.runs == (src.name,)

@@ -22,7 +22,7 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
     unvalidated estimate is set aside with its reason. Holds when the median over runs is
     ≥ f1_fraction; per-run fractions, min and median are in the statistic."""
     thr = {"eps": th.eps, "f1_fraction": th.f1_fraction, "f1_validation": th.f1_validation}
-    ok, ex = rd.split_valid(r for r in records if not rd.is_random_input(r)
+    ok, ex = rd.split_valid(r for r in rd.distinct(records) if not rd.is_random_input(r)
                             and rd.experiment(r) != "predictions"
                             and rd.near_zero(r, th)[0] is not None)
     per, used, unvalidated = {}, [], {}
@@ -119,7 +119,7 @@ def evaluate_F3(records: Sequence[Record], th: Thresholds) -> Verdict:
     from scipy.stats import spearmanr
 
     thr = {"volume_tau": th.volume_tau, "min_minima": th.min_minima}
-    rs, ex = rd.split_valid(r for r in records if rd.spectrum(r) is not None
+    rs, ex = rd.split_valid(r for r in rd.distinct(records) if rd.spectrum(r) is not None
                             and (r.summary or {}).get("test_accuracy") is not None)
     per, used = {}, []
     for key, grp in rd.group_sweep(rs, ("lr",)).items():

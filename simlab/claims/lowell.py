@@ -286,13 +286,13 @@ def evaluate_L4(records: Sequence[Record], th: Thresholds) -> Verdict:
 def evaluate_L6(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L6: once on the edge, learning happens in the bulk, not the top (paper Table 1).
 
-    Per valid run of any experiment with ΔL telemetry that reached the edge, over its on-edge
+    Per valid run of any experiment with ΔL telemetry (aliases counted once) that reached the edge, over its on-edge
     points (≥ min_edge_points with ΔL): mean ΔL_bulk < 0, mean ΔL_top ≥ mean ΔL_bulk and
     std(ΔL_top) > std(ΔL_bulk) (:func:`readers.dl_stats`, ddof=1). The same statistic with "on
     the edge" read as ρ_{n_c−1} > rho_on_edge (the paper's reading) is reported beside it."""
     thr = {"edge_rho": th.edge_rho, "min_edge_points": th.min_edge_points,
            "rho_on_edge": th.rho_on_edge}
-    pool, ex = _pool(records, lambda r: _has("dl_top")(r) and _has("rho")(r))
+    pool, ex = _pool(rd.distinct(records), lambda r: _has("dl_top")(r) and _has("rho")(r))
     units, used = {}, []
     for r in pool:
         used.append(rd.label(r))
@@ -323,7 +323,8 @@ def evaluate_L7(records: Sequence[Record], th: Thresholds) -> Verdict:
     edge and trained past it; ‖θ_0‖ is the first point's (its step is reported: it should be
     0). Runs that never reached the edge are inconclusive units (their change is reported)."""
     thr = {"theta_change": th.theta_change, "edge_rho": th.edge_rho}
-    pool, ex = _pool(records, lambda r: rd.theta_change(r) is not None and _has("rho")(r))
+    pool, ex = _pool(rd.distinct(records), lambda r: rd.theta_change(r) is not None
+                     and _has("rho")(r))
     units, used = {}, []
     for r in pool:
         used.append(rd.label(r))

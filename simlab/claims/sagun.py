@@ -201,7 +201,7 @@ def evaluate_S5(records: Sequence[Record], th: Thresholds) -> Verdict:
     final full spectrum, near-zero fraction (|λ| ≤ eps·λ_1, each with its own λ_1) at the end >
     at initialisation."""
     thr = {"eps": th.eps}
-    ok, ex = rd.split_valid(r for r in records if rd.spectrum(r, "init") is not None)
+    ok, ex = rd.split_valid(r for r in rd.distinct(records) if rd.spectrum(r, "init") is not None)
     units, used = {}, []
     for r in ok:
         lam0, lam1 = rd.spectrum(r, "init"), rd.spectrum(r)

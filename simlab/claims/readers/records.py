@@ -107,6 +107,16 @@ def by_value(grp: Iterable[Record], value: Callable[[Record], Any]) -> dict[Any,
     return dict(sorted(out.items()))
 
 
+def distinct(records: Iterable[Record]) -> list[Record]:
+    """The records without aliases whose source is among them: an alias (``doc["alias_of"]``)
+    is a finished run copied under another experiment name, so a pool over several experiments
+    must not count it twice."""
+    rs = list(records)
+    paths = [r.path.as_posix() for r in rs]
+    return [r for r in rs if not (a := r.doc.get("alias_of"))
+            or not any(p.endswith("/" + str(a).strip("/")) and p != r.path.as_posix() for p in paths)]
+
+
 def of_experiment(records: Iterable[Record], *names: str) -> list[Record]:
     return [r for r in records if experiment(r) in names]
 
