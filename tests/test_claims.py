@@ -428,6 +428,9 @@ def test_cli_writes_table_per_regime(lab, tmp_path, capsys):
     md = (out / "claims.md").read_text()
     assert "| S1 |" in md and "| L1 |" in md
     assert "holds" in capsys.readouterr().out
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UsageError, match="--out .*afile is a file"):
+        main([str(tmp_path), "--out", str(tmp_path / "afile")])
     assert main([str(tmp_path), "--threshold", "rho_off=0.05", "--only", "L1"]) == 0
     assert json.loads((tmp_path / "claims.json").read_text())["regimes"]["scale"][0]["status"] == "fails"
 
@@ -442,6 +445,10 @@ def test_cli_usage_errors(tmp_path):
         main([str(tmp_path), "--threshold", "bogus=1"])
     with pytest.raises(UsageError):
         main([str(tmp_path / "missing")])
+    for bad in ("eps=nan", "eps=inf", "eps=-1", "min_sweep=2.5", "min_sweep=0"):
+        with pytest.raises(UsageError, match="--threshold"):
+            main([str(tmp_path), "--threshold", bad])
+
     from simlab.cli import main as simlab_main  # `python -m simlab claims` → exit code 2
 
     assert simlab_main(["claims", str(tmp_path / "empty")]) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from simlab.claims import readers as rd
 from simlab.claims.registry import CLAIM_IDS, CLAIM_TEXT, evaluate, load_records
 from simlab.claims.verdict import Thresholds, Verdict
 from simlab.cli import ArgumentParser
-from simlab.errors import UsageError
+from simlab.errors import UsageError, check_out_dir
 from simlab.record import atomic_write_text, write_json
 
 REGIME_ORDER = ("toy", "scale")
@@ -46,10 +47,15 @@ def parse_thresholds(items: list[str]) -> Thresholds:
         if not sep or name not in fields:
             raise UsageError(f"--threshold {item!r}: expected NAME=VALUE with NAME one of "
                              f"{', '.join(fields)}")
+        integer = fields[name] in ("int", int)
         try:
-            changes[name] = int(value) if fields[name] in ("int", int) else float(value)
+            v = int(value) if integer else float(value)
         except ValueError:
-            raise UsageError(f"--threshold {item!r}: {value!r} is not a number") from None
+            what = "an integer" if integer else "a number"
+            raise UsageError(f"--threshold {item!r}: {value!r} is not {what}") from None
+        if not math.isfinite(v) or v <= 0:
+            raise UsageError(f"--threshold {item!r}: {name} must be a finite number > 0")
+        changes[name] = v
     return dataclasses.replace(Thresholds(), **changes)
 
 
@@ -159,12 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         raise UsageError(f"no records under {', '.join(args.run_dirs)}; pass directories written "
                          "by `python -m simlab toy|scale` (each holds a config.json)")
+    out = check_out_dir(args.out if args.out is not None else Path(args.run_dirs[0]), "--out",
+                        create=True)
     table = {g: evaluate(rs, th, only) for g, rs in by_regime(records).items()}
     paths = [str(r.path) for r in records]
-    out = args.out if args.out is not None else Path(args.run_dirs[0])
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; pass a directory")
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "claims.json", {
         "thresholds": th.to_dict(), "records": paths,
         "regimes": {g: [v.to_dict() for v in vs] for g, vs in table.items()}})
