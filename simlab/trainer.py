@@ -230,6 +230,8 @@ def dead_layer(landscape, theta: torch.Tensor) -> int | None:
     if not relus:
         return None
     live = [None] * len(relus)
+    # the chunks first: a landscape may size them by running the model (hooks must not see it)
+    chunks = list(landscape.chunks())
 
     def hook(i):
         def fn(module, inputs, out):
@@ -241,7 +243,7 @@ def dead_layer(landscape, theta: torch.Tensor) -> int | None:
     handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(relus)]
     try:
         with torch.no_grad():
-            for xb, _ in landscape.chunks():
+            for xb, _ in chunks:
                 landscape.outputs(theta, xb)
     finally:
         for h in handles:

@@ -154,3 +154,77 @@ def test_find_records(tmp_path):
         find_records([tmp_path / "nowhere"])
     with pytest.raises(RecordError, match="not a simlab record"):
         Record.load(tmp_path / "runs" / "not_a_run")
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("config.json", b"{not json", "not readable JSON"),
+    ("config.json", b"[1, 2]", "JSON list, not an object"),
+    ("config.json", b'{"config": 3}', '"config" is not an object'),
+    ("summary.json", b"\x00\xff garbage", "not readable"),
+    ("summary.json", b'"a string"', "JSON str, not an object"),
+    ("telemetry.jsonl", b'{"step": 0}\n[1]\n', "line 2 is a JSON list"),
+])
+def test_corrupt_files_are_one_line_errors_naming_the_file(tmp_path, name, content, fragment):
+    run = tmp_path / "run"
+    write_run(run, n=2).write_summary({"ok": 1})
+    (run / name).write_bytes(content)
+    with pytest.raises(RecordError, match=fragment) as e:
+        Record.load(run)
+    assert str(run / name) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_truncated_arrays_and_weights_name_the_file(tmp_path):
+    run = tmp_path / "run"
+    w = write_run(run, n=1)
+    w.save_arrays({"a": np.arange(1000.0)})
+    w.save_weights(torch.arange(1000.0))
+    for name, read in (("arrays.npz", lambda r: r.arrays()), ("weights.pt", lambda r: r.weights())):
+        data = (run / name).read_bytes()
+        (run / name).write_bytes(data[:len(data) // 2])
+        with pytest.raises(RecordError, match=name) as e:
+            read(Record.load(run))
+        assert "\n" not in str(e.value) and "allow_pickle" not in str(e.value)
+    # a pickled object array is refused, not loaded
+    np.save(run / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(RecordError):
+        Record.load(run).arrays("x.npy")
+
+
+def test_a_truncated_last_line_goes_to_the_warning_callback(tmp_path):
+    run = tmp_path / "run"
+    write_run(run, n=3)
+    with open(run / "telemetry.jsonl", "a") as f:
+        f.write('{"step": 3, "lo')
+    told = []
+    rec = Record.load(run, warn=told.append)
+    assert [p["step"] for p in rec.telemetry] == [0, 1, 2] and len(told) == 1
+    assert "telemetry.jsonl" in told[0] and "truncated" in told[0]
+    told.clear()
+    Record.load(tmp_path / "run", warn=told.append)
+    (run / "telemetry.jsonl").write_text('{"step": 0}\n{oops\n{"step": 2}\n')
+    with pytest.raises(RecordError, match="line 2"):  # mid-file corruption is never a warning
+        Record.load(run, warn=told.append)
+
+
+def test_npz_bytes_are_deterministic_and_output_folders_checked(tmp_path):
+    write_npz(tmp_path / "a.npz", {"x": np.arange(5.0), "y": np.eye(2)})
+    import time
+    time.sleep(1.1)
+    write_npz(tmp_path / "b.npz", {"x": np.arange(5.0), "y": np.eye(2)})
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    from simlab.errors import UsageError
+    from simlab.record import prepare_out
+
+    with pytest.raises(UsageError, match="is a file"):
+        prepare_out(tmp_path / "a.npz")
+    with pytest.raises(UsageError, match="is a file"):
+        prepare_out(tmp_path / "a.npz" / "sub")
+    with pytest.raises(UsageError, match="exclude each other"):
+        prepare_out(tmp_path / "new", resume=True, overwrite=True)
+    write_run(tmp_path / "run", n=1)
+    (tmp_path / "run" / "checkpoints").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="unfinished run"):
+        prepare_out(tmp_path / "run")
+    prepare_out(tmp_path / "run", overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["keep.txt"]

@@ -312,3 +312,26 @@ def test_cli_end_to_end_subprocess(npz, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "simlab", "scale", "--arch", "resnet"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_scale_resume_refuses_a_pickled_checkpoint_and_a_taken_folder(npz, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["scale", "--preset", "cpu", "--arch", "vgg16", "--width", str(TINY), "--data-root", str(npz),
+            "--n-data", "20", "--max-steps", "2", "--telemetry-every", "2", "--k", "2",
+            "--slq-vectors", "0", "--dtype", "float64", "--device", "cpu", "--checkpoint-every", "1",
+            "--no-figures", "--no-progress", "--out", str(out)]
+    assert simlab_main(args) == 0 and (out / "summary.json").exists()
+    capsys.readouterr()
+    assert simlab_main(args) == 2  # a complete record: --resume or --overwrite
+    err = capsys.readouterr().err.strip()
+    assert "already holds a complete record" in err and len(err.splitlines()) == 1
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').write('x')",))
+
+    torch.save({"format": 2, "theta": Payload()}, out / "checkpoints" / "state.pt")
+    assert simlab_main(args + ["--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert not marker.exists() and "state.pt" in err and len(err.splitlines()) == 1
