@@ -335,3 +335,44 @@ def test_scale_resume_refuses_a_pickled_checkpoint_and_a_taken_folder(npz, tmp_p
     assert simlab_main(args + ["--resume"]) == 2
     err = capsys.readouterr().err.strip()
     assert not marker.exists() and "state.pt" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash", ["step:2", "telemetry:4", "step:7", "write:summary.json"])
+def test_scale_killed_and_resumed_gives_the_uninterrupted_record(npz, tmp_path, crash):
+    """Real processes SIGKILLed before the first checkpoint, while measuring, between checkpoints
+    and while writing the summary: --resume gives the uninterrupted record (HVP count included)."""
+    import os
+    import signal
+
+    from simlab.record import CRASH_ENV
+
+    def scale(out, *extra, crash=None):
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env.pop(CRASH_ENV, None)
+        if crash:
+            env[CRASH_ENV] = crash
+        cmd = [sys.executable, "-m", "simlab", "scale", "--preset", "cpu", "--arch", "vgg16",
+               "--width", str(TINY), "--data-root", str(npz), "--n-data", "20", "--max-steps", "8",
+               "--telemetry-every", "2", "--k", "2", "--slq-vectors", "1", "--slq-steps", "4",
+               "--dtype", "float64", "--device", "cpu", "--checkpoint-every", "3", "--no-figures",
+               "--no-progress", "--out", str(out), *extra]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+    wall = {"wall_time", "wall_time_total", "train_seconds", "telemetry_seconds", "grads_per_hvp"}
+
+    def record(out):
+        tele = [{k: v for k, v in json.loads(l).items() if k not in wall}
+                for l in (out / "telemetry.jsonl").read_text().splitlines()]
+        s = json.loads((out / "summary.json").read_text())
+        return (tele, {k: v for k, v in s.items() if k not in wall},
+                (out / "arrays.npz").read_bytes(), (out / "weights.pt").read_bytes())
+
+    assert scale(tmp_path / "whole").returncode == 0
+    r = scale(tmp_path / "cut", crash=crash)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    r = scale(tmp_path / "cut", "--resume")
+    assert r.returncode == 0, r.stderr
+    want, got = record(tmp_path / "whole"), record(tmp_path / "cut")
+    for a, b, what in zip(got, want, ("telemetry", "summary", "arrays", "weights")):
+        assert a == b, (crash, what)

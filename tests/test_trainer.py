@@ -156,6 +156,8 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, schedule):
         train(ls, cfg, RecordWriter(tmp_path / "crashed", cfg), progress=False, on_point=crash)
     res2 = train(ls, cfg, RecordWriter(tmp_path / "crashed", cfg, resume=True), progress=False, resume=True)
     assert torch.equal(res2.theta, full.theta)
+    # the operator products of the interrupted part come from the checkpoint
+    assert res2.total_hvps == res.total_hvps == full.total_hvps > 0
 
     want = Record.load(tmp_path / "full")
     for name in ("stopped", "crashed"):
