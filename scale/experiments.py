@@ -73,8 +73,9 @@ def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:
 
 
 def run_experiment(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress: bool = True,
-                   sources=(), figures: bool = True) -> list[Path]:
-    """Run ``cfg.experiment`` into ``out``; returns the record directories written."""
+                   sources=(), figures: bool = True, overwrite: bool = False) -> list[Path]:
+    """Run ``cfg.experiment`` into ``out``; returns the record directories written (a folder that
+    holds a run needs ``resume`` or ``overwrite``)."""
     cfg.validate()
     out = Path(out)
     if cfg.experiment == "cusp":
@@ -82,7 +83,7 @@ def run_experiment(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, p
     dirs = []
     for sub, member in members(cfg):
         dirs.append(run_one(member.validate(), out / sub if sub else out, resume=resume,
-                            progress=progress, figures=figures and not sub))
+                            progress=progress, figures=figures and not sub, overwrite=overwrite))
     rank, _ = world()
     if cfg.experiment == "gradient_flow" and rank == 0:
         write_json(out / "summary.json", flow_fit(dirs))
