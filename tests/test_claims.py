@@ -452,3 +452,12 @@ def test_cli_usage_errors(tmp_path):
     from simlab.cli import main as simlab_main  # `python -m simlab claims` → exit code 2
 
     assert simlab_main(["claims", str(tmp_path / "empty")]) == 2
+
+
+def test_load_records_drops_a_truncated_last_line_and_says_so(lab, tmp_path):
+    r = lab("lr_sweep", telemetry=[{"step": 0, "rho": [0.5, 0.1]}, {"step": 1, "rho": [0.6, 0.1]}])
+    with open(r.path / "telemetry.jsonl", "a") as f:
+        f.write('{"step": 2, "rho"')
+    told = []
+    (back,) = claims.load_records([r.path], warn=told.append)
+    assert len(back.telemetry) == 2 and len(told) == 1 and "telemetry" in told[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 from simlab.claims import further, gradient_flow, lowell, sagun
 from simlab.claims.verdict import Thresholds, Verdict
 from simlab.errors import UsageError
-from simlab.record import Record, RecordError
+from simlab.record import Record
 
 CLAIM_TEXT = {
     "S1": "after training: a bulk at zero plus a few outliers",
@@ -82,15 +82,7 @@ def evaluate(records: Iterable[Record | str | Path], thresholds: Thresholds = Th
 
 def load_records(paths: Iterable[str | Path], warn: Callable[[str], None] | None = None) -> list[Record]:
     """Every record under ``paths``; a record with a truncated last telemetry line is loaded
-    without that line (and ``warn`` is told)."""
+    without that line (and ``warn`` is told); a corrupt file is a RecordError naming it."""
     from simlab.record import find_records
 
-    out = []
-    for p in find_records(paths):
-        try:
-            out.append(Record.load(p))
-        except RecordError:
-            out.append(Record.load(p, drop_truncated=True))
-            if warn:
-                warn(f"{p}: dropped a truncated last telemetry line")
-    return out
+    return [Record.load(p, drop_truncated=True, warn=warn) for p in find_records(paths)]
