@@ -17,13 +17,13 @@ L < 0.1 or t = 250.
 =================  =====  ======================================================  ============
 grid               regime what                                                    claims
 =================  =====  ======================================================  ============
-toy_lr_sweep       toy    n_c = 10, η ∈ {0.231, 0.115, 0.058}, seeds 0–2           L1 L3 L5 L6 L7
-toy_class_sweep    toy    n_c ∈ {2,3,5,10} at η = 0.17, seeds 0–2                  L2 S8
-toy_entry          toy    η = 0.231, telemetry every iteration to step 500         L4
+toy_lr_sweep       toy    n_c = 10, η ∈ {0.2, 0.1, 0.08}, seeds 0–2 (+ η = 0.05)   L1 L3 L5 L6 L7
+toy_class_sweep    toy    n_c ∈ {2,3,5,10} at η = 0.2, seeds 0–2                   L2 S8
+toy_entry          toy    η = 0.2, telemetry every iteration (= lr_sweep η = 0.2)  L4
 toy_mse            toy    MSE, n_c ∈ {2,3,5,10}, η = 0.05·n_c, L < 0.1·L(θ_0)      S8 S4
 toy_continuation*  toy    GD / Bulk-GD / Top-GD for 2/η iterations from on-edge θ  L10
-toy_flow           toy    gradient flow η = min(0.115, 0.5/λ_1), n_D 64…512 (8×)    L8
-toy_edge_nd        toy    η = 0.115, n_D ∈ {125, 250, 1000}: on-edge λ vs n_D      L8 (plot)
+toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8×)      L8
+toy_edge_nd        toy    η = 0.1, n_D ∈ {125, 250, 500, 1000}: on-edge λ vs n_D   L8 (plot)
 predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random     S1–S7 F1 F2
 scale_*            scale  AlexNet width 1/16, n_D = 256 (see scale/README.md)      L1–L8 S8
@@ -40,6 +40,29 @@ from simlab.errors import UsageError
 
 PRESETS = ("smoke", "cpu")
 CLASS_COUNTS = (2, 3, 5, 10)
+
+# every grid: (regime, the claims it feeds), in the order the grids run
+GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "toy_lr_sweep": ("toy", ("L1", "L3", "L5", "L6", "L7")),
+    "toy_class_sweep": ("toy", ("L2", "S8")),
+    "toy_entry": ("toy", ("L4",)),
+    "toy_mse": ("toy", ("S8", "S4")),
+    "toy_continuation": ("toy", ("L10",)),
+    "toy_flow": ("toy", ("L8",)),
+    "toy_edge_nd": ("toy", ("L8",)),
+    "sagun_width": ("toy", ("S1", "S2", "S5", "S6", "F1", "F2")),
+    "sagun_std": ("toy", ("S3", "S7")),
+    "sagun_mse": ("toy", ("S4",)),
+    "sagun_random": ("toy", ("S7",)),
+    "predictions": ("toy", tuple(f"Y{i}" for i in range(1, 9))),
+    "scale_lr_sweep": ("scale", ("L1", "L3", "L5", "L6", "L7")),
+    "scale_class_sweep": ("scale", ("L2", "S8")),
+    "scale_entry": ("scale", ("L4",)),
+    "scale_mse": ("scale", ("S8",)),
+    "scale_flow": ("scale", ("L8", "L9")),
+    "bridge_mlp": ("bridge", ()),
+    "bridge_cnn": ("bridge", ()),
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,7 @@ class EdgeSizes:
     n_data: int
     hidden: int
     lrs: tuple[float, ...]
+    probe_lrs: tuple[float, ...]   # seed 0 only: η values documented outside the main sweep
     class_lr: float
     class_counts: tuple[int, ...]
     seeds: tuple[int, ...]
@@ -96,13 +120,15 @@ class EdgeSizes:
 
 
 EDGE = {
-    "smoke": EdgeSizes(n_data=60, hidden=4, lrs=(0.4, 0.2), class_lr=0.3, class_counts=(2, 3),
+    "smoke": EdgeSizes(n_data=60, hidden=4, lrs=(0.4, 0.2), probe_lrs=(), class_lr=0.3, class_counts=(2, 3),
                        seeds=(0,), max_t=3.0, dense_t=1.0, entry_lr=0.4, entry_steps=6,
                        flow_sizes=(20, 40), flow_lr=0.3, flow_steps=8, nd_sizes=(30,),
                        nd_lr=0.2, cont_refresh=2, mse_lr=0.1, mse_t=3.0),
     # η with 1/(5η) a whole number of iterations: telemetry every 1/(5η) gives 5 points per
     # unit of t at every η (a point costs ~50 exact HVPs; a GD step one gradient)
-    "cpu": EdgeSizes(n_data=500, hidden=16, lrs=(0.2, 0.1, 0.05), class_lr=0.2,
+    # η = 0.05 (seed 0 only, kept as a measurement) never reached the edge: under its GD λ_1
+    # peaked at 30.8 (t = 80) then fell, so 2/η = 40 was out of reach; η = 0.08 puts the edge at 25
+    "cpu": EdgeSizes(n_data=500, hidden=16, lrs=(0.2, 0.1, 0.08), probe_lrs=(0.05,), class_lr=0.2,
                      class_counts=CLASS_COUNTS, seeds=(0, 1, 2), max_t=250.0, dense_t=25.0,
                      entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 512),
                      flow_lr=0.1, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.1,
@@ -146,7 +172,7 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
     for seed in e.seeds:
         out = first if seed == e.seeds[0] else rest
         sweep = {}
-        for lr in e.lrs:
+        for lr in e.lrs + (e.probe_lrs if seed == e.seeds[0] else ()):
             sweep[lr] = Run(f"toy/lr_sweep/lr{_fmt(lr)}_s{seed}", "toy_lr_sweep", "edge",
                             edge_config(e, lr=lr, seed=seed, experiment="lr_sweep"), lowell, 200)
             out.append(sweep[lr])
@@ -201,7 +227,7 @@ def toy_flow_runs(e: EdgeSizes) -> list[Run]:
     for n in e.flow_sizes:
         out.append(Run(f"toy/flow/nD{n}", "toy_flow", "edge",
                        edge_config(e, lr=e.flow_lr, n_data=n, schedule="flow", flow_c=0.5,
-                                   max_t=None, max_steps=e.flow_steps, target_loss=0.01,
+                                   max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                                    telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
                                    experiment="gradient_flow"), ("L8",), 200))
     for n in e.nd_sizes:
@@ -252,16 +278,25 @@ def _has_mnist(root) -> bool:
 
 
 def sagun_runs(s: SagunSizes) -> list[Run]:
+    """Blobs (width and std sweeps, ≥ 3 seeds each, MSE, init fluctuations) and 784-k-10 on
+    MNIST-1000 vs random inputs. GD at the stable η = 0.1 (λ_1 ≈ 2–4 ≪ 2/η = 20 over these
+    iterations) with Sagun's stop rule ‖g‖ ≤ 1e-4; on overlapping blobs ‖g‖ plateaus near 3e-3–7e-3
+    while the loss keeps creeping down (measured on h = 10: 40,000 iterations at η = 0.05 gave
+    ‖g‖ = 6e-3 and λ_1 rising 3.4 → 9), so the iteration cap ends these runs and each record
+    states its final ‖g‖."""
     root = _root()
     out: list[Run] = []
     blob = dict(dataset="blobs", n_data=1000, lr=0.1, max_steps=s.blob_steps, grad_tol=1e-4)
-    for h in s.blob_widths:
-        out.append(Run(f"toy/sagun_width/h{h}", "sagun_width", "toy",
-                       _toy(**blob, hidden=h, experiment="width_sweep"),
-                       ("S1", "S2", "S5", "S6", "F1", "F2"), 0.5 + 0.02 * h * h))
-    for std in s.blob_stds:
-        out.append(Run(f"toy/sagun_std/std{_fmt(std)}", "sagun_std", "toy",
-                       _toy(**blob, hidden=10, std=std, experiment="std_sweep"), ("S3",), 3))
+    seeds3 = s.seeds[:3]
+    for seed in seeds3:
+        for h in s.blob_widths:
+            out.append(Run(f"toy/sagun_width/h{h}_s{seed}", "sagun_width", "toy",
+                           _toy(**blob, hidden=h, seed=seed, experiment="width_sweep"),
+                           ("S1", "S2", "S5", "S6", "F1", "F2"), 0.5 + 0.02 * h * h))
+        for std in s.blob_stds:
+            out.append(Run(f"toy/sagun_std/std{_fmt(std)}_s{seed}", "sagun_std", "toy",
+                           _toy(**blob, hidden=10, std=std, seed=seed, experiment="std_sweep"),
+                           ("S3",), 3))
     for seed in s.seeds:
         out.append(Run(f"toy/sagun_std/fluct_s{seed}", "sagun_std", "toy",
                        _toy(**blob, hidden=10, seed=seed, experiment="fluctuation"), ("S3", "S7"), 3))
@@ -275,7 +310,7 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                    _toy(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
                         **mn, experiment="random_inputs"), ("S7",), 60))
     real_kw = dict(data_root=root) if real == "mnist" else {}
-    for seed in s.seeds[:3]:
+    for seed in seeds3:
         out.append(Run(f"toy/sagun_random/{real}_s{seed}", "sagun_random", "toy",
                        _toy(dataset=real, **real_kw, **mn, seed=seed,
                             experiment="toy" if seed == 0 else "fluctuation"),
@@ -286,11 +321,16 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
 # ------------------------------------------------------------------------------ scale, bridge
 
 SCALE = {
-    "smoke": dict(overrides=dict(width=1 / 128, n_data=20, max_steps=2, k=3, slq_vectors=1,
+    "smoke": dict(overrides=dict(width=1 / 64, n_data=20, max_steps=2, k=3, slq_vectors=1,
                                  slq_steps=5, checkpoint_every=1, lrs=(0.01, 0.005, 0.0025),
                                  entry_every=1, entry_until=2, cusp_points=5),
                   flow_sizes=(10, 20, 30, 40), flow_steps=None),
-    "cpu": dict(overrides={}, flow_sizes=(64, 128, 192, 256), flow_steps=1000),
+    # AlexNet at width 1/16 (143,118 parameters), n_D = 256: λ_1(θ_0) = 201 (2/λ_1 = 0.00995, so
+    # η = 0.01 starts on the edge); telemetry every 20 iterations, top 10, through 400 iterations
+    # (a top-10 point is ~35 HVPs of ~0.3–0.7 s each on one loaded core)
+    "cpu": dict(overrides=dict(width=1 / 16, n_data=256, lrs=(0.005, 0.0025, 0.01), lr=0.005,
+                               telemetry_every=20, k=10, max_steps=400),
+                flow_sizes=(64, 128, 192, 256), flow_steps=1000),
 }
 
 
@@ -365,9 +405,9 @@ def grid_names(runs: list[Run]) -> list[str]:
 
 
 def names(regime: str | None = None, preset: str = "cpu") -> list[str]:
-    """Grid names of a regime ("toy", "scale", "bridge") or of all."""
-    runs = grid(preset)
-    return grid_names([r for r in runs if regime is None or r.regime == regime])
+    """Grid names of a regime ("toy", "scale", "bridge") or of all (``preset`` is accepted for
+    symmetry: every preset declares the same grids, the smoke preset without predictions)."""
+    return [g for g, (reg, _) in GRIDS.items() if regime is None or reg == regime]
 
 
 def select(runs: list[Run], only: list[str] | None) -> list[Run]:
@@ -391,10 +431,23 @@ def select(runs: list[Run], only: list[str] | None) -> list[Run]:
     return out
 
 
-def expand(name: str, preset: str = "cpu", regime: str | None = None) -> list[Run]:
+def expand(name: str, preset: str = "cpu", regime: str | None = None, *,
+           with_sources: bool = False) -> list[Run]:
     """The runs of one grid: ``name`` is a grid name (``toy_lr_sweep``) or, with ``regime``, the
-    name without its regime prefix (``lr_sweep`` under ``toy``)."""
+    name without its regime prefix (``lr_sweep`` under ``toy``). ``with_sources`` puts the runs a
+    member needs (an alias's or a continuation's source) in front."""
     runs = grid(preset)
-    if regime is not None and not any(r.grid == name for r in runs):
+    if regime is not None and name not in GRIDS:
         name = f"{regime}_{name}"
-    return select(runs, [name])
+    picked = select(runs, [name])
+    if not with_sources:
+        return picked
+    by_name = {r.name: r for r in runs}
+    have = {r.name for r in picked}
+    extra = []
+    for r in picked:
+        src = getattr(r.config, "source", None)
+        if src is not None and src not in have and src in by_name:
+            have.add(src)
+            extra.append(by_name[src])
+    return extra + picked

@@ -1,24 +1,27 @@
-"""The toy experiment grid: the smoke preset end to end (records, figures, a claims table with
-real statuses), each experiment's own numbers, resumption, and the CLI entry points.
+"""The experiment registry and the toy grids: one declaration expanded the same way by every
+command, the smoke preset end to end (records, figures, a claims table with real statuses),
+the edge runs' protocol, the L10 continuations against dense float64 projections, aliases,
+resumption and the CLI entry points.
 
-The smoke grid runs once per session (module fixture, ~30 s CPU) and every test below reads it.
+The smoke toy grid runs once per session (module fixture, well under a minute on one core).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from simlab import experiments as ex
 from simlab.claims import STATUSES, load_records
+from simlab.continuation import continue_from, on_edge_step, projected_step
 from simlab.errors import UsageError
 from simlab.record import Record
 from simlab.toy import experiments, grid, sagun
-from simlab.toy.hessian import dense_hessian, full_spectrum
+from simlab.toy.lowell import EdgeConfig, build_edge, run_edge
 from simlab.toy.run import build
 
 SMOKE = grid.SIZES["smoke"]
@@ -28,7 +31,7 @@ SMOKE = grid.SIZES["smoke"]
 def smoke(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke")
     lines: list[str] = []
-    out = experiments.reproduce(root, SMOKE, log=lines.append)
+    out = experiments.reproduce(root, "smoke", log=lines.append)
     return root, out, lines
 
 
@@ -36,146 +39,186 @@ def records_of(root: Path, name: str) -> list[Record]:
     return [r for r in load_records([root]) if r.doc.get("experiment") == name]
 
 
-def test_smoke_writes_every_experiment_with_its_figure(smoke):
+# ------------------------------------------------------------------------------ the registry
+
+
+@pytest.mark.parametrize("preset", ex.PRESETS)
+def test_every_command_expands_the_same_declaration(preset):
+    runs = ex.grid(preset)
+    assert len({r.name for r in runs}) == len(runs)
+    for name in ex.grid_names(runs):
+        regime = ex.GRIDS[name][0]
+        paper = ex.select(runs, [name])                       # paper run --only NAME
+        cli = ex.expand(name.removeprefix(f"{regime}_"), preset, regime=regime)  # toy/scale --experiment
+        assert [(r.name, r.config) for r in cli] == [(r.name, r.config) for r in paper]
+        assert all(r.regime == regime and set(r.claims) <= set(ex.GRIDS[name][1]) for r in paper)
+    short = experiments.registry_grids(preset)
+    assert set(short.values()) == {g for g in ex.grid_names(runs) if ex.GRIDS[g][0] == "toy"}
+    assert set(experiments.registry_grids()) <= set(experiments.EXPERIMENTS)
+
+
+def test_registry_identities_and_edge_protocol():
+    runs = ex.grid("cpu")
+    for r in runs:
+        exp = getattr(r.config, "experiment", None)
+        if r.kind == "scale" and r.grid == "scale_mse":
+            assert exp == "mse" and r.config.loss == "mse"
+        if r.kind == "edge":
+            c = r.config
+            assert c.dataset == "cifar8" and c.k == 20 and c.eig_method == "lanczos"
+            if c.schedule == "constant":
+                # telemetry every ≤ 1/(5η) iterations, t budget ≥ 200 (MSE: ≥ 200 as well)
+                assert c.telemetry_every <= 1 / (5 * c.lr) + 1e-9 or c.telemetry_every == 1
+                assert c.max_steps * c.lr >= 200
+            if c.loss == "mse":
+                assert c.target_loss is None and c.loss_fraction is not None
+    seeds = {}
+    for r in runs:
+        if r.grid in ("toy_lr_sweep", "toy_class_sweep"):
+            key = (r.grid, r.name.rsplit("_s", 1)[0])
+            seeds.setdefault(key, set()).add(r.name.rsplit("_s", 1)[1])
+    assert seeds and all(len(s) >= 3 for s in seeds.values())
+    assert len(ex.expand("toy_continuation", "cpu")) >= 3
+    flow = [r.config.n_data for r in ex.expand("toy_flow", "cpu") if r.kind == "edge"]
+    assert max(flow) / min(flow) >= 8 and len(flow) >= 4
+
+
+def test_unknown_names_are_usage_errors():
+    with pytest.raises(UsageError, match="unknown grid"):
+        ex.expand("no_such_grid", "smoke")
+    with pytest.raises(UsageError, match="preset"):
+        ex.grid("huge")
+    with pytest.raises(UsageError, match="preset"):
+        grid.sizes("huge")
+
+
+def test_expand_with_sources_puts_the_sources_first():
+    runs = ex.expand("toy_continuation", "smoke", with_sources=True)
+    names = [r.name for r in runs]
+    for r in runs:
+        src = getattr(r.config, "source", None)
+        if src is not None:
+            assert src in names and names.index(src) < names.index(r.name)
+
+
+# ------------------------------------------------------------------------------ L10 maths
+
+
+def test_top_and_bulk_steps_are_eta_times_dense_projections():
+    """One continuation step of each mode equals −η P g with P built from the dense float64
+    eigenvectors of the exact Hessian (eigenvectors refreshed at every step)."""
+    cfg = EdgeConfig(dataset="blobs", n_data=40, hidden=3, depth=2, activation="tanh",
+                     standardise=False, classes=None)
+    land, _ = build_edge(cfg)
+    theta = land.theta0
+    n_top, lr = 2, 0.3
+    loss, g = land.loss_grad(theta)
+    w, V = torch.linalg.eigh(land.hessian(theta))
+    Vt = V[:, torch.argsort(w, descending=True)[:n_top]]
+    P_top = Vt @ Vt.T
+    for mode, P in (("top", P_top), ("bulk", torch.eye(len(g), dtype=g.dtype) - P_top),
+                    ("gd", torch.eye(len(g), dtype=g.dtype))):
+        losses, th1 = continue_from(land, theta, lr=lr, n_iter=1, mode=mode, n_top=n_top,
+                                    refresh_every=1, tol=1e-12)
+        torch.testing.assert_close(th1 - theta, -lr * (P @ g), rtol=0, atol=1e-8)
+        # with the dense eigenvectors themselves the step is −η P g to rounding
+        _, th_dense = continue_from(land, theta, lr=lr, n_iter=1, mode=mode, n_top=n_top,
+                                    eig_fn=lambda th, v0: Vt)
+        torch.testing.assert_close(th_dense - theta, -lr * (P @ g), rtol=0, atol=1e-14)
+        assert losses[0] == loss and losses[1] == land.loss(th1)
+    # the Lanczos subspace is the dense one (projections agree to solver accuracy)
+    from simlab.spectrum import top_eigen
+
+    e = top_eigen(land.operator(theta), n_top, tol=1e-10)
+    torch.testing.assert_close(projected_step(g, e.eigenvectors, "top"), P_top @ g,
+                               rtol=0, atol=1e-8)
+
+
+def test_on_edge_step_skips_the_start_and_needs_a_stretch():
+    lr = 0.5  # 1/η = 2 iterations: step 0 and 1 never count
+    pts = [{"step": s, "rho": [r]} for s, r in
+           enumerate([1.5, 1.3, 0.9, 0.85, 0.5, 0.81, 0.82, 0.9, 0.95, 0.99, 1.0, 0.3])]
+    step, rho = on_edge_step(pts, lr)
+    assert step == 8 and rho == 0.95  # middle of steps 5..10
+    assert on_edge_step(pts[:9], lr, min_points=5) is None  # stretches of 2 and 4 points only
+
+
+# ------------------------------------------------------------------------------ edge runs
+
+
+def test_edge_run_protocol_and_dense_spectra(tmp_path):
+    cfg = EdgeConfig(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5,
+                     max_steps=12, max_t=100.0, telemetry_every=2, dense_every=5, k=4,
+                     target_loss=None, experiment="lr_sweep")
+    s = run_edge(cfg, tmp_path / "r", progress=False)
+    r = Record.load(tmp_path / "r")
+    assert [p["step"] for p in r.telemetry] == list(range(0, 13, 2))
+    assert s["stop_reason"] == "max_steps" and s["valid"] and r.doc["experiment"] == "lr_sweep"
+    arr = r.arrays()
+    assert arr["dense_steps"].tolist() == [0, 5, 10, 12]
+    land, _ = build_edge(cfg)
+    lam_end = torch.linalg.eigvalsh(land.hessian(r.weights().to(torch.float64))).numpy()
+    np.testing.assert_allclose(arr["dense_eigenvalues"][-1], lam_end, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(arr["dense_eigenvalues"][0],
+                               torch.linalg.eigvalsh(land.hessian(land.theta0)).numpy(), atol=1e-12)
+    # the top-k of every point is the exact spectrum's top-k (Lanczos on the exact operator)
+    assert r.telemetry[-1]["eigenvalues"] == pytest.approx(sorted(lam_end)[::-1][:4], rel=1e-5)
+    assert not list((tmp_path / "r").glob("snapshots/*.pt"))  # snapshots only served the spectra
+
+
+def test_loss_fraction_stops_mse_relative_to_the_initial_loss(tmp_path):
+    cfg = EdgeConfig(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5, loss="mse",
+                     max_steps=400, telemetry_every=50, k=2, target_loss=None, loss_fraction=0.5,
+                     experiment="mse")
+    s = run_edge(cfg, tmp_path / "m", progress=False)
+    assert s["stop_reason"] == "target_loss"
+    assert s["final_loss"] < 0.5 * s["initial_loss"] == pytest.approx(s["target_loss_used"])
+
+
+# ------------------------------------------------------------------------------ smoke grid
+
+
+def test_smoke_reproduce_writes_every_toy_grid_and_real_statuses(smoke):
     root, out, lines = smoke
-    for name in experiments.ORDER:
-        recs = records_of(root / name, name)
-        assert recs, f"no {name} record"
-        assert all(r.summary is not None for r in recs)
-        assert all(r.doc["regime"] == "toy" for r in recs)
-        figs = list((root / name).glob("fig_*.png"))
-        assert figs and all(f.stat().st_size > 1000 for f in figs), name
-    assert records_of(root / "predictions", "predictions")
-    timings = json.loads((root / "timings.json").read_text())
-    assert set(experiments.ORDER) <= set(timings) and timings["total"]["cpu_s"] > 0
-
-
-def test_smoke_claims_table_has_real_statuses(smoke):
-    root, _, _ = smoke
+    runs = [r for r in ex.grid("smoke") if r.regime == "toy"]
+    for r in runs:
+        assert (root / r.name / "summary.json").is_file(), r.name
+        doc = json.loads((root / r.name / "config.json").read_text())
+        assert doc["regime"] == "toy" and doc["experiment"]
+    for name in experiments.EXTRAS:
+        assert records_of(root / name, name) and list((root / name).glob("fig_*.png"))
+    assert list(root.glob("fig*.png"))
     doc = json.loads((root / "claims.json").read_text())
     verdicts = {v["id"]: v for v in doc["regimes"]["toy"]}
-    assert set(verdicts) >= {"S1", "S2", "S7", "L1", "L2", "Y1", "Y7"}
+    assert {"S1", "S2", "L1", "L2", "L10"} <= set(verdicts)
     assert all(v["status"] in STATUSES for v in verdicts.values())
-    # claims that the grid measures get a verdict from numbers, not "not measured"
-    for cid in ("S1", "S2", "S4", "S5", "S6", "S7", "L1", "L2", "L3", "F1", "F2"):
-        assert verdicts[cid]["status"] in ("holds", "fails"), (cid, verdicts[cid]["reason"])
-        assert verdicts[cid]["runs"], cid
-    for i in range(1, 9):
-        assert verdicts[f"Y{i}"]["status"] == "holds", verdicts[f"Y{i}"]["reason"]
-    md = (root / "claims.md").read_text()
-    assert "| S1 |" in md and "| L1 |" in md
+    timings = json.loads((root / "timings.json").read_text())
+    assert timings["total"]["wall_s"] > 0
 
 
-def test_width_sweep_params_and_exact_spectra(smoke):
+def test_aliases_are_copies_under_another_experiment(smoke):
     root, _, _ = smoke
-    recs = sorted(records_of(root / "width_sweep", "width_sweep"), key=lambda r: r.config["hidden"])
-    assert [r.config["hidden"] for r in recs] == list(SMOKE.widths)
-    for r in recs:
-        h = r.config["hidden"]
-        assert r.summary["n_params"] == h * h + 6 * h + 2
-        lam = r.arrays()["eigenvalues"]
-        assert lam.size == r.summary["n_params"]
-        assert r.summary["near_zero_fraction"] == pytest.approx(
-            np.mean(np.abs(lam) <= 1e-3 * lam.max()))
-
-
-def test_training_spectrum_stores_full_spectra_that_match_a_recomputation(smoke):
-    root, _, _ = smoke
-    (r,) = records_of(root / "training_spectrum", "training_spectrum")
-    steps = r.summary["spectrum_steps"]
-    assert len(steps) >= SMOKE.spectrum_points and steps[0] == 0
-    assert set(p["step"] for p in r.telemetry) <= set(steps)
-    arr = r.arrays()
-    # the last stored spectrum is that of the final weights, and the one at step 0 is the init's
-    cfg_fields = {k: v for k, v in r.config.items() if k in grid.ToyConfig.__dataclass_fields__}
-    land, _ = build(grid.ToyConfig(**{**cfg_fields, "classes": None}))
-    lam_end, _ = full_spectrum(dense_hessian(land, r.weights().to(torch.float64)))
-    np.testing.assert_allclose(arr[f"spectrum_step_{steps[-1]}"], lam_end, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(arr["spectrum_step_0"], arr["eigenvalues_init"], rtol=0, atol=1e-12)
-
-
-def test_fluctuation_lists_one_top_eigenvalue_per_init(smoke):
-    root, _, _ = smoke
-    (r,) = records_of(root / "fluctuation", "fluctuation")
-    top = r.summary["top_eigenvalues"]
-    assert len(top) == SMOKE.inits == r.config["inits"]
-    spectra = r.arrays()["spectra"]
-    assert spectra.shape == (SMOKE.inits, r.summary["n_params"])
-    np.testing.assert_array_equal(spectra[:, -1], top)
-    assert r.summary["top_eigenvalue_std"] == pytest.approx(np.std(top, ddof=1))
-    assert len(set(top)) == len(top)  # different initialisations, different minima
-
-
-def test_std_sweep_reports_theta_norm_beside_top_eigenvalues(smoke):
-    root, _, _ = smoke
-    recs = records_of(root / "std_sweep", "std_sweep")
-    assert sorted({r.config["std"] for r in recs}) == sorted(SMOKE.stds)
-    assert len(recs) == len(SMOKE.stds) * SMOKE.seeds
-    for r in recs:
-        theta = r.weights().to(torch.float64)
-        assert r.summary["theta_norm"] == pytest.approx(float(theta.norm()), rel=1e-12)
-        assert r.summary["lambda_max"] == pytest.approx(max(r.summary["eigenvalues"]))
-
-
-def test_mse_and_random_inputs_are_what_the_claims_engine_expects(smoke):
-    root, _, _ = smoke
-    assert all(r.config["loss"] == "mse" for r in records_of(root / "mse", "mse"))
-    recs = records_of(root / "random_inputs", "random_inputs")
-    datasets = sorted({r.doc["data"]["name"] for r in recs})
-    assert datasets == ["digits", "random"]
-    by = {(r.doc["data"]["name"], r.config["seed"]): r for r in recs}
-    a, b = by[("digits", 0)], by[("random", 0)]
-    # the same network, only the inputs differ
-    assert a.summary["n_params"] == b.summary["n_params"] and a.config["hidden"] == b.config["hidden"]
-
-
-def test_interpolation_endpoints_are_the_solutions_losses_exactly(smoke):
-    root, _, _ = smoke
-    (r,) = records_of(root / "interpolation", "interpolation")
-    s, arr = r.summary, r.arrays()
-    alphas = s["alphas"]
-    i0, i1 = alphas.index(0.0), alphas.index(1.0)
-    assert s["loss_gd_sgd"][i0] == s["loss_gd"] == s["loss_two_starts"][i0]
-    assert s["loss_gd_sgd"][i1] == s["loss_sgd"]
-    assert s["loss_two_starts"][i1] == s["loss_other"]
-    cfg_fields = {k: v for k, v in r.config.items() if k in grid.ToyConfig.__dataclass_fields__}
-    land, _ = build(grid.ToyConfig(**{**cfg_fields, "classes": None}))
-    for key, loss in (("theta_gd", "loss_gd"), ("theta_sgd", "loss_sgd"), ("theta_other", "loss_other")):
-        assert land.loss(torch.from_numpy(arr[key])) == s[loss]
-    assert s["barrier_gd_sgd"] == pytest.approx(
-        max(v for a, v in zip(alphas, s["loss_gd_sgd"]) if 0 <= a <= 1) - max(s["loss_gd"], s["loss_sgd"]))
-
-
-def test_lowell_runs_follow_the_protocol(smoke):
-    root, _, _ = smoke
-    for r in records_of(root / "lr_sweep", "lr_sweep"):
-        lr = r.config["lr"]
-        steps = [p["step"] for p in r.telemetry]
-        assert steps[1] - steps[0] == max(1, round(1 / lr))  # telemetry every 1/η iterations
-        s = r.summary
-        assert s["stop_reason"] in ("target_loss", "max_steps")
-        assert s["steps"] <= min(round(SMOKE.lowell_t / lr), SMOKE.lowell_cap)
-        p = r.telemetry[-1]
-        assert p["rho"] == pytest.approx([lr * x / 2 for x in p["eigenvalues"]])
-        assert "near_zero_fraction" in p  # the full exact spectrum at every point
-    ncs = sorted(r.summary["n_classes"] for r in records_of(root / "class_sweep", "class_sweep"))
-    assert ncs == sorted(SMOKE.lowell_classes)
-    (e,) = records_of(root / "entry", "entry")
-    steps = [p["step"] for p in e.telemetry]
-    assert steps[1] - steps[0] == SMOKE.entry_every
+    for r in ex.grid("smoke"):
+        if r.kind != "alias":
+            continue
+        a, s = Record.load(root / r.name), Record.load(root / r.config.source)
+        assert a.doc["experiment"] == r.config.experiment == a.summary["experiment"]
+        assert a.doc["alias_of"] == r.config.source
+        assert a.telemetry == s.telemetry
+        assert {k: v for k, v in a.config.items() if k != "experiment"} == \
+               {k: v for k, v in s.config.items() if k != "experiment"}
 
 
 def test_grid_resumes_without_rerunning(smoke):
     root, _, _ = smoke
-    folder = root / "width_sweep"
-    before = {p: p.stat().st_mtime_ns for p in folder.rglob("summary.json")}
-    experiments.run_experiment("width_sweep", folder, SMOKE)
-    after = {p: p.stat().st_mtime_ns for p in folder.rglob("summary.json")}
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("summary.json")}
+    experiments.run_registry("lr_sweep", root, "smoke", log=lambda m: None)
+    after = {p: p.stat().st_mtime_ns for p in root.rglob("summary.json")}
     assert before == after and before
 
 
 def test_interrupted_run_is_redone(tmp_path):
-    cfg = grid.blob_config(replace(SMOKE, blob_steps=20), hidden=2, experiment="width_sweep")
+    cfg = grid.blob_config(SMOKE, hidden=2, max_steps=20, telemetry_every=20, experiment="width_sweep")
     out = tmp_path / "run"
     out.mkdir()
     (out / "config.json").write_text("{}")  # a crash before the summary
@@ -189,11 +232,15 @@ def test_gd_and_sgd_are_deterministic_and_descend():
     a, info = grid.gd(land, land.theta0, lr=0.2, max_steps=50)
     b, _ = grid.gd(land, land.theta0, lr=0.2, max_steps=50)
     assert torch.equal(a, b) and info["steps"] == 50 and info["loss"] < land.loss(land.theta0)
+    # the trainer's update, bit for bit
+    th = land.theta0.clone()
+    for _ in range(50):
+        th = th - 0.2 * land.grad(th)
+    assert torch.equal(a, th)
     s1 = grid.sgd(land, land.theta0, lr=0.2, batch=10, steps=30, seed=3)
     s2 = grid.sgd(land, land.theta0, lr=0.2, batch=10, steps=30, seed=3)
     s3 = grid.sgd(land, land.theta0, lr=0.2, batch=10, steps=30, seed=4)
     assert torch.equal(s1, s2) and not torch.equal(s1, s3)
-    # a batch of the whole set is full-batch GD
     full = grid.sgd(land, land.theta0, lr=0.2, batch=100, steps=5)
     gd5, _ = grid.gd(land, land.theta0, lr=0.2, max_steps=5)
     torch.testing.assert_close(full, gd5, rtol=0, atol=1e-14)
@@ -205,11 +252,6 @@ def test_alpha_grid_contains_both_endpoints():
     assert 0.0 in a and 1.0 in a and a[0] == -0.5 and a[-1] == 1.5 and np.all(np.diff(a) > 0)
 
 
-def test_unknown_preset_is_a_usage_error():
-    with pytest.raises(UsageError, match="preset"):
-        grid.sizes("huge")
-
-
 def test_cli_runs_one_experiment(tmp_path, capsys):
     from simlab.toy.cli import main
 
@@ -217,3 +259,12 @@ def test_cli_runs_one_experiment(tmp_path, capsys):
     assert rc == 0
     assert (tmp_path / "fig_interpolation.png").exists()
     assert "barrier" in capsys.readouterr().out
+
+
+def test_cli_runs_a_registry_grid_with_its_sources(tmp_path, capsys):
+    from simlab.toy.cli import main
+
+    rc = main(["--experiment", "continuation", "--preset", "smoke", "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    for r in ex.expand("toy_continuation", "smoke", with_sources=True):
+        assert (tmp_path / r.name / "summary.json").is_file()

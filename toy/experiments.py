@@ -1,22 +1,22 @@
 """Named toy experiments for ``python -m simlab toy --experiment NAME [--preset smoke|cpu]``.
 
-    python -m simlab toy --experiment width_sweep --out runs/widths      # one experiment
-    python -m simlab toy --experiment fluctuation --inits 500            # more initialisations
-    python -m simlab toy --experiment reproduce --preset cpu --out runs/toy-grid   # everything
+    python -m simlab toy --experiment lr_sweep --preset cpu --out runs/toy     # one grid
+    python -m simlab toy --experiment continuation --out runs/toy              # L10 (+ its sources)
+    python -m simlab toy --experiment reproduce --preset smoke --out runs/toy-smoke   # everything
 
-Each experiment writes its records under ``--out`` (default ``runs/toy-<name>-<timestamp>``)
-together with its figure(s) ``fig_*.png``; rerunning with the same ``--out`` skips every run
-whose ``summary.json`` exists, so an interrupted grid resumes where it stopped.
+Every toy grid is declared once, in :mod:`simlab.experiments` — the paper's grid runs the very
+same records: ``lr_sweep``, ``class_sweep``, ``entry``, ``mse``, ``continuation``, ``flow``,
+``edge_nd`` (Lowell on the edge of stability, cifar8), ``sagun_width``, ``sagun_std``,
+``sagun_mse``, ``sagun_random`` (Sagun) and ``predictions`` (Y1–Y8). ``--experiment NAME`` runs
+that grid's records into ``--out`` (default ``runs/toy-<name>-<timestamp>``; folders as in the
+paper's grid, e.g. ``OUT/toy/lr_sweep/lr0.1_s0``), resumably (a record with a summary.json is
+skipped), first running any record a member needs (a continuation's source run), and draws the
+grid's figures into ``--out``.
 
-``reproduce`` runs the whole toy grid (Sagun's experiments: :mod:`simlab.toy.sagun`; Lowell's
-protocol: :mod:`simlab.toy.lowell`) into one folder, one sub-folder per experiment, writes the
-analytic prediction checks as a ``predictions`` record (:mod:`simlab.toy.symbolic`), then
-evaluates every claim on all of its records (:mod:`simlab.claims`), printing the verdict table
-and writing ``claims.md`` / ``claims.json`` beside them, and ``timings.json`` with each part's
-CPU and wall time. Sizes: :data:`simlab.toy.grid.SIZES`.
-
-Torch runs single-threaded by default (``--threads``, as every toy run): these nets are so
-small that intra-op threads cost more than they give, badly so on a loaded machine.
+Three of Sagun's experiments are toy-only views, not claims' inputs, sized by
+:data:`simlab.toy.grid.SIZES`: ``training_spectrum``, ``fluctuation`` (``--inits``) and
+``interpolation``. ``reproduce`` runs every toy grid of the preset and those three, then the
+claims table (``claims.md`` / ``claims.json``) and ``timings.json``.
 """
 
 from __future__ import annotations
@@ -27,63 +27,106 @@ from pathlib import Path
 import torch
 
 from simlab.record import Record, write_json
-from simlab.toy import lowell, sagun
-from simlab.toy.grid import Sizes, load_summary, sizes
+from simlab.toy import sagun
+from simlab.toy.grid import Sizes, sizes
 
-ORDER = ("width_sweep", "training_spectrum", "fluctuation", "std_sweep", "mse", "random_inputs",
-         "interpolation", "lr_sweep", "class_sweep", "entry")
-FUNCTIONS = {**sagun.EXPERIMENTS, **lowell.EXPERIMENTS}
-TAKES_DATA_ROOT = ("width_sweep", "random_inputs", "lr_sweep", "class_sweep", "entry")
+EXTRAS = ("training_spectrum", "fluctuation", "interpolation")
 
 
-def run_experiment(name: str, root: Path, sz: Sizes, *, data_root: str | None = None,
-                   inits: int | None = None, progress: bool = False) -> list[Path]:
-    """One named experiment into ``root``: its record directories."""
+def registry_grids(preset: str | None = None) -> dict[str, str]:
+    """{CLI name: registry grid name} of the toy regime (``toy_`` dropped from the name): the
+    grids a preset declares, or (``None``) every toy grid of any preset."""
+    from simlab.experiments import grid, grid_names, names
+
+    toy = names("toy")
+    present = toy if preset is None else [g for g in grid_names(grid(preset)) if g in toy]
+    return {g.removeprefix("toy_"): g for g in present}
+
+
+def run_registry(name: str, root: Path, preset: str, *, progress: bool = False,
+                 log=print) -> list[Path]:
+    """The records of one registry grid (and the sources they need) in ``root``; its figures."""
+    from simlab.experiments import expand
+    from simlab.paper.runner import run_grid
+
+    grid_name = registry_grids(preset).get(name, name)
+    runs = expand(grid_name, preset, with_sources=True)
+    res = run_grid(runs, root, progress=progress, log=log)
+    for what, why in res.failed:
+        log(f"{what}: not run: {why}")
+    dirs = [root / r.name for r in runs if (root / r.name / "summary.json").is_file()]
+    figures(grid_name, [root / r.name for r in runs if r.grid == grid_name], root)
+    return dirs
+
+
+def figures(grid_name: str, dirs: list[Path], root: Path) -> list[Path]:
+    """The figures of a toy grid from its finished records."""
+    done = [d for d in dirs if (d / "summary.json").is_file()]
+    if not done:
+        return []
+    recs = [Record.load(d) for d in done]
+    if grid_name == "sagun_width":
+        return [sagun.width_figure(recs, root / "fig_sagun_width.png")]
+    if grid_name == "sagun_std":
+        return [sagun.std_figure([r for r in recs if r.doc.get("experiment") == "std_sweep"],
+                                 root / "fig_sagun_std.png")]
+    if grid_name in ("sagun_random", "sagun_mse"):
+        return [sagun.overlay_figure(recs, root / f"fig_{grid_name}.png",
+                                     lambda r: r.path.name)]
+    if grid_name == "toy_continuation":
+        from simlab.figures import fig_continuation
+
+        recs = [r for r in recs if (r.summary or {}).get("continuation")]
+        return [fig_continuation(recs, root / "fig_continuation.png")[0]] if recs else []
+    if grid_name in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_flow"):
+        from simlab.figures import make_figures
+
+        return make_figures(done, root, regime="toy")
+    return []
+
+
+def run_extra(name: str, root: Path, sz: Sizes, *, inits: int | None = None,
+              progress: bool = False) -> list[Path]:
     kw: dict = {"progress": progress}
-    if name in TAKES_DATA_ROOT:
-        kw["data_root"] = data_root
     if name == "fluctuation":
         kw["inits"] = inits
-    return FUNCTIONS[name](Path(root), sz, **kw)
+    return sagun.EXPERIMENTS[name](Path(root), sz, **kw)
 
 
 def describe(d: Path) -> str:
-    if Record.load(d).doc.get("experiment") in lowell.EXPERIMENTS:
-        return lowell.summary_line(d)
+    from simlab.toy.lowell import summary_line
+
+    r = Record.load(d)
+    if r.doc.get("experiment") in ("lr_sweep", "class_sweep", "entry", "mse", "gradient_flow",
+                                   "edge_nd"):
+        return summary_line(d)
+    if r.doc.get("experiment") == "continuation":
+        s = r.summary or {}
+        return f"{d.name}: {s.get('invalid_reason') or s.get('decrease')}"
+    if r.doc.get("experiment") == "predictions":
+        return f"{d.name}: Y1–Y8 checked"
     return sagun.summary_line(d)
 
 
-def predictions(root: Path) -> Path:
-    """The Y1–Y8 checks (sympy + exact toy Hessians) as a ``predictions`` record in ``root``."""
-    from simlab.toy import symbolic
-
-    root = Path(root)
-    if load_summary(root) is None:
-        symbolic.main(["--out", str(root)])
-    return root
-
-
-def reproduce(root: Path, sz: Sizes, *, data_root: str | None = None, inits: int | None = None,
+def reproduce(root: Path, preset: str = "cpu", *, inits: int | None = None,
               progress: bool = False, log=print) -> dict:
-    """The whole toy grid into ``root``, then the prediction checks and the claims table.
-    Returns ``{"timings": {part: {"cpu_s", "wall_s"}}, "records": [...], "verdicts": [...]}``."""
+    """Every toy grid of the preset and the toy-only extras into ``root``, then the claims
+    table. Returns ``{"timings": {part: {"cpu_s", "wall_s"}}, "records": [...]}``."""
     from simlab.claims.cli import main as claims_main
 
     root = Path(root)
     timings, records = {}, []
-    for name in ORDER:
+    parts = [(n, "registry") for n in registry_grids(preset)] + [(n, "extra") for n in EXTRAS]
+    for name, kind in parts:
         c0, w0 = time.process_time(), time.perf_counter()
-        outs = run_experiment(name, root / name, sz, data_root=data_root, inits=inits,
-                              progress=progress)
+        if kind == "registry":
+            outs = run_registry(name, root, preset, progress=progress, log=log)
+        else:
+            outs = run_extra(name, root / name, sizes(preset), inits=inits, progress=progress)
         timings[name] = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
         records += outs
         log(f"[{name}] {len(outs)} record(s), {timings[name]['cpu_s']:.1f} s CPU, "
             f"{timings[name]['wall_s']:.1f} s wall")
-        for d in outs:
-            log("    " + describe(d))
-    c0, w0 = time.process_time(), time.perf_counter()
-    records.append(predictions(root / "predictions"))
-    timings["predictions"] = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
     c0, w0 = time.process_time(), time.perf_counter()
     claims_main([str(root), "--out", str(root)])
     timings["claims"] = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
@@ -101,41 +144,43 @@ def default_root(name: str) -> Path:
     return Path("runs") / f"toy-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _setup(args) -> tuple[Sizes, Path, dict]:
+def _setup(args) -> tuple[str, Path, dict]:
     threads = getattr(args, "threads", 1)
     if threads and threads > 0:
         torch.set_num_threads(threads)
-    sz = sizes(getattr(args, "preset", None))
-    root = args.out or default_root(args.experiment)
-    kw = {"data_root": getattr(args, "data_root", None), "inits": getattr(args, "inits", None),
-          "progress": not getattr(args, "quiet", False)}
-    return sz, Path(root), kw
+    preset = getattr(args, "preset", None) or "cpu"
+    sizes(preset)  # a usage error for an unknown preset, before any work
+    root = Path(getattr(args, "out", None) or default_root(args.experiment))
+    return preset, root, {"progress": not getattr(args, "quiet", False)}
 
 
-def _cli(name: str):
+def _cli(name: str, kind: str):
     def main(args) -> int:
-        sz, root, kw = _setup(args)
+        preset, root, kw = _setup(args)
         c0, w0 = time.process_time(), time.perf_counter()
-        outs = run_experiment(name, root, sz, **kw)
+        if kind == "registry":
+            outs = run_registry(name, root, preset, **kw)
+        else:
+            outs = run_extra(name, root, sizes(preset), inits=getattr(args, "inits", None), **kw)
         for d in outs:
             print(describe(d))
-        figs = sorted(p.name for p in root.glob("fig_*.png"))
+        figs = sorted(p.name for p in root.glob("fig*.png"))
         print(f"{len(outs)} record(s) and figure(s) {', '.join(figs)} in {root} "
               f"({time.process_time() - c0:.1f} s CPU, {time.perf_counter() - w0:.1f} s wall)")
         return 0
 
     main.__name__ = f"cli_{name}"
-    main.__doc__ = f"``--experiment {name}``: {FUNCTIONS[name].__doc__.splitlines()[0]}"
     return main
 
 
 def cli_reproduce(args) -> int:
-    """``--experiment reproduce``: the whole toy grid, the prediction checks, the claims table."""
-    sz, root, kw = _setup(args)
-    reproduce(root, sz, **kw)
+    """``--experiment reproduce``: every toy grid, the extras, the claims table."""
+    preset, root, kw = _setup(args)
+    reproduce(root, preset, inits=getattr(args, "inits", None), **kw)
     return 0
 
 
-EXPERIMENTS = {**{name: _cli(name) for name in ORDER}, "reproduce": cli_reproduce}
+EXPERIMENTS = {**{n: _cli(n, "registry") for n in registry_grids()},
+               **{n: _cli(n, "extra") for n in EXTRAS}, "reproduce": cli_reproduce}
 
-__all__ = ["EXPERIMENTS", "ORDER", "reproduce", "run_experiment", "predictions"]
+__all__ = ["EXPERIMENTS", "EXTRAS", "reproduce", "run_registry", "registry_grids"]

@@ -1,11 +1,10 @@
-"""What the toy experiment grid shares: preset sizes, cached runs, plain GD and seeded SGD.
+"""What the toy-only Sagun experiments share: preset sizes, cached runs, GD and seeded SGD.
 
-Presets (:data:`SIZES`): ``cpu`` is the reproduction at a size that fits a 2-core CPU in well
-under 20 minutes; ``smoke`` is the same grid shrunk until it runs in well under a minute (its
-numbers are not science, they prove the plumbing). The paper-size values are noted beside each
-field. Every run of the grid is a :class:`~simlab.toy.run.ToyConfig` (or a frozen subclass of it
-that adds a few fields), so a record's ``config`` is flat and the claims engine finds ``hidden``,
-``loss``, ``lr``, ... at the top.
+Presets (:data:`SIZES`): ``cpu`` at a size that fits a 2-core CPU in minutes; ``smoke`` shrunk
+until it runs in seconds (its numbers are not science, they prove the plumbing). Every run is a
+:class:`~simlab.toy.run.ToyConfig` (or a frozen subclass of it that adds a few fields), so a
+record's ``config`` is flat and the claims engine finds ``hidden``, ``loss``, ``lr``, ... at the
+top.
 
 Resumable: :func:`run_cached` skips a run whose ``summary.json`` exists and redoes one that was
 interrupted (config.json but no summary.json).
@@ -23,59 +22,34 @@ import torch
 from simlab.errors import UsageError
 from simlab.record import SUMMARY
 from simlab.toy.run import ToyConfig, run
+from simlab.trainer import TrainConfig, train
 
 # ============================================================================ preset sizes
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """Sizes of every experiment in the toy grid (defaults: the ``cpu`` preset)."""
+    """Sizes of the toy-only Sagun experiments (defaults: the ``cpu`` preset). The grids the
+    claims read (Lowell on the edge, Sagun's width/std/MSE/random-input sweeps) are declared in
+    :mod:`simlab.experiments`."""
 
-    # Sagun's blobs (paper: n = 1000, GD until ‖g‖ ≈ 1e-4)
-    widths: tuple[int, ...] = (2, 6, 10, 14, 18)   # h of the 2-h-h-2 net
     blob_n: int = 1000
-    blob_lr: float = 0.2              # 2/η = 10, above every λ_1 seen on blobs (≈ 1–4): stable GD
-    blob_steps: int = 2000            # iteration cap; ‖g‖ stalls near 1e-3 (overlapping blobs)
-    blob_grad_tol: float = 1e-4       # Sagun's stop rule, kept; the cap usually ends the run
-    blob_hidden: int = 10             # the net of the single-width experiments
-    mnist_k: tuple[int, ...] = (2, 4, 6)  # 784-k-10 on MNIST-1000 (only with a data root)
-    mnist_lr: float = 0.5
-    mnist_steps: int = 1000
-    spectrum_points: int = 8          # training_spectrum: telemetry points (full spectra kept)
-    inits: int = 60                   # fluctuation: random initialisations (paper: 5000)
-    stds: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)   # blob std sweep
-    seeds: int = 2                    # seeds per setting (std sweep, MSE, random inputs)
-    # real vs random inputs: 64-k-10 on digits (784-k-10 on MNIST with a data root)
-    digits_n: int = 500
-    digits_hidden: int = 8
-    digits_lr: float = 0.5
-    digits_steps: int = 1000
+    blob_lr: float = 0.1               # 2/η = 20, far above λ_1 of the blob nets (≈ 2–4): stable GD
+    blob_steps: int = 4000             # iteration cap; ‖g‖ plateaus near 3e-3 (overlapping blobs)
+    blob_grad_tol: float = 1e-4        # Sagun's stop rule, kept; the cap usually ends the run
+    blob_hidden: int = 10              # the net of these experiments
+    spectrum_points: int = 8           # training_spectrum: telemetry points (full spectra kept)
+    inits: int = 60                    # fluctuation: random initialisations (paper: 5000)
     # interpolation (outlook): SGD mini-batch and steps, grid of α
     sgd_batch: int = 50
     sgd_steps: int = 2000
-    n_alpha: int = 41                 # points on α ∈ [−0.5, 1.5] (0 and 1 always included)
-    # Lowell in the toy regime: digits MLP 64-h-h-10, full-batch GD
-    lowell_n: int = 500
-    lowell_hidden: int = 10
-    lowell_depth: int = 2
-    lowell_lrs: tuple[float, ...] = (0.5, 0.25, 0.1)   # paper (CIFAR): 3e-3 … 1e-4
-    lowell_class_lr: float = 0.25
-    lowell_classes: tuple[int, ...] = (2, 3, 5, 10)
-    lowell_t: float = 40.0            # stop at t = nη = 40 ...
-    lowell_target_loss: float = 0.1   # ... or L < 0.1 (paper)
-    lowell_cap: int = 2000            # and at most this many iterations
-    entry_lr: float = 0.25
-    entry_every: int = 1              # telemetry cadence during entry capture (paper: 10 it.)
-    entry_steps: int = 120            # entry capture length (paper: 2000 it.)
+    n_alpha: int = 41                  # points on α ∈ [−0.5, 1.5] (0 and 1 always included)
 
 
 SIZES: dict[str, Sizes] = {
     "cpu": Sizes(),
-    "smoke": Sizes(widths=(2, 6, 10), blob_n=200, blob_steps=300, mnist_k=(2,), mnist_steps=100,
-                   spectrum_points=3, inits=4, stds=(0.5, 1.0, 2.0), seeds=2, digits_n=150,
-                   digits_hidden=4, digits_steps=150, sgd_steps=150, n_alpha=9, lowell_n=150,
-                   lowell_hidden=4, lowell_lrs=(0.5, 0.25, 0.1), lowell_classes=(2, 3, 5),
-                   lowell_t=10.0, lowell_cap=100, entry_steps=20, entry_every=2),
+    "smoke": Sizes(blob_n=200, blob_steps=300, spectrum_points=3, inits=4, sgd_steps=150,
+                   n_alpha=9),
 }
 
 
@@ -123,22 +97,14 @@ def blob_config(sz: Sizes, **changes) -> ToyConfig:
 
 def gd(land, theta: torch.Tensor, *, lr: float, max_steps: int,
        grad_tol: float | None = None) -> tuple[torch.Tensor, dict]:
-    """Full-batch GD θ ← θ − η ∇L(θ), the very update of :func:`simlab.trainer.train`, without
-    telemetry: stops when ‖g‖ ≤ grad_tol or after max_steps. Returns (θ, info) with the final
-    loss and ‖g‖ (at the returned θ), the steps taken and the stop reason."""
-    theta = theta.detach().clone()
-    step, reason = 0, "max_steps"
-    while True:
-        loss, g = land.loss_grad(theta)
-        gnorm = float(torch.linalg.vector_norm(g))
-        if grad_tol is not None and gnorm <= grad_tol:
-            reason = "grad_tol"
-            break
-        if step >= max_steps:
-            break
-        theta = theta - lr * g
-        step += 1
-    return theta, {"steps": step, "loss": loss, "grad_norm": gnorm, "stop_reason": reason}
+    """Full-batch GD θ ← θ − η ∇L(θ) by the one trainer (:func:`simlab.trainer.train`, its
+    telemetry reduced to λ_1 at the start and the end): stops when ‖g‖ ≤ grad_tol or after
+    max_steps. Returns (θ, info) with the final loss and ‖g‖ (at the returned θ), the steps
+    taken and the stop reason."""
+    res = train(land, TrainConfig(lr=lr, max_steps=max_steps, grad_tol=grad_tol,
+                                  telemetry_every=0, k=1), theta=theta, progress=False)
+    return res.theta, {"steps": res.step, "loss": res.loss, "grad_norm": res.grad_norm,
+                       "stop_reason": res.stop_reason}
 
 
 def sgd(land, theta: torch.Tensor, *, lr: float, batch: int, steps: int,

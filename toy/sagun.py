@@ -1,23 +1,22 @@
-"""Sagun, Bottou & LeCun 2016 in the toy regime: every experiment of the paper, each a function
-``experiment(root, sizes, ...) -> list of record directories`` that also draws its figure.
+"""Sagun, Bottou & LeCun 2016 in the toy regime: the figures of the paper's experiments, and
+three toy-only experiments, each a function ``experiment(root, sizes, ...) -> record dirs``
+that also draws its figure.
 
-All spectra are exact (dense float64 Hessians, :mod:`simlab.toy.hessian`). Record names
-(``config.json`` → ``"experiment"``) are those :mod:`simlab.claims` reads:
+The width, std, MSE and random-input grids (the claims' inputs) are declared in
+:mod:`simlab.experiments` and run by :mod:`simlab.toy.experiments`; their figures are drawn
+here (:func:`width_figure`, :func:`std_figure`, :func:`overlay_figure`). Toy-only (sized by
+:data:`simlab.toy.grid.SIZES`):
 
 =================  =====================================================  ==============
 experiment         what                                                    claims
 =================  =====================================================  ==============
-width_sweep        blobs 2-h-h-2, h ∈ {2,6,10,14,18}; MNIST 784-k-10       S1 S2 S5 S6 F1 F2
 training_spectrum  full spectrum at several points of training             S1 S5 S6
 fluctuation        λ_1 after GD from many random initialisations           S3 S7 (spread)
-std_sweep          blob std sweep, ‖θ‖ beside the top eigenvalues          S3
-mse                mean squared error instead of NLL                       S4
-random_inputs      random inputs vs digits (and MNIST) on the same net     S7
 interpolation      loss on the line GD↔SGD (same start), GD↔GD (two starts)  outlook
 =================  =====================================================  ==============
 
-GD is full batch with a constant step, stopped at ‖g‖ ≤ 1e-4 (Sagun) or the preset's iteration
-cap, whichever comes first; every summary says which (``stop_reason``).
+All spectra are exact (dense float64 Hessians). GD is :func:`simlab.toy.grid.gd`, the trainer's
+loop, stopped at ‖g‖ ≤ 1e-4 (Sagun) or the preset's iteration cap; every summary says which.
 """
 
 from __future__ import annotations
@@ -36,36 +35,6 @@ from simlab.toy.hessian import dense_hessian, full_spectrum
 from simlab.toy.run import ToyConfig, build
 
 # ============================================================================ width sweep
-
-
-def width_sweep(root: Path, sz: Sizes, *, data_root: str | None = None,
-                progress: bool = False) -> list[Path]:
-    """Blobs 2-h-h-2 for every h in ``sz.widths`` (h² + 6h + 2 parameters); with a data root,
-    also MNIST-1000 784-k-10 for every k in ``sz.mnist_k``. Figure: the spectra overlaid (log
-    count) and the near-zero fraction against the parameter count."""
-    root = Path(root)
-    outs = []
-    for h in sz.widths:
-        cfg = blob_config(sz, hidden=h, experiment="width_sweep")
-        out = root / f"blobs-h{h}"
-        run_cached(cfg, out, progress=progress)
-        outs.append(out)
-    groups = {"blobs": list(outs)}
-    if data_root:
-        mnist = []
-        for k in sz.mnist_k:
-            cfg = ToyConfig(dataset="mnist", data_root=data_root, n_data=1000, hidden=k, depth=1,
-                            lr=sz.mnist_lr, max_steps=sz.mnist_steps, grad_tol=1e-4,
-                            telemetry_every=sz.mnist_steps, experiment="width_sweep")
-            out = root / f"mnist-k{k}"
-            run_cached(cfg, out, progress=progress)
-            mnist.append(out)
-        groups["mnist"] = mnist
-        outs += mnist
-    for name, dirs in groups.items():
-        width_figure([Record.load(d) for d in dirs], root / f"fig_width_sweep_{name}.png",
-                     title=f"{name}: exact Hessian spectra after GD, growing width")
-    return outs
 
 
 def common_bins(records: list[Record], n: int = 80) -> np.ndarray:
@@ -253,22 +222,6 @@ def fluctuation_figure(r: Record, path: Path) -> Path:
 # ============================================================================ std sweep
 
 
-def std_sweep(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
-    """The blob net trained on blobs of growing std (less separable data), ``sz.seeds`` seeds
-    each. Each summary carries ``theta_norm`` beside the spectrum. Figure: top eigenvalues and
-    ‖θ‖ against std."""
-    root = Path(root)
-    outs = []
-    for std in sz.stds:
-        for seed in range(sz.seeds):
-            cfg = blob_config(sz, std=std, seed=seed, experiment="std_sweep")
-            out = root / f"blobs-h{cfg.hidden}-std{std:g}-s{seed}"
-            run_cached(cfg, out, progress=progress)
-            outs.append(out)
-    std_figure([Record.load(d) for d in outs], root / "fig_std_sweep.png")
-    return outs
-
-
 def std_figure(records: list[Record], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -295,51 +248,6 @@ def std_figure(records: list[Record], path: Path) -> Path:
 
 
 # ============================================================================ MSE, random inputs
-
-
-def mse(root: Path, sz: Sizes, *, progress: bool = False) -> list[Path]:
-    """The blob net trained with mean squared error on one-hot targets (``sz.seeds`` seeds).
-    Figure: spectra before/after (each run's own) and the MSE spectra overlaid."""
-    root = Path(root)
-    outs = []
-    for seed in range(sz.seeds):
-        cfg = blob_config(sz, loss="mse", seed=seed, experiment="mse")
-        out = root / f"blobs-h{cfg.hidden}-mse-s{seed}"
-        run_cached(cfg, out, progress=progress)
-        outs.append(out)
-    overlay_figure([Record.load(d) for d in outs], root / "fig_mse.png",
-                   lambda r: f"MSE seed {r.config['seed']}",
-                   title="blobs, MSE loss: exact spectra after GD")
-    return outs
-
-
-def random_inputs(root: Path, sz: Sizes, *, data_root: str | None = None,
-                  progress: bool = False) -> list[Path]:
-    """One net, real vs random inputs: 64-k-10 on scikit-learn digits and on N(0, I₆₄) inputs
-    with uniform labels (same n, n_c, η, steps); with a data root also 784-k-10 on MNIST-1000
-    vs N(0, I₇₈₄). ``sz.seeds`` seeds each. Figure: the spectra overlaid."""
-    root = Path(root)
-    outs = []
-    pairs = [("digits", 64, sz.digits_n)]
-    if data_root:
-        pairs.append(("mnist", 784, 1000))
-    for real, dim, n in pairs:
-        group = []
-        for dataset in (real, "random"):
-            for seed in range(sz.seeds):
-                cfg = ToyConfig(dataset=dataset, n_data=n, input_dim=dim, hidden=sz.digits_hidden,
-                                depth=1, lr=sz.digits_lr, max_steps=sz.digits_steps, grad_tol=1e-4,
-                                telemetry_every=sz.digits_steps, seed=seed,
-                                data_root=data_root if dataset == "mnist" else None,
-                                experiment="random_inputs")
-                out = root / f"{dataset}{dim}-k{cfg.hidden}-s{seed}"
-                run_cached(cfg, out, progress=progress)
-                group.append(out)
-        overlay_figure([Record.load(d) for d in group], root / f"fig_random_inputs_{real}.png",
-                       lambda r: f"{r.summary['dataset']} seed {r.config['seed']}",
-                       title=f"{real} vs random inputs, {dim}-{sz.digits_hidden}-10")
-        outs += group
-    return outs
 
 
 def overlay_figure(records: list[Record], path: Path, name, *, title: str = "") -> Path:
@@ -469,10 +377,7 @@ def summary_line(d: Path) -> str:
     return f"{d.name}: {json.dumps(s)[:100]}"
 
 
-EXPERIMENTS = {
-    "width_sweep": width_sweep, "training_spectrum": training_spectrum,
-    "fluctuation": fluctuation, "std_sweep": std_sweep, "mse": mse,
-    "random_inputs": random_inputs, "interpolation": interpolation,
-}
+EXPERIMENTS = {"training_spectrum": training_spectrum, "fluctuation": fluctuation,
+               "interpolation": interpolation}
 
 __all__ = ["EXPERIMENTS", "FluctuationConfig", "InterpolationConfig", "summary_line"]
