@@ -427,6 +427,9 @@ def test_cli_writes_table_per_regime(lab, tmp_path, capsys):
                   "scale": {"S1": "inconclusive", "L1": "holds"}}
     md = (out / "claims.md").read_text()
     assert "| S1 |" in md and "| L1 |" in md
+    (edge,) = doc["edges"]
+    assert edge["reached"] is True and edge["edge_count"] == 1 and edge["n_c_minus_1"] == 1
+    assert "edge count 1 vs n_c − 1 = 1" in md
     assert "holds" in capsys.readouterr().out
     (tmp_path / "afile").write_text("x")
     with pytest.raises(UsageError, match="--out .*afile is a file"):

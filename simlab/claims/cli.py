@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = [str(r.path) for r in records]
     write_json(out / "claims.json", {
         "thresholds": th.to_dict(), "records": paths,
-        "regimes": {g: [v.to_dict() for v in vs] for g, vs in table.items()}})
+        "regimes": {g: [v.to_dict() for v in vs] for g, vs in table.items()},
+        "edges": [rd.edge_row(r, th) for r in records if any(p.get("rho") for p in r.telemetry)]})
     atomic_write_text(out / "claims.md", render_markdown(table, th, paths, records))
     sys.stdout.write(render_text(table))
     for line in edge_lines(records, th):
