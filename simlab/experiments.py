@@ -325,11 +325,10 @@ SCALE = {
                                  slq_steps=5, checkpoint_every=1, lrs=(0.01, 0.005, 0.0025),
                                  entry_every=1, entry_until=2, cusp_points=5),
                   flow_sizes=(10, 20, 30, 40), flow_steps=None),
-    # AlexNet at width 1/16 (143,118 parameters), n_D = 256: λ_1(θ_0) = 201 (2/λ_1 = 0.00995, so
-    # η = 0.01 starts on the edge); telemetry every 20 iterations, top 10, through 400 iterations
-    # (a top-10 point is ~35 HVPs of ~0.3–0.7 s each on one loaded core)
-    "cpu": dict(overrides=dict(width=1 / 16, n_data=256, lrs=(0.005, 0.0025, 0.01), lr=0.005,
-                               telemetry_every=20, k=10, max_steps=400),
+    # scale/config.PRESETS["cpu"] is the edge setting: AlexNet at width 1/16 (143,118 parameters),
+    # n_D = 256, λ_1(θ_0) = 201 (2/λ_1 = 0.00995: η = 0.01 starts on the edge), η sweep
+    # (0.005, 0.0025, 0.01), telemetry every 20 iterations, top 10, 400 iterations
+    "cpu": dict(overrides={},
                 flow_sizes=(64, 128, 192, 256), flow_steps=1000),
 }
 

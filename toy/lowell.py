@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +64,7 @@ def build_edge(cfg: EdgeConfig):
     cfg.validate()
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    X, y, info = toy_data.load(cfg.data_config())
-    if cfg.standardise:
-        mu, sd = X.mean(0), X.std(0)
-        X = (X - mu) / torch.where(sd > 0, sd, torch.ones_like(sd))
-        info = {**info, "standardisation": "each input feature z-scored over the training subset"}
+    X, y, info = toy_data.load(replace(cfg.data_config(), standardise=cfg.standardise))
     n_c = info["n_classes"]
     model = build_mlp(X.shape[1], cfg.widths(), n_c, activation=cfg.activation, seed=cfg.seed)
     land = Landscape(model, X, y, loss=cfg.loss, n_classes=n_c, chunk_size=cfg.chunk_size,
