@@ -313,3 +313,13 @@ def test_aliases_are_counted_once_across_experiments(lab, tmp_path):
     assert readers.distinct([alias]) == [alias]  # without its source it stands for the run
     v = evaluate_claim("L6", [src, alias], TH)
     assert v.runs == (src.name,)
+
+
+def test_L6_L7_leave_other_protocols_grids_alone(lab):
+    pts = [{**p, "theta_norm": 10 + i, "dl_top": 0.1, "dl_bulk": -0.1}
+           for i, p in enumerate(tel([OFF] + [ON] * 6))]
+    sagun = lab("width_sweep", telemetry=pts)
+    mine = lab("toy", telemetry=pts)
+    for cid in ("L6", "L7"):
+        assert evaluate_claim(cid, [sagun], TH).runs == ()
+        assert evaluate_claim(cid, [sagun, mine], TH).runs == (mine.name,)

@@ -19,6 +19,10 @@ from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, Thresholds, Verdi
 from simlab.record import Record
 
 SINGLE_RUNS = ("toy", "scale")  # a user's own `python -m simlab toy|scale` run
+# grids of other protocols (Sagun's sweeps, the L10 continuations, the predictions): L6 and L7,
+# which judge any run with telemetry, leave these to their own claims
+OTHER_PROTOCOLS = ("width_sweep", "training_spectrum", "fluctuation", "std_sweep", "random_inputs",
+                   "interpolation", "continuation", "predictions", "langevin", "cusp")
 
 
 def _has(key: str) -> Callable[[Record], bool]:
@@ -286,13 +290,15 @@ def evaluate_L4(records: Sequence[Record], th: Thresholds) -> Verdict:
 def evaluate_L6(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L6: once on the edge, learning happens in the bulk, not the top (paper Table 1).
 
-    Per valid run of any experiment with ΔL telemetry (aliases counted once) that reached the edge, over its on-edge
+    Per valid run with ΔL telemetry (any experiment but the other protocols' grids,
+    :data:`OTHER_PROTOCOLS`; aliases counted once) that reached the edge, over its on-edge
     points (≥ min_edge_points with ΔL): mean ΔL_bulk < 0, mean ΔL_top ≥ mean ΔL_bulk and
     std(ΔL_top) > std(ΔL_bulk) (:func:`readers.dl_stats`, ddof=1). The same statistic with "on
     the edge" read as ρ_{n_c−1} > rho_on_edge (the paper's reading) is reported beside it."""
     thr = {"edge_rho": th.edge_rho, "min_edge_points": th.min_edge_points,
            "rho_on_edge": th.rho_on_edge}
-    pool, ex = _pool(rd.distinct(records), lambda r: _has("dl_top")(r) and _has("rho")(r))
+    pool, ex = _pool(rd.distinct(records), lambda r: _has("dl_top")(r) and _has("rho")(r)
+                     and rd.experiment(r) not in OTHER_PROTOCOLS)
     units, used = {}, []
     for r in pool:
         used.append(rd.label(r))
@@ -319,12 +325,12 @@ def evaluate_L6(records: Sequence[Record], th: Thresholds) -> Verdict:
 def evaluate_L7(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L7: weights barely move: max_t |‖θ_t‖/‖θ_0‖ − 1| < theta_change.
 
-    Per valid run of any experiment with ≥ 2 telemetry points of ``theta_norm`` that reached the
-    edge and trained past it; ‖θ_0‖ is the first point's (its step is reported: it should be
-    0). Runs that never reached the edge are inconclusive units (their change is reported)."""
+    Per valid run (any experiment but :data:`OTHER_PROTOCOLS`) with ≥ 2 telemetry points of
+    ``theta_norm`` that reached the edge and trained past it; ‖θ_0‖ is the first point's (its
+    step is reported: it should be 0). Runs that never reached the edge are inconclusive units (their change is reported)."""
     thr = {"theta_change": th.theta_change, "edge_rho": th.edge_rho}
     pool, ex = _pool(rd.distinct(records), lambda r: rd.theta_change(r) is not None
-                     and _has("rho")(r))
+                     and _has("rho")(r) and rd.experiment(r) not in OTHER_PROTOCOLS)
     units, used = {}, []
     for r in pool:
         used.append(rd.label(r))
