@@ -19,6 +19,7 @@ from pathlib import Path
 
 from simlab.claims import (CLAIM_IDS, CLAIM_TEXT, FAILS, HOLDS, INCONCLUSIVE, Thresholds,
                            Verdict, evaluate, load_records, readers as rd)
+from simlab.claims.lowell import OTHER_PROTOCOLS
 from simlab.errors import UsageError
 from simlab.paper.bridge import PATHS, QUANTITIES
 from simlab.paper.published import CANNOT, PUBLISHED
@@ -26,7 +27,6 @@ from simlab.record import Record
 
 REGIMES = ("toy", "scale")
 EDGE_CLAIMS = ("L1", "L2", "L3", "L4", "L5", "L6", "L7", "L10")
-LOWELL_RUNS = ("toy", "scale", "lr_sweep", "class_sweep", "entry", "edge_nd", "mse")
 
 
 def _cell(text, n: int = 160) -> str:
@@ -113,12 +113,13 @@ def bridge_rows(records: list[Record]) -> list[dict]:
 
 
 def _edge_sentence(g: str, rows: list[dict]) -> str:
-    mine = [x for x in rows if x["regime"] == g and x["valid"]]
+    mine = [x for x in rows if x["regime"] == g and x["valid"]
+            and x["experiment"] not in OTHER_PROTOCOLS]
     if not mine:
-        return f"The {g} regime has no valid run with ρ telemetry."
+        return f"The {g} regime has no valid run of Lowell's protocol with ρ telemetry."
     on = [x for x in mine if x["reached"]]
     best = max(mine, key=lambda x: x["max_rho_1"] or 0)
-    s = (f"In the {g} regime {len(on)} of {len(mine)} valid runs with ρ telemetry reached the "
+    s = (f"In the {g} regime {len(on)} of {len(mine)} valid runs of Lowell's protocol reached the "
          f"edge (≥ 5 consecutive points with ρ_1 ≥ 0.8; the highest ρ_1 was "
          f"{_show(best['max_rho_1'])} at η = {_show(best['lr'])}).")
     if on:
@@ -126,7 +127,7 @@ def _edge_sentence(g: str, rows: list[dict]) -> str:
         counts = sorted({(x["n_c_minus_1"], x["edge_count"]) for x in on})
         s += (f" On the edge, the edge count equalled n_c − 1 in {match} of {len(on)} runs; "
               "(n_c − 1, edge count) pairs seen: " + ", ".join(f"({a}, {b})" for a, b in counts) + ".")
-    sparse = [x for x in mine if x["cadence_ok"] is False and x["experiment"] in LOWELL_RUNS]
+    sparse = [x for x in mine if x["cadence_ok"] is False]
     if sparse:
         s += (f" {len(sparse)} of Lowell's runs had telemetry sparser than 1/(5η) "
               f"({', '.join(x['run'] for x in sparse[:4])}), too sparse to see a short edge phase.")

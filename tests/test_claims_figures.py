@@ -119,7 +119,7 @@ def test_report_lists_edges_exclusions_and_findings(runs, tmp_path):
             assert line.split("|")[3 if g == "toy" else 4].strip() == v.status
     assert "## What we found" in text
     # the sentence counts come from the records: 5 of 6 valid toy runs with ρ reached the edge
-    assert "In the toy regime 5 of 6 valid runs with ρ telemetry reached the edge" in text
+    assert "In the toy regime 5 of 6 valid runs of Lowell's protocol reached the edge" in text
     assert "`boom`: diverged at step 2 (loss=inf)" in text
     assert "L10 figure skipped: no continuation record" in text
     assert "| S1 | toy |" in text and "‖g‖" in text
