@@ -247,7 +247,7 @@ def _tables(records: list[Record], table, rows) -> list[str]:
 
 def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
            preset: str | None = None, th: Thresholds = Thresholds()) -> str:
-    from simlab.figures import s8_rows
+    from simlab.figures import s8_rows, table1
     from simlab.record import git_commit
 
     table = verdicts(records, th)
@@ -282,6 +282,15 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
                    f"{_verdict_cell(table['toy'][cid], 'toy')} | "
                    f"{_verdict_cell(table['scale'][cid], 'scale')} |")
     out += [""] + _tables(records, table, rows)
+
+    out += ["", "## Table 1 (L6): ΔL_top and ΔL_bulk on the edge", "",
+            "Mean and standard deviation (ddof = 1) over the on-edge points of each run (L6's "
+            "verdict), and over the points with ρ_(n_c−1) > 0.7 (the paper's own reading), from "
+            "`simlab.claims.readers.table1`.", ""]
+    for g in REGIMES:
+        t1 = [r for r in rd.distinct(rd.split_valid(by[g])[0]) if rd.experiment(r) not in OTHER_PROTOCOLS
+              and any(p.get("dl_top") is not None for p in r.telemetry)]
+        out += [f"**{g}**", "", table1(t1, th) if t1 else "No valid run with ΔL telemetry.", ""]
 
     s8 = s8_rows(records, th)
     out += ["", "## Beyond the papers: outliers vs classes (S8), MSE", "",

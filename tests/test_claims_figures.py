@@ -118,6 +118,9 @@ def test_report_lists_edges_exclusions_and_findings(runs, tmp_path):
             line = next(x for x in text.splitlines() if x.startswith(f"| {v.id} | ") and x.count("|") == 5)
             assert line.split("|")[3 if g == "toy" else 4].strip() == v.status
     assert "## What we found" in text
+    # Table 1 inline: the L6 numbers of a run that reached the edge
+    s = evaluate_claim("L6", by["toy"], TH).statistic["lr0.4"]
+    assert f"{s['mean_dl_top']:.3e} | {s['std_dl_top']:.3e}" in text
     # the sentence counts come from the records: 5 of 6 valid toy runs with ρ reached the edge
     assert "In the toy regime 5 of 6 valid runs of Lowell's protocol reached the edge" in text
     assert "`boom`: diverged at step 2 (loss=inf)" in text
