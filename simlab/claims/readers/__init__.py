@@ -15,7 +15,7 @@ Where a run was (CLAIMS.md, "[L] when a run can test a claim about the edge")
   otherwise derived: non-finite loss or ``stop_reason == "diverged"``; ``"dead"``; the stop rule
   met at initialisation (step 0); stopped within the first 1/η iterations. Invalid runs are
   excluded from every verdict, with the reason.
-- Eligible telemetry (:func:`eligible_points`): step 0 never counts, nor the catapult of a run
+- Eligible telemetry (``edge(r, th).eligible``): step 0 never counts, nor the catapult of a run
   that starts above the edge: when ρ_1 > ``catapult_rho`` at a point within the first 1/η
   iterations, every point before iteration 1/η and the points right after it while ρ_1 stays
   above ``catapult_rho`` are the catapult.

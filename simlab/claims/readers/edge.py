@@ -4,7 +4,7 @@ taken over the edge: the edge count, Table 1's ΔL statistic (L6), the S8 row, L
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,12 +81,6 @@ def _catapult_until(pts: list[tuple[int, float]], n1: float | None, th: Threshol
     return until
 
 
-def eligible_points(r: Record, th: Thresholds) -> list[dict]:
-    """Telemetry points that may count for an edge statistic: finite ρ_1, not step 0, not the
-    catapult (see :func:`edge`)."""
-    return list(edge(r, th).eligible)
-
-
 def edge(r: Record, th: Thresholds) -> Edge:
     """The run's :class:`Edge` (cached on the Record per Thresholds)."""
     key = ("_claims_edge", th)
@@ -131,14 +125,6 @@ def edge(r: Record, th: Thresholds) -> Edge:
              count)
     r.__dict__[key] = e
     return e
-
-
-def reached(records: Iterable[Record], th: Thresholds) -> tuple[list[Record], list[Record]]:
-    """(runs that reached the edge, runs that did not)."""
-    yes, no = [], []
-    for r in records:
-        (yes if edge(r, th).reached else no).append(r)
-    return yes, no
 
 
 def edge_not_reached(records: Sequence[Record], th: Thresholds) -> str:
