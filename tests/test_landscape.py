@@ -1,6 +1,6 @@
 """Landscape: loss, gradient and HVP against independent references.
 
-Every matrix-free product is checked against the dense float64 Hessian of ``simlab.toy.hessian``
+Every matrix-free product is checked against the dense float64 Hessian ``Landscape.hessian``
 (which is itself checked against ``torch.func.hessian`` of a loss written out here), against
 finite differences, across chunk sizes, across HVP methods and against the held-graph operator.
 """
@@ -16,7 +16,7 @@ from torch.func import functional_call
 
 from conftest import make_landscape, random_theta, random_vector
 from simlab.errors import UsageError
-from simlab.toy.hessian import dense_hessian
+from simlab.landscape import Landscape
 
 nets = st.fixed_dictionaries({
     "widths": st.lists(st.integers(1, 5), min_size=0, max_size=2).map(tuple),
@@ -71,7 +71,7 @@ def test_dense_hessian_matches_torch_func_hessian():
     for loss, act in [("ce", "tanh"), ("mse", "relu"), ("ce", "relu")]:
         ls = make_landscape((3, 2), activation=act, loss=loss, n_data=9, chunk_size=4, seed=7)
         theta = random_theta(ls, 2)
-        H = dense_hessian(ls, theta)
+        H = ls.hessian(theta)
         H_ref = torch.func.hessian(lambda th: reference_loss(ls, th))(theta)
         assert H.shape == (ls.n_params, ls.n_params) and H.dtype == torch.float64
         assert torch.allclose(H, H.T, rtol=0, atol=0)
@@ -85,7 +85,7 @@ def test_dense_hessian_matches_torch_func_hessian():
 def test_hvp_matches_dense_hessian(net, chunk, vseed):
     ls = make_landscape(chunk_size=chunk, **net)
     theta = random_theta(ls, vseed)
-    H = dense_hessian(ls, theta)
+    H = ls.hessian(theta)
     v = random_vector(ls.n_params, vseed)
     Hv = H @ v
     if float(torch.linalg.vector_norm(Hv)) < 1e-12:  # e.g. a dead ReLU net: H = 0
@@ -135,6 +135,68 @@ def test_chunked_equals_unchunked(net, chunk, seed):
     assert float(torch.linalg.vector_norm(hp - hw)) <= 1e-12 * max(float(torch.linalg.vector_norm(hw)), 1e-3)
 
 
+def budget_for(ls: Landscape, examples: float) -> float:
+    """A memory budget (MiB) that holds the gradient graph of about ``examples`` examples."""
+    return examples * ls.graph_bytes_per_example() / 2 ** 20
+
+
+@settings(max_examples=15, deadline=None)
+@given(net=nets, held=st.floats(0.5, 12.0), seed=st.integers(0, 1000))
+def test_memory_budget_chunking_equals_one_chunk(net, held, seed):
+    """Chunks sized to a budget, the first ones' graphs held and the rest recomputed: every
+    quantity equals the unbudgeted one-chunk landscape's to 1e−12 (float64)."""
+    net = {**net, "n_data": net["n_data"] + 10}
+    whole = make_landscape(**net)
+    whole.memory_budget_mb = None  # one chunk, graph held
+    parts = make_landscape(**net)
+    parts.memory_budget_mb = budget_for(parts, held)
+    c = parts.chunking()
+    assert c["n_chunks"] == math.ceil(net["n_data"] / c["chunk_size"]) and c["memory_budget_mb"] > 0
+    assert 0 <= c["held_chunks"] <= c["n_chunks"] and c["hold_graph"] == (c["held_chunks"] > 0)
+    # what is held fits the budget, with a working chunk beside it when there are several
+    per = c["chunk_size"] * parts.graph_bytes_per_example() / 2 ** 20
+    assert c["held_chunks"] * per + (per if c["n_chunks"] > 1 else 0) <= c["memory_budget_mb"] * (1 + 1e-9) \
+        or c["chunk_size"] == 1
+    assert whole.chunking() == {"chunk_size": net["n_data"], "n_chunks": 1, "hold_graph": True,
+                                "held_chunks": 1, "memory_budget_mb": None}
+    theta = random_theta(whole, seed)
+    v = random_vector(whole.n_params, seed)
+    assert parts.loss(theta) == pytest.approx(whole.loss(theta), rel=1e-12, abs=1e-15)
+    assert rel(parts.grad(theta), whole.grad(theta)) <= 1e-12 or float(torch.linalg.vector_norm(whole.grad(theta))) < 1e-12
+    Hv = whole.operator(theta).matvec(v)
+    scale = max(float(torch.linalg.vector_norm(Hv)), 1e-3)
+    op = parts.operator(theta)
+    assert op.hold_graph == c["hold_graph"]
+    for a in (1.0, 3.0):  # held graphs are reused, not consumed
+        assert float(torch.linalg.vector_norm(op.matvec(a * v) - a * Hv)) <= 1e-12 * a * scale
+    assert rel(parts.hessian(theta), whole.hessian(theta)) <= 1e-12 or scale <= 1e-3
+
+
+def test_default_budget_holds_a_small_set_and_chunks_a_large_one():
+    ls = make_landscape((6,), n_data=200, seed=1)
+    assert ls.memory_budget_mb == 1024.0
+    assert ls.chunking() == {"chunk_size": 200, "n_chunks": 1, "hold_graph": True, "held_chunks": 1,
+                             "memory_budget_mb": 1024.0}
+    small = make_landscape((6,), n_data=200, seed=1)
+    small.memory_budget_mb = budget_for(small, 40)  # room for 40 examples' graphs
+    c = small.chunking()
+    assert c["chunk_size"] == 10 and c["n_chunks"] == 20 and c["held_chunks"] == 3  # 40 − a working chunk of 10
+    fixed = make_landscape((6,), n_data=200, seed=1, chunk_size=50)
+    assert fixed.chunking()["chunk_size"] == 50 and fixed.chunking()["held_chunks"] == 4
+
+
+def test_batched_products_equal_one_at_a_time():
+    ls = make_landscape((5, 4), n_data=30, seed=2)
+    ls.memory_budget_mb = budget_for(ls, 22)  # some chunks held, some recomputed
+    theta = random_theta(ls, 2)
+    V = torch.stack([random_vector(ls.n_params, s) for s in range(4)], dim=1)
+    op = ls.operator(theta)
+    ref = ls.hessian(theta) @ V
+    out = op.matmat_batched(V)
+    assert op.n_matvecs == 4
+    assert rel(out, ref) < 1e-12 and rel(op.matmat(V), ref) < 1e-12
+
+
 def test_hvp_is_deterministic():
     """The same product twice gives bit-identical results (no hidden randomness)."""
     ls = make_landscape((6, 5), activation="relu", n_data=20, chunk_size=7, seed=4)
@@ -162,7 +224,7 @@ def test_float32_landscape_agrees_with_float64():
         assert h32.dtype == torch.float32
         assert rel(h32.double(), ls64.hvp(theta, v)) < 1e-4
     # ... and the float64 answer is much closer to the dense reference than float32 is
-    Hv = dense_hessian(ls64, theta) @ v
+    Hv = ls64.hessian(theta) @ v
     assert rel(ls64.hvp(theta, v), Hv) < 1e-12 < rel(ls32.hvp(t32, v32).double(), Hv)
 
 
