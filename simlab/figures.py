@@ -37,7 +37,8 @@ Fig = tuple[Path, str]
 def _name(r: Record) -> str:
     c = r.config
     arch = c.get("arch") or c.get("dataset") or rd.field_value(r, "dataset")
-    return (f"{arch} η={rd.lr(r):g} n_c={rd.n_classes(r)} n_D={rd.n_data(r)}"
+    eta = "?" if rd.lr(r) is None else f"{rd.lr(r):g}"
+    return (f"{arch} η={eta} n_c={rd.n_classes(r)} n_D={rd.n_data(r)}"
             + (f" s{c['seed']}" if c.get("seed") else ""))
 
 
@@ -100,10 +101,10 @@ def fig_projections(records: Sequence[Record], path: Path, th: Thresholds = TH) 
         ax.set_xlabel("t = Σ η")
         ax.set_title(name, fontsize=9)
     axes[1].legend(fontsize=6)
-    med = [(rd.lr(r), rd.median_on_edge(r, "p_top_norm", th), rd.median_on_edge(r, "p_bulk_norm", th))
+    med = [(_name(r), rd.median_on_edge(r, "p_top_norm", th), rd.median_on_edge(r, "p_bulk_norm", th))
            for r in records if rd.edge(r, th).reached]
     reading = ("on-edge medians ‖P_top g‖ / ‖P_bulk g‖: " + ", ".join(
-        f"η={a:g}: {b:.3g} / {c:.3g}" for a, b, c in med if b is not None and c is not None)
+        f"{a}: {b:.3g} / {c:.3g}" for a, b, c in med if b is not None and c is not None)
         if med else rd.edge_not_reached(records, th))
     return save(fig, path), reading
 
