@@ -323,3 +323,32 @@ def test_L6_L7_leave_other_protocols_grids_alone(lab):
     for cid in ("L6", "L7"):
         assert evaluate_claim(cid, [sagun], TH).runs == ()
         assert evaluate_claim(cid, [sagun, mine], TH).runs == (mine.name,)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(rho1=st.lists(st.floats(0.0, 2.0), min_size=1, max_size=30), every=st.integers(1, 4),
+       lr=st.sampled_from([0.05, 0.1, 0.5, 1.0]))
+def test_edge_matches_a_direct_reading_of_the_rules(tmp_path_factory, rho1, every, lr):
+    path = tmp_path_factory.mktemp("h") / "r"
+    w = RecordWriter(path, {"lr": lr, "n_classes": 2}, meta={"regime": "toy", "experiment": "toy"})
+    for i, x in enumerate(rho1):
+        w.append({"step": every * i, "rho": [x, x / 2]})
+    e = readers.edge(Record.load(path), TH)
+    n1 = 1 / lr
+    steps = [every * i for i in range(len(rho1))]
+    cat = any(s < n1 and x > 1.2 for s, x in zip(steps, rho1))
+    until = -1
+    if cat:
+        for s, x in zip(steps, rho1):
+            if s < n1 or x > 1.2:
+                until = s
+            else:
+                break
+    ok = [x >= 0.8 for s, x in zip(steps, rho1) if s > 0 and s > until]
+    longest = max((len(run) for run in "".join("1" if o else "0" for o in ok).split("0")), default=0)
+    assert e.longest == longest and e.reached == (longest >= 5)
+    assert (e.catapult_until is not None) == cat
+    assert all(p["step"] > 0 for p in e.points)
