@@ -344,8 +344,6 @@ def scale_runs(preset: str) -> list[Run]:
         ("scale_lr_sweep", replace(base, experiment="lr_sweep"), ("L1", "L3", "L5", "L6", "L7")),
         ("scale_class_sweep", replace(base, experiment="class_sweep"), ("L2", "S8")),
         ("scale_entry", replace(base, experiment="entry"), ("L4",)),
-        ("scale_flow", replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
-                               max_steps=sp["flow_steps"] or base.max_steps), ("L8", "L9")),
     ]
     for grid_name, cfg, claims in specs:
         for sub, member in members(cfg):
@@ -355,6 +353,12 @@ def scale_runs(preset: str) -> list[Run]:
     for sub, member in members(replace(base, experiment="class_sweep", loss="mse")):
         out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale",
                        replace(member, experiment="mse"), ("S8",), 300))
+    # gradient flow last: a λ_1 every iteration costs ~6 HVPs (~3 s per iteration on one loaded
+    # core at width 1/16), so 1000 iterations are about an hour per n_D
+    flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
+                   max_steps=sp["flow_steps"] or base.max_steps)
+    for sub, member in members(flow):
+        out.append(Run(f"scale/flow/{sub}", "scale_flow", "scale", member, ("L8", "L9"), 3600))
     return out
 
 
@@ -386,6 +390,39 @@ def prediction_runs(preset: str) -> list[Run]:
 
 # ------------------------------------------------------------------------------ the registry
 
+def _seed(r: Run) -> int:
+    """The seed a run belongs to (a continuation or alias: its source's)."""
+    name = getattr(r.config, "source", None) or r.name
+    tail = name.rsplit("_s", 1)
+    if len(tail) == 2 and tail[1].isdigit():
+        return int(tail[1])
+    return int(getattr(r.config, "seed", 0) or 0)
+
+
+def _tier(r: Run) -> int:
+    """Run order: every claim measured once before seeds are added, cheap before costly —
+    toy edge seed 0 → its L10 continuations → toy gradient flow → seed 1 → Sagun seed 0 and the
+    predictions → the first scale run → seed 2 → the n_D sweep → Sagun's other seeds → the rest
+    of the scale regime → the bridge."""
+    toy_edge = r.grid in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_mse",
+                          "toy_continuation")
+    seed = _seed(r)
+    if toy_edge:
+        return {0: 0, 1: 3}.get(seed, 6) + (1 if r.grid == "toy_continuation" and seed == 0 else 0)
+    if r.grid == "toy_flow":
+        return 2
+    if r.grid.startswith("sagun") or r.grid == "predictions":
+        return 4 if seed == 0 and "fluct" not in r.name else 8
+    if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)):
+        return 5
+    if r.grid == "toy_edge_nd":
+        return 7
+    return 9 if r.regime == "scale" else 10
+
+
+SCALE_FIRST_LR = 0.005   # the scale run that goes first: η well below 2/λ_1(θ_0) ≈ 0.00995
+
+
 def grid(preset: str) -> list[Run]:
     """Every run of a preset, in the order they run (most valuable first)."""
     if preset not in PRESETS:
@@ -394,6 +431,7 @@ def grid(preset: str) -> list[Run]:
     runs = (toy_edge_runs(e) + toy_continuation_runs(e) + toy_flow_runs(e)
             + sagun_runs(SAGUN[preset]) + prediction_runs(preset) + scale_runs(preset)
             + bridge_runs(preset))
+    runs = sorted(runs, key=_tier)  # stable: the builders' order within a tier
     names = [r.name for r in runs]
     assert len(names) == len(set(names)), "run names must be unique"
     return runs
