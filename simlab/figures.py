@@ -193,7 +193,8 @@ def table1(records: Sequence[Record], th: Thresholds = TH) -> str:
              "mean | ΔL_top std | ΔL_bulk mean | ΔL_bulk std |", "|---" * 11 + "|"]
     for r in records:
         t = rd.table1(r, th)
-        lines.append(f"| {_name(r)} | {t['edge']['points']} of {t['telemetry_points']}"
+        lines.append(f"| {rd.experiment(r)}/{r.name}: {_name(r)} | {t['edge']['points']} of "
+                     f"{t['telemetry_points']}"
                      f"{'' if t['reached'] else ' (edge not reached)'} | {cells(t['edge'])} | "
                      f"{t['paper']['points']} | {cells(t['paper'])} |")
     return "\n".join(lines) + "\n"
