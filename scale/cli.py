@@ -15,9 +15,9 @@ import argparse
 import math
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, config_flags, given
+from simlab.cli import ArgumentParser, config_flags, given, is_registered, registry_names, run_registered
 from simlab.errors import UsageError, check_out_dir
-from simlab.scale.config import PRESETS, ScaleConfig, preset
+from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
 
 # nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset
@@ -112,6 +112,13 @@ def main(argv=None) -> int:
     from simlab.scale.distributed import world
 
     args = parser().parse_args(argv)
+    if args.experiment and args.experiment not in EXPERIMENTS:
+        if not is_registered(args.experiment, "scale"):
+            names = sorted(set(EXPERIMENTS) | set(registry_names("scale")))
+            raise UsageError(f"unknown experiment {args.experiment!r}; choose one of {', '.join(names)}")
+        others = [n for n in given(args, args.config_fields) if n != "experiment"]
+        return run_registered(args.experiment, "scale", args.preset or "cpu", args.out,
+                              progress=not args.no_progress, dry_run=args.dry_run, given_flags=others)
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"
     check_out_dir(out)

@@ -31,7 +31,8 @@ from simlab.trainer import TrainConfig
 EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "entry", "gradient_flow", "cusp")
 DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse")
-WIDTHS = (1 / 64, 4.0)  # the width multiplier's range: every layer keeps ≥ 1 unit, memory bounded
+WIDTHS = (1 / 64, 4.0)
+MAX_K = 1000  # eigenpairs per point: k vectors of n_params floats are held at once  # the width multiplier's range: every layer keeps ≥ 1 unit, memory bounded
 
 
 def _f(default, help: str, choices=None):
@@ -54,7 +55,8 @@ class ScaleConfig(TrainConfig):
     target_loss: float | None = _f(0.1, "stop at L < this (Lowell: 0.1)")
     eig_tol: float = _f(1e-3, "eigensolver relative tolerance")
     # what is run
-    experiment: str = _f("scale", "what to run (default: scale, one run)", EXPERIMENTS)
+    experiment: str = _f("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
+                         "grid declared in simlab/experiments.py (default: scale, one run)")
     preset: str = field(default="paper", metadata={"flag": False})  # the preset it started from
     # model
     arch: str = _f("alexnet", "architecture", ARCHS)
@@ -104,6 +106,7 @@ class ScaleConfig(TrainConfig):
         for f in fields(self):
             if f.metadata.get("choices"):
                 one_of(f.name, f.metadata["choices"])
+        one_of("experiment", EXPERIMENTS)
         one_of("eig_method", ("lanczos", "power"))
         super().validate()
         require("width", self.width, lo=WIDTHS[0], hi=WIDTHS[1])
@@ -124,6 +127,7 @@ class ScaleConfig(TrainConfig):
         require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)
         check_seed(self.seed)
         check_device(self.device, auto=True)
+        require("k", self.k, integer=True, positive=True, hi=MAX_K)
         n = self.n_params()
         if self.k >= n:
             raise UsageError(f"--k {self.k} must be smaller than the net's {n:,} parameters")

@@ -174,6 +174,61 @@ def given(args, names) -> dict:
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
+# ------------------------------------------------------------------ the experiment registry
+
+
+def registry():
+    """:mod:`simlab.experiments` (the one declaration of every grid), or None while it is absent."""
+    try:
+        from simlab import experiments as reg
+
+        reg.expand, reg.names  # noqa: B018  (the API the CLIs use)
+    except (ImportError, AttributeError):
+        return None
+    return reg
+
+
+def registry_names(regime: str) -> list[str]:
+    reg = registry()
+    return list(reg.names(regime)) if reg is not None else []
+
+
+def is_registered(name: str, regime: str) -> bool:
+    names = registry_names(regime)
+    return name in names or f"{regime}_{name}" in names
+
+
+def run_registered(name: str, regime: str, preset: str, out, *, progress: bool = True,
+                   dry_run: bool = False, given_flags=()) -> int:
+    """``toy|scale --experiment NAME``: the runs the registry declares for NAME, resumable (runs
+    whose record is complete under ``out`` are skipped)."""
+    from simlab.errors import check_out_dir
+
+    reg = registry()
+    if given_flags:
+        raise UsageError(f"--experiment {name} runs the configs declared in simlab/experiments.py; "
+                         f"drop {' '.join(flag(n) for n in given_flags)} (or run one config without "
+                         "--experiment)")
+    runs = reg.expand(name, preset, regime=regime, with_sources=True)
+    out = check_out_dir(out if out is not None else Path("runs") / f"{regime}-{name}-{preset}")
+    print(f"experiment {name} ({preset} preset): {len(runs)} run(s), roughly "
+          f"{sum(r.cost_s for r in runs) / 60:.0f} min of one core (a guess, not a measurement); "
+          f"records in {out}", flush=True)
+    if dry_run:
+        for r in runs:
+            print(f"  {r.name:<40} {' '.join(r.claims)}")
+        return 0
+    runner = getattr(reg, "run_runs", None)
+    if runner is None:
+        from simlab.paper.runner import run_grid as runner
+    res = runner(runs, out, progress=progress)
+    print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete, {len(res.failed)} not run; "
+          f"records in {out}")
+    for run_name, why in res.failed:
+        print(f"  not run: {run_name}: {one_line(why)}")
+    return 1 if res.failed else 0
+
+
 def run_guarded(fn, *args) -> int:
     """Call ``fn``; a UsageError becomes a one-line message and exit code 2."""
     try:

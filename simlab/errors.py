@@ -44,7 +44,9 @@ def require(name: str, value, *, integer: bool = False, positive: bool = False,
     if nonneg and value < 0:
         raise UsageError(f"{flag(name)} must be ≥ 0, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise UsageError(f"{flag(name)} must be between {lo:g} and {hi:g}, got {value!r}")
+        bound = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None
+                 else f"at least {lo:g}" if lo is not None else f"at most {hi:g}")
+        raise UsageError(f"{flag(name)} must be {bound}, got {value!r}")
     return value
 
 

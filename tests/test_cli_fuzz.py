@@ -22,13 +22,14 @@ from hypothesis import strategies as st
 from simlab.cli import main
 
 # flags that start other work than a run (sympy derivations, whole grids) or need network
-EXCLUDED = {"--help", "-h", "--check-predictions", "--experiment", "--download", "--from"}
+EXCLUDED = {"--help", "-h", "--check-predictions", "--download", "--from"}
 VALUES = ["", "nan", "NaN", "inf", "-inf", "-1", "0", "1", "2", "3", "0.5", "-0.5", "1e-9", "1e9",
           "99999999999999999999999", "-99999999999999999999999", "1e400", "abc", "0,1", "0,0",
           "1,2,3", "0,10", ",", "2.5", "cpu", "cuda", "tpu", "relu", "tanh", "blobs", "digits",
           "cifar8", "mnist", "random", "alexnet", "vgg16", "ce", "mse", "float32", "float64",
           "lanczos", "power", "dense", "flow", "rho_edge=nan", "rho_edge=-1", "min_sweep=2.5",
-          "min_sweep=3", "L1,L2", "x=1", "=", "/etc/passwd", "/etc/passwd/x", "out"]
+          "min_sweep=3", "L1,L2", "x=1", "=", "/etc/passwd", "/etc/passwd/x", "out", "lr_sweep",
+          "sagun_width", "reproduce", "mse", "scale_lr_sweep", "toy_class_sweep", "smoke", "paper"]
 
 
 def _options(parser) -> dict[str, bool]:
@@ -136,7 +137,7 @@ ISSUE_CASES = [
     (["toy", "--target-loss", "nan"], "finite"), (["toy", "--target-loss", "inf"], "finite"),
     (["scale", "--eig-tol", "inf"], "finite"), (["scale", "--max-seconds", "inf"], "finite"),
     (["scale", "--width", "1e-9"], "--width"), (["toy", "--threads", "-1"], "--threads"),
-    (["toy", "--k", "100000"], "smaller than"), (["scale", "--k", "100000000"], "smaller than"),
+    (["toy", "--k", "100000"], "smaller than"), (["scale", "--k", "100000000"], "--k"),
     (["toy", "--seed", "99999999999999999999999"], "--seed"),
     (["toy", "--seed", "-1", "--dataset", "digits"], "--seed"),
     (["toy", "--seed", "-1", "--dataset", "blobs"], "--seed"),

@@ -17,7 +17,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, config_flags, given, positive
+from simlab.cli import (ArgumentParser, config_flags, given, is_registered, positive,
+                        registry_names, run_registered)
 from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
 from simlab.models import mlp_param_count
 from simlab.toy.data import DATASETS
@@ -36,6 +37,7 @@ HELP = {"dataset": "blobs (two 2-D Gaussians), random inputs, digits (scikit-lea
         "lr": "learning rate η", "device": "cpu or cuda[:i]"}
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
 MAX_THREADS = 4096
+MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
 
 
 def experiments() -> dict:
@@ -69,9 +71,9 @@ def parser() -> ArgumentParser:
     g = p.add_argument_group("other toy commands")
     g.add_argument("--check-predictions", action="store_true",
                    help="derive Y1–Y8 with sympy and check them on exact toy Hessians")
-    names = sorted(experiments())
-    g.add_argument("--experiment", choices=names or None,
-                   help="run one of Sagun's experiments or a preset grid"
+    names = sorted(experiments()) + registry_names("toy")
+    g.add_argument("--experiment", metavar="NAME",
+                   help="run a declared grid of simlab/experiments.py or one of Sagun's experiments"
                    + (f" ({', '.join(names)})" if names else ""))
     g.add_argument("--preset", choices=("smoke", "cpu"),
                    help="size of --experiment runs: smoke (seconds, plumbing only) "
@@ -107,10 +109,10 @@ def n_params(cfg: ToyConfig) -> int:
 
 def validate(cfg: ToyConfig) -> ToyConfig:
     """Every field checked before any work: the config's own rules, then ranges and sizes."""
-    require("hidden", cfg.hidden, integer=True, positive=True)
-    require("depth", cfg.depth, integer=True, positive=True, optional=True)
-    require("n_data", cfg.n_data, integer=True, positive=True, optional=True)
-    require("input_dim", cfg.input_dim, integer=True, positive=True)
+    require("hidden", cfg.hidden, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
+    require("depth", cfg.depth, integer=True, positive=True, hi=100, optional=True)
+    require("n_data", cfg.n_data, integer=True, positive=True, hi=MAX_EXAMPLES, optional=True)
+    require("input_dim", cfg.input_dim, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
     require("std", cfg.std, positive=True)
     require("lr", cfg.lr, positive=True)
     require("max_steps", cfg.max_steps, integer=True, nonneg=True)
@@ -232,7 +234,17 @@ def main(argv=None) -> int:
         from simlab.toy import symbolic
 
         return symbolic.main(["--out", str(a.out)] if a.out else [])
+    if a.experiment and (is_registered(a.experiment, "toy") or a.experiment not in experiments()):
+        if not is_registered(a.experiment, "toy"):
+            names = sorted(set(experiments()) | set(registry_names("toy")))
+            raise UsageError(f"unknown experiment {a.experiment!r}; choose one of {', '.join(names)}")
+        return run_registered(a.experiment, "toy", a.preset or "cpu", a.out, progress=not a.quiet,
+                              dry_run=a.dry_run, given_flags=list(given(a, a.config_fields)))
     if a.experiment:
+        if a.dry_run:
+            print(f"experiment {a.experiment}: Sagun's experiment of simlab.toy.experiments "
+                  f"({a.preset or 'cpu'} preset); --dry-run stops here")
+            return 0
         exp = experiments()[a.experiment]
         for name in ("threads", "data_root"):
             setattr(a, name, getattr(a, name) if getattr(a, name) is not None else getattr(ToyConfig(), name))
