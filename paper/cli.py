@@ -18,7 +18,7 @@ from pathlib import Path
 from simlab.cli import ArgumentParser, nonnegative
 from simlab.errors import UsageError, check_out_dir, check_out_file
 from simlab.paper.common import DEFAULT_FIGURES, DEFAULT_REPORT, DEFAULT_RUNS
-from simlab.paper.grids import PRESETS, grid, grid_names, select
+from simlab.experiments import PRESETS, grid, grid_names, select
 
 
 def parser() -> ArgumentParser:

@@ -24,7 +24,7 @@ from simlab.errors import UsageError, flag
 COMMANDS = {
     "toy": ("simlab.toy.cli", "exact Hessians of small MLPs (Sagun et al. 2016)"),
     "scale": ("simlab.scale.cli", "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"),
-    "claims": ("simlab.claims", "evaluate the claims of CLAIMS.md on run records"),
+    "claims": ("simlab.claims.cli", "evaluate the claims of CLAIMS.md on run records"),
     "paper": ("simlab.paper.cli", "the cross-regime reproduction and its report"),
 }
 
