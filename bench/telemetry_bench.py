@@ -1,0 +1,302 @@
+"""Telemetry bench: what a Hessian eigensolve costs, as ratios measured in one run.
+
+    python bench/telemetry_bench.py           # small CNN, 256 images: a few minutes on 2 busy cores
+    python bench/telemetry_bench.py --full    # the PERFORMANCE.md task: 136,874-parameter CNN, 512 images
+
+Printed, all measured in this run (issue 11's list):
+
+1. eigensolvers at θ_b, cold and warm-started from θ_a's eigenvectors (θ_b = θ_a moved by one
+   telemetry interval, 1/η GD steps), k = 1, 5, 10, 20, tol 1e−3: simlab's ``lanczos`` and scipy
+   ``eigsh`` (``arpack``; plus the k products of its residual check), and curvlinops/PyHessian
+   when installed — HVPs including checks, seconds, seconds in gradients, largest relative error
+   of the k eigenvalues against a float64 reference (eigsh, tol 1e−10, float64 landscape);
+2. the Krylov floor: the fewest products after which plain Lanczos (full reorthogonalisation,
+   random start) has the top k to 1e−3 — read off one recorded Krylov run, no extra products;
+3. gradient flow: λ_1 at every iteration, warm-started from the previous iteration's h_1;
+4. costs: one gradient, one held-graph product (gradients per HVP), 20 products one at a time
+   vs batched (``is_grads_batched``); telemetry/training time at cadence 1/η and 1/(5η)
+   (one point with k = 20 against 1/η resp. 1/(5η) gradient steps) and per flow iteration;
+5. peak memory (resident set, in a fresh process each) of a held-graph product at
+   n_D = 512, 2048, 5085, with the default memory budget and with none.
+
+CIFAR-10 comes from ../shared/data/cifar10_subset.npz; without it the bench says so and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from simlab.landscape import Landscape
+from simlab.spectrum import Krylov, _start_vector, top_eigen
+
+CIFAR_NPZ = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10_subset.npz"
+KS = (1, 5, 10, 20)
+TOL = 1e-3
+
+
+def cnn(width: int, seed: int = 0) -> nn.Sequential:
+    """conv(w)-pool-conv(2w)-pool-fc(4w)-fc10, ReLU, Kaiming init; w = 16 is PERFORMANCE.md's
+    136,874-parameter net, w = 8 the smaller one of its floor."""
+    from simlab.scale.models import kaiming_init_
+
+    net = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(2 * width * 64, 4 * width), nn.ReLU(),
+                        nn.Linear(4 * width, 10))
+    kaiming_init_(net, "relu", torch.Generator().manual_seed(seed))
+    return net
+
+
+def cifar(n: int):
+    from simlab.scale.data import DataSpec, load_cifar10
+
+    X, y, _ = load_cifar10(DataSpec(data_root=str(CIFAR_NPZ), n_data=n, seed=0), verify=False)
+    return X, y
+
+
+def rel_err(values, ref) -> float:
+    k = len(values)
+    return float(np.max(np.abs(np.asarray(values) - ref[:k]) / np.abs(ref[:k])))
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def grad_seconds(land: Landscape, theta, repeats: int = 3) -> float:
+    return float(np.median([timed(lambda: land.loss_grad(theta))[1] for _ in range(repeats)]))
+
+
+# ------------------------------------------------------------------------------------ peers
+
+def peers() -> dict:
+    """Installed optional peers (the ``bench`` extra): name -> solve(model, X, y, k) -> (values, HVPs)."""
+    found = {}
+    try:
+        import curvlinops  # noqa: F401
+        from scipy.sparse.linalg import eigsh
+
+        def curv(model, X, y, k):
+            from curvlinops import HessianLinearOperator
+
+            params = [p for p in model.parameters() if p.requires_grad]
+            H = HessianLinearOperator(model, nn.CrossEntropyLoss(), params, [(X, y)])
+            count = [0]
+            mv = H._matmat if hasattr(H, "_matmat") else H.matmat
+
+            def counted(x):
+                count[0] += 1 if x.ndim == 1 else x.shape[1]
+                return mv(x)
+            from scipy.sparse.linalg import LinearOperator
+            op = LinearOperator(H.shape, matvec=counted, dtype=np.float32)
+            w = eigsh(op, k=k, which="LA", tol=TOL)[0]
+            return np.sort(w)[::-1], count[0]
+        found["curvlinops + eigsh"] = curv
+    except Exception:  # noqa: BLE001 (not installed or another API: skipped, and said so)
+        pass
+    try:
+        from pyhessian import hessian as pyh
+
+        def pyhessian(model, X, y, k):
+            h = pyh(model, nn.CrossEntropyLoss(), data=(X, y), cuda=False)
+            vals, _ = h.eigenvalues(top_n=k, tol=TOL)
+            return np.sort(vals)[::-1], None
+        found["PyHessian power"] = pyhessian
+    except Exception:  # noqa: BLE001
+        pass
+    return found
+
+
+# ------------------------------------------------------------------------------------ sections
+
+def floor(land: Landscape, theta, ref: np.ndarray, steps: int) -> dict:
+    """Products after which plain Lanczos from a random start has the top k to TOL."""
+    op = land.operator(theta)
+    kry = Krylov(op, _start_vector(op, None, 3), steps)
+    out = {}
+    for m in range(1, steps + 1):
+        kry.step()
+        theta_m = kry.ritz()[0]
+        for k in KS:
+            if k not in out and len(theta_m) >= k and rel_err(theta_m[:k], ref) <= TOL:
+                out[k] = m
+    return out
+
+
+def solvers(land, theta_a, theta_b, ref, g_sec, peer_fns, model_b, X, y) -> list[dict]:
+    rows = []
+    prev = {k: top_eigen(land.operator(theta_a), k, tol=TOL, seed=5).eigenvectors for k in KS}
+    for k in KS:
+        for name, method, v0 in [("simlab lanczos cold", "lanczos", None),
+                                 ("simlab lanczos warm", "lanczos", prev[k]),
+                                 ("scipy eigsh cold", "arpack", None),
+                                 ("scipy eigsh warm", "arpack", prev[k])]:
+            op = land.operator(theta_b)
+            eig, sec = timed(lambda: top_eigen(op, k, method=method, tol=TOL, v0=v0, seed=1))
+            checks = k if method == "arpack" else 0  # eigsh's residuals: k more products
+            if checks:
+                _, sec_c = timed(lambda: land.operator(theta_b).matmat(eig.eigenvectors))
+                sec += sec_c
+            rows.append({"k": k, "solver": name, "hvps": eig.n_matvecs + checks, "seconds": sec,
+                         "gradients": sec / g_sec, "error": rel_err(eig.eigenvalues, ref)})
+        for name, fn in peer_fns.items():
+            try:
+                (vals, n), sec = timed(lambda: fn(model_b, X, y, k))
+            except Exception as e:  # noqa: BLE001 (a peer's API changed: say so, go on)
+                print(f"{name} failed at k={k}: {e}")
+                continue
+            rows.append({"k": k, "solver": name, "hvps": n, "seconds": sec, "gradients": sec / g_sec,
+                         "error": rel_err(vals, ref)})
+    return rows
+
+
+def flow(land, theta, lr: float, iters: int) -> list[int]:
+    """HVPs of λ_1 at each of ``iters`` GD iterations, each warm-started from the previous h_1."""
+    out, v0 = [], None
+    for _ in range(iters):
+        e = top_eigen(land.operator(theta), 1, tol=TOL, v0=v0)
+        out.append(e.n_matvecs)
+        v0 = e.eigenvectors
+        theta = theta - lr * land.grad(theta)
+    return out
+
+
+def costs(land, theta, g_sec) -> dict:
+    op = land.operator(theta)
+    op.matvec(torch.ones(land.n_params, dtype=land.dtype))  # builds the held graph
+    V = torch.randn(land.n_params, 20, generator=torch.Generator().manual_seed(0)).to(land.dtype)
+    _, one = timed(lambda: op.matmat(V))
+    _, batched = timed(lambda: op.matmat_batched(V))
+    _, build = timed(lambda: land.operator(theta).matvec(V[:, 0]))
+    return {"gradient_s": g_sec, "hvp_gradients": one / 20 / g_sec,
+            "build_gradients": build / g_sec, "batched_over_one_at_a_time": batched / one}
+
+
+def memory_child(n: int, budget: str, width: int) -> None:
+    """In a fresh process: one held-graph product at n_D = n; prints peak RSS (MiB) and chunking."""
+    import resource
+
+    torch.set_num_threads(1)
+    X, y = cifar(n)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    land = Landscape(cnn(width), X, y, n_classes=10, dtype=torch.float32,
+                     memory_budget_mb=None if budget == "none" else float(budget))
+    land.operator(land.theta0).matvec(torch.ones(land.n_params))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"n": n, "budget": budget, "extra_mib": peak - base, "chunking": land.chunking()}))
+
+
+def memory(width: int, sizes) -> list[dict]:
+    rows = []
+    for n in sizes:
+        for budget in ("1024", "none"):
+            out = subprocess.run([sys.executable, __file__, "--memory-child", str(n), budget, str(width)],
+                                 capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            if out.returncode != 0:
+                rows.append({"n": n, "budget": budget, "error": out.stderr.strip().splitlines()[-1]})
+            else:
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+# ------------------------------------------------------------------------------------ main
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--full", action="store_true", help="PERFORMANCE.md's 136,874-parameter CNN on 512 images")
+    p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.memory_child:
+        n, budget, width = a.memory_child
+        return memory_child(int(n), budget, int(width))
+    torch.set_num_threads(1)
+    if not CIFAR_NPZ.exists():
+        print(f"bench skipped: {CIFAR_NPZ} not found (the bench is defined on real CIFAR-10 images)")
+        return
+    width, n, pre, lr = (16, 512, 20, 0.05) if a.full else (8, 256, 20, 0.05)
+    interval = round(1 / lr)
+    print(f"# telemetry bench, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+          f"torch {torch.__version__}, 1 thread")
+    X, y = cifar(n)
+    land = Landscape(cnn(width), X, y, n_classes=10, dtype=torch.float32)
+    land64 = Landscape(cnn(width), X, y, n_classes=10, dtype=torch.float64)
+    theta = land64.theta0
+    for _ in range(pre):
+        theta = theta - lr * land64.grad(theta)
+    theta_a = theta
+    for _ in range(interval):
+        theta = theta - lr * land64.grad(theta)
+    theta_b = theta
+    print(f"net conv{width}-pool-conv{2 * width}-pool-fc{4 * width}-fc10, {land.n_params:,} parameters, "
+          f"{n} images; θ_a = {pre} GD steps (η = {lr}), θ_b = θ_a + {interval} steps (one interval 1/η)")
+    ref, ref_s = timed(lambda: top_eigen(land64.operator(theta_b), 21, method="arpack", tol=1e-10).eigenvalues)
+    print(f"reference: float64 eigsh tol 1e-10, {ref_s:.0f} s; λ_1 = {ref[0]:.4g}, λ_20 = {ref[19]:.4g}")
+    f32 = lambda t: t.to(torch.float32)  # noqa: E731
+    g_sec = grad_seconds(land, f32(theta_b))
+    model_b = cnn(width)
+    torch.nn.utils.vector_to_parameters(f32(theta_b), model_b.parameters())
+
+    print("\n## 1. top-k at θ_b, tol 1e-3 (HVPs include checks; error: largest relative over the k)")
+    rows = solvers(land, f32(theta_a), f32(theta_b), ref, g_sec, peers(), model_b, X, y)
+    print(f"{'k':>3} {'solver':<22} {'HVPs':>5} {'seconds':>8} {'gradients':>9} {'error':>8}")
+    for r in rows:
+        print(f"{r['k']:>3} {r['solver']:<22} {r['hvps'] if r['hvps'] is not None else '-':>5} "
+              f"{r['seconds']:>8.2f} {r['gradients']:>9.1f} {r['error']:>8.1e}")
+    for k in KS:
+        by = {r["solver"]: r for r in rows if r["k"] == k}
+        for mode in ("cold", "warm"):
+            s, e = by[f"simlab lanczos {mode}"], by[f"scipy eigsh {mode}"]
+            print(f"k={k:<2} {mode}: eigsh/simlab HVPs {e['hvps'] / s['hvps']:.2f}×, seconds {e['seconds'] / s['seconds']:.2f}×")
+    if not peers():
+        print("(curvlinops, PyHessian: not installed; pip install -e '.[bench]' adds them)")
+
+    print("\n## 2. Krylov floor (plain Lanczos, random start, first m with the top k to 1e-3)")
+    fl = floor(land, f32(theta_b), ref, 60)
+    for k in KS:
+        cold = next(r for r in rows if r["k"] == k and r["solver"] == "simlab lanczos cold")["hvps"]
+        print(f"k={k:<2} floor {fl.get(k, '>60')}, simlab cold {cold}"
+              + (f" ({cold / fl[k]:.2f}× the floor)" if k in fl else ""))
+
+    print("\n## 3. gradient flow: λ_1 per iteration, warm-started from the previous h_1")
+    counts = flow(land, f32(theta_b), lr, 8)
+    print(f"HVPs per iteration: {counts} (first one cold)")
+
+    print("\n## 4. costs")
+    c = costs(land, f32(theta_b), g_sec)
+    print(f"gradient {c['gradient_s'] * 1e3:.0f} ms; held-graph product {c['hvp_gradients']:.2f} gradients "
+          f"(graph build {c['build_gradients']:.2f}); 20 products batched / one at a time: "
+          f"{c['batched_over_one_at_a_time']:.2f}×")
+    point20 = next(r for r in rows if r["k"] == 20 and r["solver"] == "simlab lanczos warm")["gradients"]
+    flow_it = np.mean(counts[1:]) * c["hvp_gradients"]
+    for every in (interval, max(1, interval // 5)):
+        print(f"telemetry/training time at cadence {every} steps (k = 20, warm): {point20 / every:.2f}")
+    print(f"one telemetry point k = 20: {point20:.0f} gradient-equivalents; flow λ_1 per iteration: "
+          f"{flow_it:.1f} gradient-equivalents ({flow_it:.1f}× the step's own gradient)")
+
+    print("\n## 5. peak memory of one held-graph product (fresh process each; MiB above the data)")
+    for r in memory(width, (512, 2048, 5085)):
+        if "error" in r:
+            print(f"n_D={r['n']:>5} budget {r['budget']:>5}: failed: {r['error']}")
+        else:
+            ch = r["chunking"]
+            print(f"n_D={r['n']:>5} budget {r['budget']:>5} MiB: +{r['extra_mib']:.0f} MiB, chunks "
+                  f"{ch['n_chunks']} × {ch['chunk_size']}, held {ch['held_chunks']}")
+
+
+if __name__ == "__main__":
+    main()
