@@ -108,15 +108,13 @@ def n_params(cfg: ToyConfig) -> int:
 
 
 def validate(cfg: ToyConfig) -> ToyConfig:
-    """Every field checked before any work: the config's own rules, then ranges and sizes."""
+    """Every field checked before any work: ranges of the toy-only fields here, the optimiser's in
+    ``ToyConfig.validate`` → ``TrainConfig.validate``, then the net's size from the sizes alone."""
     require("hidden", cfg.hidden, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
     require("depth", cfg.depth, integer=True, positive=True, hi=100, optional=True)
     require("n_data", cfg.n_data, integer=True, positive=True, hi=MAX_EXAMPLES, optional=True)
     require("input_dim", cfg.input_dim, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
     require("std", cfg.std, positive=True)
-    require("lr", cfg.lr, positive=True)
-    require("max_steps", cfg.max_steps, integer=True, nonneg=True)
-    require("telemetry_every", cfg.telemetry_every, integer=True, nonneg=True, optional=True)
     require("chunk_size", cfg.chunk_size, integer=True, positive=True, optional=True)
     require("threads", cfg.threads, integer=True, lo=0, hi=MAX_THREADS)
     require("k", cfg.k, integer=True, positive=True)
