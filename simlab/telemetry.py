@@ -23,7 +23,6 @@ import math
 import numpy as np
 import torch
 
-from simlab.operators import DenseOperator
 from simlab.spectrum import Eigen, spectrum_stats, top_eigen
 
 
@@ -41,27 +40,23 @@ def projections(g: torch.Tensor, eigenvectors: torch.Tensor, n_top: int):
 
 def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_classes: int | None = None,
             k: int = 20, method: str = "lanczos", tol: float = 1e-3,
-            v0: torch.Tensor | None = None, eps: float = 1e-3, seed: int = 0, loss_grad=None,
-            hessian: torch.Tensor | None = None) -> tuple[dict, Eigen]:
+            v0: torch.Tensor | None = None, eps: float = 1e-3, seed: int = 0,
+            loss_grad=None) -> tuple[dict, Eigen]:
     """One telemetry point at θ, its eigenpairs by ``top_eigen(operator, k, method=...)``.
 
     ``operator`` defaults to ``landscape.operator(theta)``; ``method="dense"`` takes the full
     spectrum (from a :class:`DenseOperator`'s matrix, else column by column) and adds the
-    full-spectrum statistics; ``loss_grad`` reuses an already computed (L, g). ``hessian`` (a
-    dense H at θ) is the older spelling of ``operator=DenseOperator(H), method="dense"``."""
+    full-spectrum statistics (``operator=DenseOperator(landscape.hessian(θ))`` takes them from the
+    exact Hessian); ``loss_grad`` reuses an already computed (L, g)."""
     theta = theta.detach()
     n_c = n_classes or landscape.n_classes
     n_top = max(n_c - 1, 1) if n_c > 1 else 1
     loss, g = loss_grad if loss_grad is not None else landscape.loss_grad(theta)
-    if hessian is not None:
-        operator, method = DenseOperator(hessian), "dense"
     op = operator if operator is not None else landscape.operator(theta)
     dense = method == "dense"
     k = min(k, landscape.n_params - (0 if dense else 1))
-    eig = top_eigen(op, op.shape[0] if dense else k, method=method, tol=tol, v0=v0, seed=seed)
-    full = eig.eigenvalues if dense else None
-    if dense:
-        eig = Eigen(eig.eigenvalues[:k], eig.eigenvectors[:, :k], eig.n_matvecs, eig.residuals[:k])
+    eig = top_eigen(op, k, method=method, tol=tol, v0=v0, seed=seed)
+    full = eig.spectrum  # every eigenvalue when dense, else None
     if operator is None and hasattr(op, "release"):
         op.release()
     lam = eig.eigenvalues

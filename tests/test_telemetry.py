@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_landscape, random_theta
+from simlab.operators import DenseOperator
 from simlab.telemetry import measure, projections
-from simlab.toy.hessian import dense_hessian
 
 STATS = ("near_zero_fraction", "outlier_count", "gap_ratio", "gap_index", "lambda_min",
          "lambda_max", "n_negative", "negative_fraction")
@@ -43,7 +43,7 @@ def tiny():
     """A 3-class tanh net away from initialisation, its θ, gradient and dense Hessian."""
     ls = make_landscape((5,), activation="tanh", loss="ce", n_data=15, n_classes=3, seed=2)
     theta = random_theta(ls, 3)
-    H = dense_hessian(ls, theta)
+    H = ls.hessian(theta)
     lam = np.linalg.eigvalsh(H.numpy())[::-1]
     # the comparisons below need distinct top eigenvalues (eigenvectors defined up to sign)
     assert np.min(-np.diff(lam[:7])) > 1e-3 * lam[0]
@@ -98,7 +98,7 @@ def test_lanczos_telemetry_equals_dense_hessian_telemetry(tiny):
     ls, theta, H, lam = tiny
     lr = 0.2
     p_l, e_l = measure(ls, theta, lr=lr, k=6, method="lanczos", tol=1e-14)
-    p_d, e_d = measure(ls, theta, lr=lr, k=6, hessian=H)
+    p_d, e_d = measure(ls, theta, lr=lr, k=6, operator=DenseOperator(H), method="dense")
     np.testing.assert_allclose(p_l["eigenvalues"], p_d["eigenvalues"], rtol=1e-10)
     np.testing.assert_allclose(np.abs(p_l["d"]), np.abs(p_d["d"]), rtol=1e-7, atol=1e-12)
     for key in ("p_top_norm", "p_bulk_norm", "dl_top", "dl_bulk", "loss", "grad_norm", "theta_norm"):
@@ -121,7 +121,7 @@ def test_k_is_capped_and_two_classes_have_one_top_direction():
     point, _ = measure(ls, theta, lr=0.1, k=50, method="lanczos", tol=1e-10)
     assert len(point["eigenvalues"]) == ls.n_params - 1  # Lanczos needs k < n
     assert point["n_top"] == 1
-    point, _ = measure(ls, theta, lr=0.1, k=50, hessian=dense_hessian(ls, theta))
+    point, _ = measure(ls, theta, lr=0.1, k=50, method="dense")  # H column by column
     assert len(point["eigenvalues"]) == ls.n_params
     # with every eigenvector, P_top g + P_bulk g = g and ‖d‖ = ‖g‖
     assert float(np.linalg.norm(point["d"])) == pytest.approx(point["grad_norm"], rel=1e-10)
