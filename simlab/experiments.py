@@ -401,23 +401,25 @@ def _seed(r: Run) -> int:
 
 def _tier(r: Run) -> int:
     """Run order: every claim measured once before seeds are added, cheap before costly —
-    toy edge seed 0 → its L10 continuations → toy gradient flow → seed 1 → Sagun seed 0 and the
-    predictions → the first scale run → seed 2 → the n_D sweep → Sagun's other seeds → the rest
-    of the scale regime → the bridge."""
-    toy_edge = r.grid in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_mse",
-                          "toy_continuation")
+    toy edge seed 0 → its L10 continuations → toy gradient flow → Sagun seed 0 and the
+    predictions → toy edge seed 1 → toy MSE → the first scale run → seed 2 → the n_D sweep →
+    Sagun's other seeds → the rest of the scale regime → the bridge."""
     seed = _seed(r)
-    if toy_edge:
-        return {0: 0, 1: 3}.get(seed, 6) + (1 if r.grid == "toy_continuation" and seed == 0 else 0)
+    if r.grid in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_continuation"):
+        if seed == 0:
+            return 1 if r.grid == "toy_continuation" else 0
+        return 4 if seed == 1 else 7
     if r.grid == "toy_flow":
         return 2
     if r.grid.startswith("sagun") or r.grid == "predictions":
-        return 4 if seed == 0 and "fluct" not in r.name else 8
-    if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)):
+        return 3 if seed == 0 and "fluct" not in r.name else 9
+    if r.grid == "toy_mse":
         return 5
+    if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)):
+        return 6
     if r.grid == "toy_edge_nd":
-        return 7
-    return 9 if r.regime == "scale" else 10
+        return 8
+    return 10 if r.regime == "scale" else 11
 
 
 SCALE_FIRST_LR = 0.005   # the scale run that goes first: η well below 2/λ_1(θ_0) ≈ 0.00995
