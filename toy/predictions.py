@@ -30,6 +30,7 @@ from simlab.toy.data import blobs, random_inputs
 from simlab.toy.hessian import dense_hessian
 from simlab.toy.models import blob_mlp, build_mlp, mnist_mlp
 from simlab.toy.symbolic import PredictionResult, ellipsoid_volume_formula, mlp_param_count
+from simlab.trainer import Probe, TrainConfig, train
 
 __all__ = [
     "LinearSlices", "linear_slices", "toy_landscape", "shift_null_vectors", "rescaling_direction",
@@ -288,21 +289,25 @@ def y4_numeric(*, seed: int = 0, widths: Sequence[int] = (6, 6), n_data: int = 1
         v = d * theta
         worst = max(worst, abs(float(g @ v)) / float(g.norm() * v.norm()),
                     float((H @ v + d * g).norm() / g.norm()))
-    gnorms, hvnorms, bound_ok = [], [], True
-    for step in range(steps + 1):
-        loss, g = land.loss_grad(theta)
-        if step % every == 0:
-            hv_max = 0.0
-            for _, _, d in units:
-                v = d * theta
-                hv = land.hvp(theta, v)
-                worst = max(worst, abs(float(g @ v)) / float(g.norm() * v.norm()),
-                            float((hv + d * g).norm() / g.norm()))
-                hv_max = max(hv_max, float(hv.norm()))
-            bound_ok &= hv_max <= float(g.norm()) * (1 + 1e-9)
-            gnorms.append(float(g.norm()))
-            hvnorms.append(hv_max)
-        theta = theta - lr * g
+    def probe(th, step, landscape):
+        g = landscape.grad(th)
+        hv_max, bad = 0.0, 0.0
+        for _, _, d in units:
+            v = d * th
+            hv = landscape.hvp(th, v)
+            bad = max(bad, abs(float(g @ v)) / float(g.norm() * v.norm()),
+                      float((hv + d * g).norm() / g.norm()))
+            hv_max = max(hv_max, float(hv.norm()))
+        return {"y4_grad_norm": float(g.norm()), "y4_hv_max": hv_max, "y4_worst": bad}
+
+    # GD by the one trainer; the probe measures the units at every ``every`` steps
+    pts = []
+    train(land, TrainConfig(lr=lr, max_steps=steps, telemetry_every=every, k=1),
+          probes=[Probe(every, probe)], progress=False, on_point=lambda p, e: pts.append(p))
+    gnorms = [p["y4_grad_norm"] for p in pts]
+    hvnorms = [p["y4_hv_max"] for p in pts]
+    worst = max([worst] + [p["y4_worst"] for p in pts])
+    bound_ok = all(h <= g * (1 + 1e-9) for g, h in zip(gnorms, hvnorms))
     from scipy.stats import spearmanr
     rho = float(spearmanr(gnorms, hvnorms).statistic)
     falls = hvnorms[-1] < hvnorms[0] and gnorms[-1] < gnorms[0]
