@@ -171,6 +171,7 @@ def test_L1_on_the_edge(lab):
     (unit,) = v.statistic.values()
     assert v.status == "holds" and unit["lr"] == 0.2 and unit["seeds"] == 3
     assert unit["max_rho_nc_minus_1"] == pytest.approx(0.7)
+    assert unit["seeds_max_rho_nc_minus_1"] == pytest.approx([0.6, 0.7, 0.8])  # the spread
 
 
 def rows_for(nc, rho_nc_minus_1, n=6):
@@ -201,6 +202,8 @@ def test_L3_and_L5_across_eta(lab):
     v3, v5 = evaluate_claim("L3", rs, TH), evaluate_claim("L5", rs, TH)
     assert v3.status == "holds" and v5.status == "holds"
     assert next(iter(v3.statistic.values()))["max_rho_nc"] == pytest.approx([0.05, 0.1, 0.2])
+    assert next(iter(v3.statistic.values()))["seeds_max_rho_nc"] == [[0.05], [0.1], [0.2]]
+    assert next(iter(v5.statistic.values()))["seeds_p_top_norm"] == [[3.0], [2.0], [1.0]]
     assert next(iter(v5.statistic.values()))["bulk_spread"] == pytest.approx(1.5)
     bad = [run(0.1, 0.3, 1.0, 1.0), run(0.2, 0.1, 2.0, 3.0), run(0.4, 0.2, 3.0, 1.0)]
     assert evaluate_claim("L3", bad, TH).status == "fails"

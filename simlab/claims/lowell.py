@@ -81,7 +81,9 @@ def _l1_unit(rs: Sequence[Record], th: Thresholds) -> tuple[str, dict]:
     eta = rd.lr(rs[0])
     counts = [rd.edge(r, th).edge_count for r in rs]
     stat = {"lr": eta, "n_classes": nc, "seeds": len(rs), "max_rho_nc_minus_1": a,
-            "max_rho_nc": b, "edge_counts": counts, "n_c_minus_1": nc - 1 if nc else None}
+            "max_rho_nc": b, "edge_counts": counts, "n_c_minus_1": nc - 1 if nc else None,
+            "seeds_max_rho_nc_minus_1": [rd.max_rho_on_edge(r, nc - 1, th) for r in rs] if nc else [],
+            "seeds_max_rho_nc": [rd.max_rho_on_edge(r, nc, th) for r in rs] if nc else []}
     if a is None or b is None:
         return INCONCLUSIVE, {**stat, "why": f"on-edge telemetry lacks ρ_{nc}"}
     why = (f"η={eta:g}, on the edge: max ρ_{nc - 1} = {a:.3g}, max ρ_{nc} = {b:.3g}; "
@@ -162,8 +164,9 @@ def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:
 # ---------------------------------------------------------------------------- L3, L5
 
 
-def _sweep_on_edge(records, th: Thresholds, measure) -> tuple[dict, list[str], list[Record]]:
-    """Per lr_sweep group: ({η: medians over reached seeds of measure(r)}, runs used, pool)."""
+def _sweep_on_edge(records, th: Thresholds, measure, seeds: dict) -> tuple[dict, list[str], dict]:
+    """Per lr_sweep group: ({η: medians over reached seeds of measure(r)}, runs used, excluded);
+    ``seeds`` receives {(group, η): [per-seed values of each measure]}."""
     pool, ex = _pool(records, _has("rho"))
     out, used = {}, []
     for g, by_lr in _lr_groups(pool).items():
@@ -173,8 +176,14 @@ def _sweep_on_edge(records, th: Thresholds, measure) -> tuple[dict, list[str], l
             vals = [m for r in rs if rd.edge(r, th).reached and (m := measure(r)) is not None]
             if vals:
                 rows[eta] = tuple(_med(col) for col in zip(*vals))
+                seeds[(g, eta)] = [list(col) for col in zip(*vals)]
         out[g] = (rows, [r for rs in by_lr.values() for r in rs])
     return out, used, ex
+
+
+def _spread(seeds: dict, g: str, lrs: Sequence[float], j: int) -> list[list[float]]:
+    """Per η, the seeds' values of measure j (the spread behind each median)."""
+    return [seeds[(g, eta)][j] for eta in lrs]
 
 
 def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
@@ -190,7 +199,8 @@ def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
         a, b = rd.max_rho_on_edge(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
         return None if a is None or b is None else (a, b)
 
-    groups, used, ex = _sweep_on_edge(records, th, measure)
+    seeds: dict = {}
+    groups, used, ex = _sweep_on_edge(records, th, measure, seeds)
     units, pool = {}, []
     for g, (rows, grp) in groups.items():
         pool += grp
@@ -198,6 +208,8 @@ def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
         a = [rows[x][0] for x in lrs]
         b = [rows[x][1] for x in lrs]
         stat = {"lr": lrs, "max_rho_nc": b, "max_rho_nc_minus_1": a,
+                "seeds_max_rho_nc": _spread(seeds, g, lrs, 1),
+                "seeds_max_rho_nc_minus_1": _spread(seeds, g, lrs, 0),
                 "why": f"over η {lrs} on the edge: max ρ_(n_c) {rounded(b)}, max ρ_(n_c−1) "
                        f"{rounded(a)}"}
         if len(lrs) < th.min_sweep:
@@ -222,7 +234,8 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
         t, b = rd.median_on_edge(r, "p_top_norm", th), rd.median_on_edge(r, "p_bulk_norm", th)
         return None if t is None or b is None else (t, b)
 
-    groups, used, ex = _sweep_on_edge(records, th, measure)
+    seeds: dict = {}
+    groups, used, ex = _sweep_on_edge(records, th, measure, seeds)
     units, pool = {}, []
     for g, (rows, grp) in groups.items():
         pool += grp
@@ -237,6 +250,7 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
         good = spread <= th.bulk_spread and strictly_increasing(top[::-1])
         units[g] = (HOLDS if good else FAILS, {
             "lr": lrs, "p_top_norm": top, "p_bulk_norm": bulk, "bulk_spread": spread,
+            "seeds_p_top_norm": _spread(seeds, g, lrs, 0), "seeds_p_bulk_norm": _spread(seeds, g, lrs, 1),
             "why": f"over η {lrs} on the edge: ‖P_bulk g‖ spread {spread:.3g}×, ‖P_top g‖ "
                    f"{rounded(top)}"})
     return _finish("L5", units, thr, used, "lr sweeps", "no lr_sweep run", pool, ex, th)
@@ -393,6 +407,8 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
         t = float(np.median([c["top_fraction"] for c in fr]))
         units[g] = (HOLDS if b >= th.l10_bulk and t <= th.l10_top else FAILS, {
             "bulk_fraction": b, "top_fraction": t, "seeds": len(fr),
+            "seeds_bulk_fraction": [c["bulk_fraction"] for c in fr],
+            "seeds_top_fraction": [c["top_fraction"] for c in fr],
             "decrease": [c["decrease"] for c in fr], "n_iter": [c["n_iter"] for c in fr],
             "start_rho_1": [c["start_rho_1"] for c in fr],
             "why": f"over {fr[0]['n_iter']} iterations at η = {fr[0]['lr']:g}: Bulk-GD decreased "

@@ -94,6 +94,7 @@ def evaluate_S2(records: Sequence[Record], th: Thresholds) -> Verdict:
         med = [float(np.median(c)) for c in counts]
         stat = {"n_params": sizes, "near_zero_fraction": fr, "outlier_counts": counts,
                 "median_outlier_count": med, "seeds": [len(by_size[n]) for n in sizes],
+                "seeds_near_zero_fraction": [[x["near_zero_fraction"] for x in by_size[n]] for n in sizes],
                 "why": f"median near-zero {[round(f, 3) for f in fr]} over n_params {sizes}; "
                        f"median outlier counts {med}"}
         short = _seeds_short({f"{n} params": by_size[n] for n in sizes}, th, "")
@@ -167,7 +168,8 @@ def evaluate_S3(records: Sequence[Record], th: Thresholds) -> Verdict:
             source = "seeds"
         used += spread_runs
         stat = {"blob_std": stds, "lambda_1": lam, "theta_norm": norm, "init_spread": sigma,
-                "spread_source": source, "seeds": [len(by_std[s]) for s in stds]}
+                "spread_source": source, "seeds": [len(by_std[s]) for s in stds],
+                "seeds_lambda_1": [[rd.lambda_max(r) for r in by_std[s]] for s in stds]}
         short = _seeds_short({f"std {s:g}": by_std[s] for s in stds}, th, "")
         if sigma is None or any(v is None for v in norm) or short:
             why = short or ("no init spread (no fluctuation run, one seed per std)"
