@@ -65,6 +65,12 @@ def _lr_groups(records: Sequence[Record]) -> dict[str, dict[float, list[Record]]
             for k, g in rd.group_sweep(rd.of_experiment(records, "lr_sweep"), ("lr",)).items()}
 
 
+def _range(xs: Sequence[float | None]) -> str:
+    """' (seeds a–b)' when several seeds went into a median, else ''."""
+    xs = [x for x in xs if x is not None]
+    return f" (seeds {min(xs):.3g}–{max(xs):.3g})" if len(xs) > 1 else ""
+
+
 def _med(xs: Sequence[float | None]) -> float | None:
     xs = [x for x in xs if x is not None]
     return float(np.median(xs)) if xs else None
@@ -86,8 +92,9 @@ def _l1_unit(rs: Sequence[Record], th: Thresholds) -> tuple[str, dict]:
             "seeds_max_rho_nc": [rd.max_rho_on_edge(r, nc, th) for r in rs] if nc else []}
     if a is None or b is None:
         return INCONCLUSIVE, {**stat, "why": f"on-edge telemetry lacks ρ_{nc}"}
-    why = (f"η={eta:g}, on the edge: max ρ_{nc - 1} = {a:.3g}, max ρ_{nc} = {b:.3g}; "
-           f"edge count {counts} vs n_c − 1 = {nc - 1}")
+    why = (f"η={eta:g}, on the edge: max ρ_{nc - 1} = {a:.3g}{_range(stat['seeds_max_rho_nc_minus_1'])}, "
+           f"max ρ_{nc} = {b:.3g}{_range(stat['seeds_max_rho_nc'])}; edge count {counts} vs "
+           f"n_c − 1 = {nc - 1}")
     return (HOLDS if a >= th.rho_edge and b <= th.rho_off else FAILS), {**stat, "why": why}
 
 
@@ -412,7 +419,8 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
             "decrease": [c["decrease"] for c in fr], "n_iter": [c["n_iter"] for c in fr],
             "start_rho_1": [c["start_rho_1"] for c in fr],
             "why": f"over {fr[0]['n_iter']} iterations at η = {fr[0]['lr']:g}: Bulk-GD decreased "
-                   f"the loss by {b:.3g}× GD's, Top-GD by {t:.3g}× ({len(fr)} seed(s))"})
+                   f"the loss by {b:.3g}×{_range([c['bulk_fraction'] for c in fr])} GD's, Top-GD by "
+                   f"{t:.3g}×{_range([c['top_fraction'] for c in fr])} ({len(fr)} seed(s))"})
     v = combine("L10", units, thr, used, "continuation groups",
                 "no continuation from an on-edge θ (experiment 'continuation')", ex)
     ok_starts = [(s, eta) for s, eta in starts if s is not None]
