@@ -7,7 +7,7 @@ telemetry point θ_n the same telemetry (:func:`simlab.telemetry.measure`) is ta
 - ``exact``            the toy regime's path: the dense float64 Hessian
                        (:func:`simlab.toy.hessian.dense_hessian`) and ``eigh`` — the reference;
 - ``lanczos_float64``  the scale regime's path in float64: Hessian-vector products and
-                       ARPACK Lanczos (``tol = lanczos_tol``), no Hessian ever formed;
+                       simlab's Lanczos (``tol = lanczos_tol``), no Hessian ever formed;
 - ``lanczos_float32``  the scale regime's path as it runs at scale: the same net and data in
                        float32, Lanczos with ``tol = lanczos_tol32``.
 
@@ -74,8 +74,8 @@ class BridgeConfig:
     max_steps: int | None = None
     telemetry_every: int | None = None  # None: round(1/η) (Lowell)
     k: int = 20                     # eigenpairs compared
-    lanczos_tol: float = 1e-10      # ARPACK tol of the float64 matrix-free path
-    lanczos_tol32: float = 1e-4     # ARPACK tol of the float32 path (the scale regime's default)
+    lanczos_tol: float = 1e-10      # Lanczos tol of the float64 matrix-free path
+    lanczos_tol32: float = 1e-4     # Lanczos tol of the float32 path (the scale regime's default)
     tol64: float = 1e-6             # agreement asked of the float64 path (max relative difference)
     tol32: float = 1e-2             # agreement asked of the float32 path
     seed: int = 0
