@@ -26,6 +26,7 @@ toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8
 toy_edge_nd        toy    η = 0.1, n_D ∈ {125, 250, 500, 1000}: on-edge λ vs n_D   L8 (plot)
 predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random     S1–S7 F1 F2
+sagun_critical     toy    std-0.5 blobs and 784-2-10 for 20,000 iterations         S6 F2 (‖g‖ ≤ 1e-3)
 scale_*            scale  AlexNet width 1/16, n_D = 256 (see scale/README.md)      L1–L8 S8
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
@@ -54,6 +55,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sagun_std": ("toy", ("S3", "S7")),
     "sagun_mse": ("toy", ("S4",)),
     "sagun_random": ("toy", ("S7",)),
+    "sagun_critical": ("toy", ("S1", "S5", "S6", "F2")),
     "predictions": ("toy", tuple(f"Y{i}" for i in range(1, 9))),
     "scale_lr_sweep": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "scale_class_sweep": ("scale", ("L2", "S8")),
@@ -253,15 +255,17 @@ class SagunSizes:
     random_hidden: int
     random_n: int
     real_data: str              # S7's real inputs: "mnist", "digits" or "auto" (MNIST if on disk)
+    critical_widths: tuple[int, ...] = ()
+    critical_steps: int = 0
 
 
 SAGUN = {
     "smoke": SagunSizes(blob_steps=30, blob_widths=(2, 6, 10), blob_stds=(0.5, 1.0, 2.0),
                         seeds=(0, 1), random_steps=10, random_hidden=2, random_n=60,
-                        real_data="digits"),
+                        real_data="digits", critical_widths=(2,), critical_steps=40),
     "cpu": SagunSizes(blob_steps=4000, blob_widths=(2, 6, 10, 14, 18), blob_stds=(0.5, 1.0, 2.0),
                       seeds=(0, 1, 2, 3, 4), random_steps=1000, random_hidden=2, random_n=1000,
-                      real_data="auto"),
+                      real_data="auto", critical_widths=(6, 10, 18), critical_steps=20000),
 }
 
 
@@ -310,6 +314,16 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                    _toy(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
                         **mn, experiment="random_inputs"), ("S7",), 60))
     real_kw = dict(data_root=root) if real == "mnist" else {}
+    # near-critical points (S6, F2 need ‖g‖ ≤ 1e-3): separable blobs (std 0.5; on std 1 ‖g‖
+    # plateaus at 3e-3) and the 784-2-10 net trained 10× longer; experiment "toy" (single runs)
+    for h in s.critical_widths:
+        out.append(Run(f"toy/sagun_critical/blobs_std0.5_h{h}", "sagun_critical", "toy",
+                       _toy(**{**blob, "max_steps": s.critical_steps}, hidden=h, std=0.5,
+                            experiment="toy"), ("S1", "S5", "S6", "F2"), 60))
+    out.append(Run(f"toy/sagun_critical/{real}_h{s.random_hidden}", "sagun_critical", "toy",
+                   _toy(dataset=real, **real_kw, **{**mn, "max_steps": s.critical_steps,
+                                                     "telemetry_every": s.critical_steps // 4},
+                        experiment="toy"), ("S1", "S5", "S6", "F2"), 120))
     for seed in seeds3:
         out.append(Run(f"toy/sagun_random/{real}_s{seed}", "sagun_random", "toy",
                        _toy(dataset=real, **real_kw, **mn, seed=seed,
