@@ -37,7 +37,7 @@ from simlab.scale.config import ScaleConfig
 from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
-from simlab.spectrum import slq_density, top_eigen
+from simlab.spectrum import slq, top_eigen
 from simlab.trainer import TrainConfig, cost_line, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
@@ -74,13 +74,6 @@ def train_config(cfg: ScaleConfig) -> TrainConfig:
 
 
 # ------------------------------------------------------------------------------ end-of-run maths
-
-
-def near_zero_from_density(nodes: np.ndarray, weights: np.ndarray, lam1: float, eps: float = EPS) -> float:
-    """Mass of the SLQ measure Σ w_j δ_{θ_j} within |λ| ≤ eps·λ_1, over its total mass."""
-    w = np.asarray(weights, dtype=float)
-    x = np.asarray(nodes, dtype=float)
-    return float(w[np.abs(x) <= eps * abs(lam1)].sum() / w.sum())
 
 
 def cusp_deltas(radius: float, points: int) -> np.ndarray:
@@ -175,14 +168,14 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
     hvps = res.total_hvps
     if res.stop_reason not in ("diverged", "dead"):
         if cfg.slq_vectors > 0 and res.n_points > 0:  # every rank takes part in the products
-            op = land.operator(res.theta)
-            nodes, weights = slq_density(op, n_vectors=cfg.slq_vectors, steps=cfg.slq_steps,
-                                         seed=cfg.seed)
-            hvps += op.n_matvecs
+            est = slq(land.operator(res.theta), probes=cfg.slq_vectors, steps=cfg.slq_steps,
+                      seed=cfg.seed, eps=EPS, lam_max=summary["lambda_max"])
+            hvps += est["n_matvecs"]
             if rank == 0:
-                summary["density"] = {"nodes": nodes.tolist(), "weights": weights.tolist(),
+                summary["density"] = {"nodes": est["nodes"].tolist(), "weights": est["weights"].tolist(),
                                       "method": "slq", "n_vectors": cfg.slq_vectors, "steps": cfg.slq_steps}
-                summary["near_zero_fraction"] = near_zero_from_density(nodes, weights, summary["lambda_max"])
+                summary["slq"] = {k: est[k] for k in ("probes", "steps", "band", "validated", "eps")}
+                summary["near_zero_fraction"] = est["near_zero_fraction"]
                 summary["eps"] = EPS
         if cfg.schedule == "flow":
             lam = np.asarray(res.history["lambda_1"], dtype=float)

@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from simlab.errors import UsageError
+from simlab.errors import UsageError, check_out_dir
 
 CONFIG, TELEMETRY, SUMMARY, ARRAYS, WEIGHTS = (
     "config.json", "telemetry.jsonl", "summary.json", "arrays.npz", "weights.pt")
@@ -225,18 +225,7 @@ def prepare_out(path: Path | str, *, resume: bool = False, overwrite: bool = Fal
     path = Path(path)
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other; pass one of them")
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {path} is a file, not a folder; choose another --out")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"--out {path}: {parent} is a file; choose another --out")
-            if not os.access(parent, os.W_OK | os.X_OK) and not path.exists():
-                raise UsageError(f"--out {path}: cannot create it under {parent} (not writable); "
-                                 "choose another --out")
-            break
-    if path.exists() and not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {path} is not writable; choose another --out")
+    check_out_dir(path, "--out")
     state = record_state(path)
     if state != "none" and not (resume or overwrite):
         what = "a complete record" if state == "complete" else "an unfinished run"

@@ -35,7 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from simlab.distributed import all_reduce
-from simlab.errors import UsageError
+from simlab.errors import UsageError, require
 from simlab.operators import DenseOperator
 from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
                            save_tensor_file)
@@ -47,21 +47,6 @@ STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_
                 "diverged", "dead")
 CHECKPOINT = "checkpoints/state.pt"
 STATE_FORMAT = 2
-
-
-def _number(name: str, value, *, positive: bool = False, nonneg: bool = False,
-            below_one: bool = False, integer: bool = False) -> None:
-    """Finite (and positive / ≥ 0 / ≤ 1 / whole) or a UsageError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number, got {value!r}")
-    if integer and value != int(value):
-        raise UsageError(f"{name} must be a whole number, got {value!r}")
-    if positive and not value > 0:
-        raise UsageError(f"{name} must be positive, got {value!r}")
-    if nonneg and value < 0:
-        raise UsageError(f"{name} must be ≥ 0, got {value!r}")
-    if below_one and value > 1:
-        raise UsageError(f"{name} must be at most 1, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -86,25 +71,23 @@ class TrainConfig:
     checkpoint_every: int = 0           # save resumable state every N iterations
 
     def validate(self) -> "TrainConfig":
-        _number("the learning rate", self.lr, positive=True)
+        """Every numeric field finite and in range (a UsageError naming the flag); no side effects."""
+        require("lr", self.lr, positive=True)
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        _number("flow_c", self.flow_c, positive=True)
-        for name in ("max_steps", "telemetry_every", "entry_every", "entry_until",
-                     "snapshot_every", "checkpoint_every"):
-            if getattr(self, name) is not None:
-                _number(name, getattr(self, name), nonneg=True, integer=True)
-        for name in ("max_t", "max_seconds", "eig_tol"):
-            if getattr(self, name) is not None:
-                _number(name, getattr(self, name), positive=True)
-        if self.target_loss is not None:
-            _number("the target loss", self.target_loss)
-        if self.grad_tol is not None:
-            _number("the gradient tolerance", self.grad_tol, nonneg=True)
-        if self.target_accuracy is not None:
-            _number("the target accuracy", self.target_accuracy, positive=True, below_one=True)
-        _number("eps", self.eps, positive=True, below_one=True)
-        _number("k (eigenpairs per telemetry point)", self.k, positive=True, integer=True)
+        require("flow_c", self.flow_c, positive=True)
+        for name in ("max_steps", "telemetry_every"):
+            require(name, getattr(self, name), integer=True, nonneg=True, optional=True)
+        for name in ("entry_every", "entry_until", "snapshot_every", "checkpoint_every"):
+            require(name, getattr(self, name), integer=True, nonneg=True)
+        for name in ("max_t", "max_seconds"):
+            require(name, getattr(self, name), positive=True, optional=True)
+        require("target_loss", self.target_loss, optional=True)
+        require("grad_tol", self.grad_tol, nonneg=True, optional=True)
+        require("target_accuracy", self.target_accuracy, positive=True, hi=1, optional=True)
+        require("eig_tol", self.eig_tol, positive=True)
+        require("eps", self.eps, positive=True, hi=1)
+        require("k", self.k, integer=True, positive=True)
         return self
 
     def cadence(self) -> int:
@@ -319,7 +302,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     cfg.validate()
     probes = tuple(probes)
     for p in probes:
-        _number("a probe's cadence", p.every, positive=True, integer=True)
+        require("probe every", p.every, integer=True, positive=True)
     operator_fn = operator_fn or landscape.operator
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     prev = None

@@ -23,9 +23,8 @@ from simlab.errors import UsageError
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.record import RecordWriter, check_same_config, prepare_out
-from simlab.spectrum import spectrum_stats
+from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
-from simlab.toy.hessian import dense_hessian, full_spectrum
 from simlab.toy.models import build_mlp, count_params
 from simlab.trainer import Probe, TrainConfig, run_summary, train
 
@@ -175,7 +174,7 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     land, info = build(cfg)
     writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
                                           "data": info}, device=cfg.device, resume=resume)
-    hess = lambda th: dense_hessian(land, th)  # noqa: E731
+    hess = land.hessian
     H0 = hess(land.theta0)
     lam0, _ = full_spectrum(H0)
     tcfg = cfg.train_config()
