@@ -60,6 +60,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_lr_sweep": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "scale_class_sweep": ("scale", ("L2", "S8")),
     "scale_entry": ("scale", ("L4",)),
+    "scale_continuation": ("scale", ("L10",)),
     "scale_mse": ("scale", ("S8",)),
     "scale_flow": ("scale", ("L8", "L9")),
     "bridge_mlp": ("bridge", ()),
@@ -367,6 +368,15 @@ def scale_runs(preset: str) -> list[Run]:
     for sub, member in members(replace(base, experiment="class_sweep", loss="mse")):
         out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale",
                        replace(member, experiment="mse"), ("S8",), 300))
+    # L10 from the first scale run's on-edge θ: 2/η = 400 iterations per mode; the top-9
+    # eigenvectors refreshed every 20 (a refresh is ~25 HVPs, ~15 s on one loaded core)
+    from simlab.continuation import ContinuationConfig
+
+    first = next(r for r in out if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)))
+    out.append(Run("scale/continuation/lr_" + _fmt(SCALE_FIRST_LR), "scale_continuation",
+                   "continuation", ContinuationConfig(source=first.name, regime="scale",
+                                                      refresh_every=20, eig_tol=1e-3),
+                   ("L10",), 1500))
     # gradient flow last: a λ_1 every iteration costs ~6 HVPs (~3 s per iteration on one loaded
     # core at width 1/16), so 1000 iterations are about an hour per n_D
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
@@ -429,7 +439,8 @@ def _tier(r: Run) -> int:
         return 3 if seed == 0 and "fluct" not in r.name else 9
     if r.grid == "toy_mse":
         return 5
-    if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)):
+    if (r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR))) or \
+            r.grid == "scale_continuation":
         return 6
     if r.grid == "toy_edge_nd":
         return 8
