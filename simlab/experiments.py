@@ -364,8 +364,12 @@ def scale_runs(preset: str) -> list[Run]:
         for sub, member in members(cfg):
             name = f"scale/{grid_name.removeprefix('scale_')}" + (f"/{sub}" if sub else "")
             out.append(Run(name, grid_name, "scale", member, claims, 300))
-    # the class sweep under MSE (does the edge count become n_c?): experiment "mse"
-    for sub, member in members(replace(base, experiment="class_sweep", loss="mse")):
+    # the class sweep under MSE (does the edge count become n_c?): experiment "mse", once the
+    # scale config knows that experiment name
+    from simlab.scale.config import EXPERIMENTS as SCALE_EXPERIMENTS
+
+    mse = members(replace(base, experiment="class_sweep", loss="mse"))
+    for sub, member in (mse if "mse" in SCALE_EXPERIMENTS else []):
         out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale",
                        replace(member, experiment="mse"), ("S8",), 300))
     # L10 from the first scale run's on-edge θ: 2/η = 400 iterations per mode; the top-9
