@@ -13,7 +13,7 @@ Presets (flags override any field):
 - ``cpu``: the same protocol sized for two CPU cores and placed on the edge (issue 13): a seeded
   balanced subset of CIFAR-10 (n_D = 256; the shared npz is enough), AlexNet at width 1/16,
   η ∈ {0.005, 0.0025, 0.01} (λ_1(θ_0) ≈ 201, so 2/λ_1 ≈ 0.01), telemetry every 20 iterations
-  with the top 10, at most 400 iterations. The edge condition ρ_i = ηλ_i/2 ≈ 1 is what the claims
+  with the top 10, at most 1600 iterations. The edge condition ρ_i = ηλ_i/2 ≈ 1 is what the claims
   test; the absolute λ values are not comparable to the paper's. The experiment registry
   (:mod:`simlab.experiments`) builds its scale grids from this preset.
 """
@@ -28,7 +28,7 @@ from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
 from simlab.trainer import TrainConfig
 
-EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "entry", "gradient_flow", "cusp")
+EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "mse", "entry", "gradient_flow", "cusp")
 DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse")
 WIDTHS = (1 / 64, 4.0)
@@ -75,6 +75,7 @@ class ScaleConfig(TrainConfig):
     # sweeps
     lrs: tuple[float, ...] = _f((0.003, 0.001, 0.0003, 0.0001), "learning rates of --experiment lr_sweep, comma-separated")
     class_counts: tuple[int, ...] = _f((2, 3, 5, 10), "n_c values of --experiment class_sweep")
+    class_images: str = _f("per_class", "class and MSE sweeps: per_class keeps n_D·n_c/10 images (the classes are dropped), fixed keeps n_D images at every n_c", ("per_class", "fixed"))
     flow_sizes: tuple[int, ...] = _f((1000, 2000, 4000, 8000, 16000), "n_D values of --experiment gradient_flow")
     cusp_radius: float = _f(0.003, "cusp scan: Δ ∈ [−r, r] along h_1")
     cusp_points: int = _f(41, "cusp scan: points (≥ 3)")
@@ -151,14 +152,14 @@ PRESETS: dict[str, ScaleConfig] = {
     # η = 0.01 starts on the edge, η = 0.005 and 0.0025 reach it while training; telemetry every
     # 20 iterations (≤ 1/(5η) at η ≤ 0.01) through 400 iterations, top 10
     "cpu": ScaleConfig(
-        preset="cpu", width=1 / 16, n_data=256, lr=0.005, max_steps=400, k=10, telemetry_every=20,
-        lrs=(0.005, 0.0025, 0.01), class_counts=(2, 3, 5, 10), flow_sizes=(64, 128, 192, 256),
+        preset="cpu", width=1 / 16, n_data=256, lr=0.005, max_steps=1600, k=10, telemetry_every=20,
+        lrs=(0.005, 0.0025, 0.01), class_counts=(2, 3, 5, 10), class_images="fixed", flow_sizes=(64, 128, 192, 256),
         slq_vectors=1, slq_steps=20, checkpoint_every=50,
     ),
 }
 
 # the entry-capture cadence of each preset: (every, until)
-ENTRY = {"paper": (10, 2000), "cpu": (5, 100)}
+ENTRY = {"paper": (10, 2000), "cpu": (5, 400)}
 # gradient-flow snapshot cadence per preset
 FLOW = {"paper": {"snapshot_every": 100}, "cpu": {"snapshot_every": 10}}  # the iteration limit is the preset's max_steps
 

@@ -54,11 +54,16 @@ def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:
         return [("", cfg)]
     if e == "lr_sweep":
         return [(f"lr_{_fmt(lr)}", replace(cfg, lr=lr)) for lr in cfg.lrs]
-    if e == "class_sweep":
+    if e in ("class_sweep", "mse"):
+        # mse: the class sweep under squared error, stopped at a training-accuracy target (its
+        # mean over n_D·n_c makes L = 1/n_c at zero output, so L < 0.1 can hold at θ_0)
+        mse = dict(loss="mse", target_loss=None, target_accuracy=cfg.target_accuracy or 0.99) if e == "mse" else {}
         out = []
         for nc in cfg.class_counts:
-            n = None if cfg.n_data is None else max(nc, round(cfg.n_data * nc / 10))
-            out.append((f"nc_{nc}", replace(cfg, classes=nc, n_data=n)))
+            n = cfg.n_data
+            if n is not None and cfg.class_images == "per_class":
+                n = max(nc, round(n * nc / 10))
+            out.append((f"nc_{nc}", replace(cfg, classes=nc, n_data=n, **mse)))
         return out
     if e == "entry":
         every, until = (cfg.entry_every, cfg.entry_until) if cfg.entry_every else ENTRY.get(cfg.preset, ENTRY["paper"])
