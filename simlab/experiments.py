@@ -343,7 +343,7 @@ SCALE = {
     # scale/config.PRESETS["cpu"] is the edge setting: AlexNet at width 1/16 (143,118 parameters),
     # n_D = 256, λ_1(θ_0) = 201 (2/λ_1 = 0.00995: η = 0.01 starts on the edge), η sweep
     # (0.005, 0.0025, 0.01), telemetry every 20 iterations, top 10, 400 iterations
-    "cpu": dict(overrides={},
+    "cpu": dict(overrides={}, edge=dict(n_data=512, telemetry_every=10, max_steps=1000),
                 flow_sizes=(64, 128, 192, 256), flow_steps=1000),
 }
 
@@ -364,6 +364,14 @@ def scale_runs(preset: str) -> list[Run]:
         for sub, member in members(cfg):
             name = f"scale/{grid_name.removeprefix('scale_')}" + (f"/{sub}" if sub else "")
             out.append(Run(name, grid_name, "scale", member, claims, 300))
+    # measured on the cpu preset (n_D = 256): η = 0.005 met L < 0.1 at iteration 329 after one
+    # on-edge point and η = 0.0025 had max ρ_1 = 0.57 at its 400-iteration limit; only η = 0.01
+    # (which starts on the edge) reached it. Twice the images train longer (the edge phase can
+    # last) and 1000 iterations with telemetry every 10 give the smaller η time to sharpen
+    if sp.get("edge"):
+        for sub, member in members(replace(base, experiment="lr_sweep", **sp["edge"])):
+            out.append(Run(f"scale/lr_sweep_nD{sp['edge']['n_data']}/{sub}", "scale_lr_sweep",
+                           "scale", member, ("L1", "L3", "L5", "L6", "L7"), 600))
     # the class sweep under MSE (does the edge count become n_c?): experiment "mse", once the
     # scale config knows that experiment name
     from simlab.scale.config import EXPERIMENTS as SCALE_EXPERIMENTS
@@ -376,11 +384,12 @@ def scale_runs(preset: str) -> list[Run]:
     # eigenvectors refreshed every 20 (a refresh is ~25 HVPs, ~15 s on one loaded core)
     from simlab.continuation import ContinuationConfig
 
-    first = next(r for r in out if r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR)))
-    out.append(Run("scale/continuation/lr_" + _fmt(SCALE_FIRST_LR), "scale_continuation",
-                   "continuation", ContinuationConfig(source=first.name, regime="scale",
-                                                      refresh_every=20, eig_tol=1e-3),
-                   ("L10",), 1500))
+    for src in [r for r in out if r.grid == "scale_lr_sweep"
+                and r.config.lr in (SCALE_FIRST_LR, 2 * SCALE_FIRST_LR)]:
+        out.append(Run("scale/continuation/" + src.name.split("/", 1)[1].replace("/", "_"),
+                       "scale_continuation", "continuation",
+                       ContinuationConfig(source=src.name, regime="scale", refresh_every=20,
+                                          eig_tol=1e-3), ("L10",), 1500))
     # gradient flow last: a λ_1 every iteration costs ~6 HVPs (~3 s per iteration on one loaded
     # core at width 1/16), so 1000 iterations are about an hour per n_D
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
@@ -430,28 +439,28 @@ def _seed(r: Run) -> int:
 def _tier(r: Run) -> int:
     """Run order: every claim measured once before seeds are added, cheap before costly —
     toy edge seed 0 → its L10 continuations → toy gradient flow → Sagun seed 0 and the
-    predictions → toy edge seed 1 → toy MSE → the first scale run → seed 2 → the n_D sweep →
+    predictions → toy edge seed 1 → toy MSE and seed 2 → the scale η sweeps and their L10
+    continuations → the n_D sweep →
     Sagun's other seeds → the rest of the scale regime → the bridge."""
     seed = _seed(r)
     if r.grid in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_continuation"):
         if seed == 0:
             return 1 if r.grid == "toy_continuation" else 0
-        return 4 if seed == 1 else 7
+        return 4 if seed == 1 else 5
     if r.grid == "toy_flow":
         return 2
     if r.grid.startswith("sagun") or r.grid == "predictions":
         return 3 if seed == 0 and "fluct" not in r.name else 9
     if r.grid == "toy_mse":
         return 5
-    if (r.grid == "scale_lr_sweep" and r.name.endswith(_fmt(SCALE_FIRST_LR))) or \
-            r.grid == "scale_continuation":
+    if r.grid in ("scale_lr_sweep", "scale_continuation"):
         return 6
     if r.grid == "toy_edge_nd":
         return 8
     return 10 if r.regime == "scale" else 11
 
 
-SCALE_FIRST_LR = 0.005   # the scale run that goes first: η well below 2/λ_1(θ_0) ≈ 0.00995
+SCALE_FIRST_LR = 0.005   # scale L10 starts from the η = 0.005 and 0.01 runs (2/λ_1(θ_0) ≈ 0.00995)
 
 
 def grid(preset: str) -> list[Run]:
