@@ -34,11 +34,30 @@ class GridResult:
     seconds: dict = field(default_factory=dict)
 
 
+CHECKED_KINDS = ("toy", "edge", "scale", "bridge")  # kinds whose record stores run.config as is
+IGNORED_FIELDS = ("device", "data_root")
+
+
+def stale_fields(run: Run, run_dir: Path) -> list[str]:
+    """The config fields a record wrote that differ from ``run.config`` (fields the record lacks,
+    e.g. added to the config later with a default, do not count)."""
+    import json
+
+    from simlab.record import CONFIG, to_jsonable
+
+    if run.kind not in CHECKED_KINDS or not (run_dir / CONFIG).is_file():
+        return []
+    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
+    new = to_jsonable(run.config)
+    return sorted(k for k in old if k in new and k not in IGNORED_FIELDS and old[k] != new[k])
+
+
 def status(run: Run, runs_dir: Path) -> str:
-    """``done`` (summary.json), ``partial`` (a folder without one), or ``todo``."""
+    """``done`` (summary.json of this very config), ``stale`` (a complete record written with a
+    different config: it is redone), ``partial`` (a folder without a summary), or ``todo``."""
     d = runs_dir / run.name
     if is_complete(d):
-        return "done"
+        return "stale" if stale_fields(run, d) else "done"
     return "partial" if d.exists() else "todo"
 
 
@@ -54,7 +73,8 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
         if run.kind == "scale":
             from simlab.scale.run import run_one
 
-            resume = (out / "config.json").exists() and (out / CHECKPOINT).exists()
+            resume = ((out / "config.json").exists() and (out / CHECKPOINT).exists()
+                      and not stale_fields(run, out))
             if out.exists() and not resume:
                 shutil.rmtree(out)
             run_one(run.config, out, resume=resume, progress=progress, figures=False)
