@@ -150,7 +150,7 @@ PRESETS: dict[str, ScaleConfig] = {
                          slq_vectors=4, slq_steps=80),
     # AlexNet at width 1/16 (143,118 parameters), n_D = 256: λ_1(θ_0) ≈ 201, so 2/λ_1 ≈ 0.00995 and
     # η = 0.01 starts on the edge, η = 0.005 and 0.0025 reach it while training; telemetry every
-    # 20 iterations (≤ 1/(5η) at η ≤ 0.01) through 400 iterations, top 10
+    # 20 iterations (≤ 1/(5η) at η ≤ 0.01) through at most 1600 iterations, top 10
     "cpu": ScaleConfig(
         preset="cpu", width=1 / 16, n_data=256, lr=0.005, max_steps=1600, k=10, telemetry_every=20,
         lrs=(0.005, 0.0025, 0.01), class_counts=(2, 3, 5, 10), class_images="fixed", flow_sizes=(64, 128, 192, 256),
