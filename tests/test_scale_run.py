@@ -185,14 +185,16 @@ def test_divergence_stops_with_a_message_and_keeps_the_record(npz, tmp_path, cap
 
 @pytest.mark.slow
 def test_lr_sweep_and_class_sweep_members(npz, tmp_path):
-    cfg = tiny(npz, experiment="lr_sweep", lrs=(0.05, 0.02), max_steps=2, slq_vectors=0)
+    # runs of at least 1/η iterations: the figures draw valid runs only
+    cfg = tiny(npz, experiment="lr_sweep", lrs=(1.0, 0.5), max_steps=2, slq_vectors=0)
     dirs = run_experiment(cfg, tmp_path / "lr", progress=False)
     recs = [Record.load(d) for d in dirs]
-    assert [r.config["lr"] for r in recs] == [0.05, 0.02]
+    assert [r.config["lr"] for r in recs] == [1.0, 0.5]
     assert all(r.doc["experiment"] == "lr_sweep" for r in recs)
     assert (tmp_path / "lr" / "fig1_rho_by_lr.png").exists()
 
-    cfg = tiny(npz, experiment="class_sweep", class_counts=(2, 5), n_data=20, max_steps=1, slq_vectors=0)
+    cfg = tiny(npz, experiment="class_sweep", class_counts=(2, 5), n_data=20, max_steps=1, lr=1.0,
+               slq_vectors=0)
     dirs = run_experiment(cfg, tmp_path / "cls", progress=False)
     recs = [Record.load(d) for d in dirs]
     assert [(r.doc["data"]["n_classes"], r.doc["data"]["n_data"]) for r in recs] == [(2, 4), (5, 10)]
@@ -203,7 +205,7 @@ def test_lr_sweep_and_class_sweep_members(npz, tmp_path):
 @pytest.mark.slow
 def test_entry_capture_cadence(npz, tmp_path):
     cfg = tiny(npz, experiment="entry", entry_every=1, entry_until=3, telemetry_every=100,
-               k=2, slq_vectors=0)
+               k=2, slq_vectors=0, lr=0.5)
     (d,) = run_experiment(cfg, tmp_path / "e", progress=False)
     r = Record.load(d)
     assert r.doc["experiment"] == "entry"
@@ -304,7 +306,7 @@ def test_cli_end_to_end_subprocess(npz, tmp_path):
     out = tmp_path / "cli"
     cmd = [sys.executable, "-m", "simlab", "scale", "--preset", "cpu", "--arch", "vgg16",
            "--width", str(TINY), "--data-root", str(npz.parent), "--n-data", "20", "--max-steps", "2",
-           "--telemetry-every", "1", "--k", "3", "--slq-steps", "3", "--out", str(out), "--no-progress"]
+           "--lr", "0.5", "--telemetry-every", "1", "--k", "3", "--slq-steps", "3", "--out", str(out), "--no-progress"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     r = Record.load(out)
