@@ -204,18 +204,26 @@ def costs(land, theta, repeats: int = 3) -> dict:
     return {"gradient_s": g, "hvp_gradients": hvp, "build_gradients": build, "batched_over_one_at_a_time": ratio}
 
 
-def memory_child(n: int, budget: str, width: int) -> None:
-    """In a fresh process: one held-graph product at n_D = n; prints peak RSS (MiB) and chunking."""
-    import resource
+def _vm(key: str) -> float:
+    """A /proc/self/status field in MiB (VmRSS: now; VmHWM: peak since the last reset)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return float(line.split()[1]) / 1024
+    return float("nan")
 
+
+def memory_child(n: int, budget: str, width: int) -> None:
+    """In a fresh process: one held-graph product at n_D = n; prints the peak resident set above
+    the loaded data (the peak is reset after loading: /proc/self/clear_refs) and the chunking."""
     torch.set_num_threads(1)
     X, y = cifar(n)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     land = Landscape(cnn(width), X, y, n_classes=10, dtype=torch.float32,
                      memory_budget_mb=None if budget == "none" else float(budget))
+    land.chunking()  # the probe, before the reset
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+    base = _vm("VmRSS")
     land.operator(land.theta0).matvec(torch.ones(land.n_params))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"n": n, "budget": budget, "extra_mib": peak - base, "chunking": land.chunking()}))
+    print(json.dumps({"n": n, "budget": budget, "extra_mib": _vm("VmHWM") - base, "chunking": land.chunking()}))
 
 
 def memory(width: int, sizes) -> list[dict]:
@@ -236,6 +244,7 @@ def memory(width: int, sizes) -> list[dict]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--full", action="store_true", help="PERFORMANCE.md's 136,874-parameter CNN on 512 images")
+    p.add_argument("--only-memory", action="store_true", help="section 5 alone")
     p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.memory_child:
@@ -246,6 +255,8 @@ def main(argv=None) -> None:
     if not CIFAR_NPZ.exists():
         print(f"bench skipped: {CIFAR_NPZ} not found (the bench is defined on real CIFAR-10 images)")
         return
+    if a.only_memory:
+        return print_memory()
     width, n, pre, lr = (16, 512, 30, 0.05) if a.full else (8, 256, 20, 0.05)
     interval = round(1 / lr)
     print(f"# telemetry bench, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
@@ -306,8 +317,13 @@ def main(argv=None) -> None:
     print(f"one telemetry point k = 20: {point20:.0f} gradient-equivalents; flow λ_1 per iteration: "
           f"{flow_it:.1f} gradient-equivalents ({flow_it:.1f}× the step's own gradient)")
 
-    print("\n## 5. peak memory of one held-graph product (fresh process each; MiB above the data)")
-    for r in memory(width, (512, 2048, 5085)):
+    print_memory()
+
+
+def print_memory() -> None:
+    print("\n## 5. peak memory of one held-graph product, 136,874-parameter CNN (fresh process each; "
+          "MiB above the loaded data)")
+    for r in memory(16, (512, 2048, 5085)):
         if "error" in r:
             print(f"n_D={r['n']:>5} budget {r['budget']:>5}: failed: {r['error']}")
         else:

@@ -136,7 +136,7 @@ class Landscape:
         two probe chunks so that what every chunk saves (the parameters) is not counted."""
         def probe(m):
             th = self.theta0.clone().requires_grad_(True)
-            xb, yb = self.X[:m], self.y[:m]
+            xb, yb = self.X[:m].clone(), self.y[:m].clone()  # own storage: a view would count all of X
             return _graph_bytes(lambda: torch.autograd.grad(self.chunk_loss(th, xb, yb), th,
                                                             create_graph=True))
 
