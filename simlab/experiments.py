@@ -438,7 +438,7 @@ def _tier(r: Run) -> int:
     toy edge seed 0 → its L10 continuations → toy gradient flow → Sagun seed 0 and the
     predictions → toy edge seed 1 → toy MSE and seed 2 → the scale η sweeps and their L10
     continuations → the n_D sweep →
-    Sagun's other seeds → the rest of the scale regime → the bridge."""
+    Sagun's other seeds → the rest of the scale regime → the bridge → scale gradient flow."""
     seed = _seed(r)
     if r.grid in ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_continuation"):
         if seed == 0:
@@ -454,6 +454,8 @@ def _tier(r: Run) -> int:
         return 7 if "_nD" in r.name else 6
     if r.grid == "toy_edge_nd":
         return 8
+    if r.grid == "scale_flow":
+        return 12   # about an hour of one core per n_D on this machine: last
     return 10 if r.regime == "scale" else 11
 
 
