@@ -316,15 +316,16 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                         **mn, experiment="random_inputs"), ("S7",), 60))
     real_kw = dict(data_root=root) if real == "mnist" else {}
     # near-critical points (S6, F2 need ‖g‖ ≤ 1e-3): separable blobs (std 0.5; on std 1 ‖g‖
-    # plateaus at 3e-3) and the 784-2-10 net trained 10× longer; experiment "toy" (single runs)
+    # plateaus at 3e-3) and the 784-2-10 net trained 10× longer; experiment "training_spectrum"
+    # (full spectra at 41 points of training; a Sagun experiment, not read as a Lowell run)
     for h in s.critical_widths:
         out.append(Run(f"toy/sagun_critical/blobs_std0.5_h{h}", "sagun_critical", "toy",
                        _toy(**{**blob, "max_steps": s.critical_steps}, hidden=h, std=0.5,
-                            experiment="toy"), ("S1", "S5", "S6", "F2"), 60))
+                            experiment="training_spectrum"), ("S1", "S5", "S6", "F2"), 60))
     out.append(Run(f"toy/sagun_critical/{real}_h{s.random_hidden}", "sagun_critical", "toy",
                    _toy(dataset=real, **real_kw, **{**mn, "max_steps": s.critical_steps,
-                                                     "telemetry_every": s.critical_steps // 4},
-                        experiment="toy"), ("S1", "S5", "S6", "F2"), 120))
+                                                     "telemetry_every": s.critical_steps // 10},
+                        experiment="training_spectrum"), ("S1", "S5", "S6", "F2"), 120))
     for seed in seeds3:
         out.append(Run(f"toy/sagun_random/{real}_s{seed}", "sagun_random", "toy",
                        _toy(dataset=real, **real_kw, **mn, seed=seed,
