@@ -347,12 +347,14 @@ def lanczos_tridiag(op: Operator, v: torch.Tensor, steps: int) -> tuple[np.ndarr
     return np.diag(T).copy(), np.diag(T, 1).copy()
 
 
-# The SLQ settings records call "validated". Checked so far against exact spectra: a planted
-# spectrum with 60 % of its mass at |λ| ≤ 1e−5 (tests/test_spectrum.py: within 0.03). The check
-# on the bridge CNN's exact Hessian (AlexNet at width 1/128, 2,641 parameters, where the cpu
-# preset's 1 probe × 20 steps read 0.87 for an exact 0.67) is the slow test
-# test_slq_defaults_match_the_exact_near_zero_mass_of_the_bridge_cnn (`pytest -m slow`).
-SLQ_PROBES, SLQ_STEPS = 4, 80
+# SLQ settings, measured against the exact Hessian of the bridge CNN (AlexNet at width 1/128,
+# 2,641 parameters, 200 CIFAR-10 images, 30 GD steps; exact near-zero fraction |λ| ≤ 1e−3·λ_1 =
+# 0.610, 0.919 within 1e−2·λ_1), error of the node-count estimate, 5 seeds: 1×20 −0.61 (no node in
+# the band), 4×40 +0.10, 4×80 −0.05, 4×160 +0.03 (|err| ≤ 0.044); more probes do not help (the
+# error is a bias of the band's edge nodes, not probe noise). 0.03 is not yet reached reliably, so
+# no setting is marked validated (SLQ_VALIDATED); these are the best measured.
+SLQ_PROBES, SLQ_STEPS = 4, 160
+SLQ_VALIDATED = False
 
 
 def slq_density(op: Operator, *, n_vectors: int = SLQ_PROBES, steps: int = SLQ_STEPS, seed: int = 0):
@@ -396,7 +398,7 @@ def slq(op: Operator, *, probes: int = SLQ_PROBES, steps: int = SLQ_STEPS, seed:
 
     Returns {"nodes", "weights", "probes", "steps", "near_zero_fraction", "band" (the resolved
     half-width as a multiple of λ_max, see :func:`resolved_band`), "eps", "validated" (the
-    settings are at least the validated SLQ_PROBES × SLQ_STEPS), "n_matvecs"}. ``lam_max``:
+    settings are at least SLQ_PROBES × SLQ_STEPS and those met 0.03 on the bridge CNN: not yet), "n_matvecs"}. ``lam_max``:
     λ_1 if known (else the largest node)."""
     before = op.n_matvecs
     nodes, weights = slq_density(op, n_vectors=probes, steps=steps, seed=seed)
@@ -404,7 +406,7 @@ def slq(op: Operator, *, probes: int = SLQ_PROBES, steps: int = SLQ_STEPS, seed:
     return {"nodes": nodes, "weights": weights, "probes": probes, "steps": steps,
             "near_zero_fraction": float(weights[np.abs(nodes) <= eps * lam1].sum() / weights.sum()),
             "band": resolved_band(nodes, weights, probes) / lam1, "eps": eps,
-            "validated": bool(probes >= SLQ_PROBES and steps >= min(SLQ_STEPS, op.shape[0])),
+            "validated": bool(SLQ_VALIDATED and probes >= SLQ_PROBES and steps >= min(SLQ_STEPS, op.shape[0])),
             "n_matvecs": op.n_matvecs - before}
 
 
