@@ -102,11 +102,12 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
 
             bridge_run(run.config, out, progress=progress)
         elif run.kind == "predictions":
-            from simlab.toy import symbolic
+            from simlab.toy import check_predictions
 
             cfg = run.config
-            results = symbolic.check_all(seed=cfg.seed, numeric=cfg.numeric, symbolic=cfg.symbolic)
-            symbolic.write_record(results, out, cfg)
+            results = check_predictions.check_all(seed=cfg.seed, numeric=cfg.numeric,
+                                                  symbolic=cfg.symbolic)
+            check_predictions.write_record(results, out, cfg)
         else:
             raise UsageError(f"unknown run kind {run.kind!r}")
     finally:

@@ -417,7 +417,7 @@ def bridge_runs(preset: str) -> list[Run]:
 def prediction_runs(preset: str) -> list[Run]:
     if preset == "smoke":
         return []
-    from simlab.toy.symbolic import PredictionsConfig
+    from simlab.toy.check_predictions import PredictionsConfig
 
     return [Run("toy/predictions", "predictions", "predictions", PredictionsConfig(),
                 tuple(f"Y{i}" for i in range(1, 9)), 120)]

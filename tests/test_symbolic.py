@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simlab.toy import predictions as P
+from simlab.toy import check_predictions as C
 from simlab.toy import symbolic as S
 from simlab.toy.hessian import dense_hessian
 
@@ -231,7 +232,7 @@ def test_format_report_lists_every_check():
                            residual=0.5, tolerance=0.1),
         S.PredictionResult("Y5", "stmt five", "(0, 2/λ)", True),
     ]
-    text = S.format_report(results)
+    text = C.format_report(results)
     assert "Y1  stmt one" in text and "Y5  stmt five" in text
     assert "FAILED" in text and "residual 5.00e-01  tolerance 1.00e-01" in text
     assert text.endswith("3 checks, 2 ok, 1 not ok")
@@ -239,16 +240,16 @@ def test_format_report_lists_every_check():
 
 def test_main_symbolic_only(capsys, symbolic_results, monkeypatch):
     monkeypatch.setattr(S, "symbolic_checks", lambda: list(symbolic_results.values()))
-    assert S.main(["--symbolic-only"]) == 0
+    assert C.main(["--symbolic-only"]) == 0
     out = capsys.readouterr().out
     assert "8 checks, 8 ok, 0 not ok" in out
 
 
 @pytest.mark.slow
 def test_check_all_everything_holds():
-    results = S.check_all(seed=0)
+    results = C.check_all(seed=0)
     assert len(results) == 15
-    assert all(r.proved for r in results), S.format_report(results)
+    assert all(r.proved for r in results), C.format_report(results)
 
 
 def test_record_is_read_by_the_claims_engine(tmp_path, symbolic_results):
@@ -259,7 +260,7 @@ def test_record_is_read_by_the_claims_engine(tmp_path, symbolic_results):
                S.PredictionResult("Y1", "s", "r", False, check="numeric", residual=0.0,
                                   tolerance=1.0, conditions={"rank is n_c − 1": False})]
     results = list(symbolic_results.values()) + numeric
-    S.write_record(results, tmp_path / "pred", S.PredictionsConfig(seed=3))
+    C.write_record(results, tmp_path / "pred", C.PredictionsConfig(seed=3))
     rec = Record.load(tmp_path / "pred")
     assert rec.doc["experiment"] == "predictions" and rec.config["seed"] == 3
     entries = rec.summary["predictions"]

@@ -229,9 +229,9 @@ def main(argv=None) -> int:
     if a.out is not None:
         check_out_dir(a.out)
     if a.check_predictions:
-        from simlab.toy import symbolic
+        from simlab.toy import check_predictions
 
-        return symbolic.main(["--out", str(a.out)] if a.out else [])
+        return check_predictions.main(["--out", str(a.out)] if a.out else [])
     if a.experiment and (is_registered(a.experiment, "toy") or a.experiment not in experiments()):
         if not is_registered(a.experiment, "toy"):
             names = sorted(set(experiments()) | set(registry_names("toy")))
