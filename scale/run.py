@@ -38,7 +38,7 @@ from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.spectrum import slq, top_eigen
-from simlab.trainer import TrainConfig, cost_line, run_summary, train
+from simlab.trainer import TrainConfig, cost_line, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 
@@ -178,11 +178,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
                 summary["near_zero_fraction"] = est["near_zero_fraction"]
                 summary["eps"] = EPS
         if cfg.schedule == "flow":
-            lam = np.asarray(res.history["lambda_1"], dtype=float)
-            if lam.size and np.isfinite(lam).any():
-                i = int(np.nanargmax(lam))
-                summary["peak_lambda_1"] = float(lam[i])
-                summary["peak_step"] = int(res.history["step"][i])
+            summary.update(flow_peak(res.history))
             peak = peak_snapshot(writer.path / "snapshots", res.history)
             if peak is not None:
                 step, path = peak

@@ -165,6 +165,16 @@ def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
             "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape)}
 
 
+def flow_peak(history: dict) -> dict:
+    """``{"peak_lambda_1", "peak_step"}`` of a flow run's every-iteration λ_1 history (the
+    largest finite value and its iteration); empty when no λ_1 is finite."""
+    lam = np.asarray(history.get("lambda_1", ()), dtype=float)
+    if not (lam.size and np.isfinite(lam).any()):
+        return {}
+    i = int(np.nanargmax(lam))
+    return {"peak_lambda_1": float(lam[i]), "peak_step": int(history["step"][i])}
+
+
 def cost_line(summary: dict) -> str:
     """One line of a summary's cost (for the run's printed summary)."""
     g = summary.get("grads_per_hvp")

@@ -195,3 +195,12 @@ def test_flow_schedule_caps_the_step_at_c_over_lambda_1():
 def test_bad_configs_are_usage_errors(kw):
     with pytest.raises(UsageError):
         train(tiny(), TrainConfig(**kw), progress=False)
+
+
+def test_flow_peak_is_the_largest_finite_lambda_1_and_its_step():
+    from simlab.trainer import flow_peak
+
+    hist = {"step": [0, 1, 2, 3], "lambda_1": [float("nan"), 1.0, 3.5, 2.0]}
+    assert flow_peak(hist) == {"peak_lambda_1": 3.5, "peak_step": 2}
+    assert flow_peak({"step": [0, 1], "lambda_1": [float("nan")] * 2}) == {}
+    assert flow_peak({"step": [], "lambda_1": []}) == {}

@@ -34,7 +34,7 @@ from simlab.spectrum import spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp
 from simlab.toy.run import DTYPES, ToyConfig
-from simlab.trainer import TrainConfig, run_summary, train
+from simlab.trainer import TrainConfig, flow_peak, run_summary, train
 
 
 @dataclass(frozen=True)
@@ -138,11 +138,7 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
         "wall_time": time.perf_counter() - t0,
     }
     if cfg.schedule == "flow":
-        lam1 = np.asarray(res.history["lambda_1"], dtype=float)
-        if lam1.size and np.isfinite(lam1).any():
-            i = int(np.nanargmax(lam1))
-            summary["peak_lambda_1"] = float(lam1[i])
-            summary["peak_step"] = int(res.history["step"][i])
+        summary.update(flow_peak(res.history))
     rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
     summary["max_rho_1"] = max(rho1) if rho1 else None
     writer.write_summary(summary)
