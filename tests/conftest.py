@@ -67,3 +67,9 @@ def landscape_factory():
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+# the toy edge grids (cifar8) read CIFAR-10; the shared subset is not part of a user's checkout
+needs_cifar = pytest.mark.skipif(
+    not (SHARED_DATA / "cifar10_subset.npz").exists(),
+    reason="the smoke grid's cifar8 runs need ../shared/data/cifar10_subset.npz, which is absent")

@@ -10,6 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import needs_cifar
+
 from simlab.claims import CLAIM_IDS, evaluate, load_records
 from simlab.cli import main as simlab_main
 from simlab.errors import UsageError
@@ -65,6 +67,7 @@ def _headline(report: str) -> dict[str, dict[str, str]]:
     return rows
 
 
+@needs_cifar
 def test_smoke_grid_run_report_and_resume(tmp_path):
     runs = tmp_path / "runs"
     only = SMOKE_TOY + (["scale_class_sweep"] if has_cifar(data_root()) else [])

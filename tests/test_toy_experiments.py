@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import needs_cifar
 import torch
 
 from simlab import experiments as ex
@@ -179,6 +181,7 @@ def test_loss_fraction_stops_mse_relative_to_the_initial_loss(tmp_path):
 # ------------------------------------------------------------------------------ smoke grid
 
 
+@needs_cifar
 def test_smoke_reproduce_writes_every_toy_grid_and_real_statuses(smoke):
     root, out, lines = smoke
     runs = [r for r in ex.grid("smoke") if r.regime == "toy"]
@@ -197,6 +200,7 @@ def test_smoke_reproduce_writes_every_toy_grid_and_real_statuses(smoke):
     assert timings["total"]["wall_s"] > 0
 
 
+@needs_cifar
 def test_aliases_are_copies_under_another_experiment(smoke):
     root, _, _ = smoke
     for r in ex.grid("smoke"):
@@ -262,6 +266,7 @@ def test_cli_runs_one_experiment(tmp_path, capsys):
     assert "barrier" in capsys.readouterr().out
 
 
+@needs_cifar
 def test_cli_runs_a_registry_grid_with_its_sources(tmp_path, capsys):
     from simlab.toy.cli import main
 
