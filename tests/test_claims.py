@@ -464,3 +464,13 @@ def test_load_records_drops_a_truncated_last_line_and_says_so(lab, tmp_path):
     told = []
     (back,) = claims.load_records([r.path], warn=told.append)
     assert len(back.telemetry) == 2 and len(told) == 1 and "telemetry" in told[0]
+
+
+def test_combine_says_how_many_units_held_or_were_inconclusive_beside_the_failures():
+    from simlab.claims.verdict import FAILS, HOLDS, INCONCLUSIVE, combine
+    units = {"a": (FAILS, {}), "b": (HOLDS, {}), "c": (INCONCLUSIVE, {}), "d": (INCONCLUSIVE, {})}
+    v = combine("L1", units, {}, ["a", "b", "c", "d"], "runs", "none")
+    assert v.status == FAILS
+    assert v.reason.startswith("fails for 1 of 4 runs (1 holds, 2 inconclusive): a")
+    only = combine("L1", {"a": (FAILS, {}), "b": (FAILS, {})}, {}, ["a", "b"], "runs", "none")
+    assert only.reason == "fails for 2 of 2 runs: a, b"

@@ -150,7 +150,12 @@ def combine(cid: str, units: dict[str, tuple[str, Any]], threshold: Any, runs: I
     held = [k for k, s in statuses.items() if s == HOLDS]
     if failed:
         status = FAILS
-        reason = f"fails for {len(failed)} of {len(units)} {what}: {', '.join(failed[:3])}"
+        reason = f"fails for {len(failed)} of {len(units)} {what}"
+        rest = [f"{n} {s}" for s, n in ((HOLDS, len(held)),
+                                        (INCONCLUSIVE, len(units) - len(failed) - len(held))) if n]
+        if rest:
+            reason += f" ({', '.join(rest)})"
+        reason += f": {', '.join(failed[:3])}"
     elif held:
         status = HOLDS
         reason = f"holds for {len(held)} of {len(units)} {what}"
