@@ -316,26 +316,67 @@ def fig_continuation(records: Sequence[Record], path: Path) -> Fig:
     return save(fig, path), "; ".join(parts[:6])
 
 
+EDGE_ND_EXPERIMENTS = ("edge_nd", "lr_sweep")
+
+
+def edge_lambda_lines(records: Sequence[Record], th: Thresholds = TH) -> list[dict]:
+    """The lines of :func:`fig_edge_lambda_vs_nd`: the valid cross-entropy runs of experiments
+    :data:`EDGE_ND_EXPERIMENTS` that reached the edge (aliases of a run among them dropped),
+    grouped by every readers.GROUP_KEYS field but n_D (so one line = one regime, η, n_c, net),
+    one entry per group with ≥ 2 sizes: ``{"regime", "lr", "n_classes", "group", "n_data",
+    "lambda_nc_minus_1", "lambda_nc", "runs"}``, the λ's the mean over a size's runs of
+    readers.on_edge_lambda (seeds are replicates), ``runs`` the run count per size."""
+    pool = [r for r in rd.distinct(rd.split_valid(rd.of_experiment(records, *EDGE_ND_EXPERIMENTS))[0])
+            if rd.loss_kind(r) == "ce" and rd.n_classes(r) and rd.edge(r, th).reached]
+    lines = []
+    for key, grp in rd.group_sweep(pool, ("n_data",)).items():
+        nc = rd.n_classes(grp[0])
+        sizes, top, nxt, count = [], [], [], []
+        for n, rs in rd.by_value(grp, rd.n_data).items():
+            a = [rd.on_edge_lambda(r, nc - 1, th) for r in rs]
+            b = [rd.on_edge_lambda(r, nc, th) for r in rs]
+            if any(x is None for x in a + b):
+                continue
+            sizes.append(n)
+            top.append(float(np.mean(a)))
+            nxt.append(float(np.mean(b)))
+            count.append(len(rs))
+        if len(sizes) >= 2:
+            lines.append({"regime": rd.regime(grp[0]), "lr": rd.lr(grp[0]), "n_classes": nc,
+                          "group": rd.group_label(key), "n_data": sizes, "lambda_nc_minus_1": top,
+                          "lambda_nc": nxt, "runs": count})
+    return sorted(lines, key=lambda u: (u["regime"] != "toy", u["regime"], -(u["lr"] or 0)))
+
+
 def fig_edge_lambda_vs_nd(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
-    """On-edge λ_{n_c−1} and λ_{n_c} (2·median on-edge ρ_i/η) against n_D at fixed η, per
-    regime (experiment "edge_nd" and the lr sweeps at the same η)."""
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    """On-edge λ_{n_c−1} (solid) and λ_{n_c} (dashed) — 2·median on-edge ρ_i/η — against n_D at
+    fixed η: one line pair per (regime, η) with ≥ 2 sizes (:func:`edge_lambda_lines`), η in the
+    legend; toy and scale on separate panels (their λ differ by ~30×)."""
+    lines = edge_lambda_lines(records, th)
+    if not lines:
+        raise ValueError("no (regime, η) with runs on the edge at ≥ 2 sizes n_D")
+    regimes = list(dict.fromkeys(u["regime"] for u in lines))
+    fig, axes = plt.subplots(1, len(regimes), figsize=(5.5 * len(regimes), 3.8), squeeze=False)
     parts = []
-    for g, mk in (("toy", "o"), ("scale", "s")):
-        rs = [r for r in records if rd.regime(r) == g and rd.edge(r, th).reached]
-        for i, style in ((-1, "-"), (0, "--")):
-            pts = sorted((rd.n_data(r), rd.on_edge_lambda(r, rd.n_classes(r) + i, th))
-                         for r in rs if rd.n_data(r) and rd.n_classes(r))
-            pts = [(n, v) for n, v in pts if v is not None]
-            if pts:
-                ax.plot(*zip(*pts), mk + style, label=f"{g}: λ_(n_c{'−1' if i else ''})")
-                if i:
-                    parts.append(f"{g}: on-edge λ_(n_c−1) " + ", ".join(f"{v:.3g} at n_D={n}"
-                                                                         for n, v in pts))
-    ax.set_xlabel("n_D")
-    ax.set_ylabel("on-edge λ (median)")
-    ax.legend(fontsize=7)
-    return save(fig, path), "; ".join(parts) or "no run on the edge"
+    for ax, g in zip(axes[0], regimes):
+        for j, u in enumerate(x for x in lines if x["regime"] == g):
+            c, nc = plt.get_cmap("tab10")(j % 10), u["n_classes"]
+            ax.plot(u["n_data"], u["lambda_nc_minus_1"], "o-", color=c,
+                    label=f"η={u['lr']:g}: λ_{nc - 1}")
+            ax.plot(u["n_data"], u["lambda_nc"], "s--", color=c, mfc="none",
+                    label=f"η={u['lr']:g}: λ_{nc}")
+            ax.axhline(2.0 / u["lr"], color=c, lw=0.6, ls=":")
+            seeds = "".join(f" ({k} runs at n_D={n})" for n, k in zip(u["n_data"], u["runs"])
+                            if k > 1)
+            parts.append(f"{g} η={u['lr']:g}: on-edge λ_(n_c−1) " + ", ".join(
+                f"{v:.3g} at n_D={n}" for n, v in zip(u["n_data"], u["lambda_nc_minus_1"]))
+                + "; λ_(n_c) " + ", ".join(f"{v:.3g}" for v in u["lambda_nc"]) + seeds)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("n_D")
+        ax.set_ylabel("on-edge λ (median over on-edge points)")
+        ax.set_title(f"{g}: λ_(n_c−1) solid, λ_(n_c) dashed, 2/η dotted", fontsize=9)
+        ax.legend(fontsize=7)
+    return save(fig, path), "; ".join(parts)
 
 
 def fig_width_spectra(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
@@ -401,11 +442,12 @@ def report_figures(records: Sequence[Record], out: Path, th: Thresholds = TH,
         None, "L10 figure skipped: " + (f"none of the {len(conts)} continuation records started "
                                         f"(e.g. {rd.validity(conts[0])[1]})" if conts else
                                         "no continuation record (experiment 'continuation')")))
-    nd = [r for r in rd.of_experiment(valid, "edge_nd") if r.telemetry]
-    on = [r for r in nd if rd.edge(r, th).reached]
-    made.append(fig_edge_lambda_vs_nd(on, out / "fig_edge_lambda_vs_nd.png", th) if on else (
-        None, "on-edge λ vs n_D skipped: " + (f"the {len(nd)} edge_nd runs: {rd.edge_not_reached(nd, th)}"
-                                              if nd else "no record of experiment 'edge_nd'")))
+    nd = [r for r in rd.of_experiment(valid, *EDGE_ND_EXPERIMENTS) if r.telemetry]
+    made.append(fig_edge_lambda_vs_nd(nd, out / "fig_edge_lambda_vs_nd.png", th)
+                if edge_lambda_lines(nd, th) else (
+        None, "on-edge λ vs n_D skipped: no (regime, η) with runs on the edge at ≥ 2 sizes n_D"
+              + (f" ({rd.edge_not_reached(nd, th)})" if nd and not any(rd.edge(r, th).reached
+                                                                      for r in nd) else "")))
     ws = [r for r in rd.of_experiment(valid, "width_sweep") if rd.spectrum(r) is not None
           and rd.regime(r) == "toy"]
     made.append(fig_width_spectra(ws, out / "toy_width_spectra.png", th) if ws else
