@@ -6,6 +6,8 @@
 
 ``run`` runs every run of the preset's grids that has no complete record under ``--runs``
 (default ``paper/runs``) and skips the others, so it can be stopped and continued any day.
+Several ``run`` processes may share one grid (one per core): each takes the runs no other live
+process holds.
 ``report`` reads the records only and writes the Markdown report and its PNG figures.
 """
 
@@ -48,7 +50,7 @@ def parser() -> ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from simlab.paper.runner import run_grid, status
+    from simlab.paper.runner import holder, run_grid, status
 
     check_out_dir(a.runs, "--runs")
     runs = select(grid(a.preset), a.only)
@@ -56,6 +58,8 @@ def cmd_run(a) -> int:
         total = 0.0
         for r in runs:
             st = status(r, a.runs)
+            if st != "done" and holder(r, a.runs) is not None:
+                st = "running"
             if st != "done":
                 total += r.cost_s
             print(f"{st:<8} {r.regime:<6} {r.name:<40} ~{r.cost_s:>5.0f} s  {' '.join(r.claims)}")
@@ -63,7 +67,8 @@ def cmd_run(a) -> int:
         return 0
     t0 = time.perf_counter()
     res = run_grid(runs, a.runs, progress=not a.quiet, threads=a.threads)
-    print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete, "
+    busy = f", {len(res.busy)} left to other processes" if res.busy else ""
+    print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete{busy}, "
           f"{len(res.failed)} not run; {time.perf_counter() - t0:.1f} s; records in {a.runs}")
     for name, why in res.failed:
         print(f"  not run: {name}: {why}")

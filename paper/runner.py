@@ -7,10 +7,16 @@ trainer guarantees gives the same record — and otherwise its partial folder is
 run starts again (toy and bridge runs take seconds to minutes and keep no checkpoints).
 A run that raises a usage or data error (e.g. CIFAR-10 absent) is reported and skipped; the rest
 of the grid still runs.
+
+Several processes may work on one grid at once (e.g. one per core): each run is claimed by a
+lock file ``.locks/<run>.lock`` under the runs directory, created exclusively and holding the
+owner's pid; a process skips runs another live process holds, and takes over the lock of a
+process that died.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -31,6 +37,7 @@ class GridResult:
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # held by another live process
     seconds: dict = field(default_factory=dict)
 
 
@@ -59,6 +66,60 @@ def status(run: Run, runs_dir: Path) -> str:
     if is_complete(d):
         return "stale" if stale_fields(run, d) else "done"
     return "partial" if d.exists() else "todo"
+
+
+LOCKS = ".locks"
+
+
+def lock_path(run: Run, runs_dir: Path) -> Path:
+    return runs_dir / LOCKS / (run.name.replace("/", "__") + ".lock")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def holder(run: Run, runs_dir: Path) -> int | None:
+    """The pid of the live process that holds ``run``'s lock, or None."""
+    try:
+        pid = int(lock_path(run, runs_dir).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+
+
+def claim(run: Run, runs_dir: Path) -> bool:
+    """Take ``run``'s lock (exclusive create); a lock left by a dead process is taken over.
+    False when a live process holds it."""
+    path = lock_path(run, runs_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if holder(run, runs_dir) is not None:
+                return False
+            path.unlink(missing_ok=True)  # its owner died: take it over
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def release(run: Run, runs_dir: Path) -> None:
+    path = lock_path(run, runs_dir)
+    try:
+        if int(path.read_text().strip() or 0) == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
 
 
 def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> None:
@@ -150,13 +211,22 @@ def run_grid(runs: list[Run], runs_dir: Path | str, *, progress: bool = True,
                dynamic_ncols=True)
     for run in bar:
         bar.set_postfix_str(run.name)
+        if not claim(run, runs_dir):
+            log(f"{run.name}: skipped, another process (pid {holder(run, runs_dir)}) is running it")
+            res.busy.append(run.name)
+            continue
         t0 = time.perf_counter()
         try:
+            if status(run, runs_dir) == "done":  # finished by another process meanwhile
+                res.skipped.append(run.name)
+                continue
             execute(run, runs_dir / run.name, progress=progress, threads=threads)
         except UsageError as e:  # DataError is a UsageError: the grid goes on without this run
             res.failed.append((run.name, str(e)))
             log(f"{run.name}: not run: {e}")
             continue
+        finally:
+            release(run, runs_dir)
         res.seconds[run.name] = time.perf_counter() - t0
         res.ran.append(run.name)
     bar.close()

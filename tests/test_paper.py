@@ -4,6 +4,7 @@ checked against simlab.claims.evaluate on the same records."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 
@@ -122,3 +123,31 @@ def test_whole_smoke_preset_runs(tmp_path):
     assert paper_main(["report", "--runs", str(tmp_path), "--out",
                        str(tmp_path / "r" / "report.md")]) == 0
     shutil.rmtree(tmp_path)
+
+
+def test_a_run_held_by_a_live_process_is_left_to_it_and_a_dead_holders_lock_is_taken_over(tmp_path):
+    import subprocess
+
+    from simlab.experiments import Run
+    from simlab.paper.runner import claim, holder, lock_path, release, run_grid
+
+    run = Run("toy/x/y", "g", "no-such-kind", None)
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        lock_path(run, tmp_path).parent.mkdir(parents=True)
+        lock_path(run, tmp_path).write_text(str(other.pid))
+        assert holder(run, tmp_path) == other.pid and not claim(run, tmp_path)
+        res = run_grid([run], tmp_path, progress=False, log=lambda m: None)
+        assert res.busy == ["toy/x/y"] and not res.ran and not res.failed
+    finally:
+        other.kill()
+        other.wait()
+    # its holder is gone: the next process takes the run (here it fails: an unknown kind) and
+    # leaves no lock behind
+    assert holder(run, tmp_path) is None
+    res = run_grid([run], tmp_path, progress=False, log=lambda m: None)
+    assert [n for n, _ in res.failed] == ["toy/x/y"] and not res.busy
+    assert not lock_path(run, tmp_path).exists()
+    assert claim(run, tmp_path) and lock_path(run, tmp_path).read_text() == str(os.getpid())
+    release(run, tmp_path)
+    assert not lock_path(run, tmp_path).exists()
