@@ -13,7 +13,11 @@ small MLP by full-batch GD through the one trainer (:func:`simlab.trainer.train`
   and summarised per spectrum in ``summary["dense_spectra"]``;
 - stop at L < ``target_loss``, L < ``loss_fraction``·L(θ_0) (MSE: L = 1/n_c at zero output makes
   a fixed target meaningless), t = Σ η ≥ ``max_t`` or ``max_steps``; ``schedule="flow"`` gives
-  gradient flow η = min(lr, flow_c/λ_1) with λ_1 from the exact operator at every iteration.
+  gradient flow η = min(lr, flow_c/λ_1) with λ_1 from the exact operator at every iteration;
+- under gradient flow, Lowell's cusp (L9) at the end: θ* of peak λ_1 replayed from θ_0 with the
+  run's own η history (:func:`simlab.cusp.theta_at_step`, bit for bit the run's θ), h_1 there by
+  Lanczos on the exact operator and L(θ*+Δh_1) − L(θ*) for ``cusp_points`` Δ in
+  [−``cusp_radius``, ``cusp_radius``], in ``summary["cusp"]`` as in the scale regime.
 
 The grids that use it are declared once, in :mod:`simlab.experiments`.
 """
@@ -28,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simlab.cusp import cusp_at, theta_at_step
+from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
 from simlab.record import Record, RecordWriter
 from simlab.spectrum import spectrum_stats
@@ -57,6 +63,16 @@ class EdgeConfig(ToyConfig):
     flow_c: float = 0.5                 # flow: η = min(lr, flow_c / λ_1)
     entry_every: int = 0
     entry_until: int = 0
+    cusp_radius: float = 0.003          # flow: the cusp slice's Δ ∈ [−r, r] along h_1 (Lowell)
+    cusp_points: int = 41               # flow: slice points (odd: Δ = 0 included; 0: no slice)
+
+    def validate(self) -> None:
+        super().validate()
+        require("cusp_radius", self.cusp_radius, positive=True)
+        require("cusp_points", self.cusp_points, integer=True, nonneg=True, hi=100_001)
+        if self.cusp_points and (self.cusp_points < 3 or self.cusp_points % 2 == 0):
+            raise UsageError(f"--cusp-points must be 0 (no slice) or odd and ≥ 3 (Δ = 0 and a point "
+                             f"on each side), got {self.cusp_points}")
 
 
 def build_edge(cfg: EdgeConfig):
@@ -139,10 +155,26 @@ def run_edge(cfg: EdgeConfig, out: Path | str, *, progress: bool = True) -> dict
     }
     if cfg.schedule == "flow":
         summary.update(flow_peak(res.history))
+        if cfg.cusp_points and "peak_step" in summary and res.stop_reason != "diverged":
+            summary["cusp"] = flow_cusp(land, res.history, summary["peak_step"], cfg)
+            summary["cusp"]["n_data"] = info["n_data"]
     rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
     summary["max_rho_1"] = max(rho1) if rho1 else None
     writer.write_summary(summary)
     return summary
+
+
+def flow_cusp(land: Landscape, history: dict, peak_step: int, cfg: EdgeConfig) -> dict:
+    """The cusp slice at the flow's peak θ* (replayed from θ_0 with ``history["lr"]``):
+    :func:`simlab.cusp.cusp_at` plus ``peak_step``, ``seconds`` and ``replay_loss_error`` =
+    |L(θ*) − the run's loss at that step| (0 when the replay is the run's θ, as it is on the
+    device, dtype and threads the run used)."""
+    t0 = time.perf_counter()
+    theta = theta_at_step(land, history["lr"], peak_step)
+    err = abs(land.loss(theta) - float(history["loss"][peak_step]))
+    c = cusp_at(land, theta, radius=cfg.cusp_radius, points=cfg.cusp_points, tol=cfg.eig_tol)
+    return {**c, "peak_step": int(peak_step), "replay_loss_error": err,
+            "seconds": time.perf_counter() - t0}
 
 
 # ============================================================================ figures and lines
