@@ -6,7 +6,8 @@
 
 Every field of :class:`~simlab.scale.config.ScaleConfig` (its TrainConfig part included) is a
 flag generated from the dataclass; a flag left out keeps the preset's value. Before it starts,
-the run prints the preset, its size and a cost estimate; bad input is one line and exit code 2.
+the run checks its inputs (flags, output folder, the data root), then prints the preset, its size
+and a cost estimate; bad input is one line and exit code 2, with no plan before it.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ def _duration(seconds: float) -> str:
     return f"{max(seconds, 1):.0f} s"
 
 
+def check_data_root(cfg: ScaleConfig) -> None:
+    """CIFAR-10 is where the run will look for it (a DataError naming the fix otherwise): checked
+    before the plan is printed, so a missing data root is one line, not a plan and then an error."""
+    from simlab.scale.data import resolve_source
+
+    resolve_source(cfg.data_root, download=cfg.download)
+
+
 def main(argv=None) -> int:
     from simlab.scale.distributed import world
 
@@ -122,6 +131,8 @@ def main(argv=None) -> int:
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"
     check_out_dir(out)
+    if not args.dry_run and cfg.experiment != "cusp":  # cusp reads its sources' data roots
+        check_data_root(cfg)
     rank = world()[0]
     if rank == 0:
         print("\n".join(plan(cfg, chosen=args.preset is None)), flush=True)

@@ -21,6 +21,7 @@ from simlab.cli import (ArgumentParser, config_flags, given, is_registered, posi
                         registry_names, run_registered)
 from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
 from simlab.models import mlp_param_count
+from simlab.toy import data as toy_data
 from simlab.toy.data import DATASETS
 from simlab.toy.run import DTYPES, MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
 
@@ -144,6 +145,14 @@ def default_out(cfg: ToyConfig) -> Path:
     return Path("runs") / f"toy-{cfg.dataset}-h{cfg.hidden}-{cfg.loss}-s{cfg.seed}-{stamp}"
 
 
+def check_data(cfg: ToyConfig) -> None:
+    """Read the data a file-backed dataset (cifar8, mnist) needs before the plan is printed: a
+    missing data root, or fewer examples than asked, is one line (DataError), not a plan and
+    then an error. Synthetic data and the digits (shipped with scikit-learn) need no check."""
+    if cfg.dataset in ("cifar8", "mnist"):
+        toy_data.load(cfg.data_config())
+
+
 # measured here (one core): a GD step costs about 4 multiply-adds per parameter and example
 # (forward + backward); a dense Hessian n columns of Hessian-vector products (~8 per parameter
 # and example each) plus an n³/3 eigh; 1e9 multiply-adds per second on one core is the rule
@@ -249,6 +258,8 @@ def main(argv=None) -> int:
         return exp(a)
     cfg = config_from_args(a)
     out = a.out or default_out(cfg)
+    if not a.dry_run:
+        check_data(cfg)
     print("\n".join(plan(cfg)), flush=True)
     if a.dry_run:
         return 0
