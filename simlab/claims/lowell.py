@@ -171,26 +171,44 @@ def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:
 # ---------------------------------------------------------------------------- L3, L5
 
 
-def _sweep_on_edge(records, th: Thresholds, measure, seeds: dict) -> tuple[dict, list[str], dict]:
-    """Per lr_sweep group: ({η: medians over reached seeds of measure(r)}, runs used, excluded);
-    ``seeds`` receives {(group, η): [per-seed values of each measure]}."""
+@dataclasses.dataclass(frozen=True)
+class _Sweep:
+    """One lr_sweep group: the η values whose runs reached the edge with every measure, per
+    measure the median over those seeds at each η (``med``) and the seeds' values (``seeds``),
+    and the group's runs (reached or not)."""
+
+    lrs: list[float]
+    med: dict[str, list[float]]
+    seeds: dict[str, list[list[float]]]
+    runs: list[Record]
+
+    def too_few(self, th: Thresholds, what: str) -> str | None:
+        """Why the sweep cannot be judged (fewer than ``min_sweep`` η), or None."""
+        if len(self.lrs) >= th.min_sweep:
+            return None
+        return (f"{len(self.lrs)} {what} (< {th.min_sweep})" if self.lrs
+                else rd.edge_not_reached(self.runs, th))
+
+
+def _sweeps(records, th: Thresholds, measure, names: tuple[str, ...]):
+    """Per lr_sweep group its :class:`_Sweep` of ``measure(r)`` (a tuple, one value per name in
+    ``names``; None when the run lacks one), then every group's runs, the runs used and the runs
+    set aside."""
     pool, ex = _pool(records, _has("rho"))
     out, used = {}, []
     for g, by_lr in _lr_groups(pool).items():
-        rows = {}
+        s = _Sweep([], {n: [] for n in names}, {n: [] for n in names},
+                   [r for rs in by_lr.values() for r in rs])
         for eta, rs in by_lr.items():
             used += [rd.label(r) for r in rs]
             vals = [m for r in rs if rd.edge(r, th).reached and (m := measure(r)) is not None]
             if vals:
-                rows[eta] = tuple(_med(col) for col in zip(*vals))
-                seeds[(g, eta)] = [list(col) for col in zip(*vals)]
-        out[g] = (rows, [r for rs in by_lr.values() for r in rs])
-    return out, used, ex
-
-
-def _spread(seeds: dict, g: str, lrs: Sequence[float], j: int) -> list[list[float]]:
-    """Per η, the seeds' values of measure j (the spread behind each median)."""
-    return [seeds[(g, eta)][j] for eta in lrs]
+                s.lrs.append(eta)
+                for n, col in zip(names, zip(*vals)):
+                    s.med[n].append(_med(col))
+                    s.seeds[n].append(list(col))
+        out[g] = s
+    return out, [r for s in out.values() for r in s.runs], used, ex
 
 
 def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
@@ -206,22 +224,16 @@ def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
         a, b = rd.max_rho_on_edge(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
         return None if a is None or b is None else (a, b)
 
-    seeds: dict = {}
-    groups, used, ex = _sweep_on_edge(records, th, measure, seeds)
-    units, pool = {}, []
-    for g, (rows, grp) in groups.items():
-        pool += grp
-        lrs = list(rows)
-        a = [rows[x][0] for x in lrs]
-        b = [rows[x][1] for x in lrs]
-        stat = {"lr": lrs, "max_rho_nc": b, "max_rho_nc_minus_1": a,
-                "seeds_max_rho_nc": _spread(seeds, g, lrs, 1),
-                "seeds_max_rho_nc_minus_1": _spread(seeds, g, lrs, 0),
-                "why": f"over η {lrs} on the edge: max ρ_(n_c) {rounded(b)}, max ρ_(n_c−1) "
+    sweeps, pool, used, ex = _sweeps(records, th, measure, ("max_rho_nc_minus_1", "max_rho_nc"))
+    units = {}
+    for g, s in sweeps.items():
+        a, b = s.med["max_rho_nc_minus_1"], s.med["max_rho_nc"]
+        stat = {"lr": s.lrs, "max_rho_nc": b, "max_rho_nc_minus_1": a,
+                "seeds_max_rho_nc": s.seeds["max_rho_nc"],
+                "seeds_max_rho_nc_minus_1": s.seeds["max_rho_nc_minus_1"],
+                "why": f"over η {s.lrs} on the edge: max ρ_(n_c) {rounded(b)}, max ρ_(n_c−1) "
                        f"{rounded(a)}"}
-        if len(lrs) < th.min_sweep:
-            why = (f"{len(lrs)} learning rates reached the edge (< {th.min_sweep})" if lrs
-                   else rd.edge_not_reached(grp, th))
+        if why := s.too_few(th, "learning rates reached the edge"):
             units[g] = (INCONCLUSIVE, {**stat, "why": why})
             continue
         units[g] = (HOLDS if strictly_increasing(b) and min(a) >= th.rho_edge else FAILS, stat)
@@ -241,24 +253,19 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
         t, b = rd.median_on_edge(r, "p_top_norm", th), rd.median_on_edge(r, "p_bulk_norm", th)
         return None if t is None or b is None else (t, b)
 
-    seeds: dict = {}
-    groups, used, ex = _sweep_on_edge(records, th, measure, seeds)
-    units, pool = {}, []
-    for g, (rows, grp) in groups.items():
-        pool += grp
-        lrs = list(rows)
-        top, bulk = [rows[x][0] for x in lrs], [rows[x][1] for x in lrs]
-        if len(lrs) < th.min_sweep:
-            why = (f"{len(lrs)} learning rates with on-edge telemetry (< {th.min_sweep})" if lrs
-                   else rd.edge_not_reached(grp, th))
-            units[g] = (INCONCLUSIVE, {"lr": lrs, "why": why})
+    sweeps, pool, used, ex = _sweeps(records, th, measure, ("p_top_norm", "p_bulk_norm"))
+    units = {}
+    for g, s in sweeps.items():
+        if why := s.too_few(th, "learning rates with on-edge telemetry"):
+            units[g] = (INCONCLUSIVE, {"lr": s.lrs, "why": why})
             continue
+        top, bulk = s.med["p_top_norm"], s.med["p_bulk_norm"]
         spread = max(bulk) / min(bulk) if min(bulk) > 0 else float("inf")
         good = spread <= th.bulk_spread and strictly_increasing(top[::-1])
         units[g] = (HOLDS if good else FAILS, {
-            "lr": lrs, "p_top_norm": top, "p_bulk_norm": bulk, "bulk_spread": spread,
-            "seeds_p_top_norm": _spread(seeds, g, lrs, 0), "seeds_p_bulk_norm": _spread(seeds, g, lrs, 1),
-            "why": f"over η {lrs} on the edge: ‖P_bulk g‖ spread {spread:.3g}×, ‖P_top g‖ "
+            "lr": s.lrs, "p_top_norm": top, "p_bulk_norm": bulk, "bulk_spread": spread,
+            "seeds_p_top_norm": s.seeds["p_top_norm"], "seeds_p_bulk_norm": s.seeds["p_bulk_norm"],
+            "why": f"over η {s.lrs} on the edge: ‖P_bulk g‖ spread {spread:.3g}×, ‖P_top g‖ "
                    f"{rounded(top)}"})
     return _finish("L5", units, thr, used, "lr sweeps", "no lr_sweep run", pool, ex, th)
 
