@@ -3,8 +3,10 @@
     θ_{n+1} = θ_n − η_n ∇L(θ_n),   t_n = Σ_{m<n} η_m   (t = nη for a constant η)
 
 No momentum, no mini-batches: ∇L is the whole-set mean of :class:`~simlab.landscape.Landscape`.
-Schedules: ``constant`` (η_n = lr) and ``flow`` (gradient flow as in Lowell: λ_1 at every
-iteration and η_n = min(lr, flow_c/λ_1)). Telemetry (:func:`simlab.telemetry.measure` on the
+Schedules: ``constant`` (η_n = lr), ``flow`` (gradient flow as in Lowell: λ_1 at every
+iteration and η_n = min(lr, flow_c/λ_1)) and ``stable`` (η_n = lr for the first
+``stable_after`` iterations, then η_n = flow_c/λ_1 with λ_1 re-measured every ``stable_every``
+iterations: a stable step that follows the curvature down to a critical point, Sagun's ‖g‖ ≈ 1e-4). Telemetry (:func:`simlab.telemetry.measure` on the
 operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
 (default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
 entry-capture experiment), at every step a :class:`Probe` is due (its dict is merged into the
@@ -42,7 +44,7 @@ from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_f
 from simlab.spectrum import top_eigen
 from simlab.telemetry import measure
 
-SCHEDULES = ("constant", "flow")
+SCHEDULES = ("constant", "flow", "stable")
 STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_t", "max_seconds",
                 "diverged", "dead")
 CHECKPOINT = "checkpoints/state.pt"
@@ -51,9 +53,11 @@ STATE_FORMAT = 2
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 0.01                    # η (constant) or η_max (flow)
-    schedule: str = "constant"          # "constant" | "flow"
-    flow_c: float = 0.5                 # flow: η = min(lr, flow_c / λ_1)
+    lr: float = 0.01                    # η (constant), η_max (flow), the first phase's η (stable)
+    schedule: str = "constant"          # "constant" | "flow" | "stable"
+    flow_c: float = 0.5                 # flow: η = min(lr, flow_c / λ_1); stable: η = flow_c / λ_1
+    stable_after: int = 0               # stable: η = lr for this many iterations, then flow_c / λ_1
+    stable_every: int = 100             # stable: λ_1 re-measured every this many iterations
     max_steps: int | None = 10_000      # iteration limit
     max_t: float | None = None          # stop when t = Σ η ≥ max_t (Lowell: 40)
     target_loss: float | None = None    # stop when L < target (Lowell: 0.1)
@@ -78,7 +82,9 @@ class TrainConfig:
         require("flow_c", self.flow_c, positive=True)
         for name in ("max_steps", "telemetry_every"):
             require(name, getattr(self, name), integer=True, nonneg=True, optional=True)
-        for name in ("entry_every", "entry_until", "snapshot_every", "checkpoint_every"):
+        require("stable_every", self.stable_every, integer=True, positive=True)
+        for name in ("entry_every", "entry_until", "snapshot_every", "checkpoint_every",
+                     "stable_after"):
             require(name, getattr(self, name), integer=True, nonneg=True)
         for name in ("max_t", "max_seconds"):
             require(name, getattr(self, name), positive=True, optional=True)
@@ -317,7 +323,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     prev = None
     step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
-    warm = lam1_warm = None
+    warm = lam1_warm = stable_lam1 = None
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
     clock = _Clock()
     if resume and writer is not None:
@@ -329,6 +335,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
             warm, lam1_warm = _to(state["warm"], landscape), _to(state["lam1_warm"], landscape)
             elapsed0, clock = state["elapsed"], _Clock(state["counters"])
+            stable_lam1 = state.get("stable_lam1")
             torch.set_rng_state(state["rng"])
             writer.truncate_telemetry(n_points)
             writer.clear_summary()
@@ -360,6 +367,15 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             clock.c["total_hvps"] += op.n_matvecs
             lam1, lam1_warm = float(e.eigenvalues[0]), e.eigenvectors
             lr = min(cfg.lr, cfg.flow_c / lam1) if lam1 > 0 else cfg.lr
+        elif cfg.schedule == "stable" and step >= cfg.stable_after:
+            if stable_lam1 is None or (step - cfg.stable_after) % cfg.stable_every == 0:
+                op = clock.timed(landscape.operator(theta))
+                e = top_eigen(op, 1, tol=cfg.eig_tol, v0=lam1_warm, with_residuals=False)
+                clock.c["total_hvps"] += op.n_matvecs
+                stable_lam1, lam1_warm = float(e.eigenvalues[0]), e.eigenvectors
+            lam1 = stable_lam1
+            # λ_1 ≤ 0 (no positive curvature to size the step by): keep the first phase's η
+            lr = cfg.flow_c / lam1 if lam1 > 0 else cfg.lr
         due_probes = [p for p in probes if p.due(step)]
         due = (every > 0 and step % every == 0) or step == 0 or bool(due_probes) or (
             cfg.entry_every > 0 and step < cfg.entry_until and step % cfg.entry_every == 0)
@@ -417,7 +433,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 "warm": None if warm is None else warm.cpu(),
                 "lam1_warm": None if lam1_warm is None else lam1_warm.cpu(),
                 "elapsed": time.perf_counter() - start, "counters": dict(clock.c),
-                "rng": torch.get_rng_state()})
+                "rng": torch.get_rng_state(), "stable_lam1": stable_lam1})
     bar.close()
     history = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
     if writer is not None:

@@ -129,12 +129,14 @@ def _strip(points):
     return [{k: v for k, v in p.items() if k != "wall_time"} for p in points]
 
 
-@pytest.mark.parametrize("schedule", ["constant", "flow"])
+@pytest.mark.parametrize("schedule", ["constant", "flow", "stable"])
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, schedule):
     ls = tiny()
     # flow: η_max = 2 is capped by c/λ_1 ≈ 0.7 at every step, so λ_1 must be reproduced exactly
-    cfg = TrainConfig(lr=0.2 if schedule == "constant" else 2.0, schedule=schedule, flow_c=0.5,
-                      max_steps=17, k=2, eig_tol=1e-6, telemetry_every=3, checkpoint_every=4)
+    # stable: λ_1 measured at steps 5, 8, 11, ... (a checkpoint at 8 falls on a measurement, 12 not)
+    cfg = TrainConfig(lr=0.2 if schedule != "flow" else 2.0, schedule=schedule, flow_c=0.5,
+                      max_steps=17, k=2, eig_tol=1e-6, telemetry_every=3, checkpoint_every=4,
+                      stable_after=5, stable_every=3)
     full_w = RecordWriter(tmp_path / "full", cfg)
     full = train(ls, cfg, full_w, progress=False)
     if schedule == "flow":
@@ -190,8 +192,53 @@ def test_flow_schedule_caps_the_step_at_c_over_lambda_1():
     np.testing.assert_array_equal(res.history["lr"], [1e-3] * 3)
 
 
+def test_stable_schedule_steps_at_c_over_lambda_1_after_the_first_phase():
+    # a linear model under MSE: the loss is quadratic, H is constant, so after the first phase
+    # η = c/λ_1 exactly and every gradient component along eigenvector i shrinks by 1 − c λ_i/λ_1
+    ls = tiny(loss="mse", widths=(), seed=2)
+    H = dense_hessian(ls, ls.theta0).numpy()
+    lam, vec = np.linalg.eigh(H)
+    c, lr, after, every = 1.5, 0.05, 4, 5
+    res = train(ls, TrainConfig(lr=lr, schedule="stable", flow_c=c, stable_after=after,
+                                stable_every=every, max_steps=30, k=2, eig_tol=1e-12,
+                                telemetry_every=0), progress=False)
+    assert c / lam[-1] > 10 * lr  # the second phase's step is far from the first's
+    np.testing.assert_array_equal(res.history["lr"][:after], [lr] * after)
+    np.testing.assert_allclose(res.history["lr"][after:], c / lam[-1], rtol=1e-10)
+    np.testing.assert_allclose(res.history["lambda_1"][after:], lam[-1], rtol=1e-10)
+    assert np.all(np.isnan(res.history["lambda_1"][:after]))
+    # the gradient in the eigenbasis: after the first phase each component contracts by
+    # (1 − η λ_i) per step, with η = c/λ_1 (the top one by 1 − c = −0.5)
+    g_after = vec.T @ ls.grad(gd(ls, ls.theta0, lr, after)).numpy()
+    g_end = vec.T @ ls.grad(res.theta).numpy()
+    np.testing.assert_allclose(g_end, g_after * (1 - c * lam / lam[-1]) ** (30 - after),
+                               rtol=1e-6, atol=1e-13)
+    # t counts the steps taken
+    assert res.t == pytest.approx(after * lr + (30 - after) * c / lam[-1], rel=1e-10)
+
+
+def test_stable_schedule_re_measures_lambda_1_every_stable_every_steps():
+    ls = tiny(loss="mse", widths=(5,), seed=3)
+    c, after, every, n = 0.5, 3, 4, 12
+    res = train(ls, TrainConfig(lr=0.3, schedule="stable", flow_c=c, stable_after=after,
+                                stable_every=every, max_steps=n, k=2, eig_tol=1e-10,
+                                telemetry_every=0), progress=False)
+    theta = ls.theta0.clone()
+    lam1 = None
+    for step in range(n):
+        if step >= after and (step - after) % every == 0:
+            lam1 = float(np.linalg.eigvalsh(dense_hessian(ls, theta).numpy())[-1])
+        want = 0.3 if step < after else c / lam1
+        assert res.history["lr"][step] == pytest.approx(want, rel=1e-8), step
+        theta = theta - res.history["lr"][step] * ls.grad(theta)
+    # between measurements the step is held: three distinct steps after the first phase
+    assert len(set(np.round(res.history["lr"][after:], 12))) == 3
+    assert torch.allclose(res.theta, theta, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("kw", [{"lr": 0.0}, {"lr": float("nan")}, {"schedule": "cosine"},
-                                {"max_steps": -1}, {"k": 0}])
+                                {"max_steps": -1}, {"k": 0}, {"stable_every": 0},
+                                {"stable_after": -1}])
 def test_bad_configs_are_usage_errors(kw):
     with pytest.raises(UsageError):
         train(tiny(), TrainConfig(**kw), progress=False)

@@ -55,8 +55,10 @@ class ToyConfig:
     target_loss: float | None = None
     target_accuracy: float | None = None  # stop when training accuracy ≥ this (at points)
     max_t: float | None = None          # stop when t = Σ η ≥ max_t
-    schedule: str = "constant"          # constant | flow (η = min(lr, flow_c/λ_1))
+    schedule: str = "constant"          # constant | flow (η = min(lr, flow_c/λ_1)) | stable
     flow_c: float = 0.5
+    stable_after: int = 0               # stable: η = lr for this many steps, then flow_c/λ_1
+    stable_every: int = 100             # stable: λ_1 re-measured every N steps
     telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
     k: int = 20                         # eigenpairs listed per telemetry point
     eig_method: str = "dense"           # dense: exact H at every point; lanczos: top-k by HVPs
@@ -95,6 +97,7 @@ class ToyConfig:
         # a checkpoint at every telemetry point by default: θ is tiny, and resume is exact
         ckpt = every if self.checkpoint_every is None else self.checkpoint_every
         return TrainConfig(lr=self.lr, schedule=self.schedule, flow_c=self.flow_c,
+                           stable_after=self.stable_after, stable_every=self.stable_every,
                            max_steps=self.max_steps, max_t=self.max_t, grad_tol=self.grad_tol,
                            target_loss=self.target_loss, target_accuracy=self.target_accuracy,
                            telemetry_every=every, k=self.k, eig_method=self.eig_method,
