@@ -16,15 +16,31 @@ from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, REPORTED, Thresho
 from simlab.record import Record
 
 
+# Sagun et al. stopped gradient descent at ‖g‖ ≈ 1e-4: the runs that reached it are counted in
+# every S verdict's reason (CLAIMS.md: "the record says when it was not")
+SAGUN_GRAD_TOL = 1e-4
+
+
 def _sagun(records: Sequence[Record], *names: str) -> tuple[list[Record], dict[str, str]]:
     return rd.split_valid(rd.of_experiment(records, *(names or rd.SAGUN_EXPERIMENTS)))
 
 
+def critical_note(rs: Sequence[Record]) -> str:
+    """Where runs were measured: their ‖g‖ range and how many reached Sagun's ‖g‖ ≤ 1e-4, e.g.
+    "at ‖g‖ 9.9e-05…0.0031 (18 runs); ‖g‖ ≤ 1e-4 in 15 of 18"."""
+    gs = [g for r in rs if (g := rd.grad_norm(r)) is not None]
+    note = rd.grad_note(rs)
+    if not gs:
+        return note
+    return f"{note}; ‖g‖ ≤ {SAGUN_GRAD_TOL:g} in {sum(g <= SAGUN_GRAD_TOL for g in gs)} of {len(gs)}"
+
+
 def _at_g(v: Verdict, runs: Sequence[Record]) -> Verdict:
-    """The verdict with the ‖g‖ of the runs it used stated in its reason."""
+    """The verdict with the ‖g‖ of the runs it used stated in its reason, and how many of them
+    reached Sagun's ‖g‖ ≤ 1e-4."""
     used = set(v.runs)
     rs = [r for r in runs if rd.label(r) in used]
-    return dataclasses.replace(v, reason=f"{v.reason} ({rd.grad_note(rs)})") if rs else v
+    return dataclasses.replace(v, reason=f"{v.reason} ({critical_note(rs)})") if rs else v
 
 
 def _bulk_outlier_unit(r: Record, th: Thresholds) -> tuple[str, dict]:

@@ -1,0 +1,34 @@
+"""Sagun's verdicts say where they were measured: the ‖g‖ range and how many runs reached
+Sagun's ‖g‖ ≤ 1e-4 (hand-made records)."""
+
+from __future__ import annotations
+
+import pytest
+
+from simlab.claims import Thresholds, evaluate_claim
+from test_claims import Lab, bulk_outliers, spec_summary
+
+TH = Thresholds()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    return Lab(tmp_path)
+
+
+def test_S_reasons_count_the_runs_at_sagun_tolerance(lab):
+    rs = [lab("width_sweep", hidden=h, seed=0,
+              summary=spec_summary(bulk_outliers([10.0, 8.0], 18, seed=h, neg=-0.05),
+                                   final_grad_norm=g))
+          for h, g in [(2, 5e-5), (6, 1e-4), (10, 3e-3)]]
+    v = evaluate_claim("S1", rs, TH)
+    assert v.status == "holds"
+    assert "at ‖g‖ 5e-05…0.003 (3 runs); ‖g‖ ≤ 0.0001 in 2 of 3" in v.reason
+    # S6 judges only the near-critical ones (‖g‖ ≤ 1e-3) but still states all it looked at
+    v6 = evaluate_claim("S6", rs, TH)
+    assert v6.status == "holds"
+    assert v6.reason.startswith("holds for 2 of 3 runs (1 inconclusive)")
+    assert "‖g‖ ≤ 0.0001 in 2 of 3" in v6.reason
+    assert v6.statistic[rs[2].name]["why"] == "not near-critical: ‖g‖ = 0.003 > 0.001"
+    one = evaluate_claim("S1", rs[2:], TH)
+    assert "at ‖g‖ = 0.003; ‖g‖ ≤ 0.0001 in 0 of 1" in one.reason
