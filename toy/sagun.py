@@ -73,16 +73,19 @@ def width_figure(records: list[Record], path: Path, *, title: str = "") -> Path:
 
 
 def replay_gd(land, lr: float, steps: list[int]) -> dict[int, torch.Tensor]:
-    """θ at the given steps of constant-step GD from the landscape's θ_0, replayed with the
-    trainer's own update θ ← θ − η ∇L(θ) (same operations, so the same bits)."""
-    want, theta, out = sorted(set(steps)), land.theta0.detach().clone(), {}
-    for step in range(want[-1] + 1):
-        if step in want:
-            out[step] = theta
-        if step == want[-1]:
-            break
-        _, g = land.loss_grad(theta)
-        theta = theta - lr * g
+    """θ at the given steps of constant-step GD from the landscape's θ_0, replayed by the trainer
+    itself (:func:`simlab.toy.grid.gd`, i.e. :func:`simlab.trainer.train`) from one wanted step
+    to the next: the run's own update θ ← θ − η ∇L(θ), so the same bits. A stretch that stops
+    early (‖g‖ = 0 or divergence) raises: its θ would not be the run's."""
+    out, theta, at = {}, land.theta0.detach().clone(), 0
+    for step in sorted(set(steps)):
+        if step > at:
+            theta, info = gd(land, theta, lr=lr, max_steps=step - at)
+            if info["steps"] != step - at:
+                raise RuntimeError(f"replaying GD stopped at step {at + info['steps']} "
+                                   f"({info['stop_reason']}) before step {step}")
+            at = step
+        out[step] = theta
     return out
 
 
