@@ -4,7 +4,8 @@ through :mod:`simlab.claims.readers` (so a number drawn is the number a verdict 
 Each ``fig_*`` function writes one PNG and returns ``(path, reading)``: the reading is one line
 computed from the same numbers. :func:`make_figures` draws Lowell's figures for one regime's
 records into a folder (the scale run and the paper report call it); :func:`report_figures`
-adds the cross-regime ones (Sagun's spectra, S8, L10, on-edge λ against n_D, the bridge).
+adds the cross-regime ones (Sagun's spectra from :mod:`simlab.figures_sagun`, S8, L10, on-edge
+λ against n_D, the bridge).
 
 - ``fig1_rho_by_lr.png``        ρ_1, ρ_{n_c−1}, ρ_{n_c} over t per η; median on-edge ρ_i vs i
 - ``fig2_rho_by_classes.png``   the same per class count
@@ -27,7 +28,8 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
-from simlab.plots import plt, save, spectrum_histogram
+from simlab.figures_sagun import sagun_figures
+from simlab.plots import plt, save
 from simlab.record import Record
 
 TH = Thresholds()
@@ -379,21 +381,6 @@ def fig_edge_lambda_vs_nd(records: Sequence[Record], path: Path, th: Thresholds 
     return save(fig, path), "; ".join(parts)
 
 
-def fig_width_spectra(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
-    """Sagun Fig. 3: final spectra of the width sweep (one seed per width), with each width's
-    near-zero fraction and outlier count."""
-    by = rd.by_value(records, lambda r: int(rd.spectrum(r).size))
-    fig, axes = plt.subplots(1, len(by), figsize=(3 * len(by), 3), squeeze=False)
-    parts = []
-    for ax, (n, rs) in zip(axes[0], by.items()):
-        lam = rd.spectrum(rs[0])
-        spectrum_histogram(ax, lam, bins=40)
-        s = rd.stats(lam, rd.n_classes(rs[0]) or 2, th)
-        ax.set_title(f"{n} params (‖g‖ = {rd.grad_norm(rs[0]) or float('nan'):.1e})", fontsize=8)
-        parts.append(f"{n}: {s['near_zero_fraction']:.2f} / {s['outlier_count']}")
-    return save(fig, path), "near-zero fraction / outliers by size: " + ", ".join(parts)
-
-
 def fig_bridge(r: Record, path: Path, paths: Sequence[str]) -> Fig | None:
     """Exact vs Lanczos top eigenvalues at a bridge record's last point."""
     f = r.path / "bridge_points.json"
@@ -448,10 +435,7 @@ def report_figures(records: Sequence[Record], out: Path, th: Thresholds = TH,
         None, "on-edge λ vs n_D skipped: no (regime, η) with runs on the edge at ≥ 2 sizes n_D"
               + (f" ({rd.edge_not_reached(nd, th)})" if nd and not any(rd.edge(r, th).reached
                                                                       for r in nd) else "")))
-    ws = [r for r in rd.of_experiment(valid, "width_sweep") if rd.spectrum(r) is not None
-          and rd.regime(r) == "toy"]
-    made.append(fig_width_spectra(ws, out / "toy_width_spectra.png", th) if ws else
-                (None, "Sagun width spectra skipped: no toy width_sweep run with a spectrum"))
+    made += sagun_figures(valid, out, th)
     for r in records:
         if rd.regime(r) == "bridge" and (f := fig_bridge(r, out / f"bridge_{r.name}_eigenvalues.png",
                                                          bridge_paths)):
