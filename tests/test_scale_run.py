@@ -193,13 +193,22 @@ def test_lr_sweep_and_class_sweep_members(npz, tmp_path):
     assert all(r.doc["experiment"] == "lr_sweep" for r in recs)
     assert (tmp_path / "lr" / "fig1_rho_by_lr.png").exists()
 
+    # class_images="per_class" (the paper's rule): n_D·n_c/10 images, the classes dropped
     cfg = tiny(npz, experiment="class_sweep", class_counts=(2, 5), n_data=20, max_steps=1, lr=1.0,
-               slq_vectors=0)
+               slq_vectors=0, class_images="per_class")
     dirs = run_experiment(cfg, tmp_path / "cls", progress=False)
     recs = [Record.load(d) for d in dirs]
     assert [(r.doc["data"]["n_classes"], r.doc["data"]["n_data"]) for r in recs] == [(2, 4), (5, 10)]
     assert all(r.doc["experiment"] == "class_sweep" for r in recs)
     assert (tmp_path / "cls" / "fig2_rho_by_classes.png").exists()
+    # class_images="fixed" (the cpu preset's): n_D images at every n_c, balanced over the kept
+    # classes (the tiny set has 4 per class, so n_D ≤ 8 for n_c = 2)
+    cfg = tiny(npz, experiment="class_sweep", class_counts=(2, 5), n_data=8, max_steps=1, lr=1.0,
+               slq_vectors=0)
+    assert cfg.class_images == "fixed"
+    dirs = run_experiment(cfg, tmp_path / "fixed", progress=False)
+    got = [(r.doc["data"]["n_classes"], r.doc["data"]["n_data"]) for r in map(Record.load, dirs)]
+    assert got == [(2, 8), (5, 8)]
 
 
 @pytest.mark.slow
