@@ -129,3 +129,25 @@ def test_L9_judges_both_regimes_with_one_statistic(tmp_path):
     u = evaluate_claim("L9", toy + [late], TH).statistic
     (tu,) = u.values()
     assert tu["n_data"] == [64, 128, 256, 512]
+
+
+def test_cusp_figure_reads_L9s_numbers_and_its_even_part_is_flat_for_a_parabola(tmp_path,
+                                                                                monkeypatch):
+    from simlab import figures
+
+    toy = [flow_record(tmp_path, "toy", n, (5.0 + n / 64, 0.0)) for n in (64, 128, 256)]
+    drawn = []
+    real_save = figures.save
+
+    def capture(fig, path):
+        drawn.extend(ln.get_ydata() for ln in fig.axes[1].get_lines())
+        return real_save(fig, path)
+
+    monkeypatch.setattr(figures, "save", capture)
+    path, reading = figures.fig_cusp(toy, tmp_path / "cusp.png", TH)
+    (u,) = evaluate_claim("L9", toy, TH).statistic.values()
+    assert path.exists() and reading.startswith("cusp (L9 fails)")
+    assert ", ".join(f"{x:.4g}" for x in u["second_difference"]) in reading
+    # [v(Δ) + v(−Δ)]/Δ² of a·Δ² is 2a at every |Δ|
+    for y, n in zip(drawn, (64, 128, 256)):
+        assert np.allclose(y, 2 * (5.0 + n / 64), rtol=1e-9)
