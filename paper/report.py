@@ -76,7 +76,8 @@ def edge_rows(records: Sequence[Record], th: Thresholds = Thresholds()) -> list[
     """readers.edge_row for every run with ρ telemetry, both regimes."""
     rows = [rd.edge_row(r, th) for r in records if rd.regime(r) in REGIMES
             and any(p.get("rho") for p in r.telemetry)]
-    return sorted(rows, key=lambda x: (x["regime"], str(x["experiment"]), x["lr"] or 0, x["run"]))
+    return sorted(rows, key=lambda x: (x["regime"], str(x["experiment"]), x["n_data"] or 0,
+                                       x["lr"] or 0, x["seed"] or 0, x["run"]))
 
 
 def excluded_rows(records: Sequence[Record]) -> list[tuple[str, str, str, str]]:
@@ -140,19 +141,26 @@ def _why(v: Verdict) -> str:
     return v.reason.split(cut)[0] if v.excluded else v.reason
 
 
+def _gist(v: Verdict, n: int) -> str:
+    """The deciding numbers of a verdict, without run labels."""
+    return _cell(v.gist or _why(v), n)
+
+
 def _claims_sentence(g: str, table: dict[str, Verdict], ids: Sequence[str], what: str) -> list[str]:
     out = []
+    where = " on the edge" if set(ids) <= set(EDGE_CLAIMS) else ""
     for status, word in ((HOLDS, "hold"), (FAILS, "fail")):
         got = [table[c] for c in ids if table[c].status == status]
         if got:
-            out.append(f"{what} that {word} in the {g} regime: " + "; ".join(
-                f"{v.id} ({_cell(_why(v), 140)})" for v in got) + ".")
+            on = where if status == FAILS else ""
+            out.append(f"{what} that {word}{on} in the {g} regime: " + "; ".join(
+                f"**{v.id}** ({_gist(v, 240)})" for v in got) + ".")
     undecided = [table[c] for c in ids if table[c].status == INCONCLUSIVE]
     not_reached = [v for v in undecided if "edge not reached" in v.reason]
     other = [v.id for v in undecided if v not in not_reached]
     if not_reached:
         out.append(f"{what} the {g} regime cannot decide because its runs never reached the edge: "
-                   + "; ".join(f"{v.id} ({_cell(_why(v), 120)})" for v in not_reached) + ".")
+                   + "; ".join(f"**{v.id}** ({_gist(v, 160)})" for v in not_reached) + ".")
     if other:
         out.append(f"{what} without suitable {g} runs: {', '.join(other)}.")
     return out
@@ -165,8 +173,9 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
     for g in REGIMES:
         t = table[g]
         out.append(f"- {_edge_sentence(g, rows)}")
-        out += [f"- {s}" for s in _claims_sentence(g, t, EDGE_CLAIMS + ("L8", "L9"),
-                                                    "Lowell's claims")]
+        out += [f"- {s}" for s in _claims_sentence(g, t, EDGE_CLAIMS, "Lowell's edge claims")]
+        out += [f"- {s}" for s in _claims_sentence(g, t, ("L8", "L9"),
+                                                    "Lowell's gradient-flow claims")]
         out += [f"- {s}" for s in _claims_sentence(g, t, [c for c in CLAIM_IDS if c[0] in "SF"],
                                                     "Sagun's and the essay's claims")]
     sag = [r for r in records if rd.experiment(r) in rd.SAGUN_EXPERIMENTS and rd.grad_norm(r)]
@@ -218,17 +227,18 @@ def _tables(records: list[Record], table, rows) -> list[str]:
            "points with ρ_1 ≥ 0.8 (step 0 and a catapult never count); the edge count is the "
            "number of i with median on-edge ρ_i ≥ 0.69, beside n_c − 1; cadence: telemetry "
            "every ≤ 1/(5η) iterations through the edge phase.", "",
-           "| run | regime | experiment | η | reached | iterations on the edge | on-edge points | "
-           "edge count | n_c − 1 | max ρ_1 (step) | cadence ok | valid |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| run | regime | experiment | n_D | seed | η | reached | iterations on the edge | "
+           "on-edge points | edge count | n_c − 1 | max ρ_1 (step) | cadence ok | valid |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
-        out.append(f"| {x['run']} | {x['regime']} | {x['experiment']} | {_show(x['lr'])} | "
+        out.append(f"| {x['run']} | {x['regime']} | {x['experiment']} | {_show(x['n_data'])} | "
+                   f"{_show(x['seed'])} | {_show(x['lr'])} | "
                    f"{_show(x['reached'])} | {x['iterations_on_edge']} | {x['on_edge_points']} | "
                    f"{_show(x['edge_count'])} | {_show(x['n_c_minus_1'])} | "
                    f"{_show(x['max_rho_1'])} ({_show(x['max_rho_1_step'])}) | "
                    f"{_show(x['cadence_ok'])} | {'yes' if x['valid'] else _cell(x['invalid_reason'], 80)} |")
     if not rows:
-        out.append("| – | | | | | | | | | | | |")
+        out.append("| – | | | | | | | | | | | | | |")
     ex = excluded_rows(records)
     out += ["", "## Runs set aside", "",
             "Excluded from every verdict (CLAIMS.md): diverged, stopped within the first 1/η "

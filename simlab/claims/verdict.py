@@ -39,7 +39,8 @@ class Verdict:
     ``statistic`` holds the numbers computed (a dict, or one float); ``threshold`` the numbers
     they were compared with; ``reason`` one short sentence with the deciding numbers; ``runs``
     the names of the records used; ``excluded`` the runs set aside, as (name, reason) pairs
-    (diverged, stopped within the first 1/η iterations, stop rule met at initialisation).
+    (diverged, stopped within the first 1/η iterations, stop rule met at initialisation);
+    ``gist`` the deciding numbers alone (empty: the reason says it all).
     """
 
     id: str
@@ -49,6 +50,7 @@ class Verdict:
     reason: str = ""
     runs: tuple[str, ...] = ()
     excluded: tuple[tuple[str, str], ...] = ()
+    gist: str = ""   # the deciding units' numbers without the run labels (the report's prose)
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -59,7 +61,8 @@ class Verdict:
     def to_dict(self) -> dict:
         return {"id": self.id, "status": self.status, "statistic": jsonable(self.statistic),
                 "threshold": jsonable(self.threshold), "reason": self.reason,
-                "runs": list(self.runs), "excluded": [list(x) for x in self.excluded]}
+                "runs": list(self.runs), "excluded": [list(x) for x in self.excluded],
+                "gist": self.gist or self.reason}
 
 
 @dataclass(frozen=True)
@@ -165,11 +168,13 @@ def combine(cid: str, units: dict[str, tuple[str, Any]], threshold: Any, runs: I
         status = INCONCLUSIVE
         reason = f"inconclusive for all {len(units)} {what}"
     decisive = [stat[k] for k in (failed or held or list(stat))]
+    whys = list(dict.fromkeys(d["why"] for d in decisive if isinstance(d, dict) and d.get("why")))
     if len(units) == 1 or len(decisive) == 1:
         only = decisive[0]
         if isinstance(only, dict) and only.get("why"):
             reason = only["why"] if len(units) == 1 else f"{reason}; {only['why']}"
-    return Verdict(cid, status, stat, threshold, with_excluded(reason, ex), runs, ex)
+    gist = "; ".join(whys[:2]) + (f" (+{len(whys) - 2} more)" if len(whys) > 2 else "")
+    return Verdict(cid, status, stat, threshold, with_excluded(reason, ex), runs, ex, gist)
 
 
 def with_excluded(reason: str, excluded: Sequence[tuple[str, str]]) -> str:

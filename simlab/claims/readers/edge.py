@@ -255,11 +255,12 @@ def continuation(r: Record) -> dict | None:
 def edge_row(r: Record, th: Thresholds) -> dict:
     """One run's line of the edge table: validity, reached?, iterations on the edge, edge count
     vs n_c − 1, max ρ_1 and its η, and the cadence check."""
-    from simlab.claims.readers.records import experiment, regime, validity
+    from simlab.claims.readers.records import experiment, field_value, n_data, regime, validity
 
     ok, why = validity(r)
     e = edge(r, th)
     return {"run": label(r), "regime": regime(r), "experiment": experiment(r), "valid": ok,
+            "n_data": n_data(r), "seed": field_value(r, "seed"),
             "invalid_reason": why, **e.to_dict(), "cadence_note": e.cadence_note()}
 
 
