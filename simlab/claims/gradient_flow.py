@@ -62,7 +62,10 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
     :func:`readers.cusp_sharpness`) strictly increase with n_D. Reading: CLAIMS.md names both
     in one rule, so both must rise; where a ratio is undefined (far value ≤ 0) the second
     difference decides alone, and the statistic says so. A gradient-flow run whose λ_1 was
-    still rising when it stopped has no θ* of peak λ_1; its slice is left out."""
+    still rising when it stopped has no θ* of peak λ_1; its slice is left out. Both regimes
+    are read the same way (toy and scale flow runs write the same ``summary["cusp"]``) and
+    judged per group, so each regime gets its own unit; ``max_ratio_deviation`` (max |ratio −
+    1|) tells a slice that stays a parabola at every n_D from one that sharpens."""
     thr = {"min_sweep": th.min_sweep}
     rs, ex = rd.split_valid(r for r in records if rd.cusp(r) is not None)
     units, used = {}, []
@@ -88,9 +91,11 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
             continue
         ratio_defined = all(math.isfinite(x) for x in ratios)
         good = strictly_increasing(d2s) and (not ratio_defined or strictly_increasing(ratios))
+        dev = max((abs(x - 1) for x in ratios if math.isfinite(x)), default=math.nan)
         units[g] = (HOLDS if good else FAILS, {
             "n_data": sizes, "second_difference": d2s, "parabola_ratio": ratios,
-            "ratio_used": ratio_defined,
-            "why": f"second difference {[float(f'{x:.3g}') for x in d2s]} over n_D {sizes}, "
-                   f"parabola ratio {[float(f'{x:.3g}') for x in ratios]}"})
+            "ratio_used": ratio_defined, "max_ratio_deviation": dev,
+            "why": f"second difference {[float(f'{x:.4g}') for x in d2s]} over n_D {sizes}, "
+                   f"parabola ratio {[float(f'{x:.4g}') for x in ratios]} (1 for a parabola; "
+                   f"max |ratio − 1| = {dev:.2g})"})
     return combine("L9", units, thr, used, "cusp groups", "no record with a cusp slice", ex)
