@@ -307,26 +307,38 @@ def test_density_near_zero():
                                     100.0, 1e-3) == pytest.approx(0.1)
 
 
-def test_F1_near_zero(lab):
+def test_F1_near_zero(lab, tmp_path, monkeypatch):
     a = lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 18)))   # 0.9
     b = lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 38)))   # 0.95
     v = evaluate_claim("F1", [a, b], TH)
     assert v.status == "holds" and v.statistic["median"] == pytest.approx(0.925)
-    dens = {"lambda_max": 5.0, "density": {"nodes": [0.0, 5.0], "weights": [0.5, 0.5]}}
-    raw = lab("lr_sweep", regime="scale", summary=dens)
+    # scale: an SLQ density counts at the narrowest band its settings are validated for
+    from simlab import spectrum
+
+    val = tmp_path / "slq_validation.json"
+    val.write_text(json.dumps({"net": "test net", "rows": [
+        {"estimator": "count", "probes": 1, "steps": 80, "eps": 1e-3, "max_abs_error": 0.2},
+        {"estimator": "count", "probes": 1, "steps": 80, "eps": 1e-2, "max_abs_error": 0.02},
+        {"estimator": "cell", "probes": 2, "steps": 80, "eps": 3e-2, "max_abs_error": 0.01}]}))
+    monkeypatch.setattr(spectrum, "SLQ_VALIDATION", val)
+
+    def dens(steps, probes=1):
+        return {"lambda_max": 5.0, "density": {"nodes": [0.0, 0.04, 5.0], "weights": [0.5, 0.3, 0.2],
+                                               "n_vectors": probes, "steps": steps}}
+
+    raw = lab("lr_sweep", regime="scale", summary=dens(20))
     v = evaluate_claim("F1", [raw], TH)
-    assert v.status == "inconclusive" and "unvalidated estimator" in v.reason
+    assert v.status == "inconclusive" and "unvalidated estimator (1 probe(s) × 20 Lanczos steps)" in v.reason
     assert raw.name in dict(v.excluded)
-    slq = {"probes": 8, "steps": 80, "band": 1e-4, "validated": True, "abs_error": 0.01}
-    sc = lab("lr_sweep", regime="scale", summary={**dens, "slq": slq})
+    sc = lab("lr_sweep", regime="scale", summary=dens(80, probes=4))
     v = evaluate_claim("F1", [sc], TH)
-    assert v.status == "fails"
-    assert v.statistic["runs"][sc.name]["near_zero_fraction"] == 0.5
-    assert "validated estimator (8 probe(s) × 80 Lanczos steps, band 0.0001)" in v.reason
-    coarse = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "band": 0.05}})
-    assert evaluate_claim("F1", [coarse], TH).status == "inconclusive"
-    off = lab("lr_sweep", regime="scale", summary={**dens, "slq": {**slq, "abs_error": 0.2}})
-    assert evaluate_claim("F1", [off], TH).status == "inconclusive"
+    run = v.statistic["runs"][sc.name]
+    assert v.status == "fails" and run["near_zero_fraction"] == pytest.approx(0.8) and run["band"] == 1e-2
+    assert "validated for |λ| ≤ 0.01·λ_1 (count estimator, max error 0.020 on the test net)" in v.reason
+    # a looser tolerance admits the 1e-3 row; at 1e-3 only the node at 0 is inside
+    v = evaluate_claim("F1", [sc], Thresholds(f1_validation=0.25))
+    assert v.statistic["runs"][sc.name]["band"] == 1e-3
+    assert v.statistic["runs"][sc.name]["near_zero_fraction"] == pytest.approx(0.5)
     assert evaluate_claim("F1", [], TH).status == "inconclusive"
 
 

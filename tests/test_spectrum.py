@@ -14,7 +14,7 @@ from conftest import gd, make_landscape, random_theta
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
-from simlab.spectrum import SLQ_PROBES, SLQ_STEPS, SLQ_VALIDATED, lanczos_tridiag, slq, slq_density, spectrum_stats, top_eigen
+from simlab.spectrum import SLQ_PROBES, SLQ_STEPS, lanczos_tridiag, slq, slq_density, spectrum_stats, top_eigen
 from simlab.toy.data import blobs
 from simlab.toy.models import blob_mlp
 
@@ -346,12 +346,12 @@ def test_slq_density_weights_and_moments():
     assert (weights * nodes ** 2).sum() == pytest.approx(np.trace(Hn @ Hn) / n, rel=0.2)
 
 
-# --- SLQ near-zero mass: settings validated against an exact spectrum -----------------------
+# --- SLQ near-zero mass (the validation and F1's reader: tests/test_spectrum_slq.py) -------------
 
-def test_slq_reports_settings_band_and_near_zero_mass_on_a_planted_spectrum():
+def test_slq_reports_settings_and_near_zero_mass_on_a_planted_spectrum():
     """60 % of the spectrum at ±1e-5 (near zero for eps = 1e-3), the rest spread over [0.05, 1],
-    one outlier at 10: the validated settings get the mass to 0.03 and resolve a band narrower
-    than the gap to the next eigenvalue; one probe of 10 steps lumps a wider band in."""
+    one outlier at 10: the default settings get the mass to 0.03 at whatever band they are
+    validated for (every band ≥ 1e-3 holds the same 60 % here); one probe of 10 steps does not."""
     n = 400
     g = torch.Generator().manual_seed(0)
     lam = torch.cat([torch.empty(240, dtype=torch.float64).uniform_(-1e-5, 1e-5, generator=g),
@@ -360,35 +360,11 @@ def test_slq_reports_settings_band_and_near_zero_mass_on_a_planted_spectrum():
     Q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
     op = CountingOperator((Q * lam) @ Q.T)
     out = slq(op, seed=0, lam_max=10.0)
-    assert out["probes"] == SLQ_PROBES and out["steps"] == SLQ_STEPS and out["validated"] is SLQ_VALIDATED
+    assert out["probes"] == SLQ_PROBES and out["steps"] == SLQ_STEPS
     assert out["n_matvecs"] == op.calls == SLQ_PROBES * SLQ_STEPS
+    assert out["validated"] == (out["band"] is not None)
     assert abs(out["near_zero_fraction"] - 0.6) <= 0.03
-    assert out["band"] * 10.0 < 0.05  # the zero cluster's Gauss node stands for less than the gap
-    rough = slq(CountingOperator((Q * lam) @ Q.T), probes=1, steps=10, seed=0, lam_max=10.0)
-    assert rough["validated"] is False and rough["band"] > out["band"]
-    assert weights_sum(rough) == pytest.approx(1.0, abs=1e-12)
-
-
-def weights_sum(out: dict) -> float:
-    return float(np.sum(out["weights"]))
-
-
-@pytest.mark.slow
-def test_slq_defaults_match_the_exact_near_zero_mass_of_the_bridge_cnn(shared_data):
-    """The bridge CNN (AlexNet at width 1/128, 2,641 parameters) on CIFAR-10, a few GD steps in:
-    the exact Hessian's near-zero fraction |λ| ≤ 1e−3·λ_1 against SLQ at the validated settings."""
-    npz = shared_data / "cifar10_subset.npz"
-    if not npz.exists():
-        pytest.skip(f"{npz} not found")
-    from simlab.scale.data import DataSpec, load_cifar10
-    from simlab.scale.models import build_model
-
-    X, y, _ = load_cifar10(DataSpec(data_root=str(npz), n_data=200, seed=0), verify=False)
-    land = Landscape(build_model("alexnet", n_classes=10, activation="relu", width=1 / 128, seed=0),
-                     X, y, n_classes=10, dtype=torch.float64)
-    theta = gd(land, land.theta0, lr=0.05, steps=30)
-    lam = np.linalg.eigvalsh(land.hessian(theta).numpy())
-    exact = float(np.mean(np.abs(lam) <= 1e-3 * lam[-1]))
-    out = slq(land.operator(theta), seed=0, lam_max=float(lam[-1]))
-    # measured: |error| ≤ 0.044 over 5 seeds at 4 × 160 (issue 11 asks 0.03: not reached yet)
-    assert abs(out["near_zero_fraction"] - exact) <= 0.05, (out["near_zero_fraction"], exact)
+    rough = slq(CountingOperator((Q * lam) @ Q.T), probes=1, steps=3, seed=0, lam_max=10.0)
+    assert rough["validated"] is False and rough["band"] is None
+    assert abs(rough["near_zero_fraction"] - 0.6) > 0.03
+    assert float(np.sum(rough["weights"])) == pytest.approx(1.0, abs=1e-12)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from simlab.claims.readers.records import arrays, n_classes, num, regime
-from simlab.claims.verdict import Thresholds, fmt
+from simlab.claims.verdict import Thresholds
 from simlab.record import Record
 
 # ============================================================================ spectra
@@ -45,17 +45,20 @@ def stats(lam: np.ndarray, nc: int, th: Thresholds) -> dict:
     return spectrum_stats(lam, n_classes=nc, eps=th.eps, gap=th.gap, zero_tol=th.neg_tol)
 
 
-def density_near_zero(density: dict, lam_max: float, eps: float) -> float | None:
+def density_near_zero(density: dict, lam_max: float, eps: float, estimator: str = "count") -> float | None:
     """Mass of a spectral density in |λ| ≤ eps·λ_max.
 
-    ``{"nodes", "weights"}`` (stochastic Lanczos quadrature): the summed weight of the nodes in
-    the window over the total weight. ``{"grid", "density"}``: the trapezoid CDF of the density,
-    interpolated linearly at ±eps·λ_max, over the total mass."""
+    ``{"nodes", "weights"}`` (stochastic Lanczos quadrature, ``n_vectors`` probes one after
+    another): :func:`simlab.spectrum.near_zero_mass` by ``estimator`` ("count": the summed
+    weight of the nodes in the window; "cell": each node's weight spread over its cell).
+    ``{"grid", "density"}``: the trapezoid CDF of the density, interpolated linearly at
+    ±eps·λ_max, over the total mass."""
     if "nodes" in density and "weights" in density:
-        x = np.asarray(density["nodes"], dtype=float)
-        w = np.asarray(density["weights"], dtype=float)
-        total = w.sum()
-        return float(w[np.abs(x) <= eps * abs(lam_max)].sum() / total) if total > 0 else None
+        from simlab.spectrum import near_zero_mass
+
+        f = near_zero_mass(density["nodes"], density["weights"], lam_max, eps,
+                           n_vectors=int(density.get("n_vectors") or 1), estimator=estimator)
+        return None if np.isnan(f) else f
     if "grid" in density and "density" in density:
         x = np.asarray(density["grid"], dtype=float)
         p = np.asarray(density["density"], dtype=float)
@@ -102,30 +105,47 @@ def near_zero(r: Record, th: Thresholds) -> tuple[float | None, str]:
 
 
 def estimator(r: Record) -> dict:
-    """The spectral-density estimator's settings as the run recorded them (summary ``slq``:
-    probes, steps, band, validated, ...), falling back to the density's own fields."""
+    """The spectral-density estimator's settings as the run recorded them: probes and steps
+    (summary ``density``'s n_vectors/steps, else summary ``slq``)."""
     s = r.summary or {}
-    est = dict(s.get("slq") or {})
     dens = s.get("density") if isinstance(s.get("density"), dict) else {}
-    est.setdefault("probes", dens.get("n_vectors", dens.get("probes")))
-    est.setdefault("steps", dens.get("steps"))
-    return est
+    est = dict(s.get("slq") or {})
+    probes = dens.get("n_vectors", dens.get("probes", est.get("probes")))
+    steps = dens.get("steps", est.get("steps"))
+    return {"probes": None if probes is None else int(probes),
+            "steps": None if steps is None else int(steps)}
 
 
-def estimator_validated(r: Record, th: Thresholds) -> tuple[bool, str]:
-    """(ok, why) for F1 at scale: the run must say its SLQ settings were validated against an
-    exact spectrum (summary ``slq.validated``), within ``f1_validation``, and resolve the band."""
+def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> tuple[dict | None, str]:
+    """F1 at scale: the near-zero fraction of the run's SLQ density at the narrowest band
+    |λ| ≤ ε·λ_1 (ε ≥ th.eps) that its settings resolve within ``th.f1_validation`` of the exact
+    fraction in the stored validation (:func:`simlab.spectrum.validated_band`, measured on the
+    bridge CNN by ``python -m simlab.slq_validation``; ``validation``: another such file).
+
+    Returns ({"near_zero_fraction", "band", "estimator", "max_abs_error", "probes", "steps"}, why)
+    or (None, why) when the run has no node/weight density or its settings resolve no band."""
+    from simlab.spectrum import validated_band
+
+    s = r.summary or {}
+    dens = s.get("density") if isinstance(s.get("density"), dict) else None
+    lmax = lambda_max(r)
     est = estimator(r)
-    where = f"{est.get('probes', '?')} probe(s) × {est.get('steps', '?')} Lanczos steps"
-    if not est.get("validated"):
-        return False, f"spectral density from an unvalidated estimator ({where})"
-    err = num(est.get("abs_error", (est.get("validation") or {}).get("abs_error")))
-    if err is not None and err > th.f1_validation:
-        return False, f"estimator off by {err:.3g} > {th.f1_validation} on the validation net"
-    band = num(est.get("band"))
-    if band is not None and band > th.eps:
-        return False, f"estimator resolves |λ| ≤ {band:.3g}·λ_1, coarser than the band {th.eps:g}"
-    return True, f"validated estimator ({where}, band {fmt(band) if band else '?'})"
+    where = f"{est['probes'] or '?'} probe(s) × {est['steps'] or '?'} Lanczos steps"
+    if dens is None or "nodes" not in dens or lmax is None or None in est.values():
+        return None, f"no SLQ nodes/weights with their settings and λ_1 in the record ({where})"
+    val = validated_band(est["probes"], est["steps"], eps=th.eps, tolerance=th.f1_validation,
+                         path=validation)
+    if val is None:
+        return None, (f"spectral density from an unvalidated estimator ({where}): no band "
+                      f"|λ| ≤ ε·λ_1 with ε ≥ {th.eps:g} is resolved within {th.f1_validation} "
+                      f"by these settings in the SLQ validation")
+    f = density_near_zero(dens, lmax, val["band"], val["estimator"])
+    if f is None:
+        return None, f"empty SLQ density ({where})"
+    why = (f"SLQ {where}, validated for |λ| ≤ {val['band']:g}·λ_1 ({val['estimator']} estimator, "
+           f"max error {val['max_abs_error']:.3f} on the {val['net']})")
+    return {"near_zero_fraction": f, **{k: val[k] for k in ("band", "estimator", "max_abs_error")},
+            **est}, why
 
 
 def final_theta_norm(r: Record) -> float | None:
