@@ -355,3 +355,15 @@ def test_edge_matches_a_direct_reading_of_the_rules(tmp_path_factory, rho1, ever
     assert e.longest == longest and e.reached == (longest >= 5)
     assert (e.catapult_until is not None) == cat
     assert all(p["step"] > 0 for p in e.points)
+
+
+def test_L2_names_a_class_count_whose_telemetry_is_too_short_to_judge(lab):
+    """n_c = 3 with only the top 3 ρ cannot show a gap at i = 3: it is named, not judged."""
+    recs = [lab("class_sweep", n_classes=nc, n_data=100, lr=0.1,
+                telemetry=tel([rho] * 12, every=1), summary={"valid": True, "steps": 110})
+            for nc, rho in ((2, [1.0, 0.2, 0.1]), (3, [1.0, 0.9, 0.2, 0.1]),
+                            (5, [1.0, 0.9, 0.8, 0.7, 0.6]))]
+    v = evaluate_claim("L2", recs, TH)
+    assert v.status == "holds", v.reason   # n_c = 2 and 3: gaps at 1 and 2, ρ_(n_c−1) ≥ 0.69
+    assert "n_c = 5 on the edge but not judged" in v.reason
+    assert next(iter(v.statistic.values()))["not_judged"] == [5]

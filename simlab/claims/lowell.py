@@ -144,9 +144,11 @@ def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:
     for key, grp in rd.group_sweep(pool, ("n_classes", "n_data")).items():
         g = rd.group_label(key)
         used += [rd.label(r) for r in grp]
-        rows = {}
+        rows, short = {}, []
         for nc, rs in rd.by_value(grp, rd.n_classes).items():
             on = [rd.edge(r, th).median_rho for r in rs if rd.edge(r, th).reached]
+            if on and not any(m is not None and len(m) > nc for m in on):
+                short.append(nc)  # top-k telemetry with k ≤ n_c: no ρ_{n_c+1}, the gap is unseen
             on = [m for m in on if m is not None and len(m) > nc]
             if not on:
                 continue
@@ -156,14 +158,17 @@ def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:
             rows[nc] = {"gap_index": i, "gap_ratio": ratio, "rho_nc_minus_1": float(med[nc - 2])
                         if nc >= 2 else None, "seeds": len(on),
                         "edge_counts": [rd.edge(r, th).edge_count for r in rs]}
+        unseen = (f"; n_c = {', '.join(map(str, short))} on the edge but not judged (its "
+                  "telemetry has no ρ_(n_c+1): a gap at i = n_c would be unseen)" if short else "")
         if len(rows) < 2:
-            units[g] = (INCONCLUSIVE, {"why": f"class counts on the edge {sorted(rows)}: need two "
-                                       "or more" if rows else rd.edge_not_reached(grp, th)})
+            units[g] = (INCONCLUSIVE, {"not_judged": short, "why": (
+                f"class counts on the edge {sorted(rows)}: need two or more" if rows
+                else rd.edge_not_reached(grp, th)) + unseen})
             continue
         good = all(v["gap_index"] == nc - 1 and (v["rho_nc_minus_1"] or 0) >= th.rho_edge
                    for nc, v in rows.items())
-        units[g] = (HOLDS if good else FAILS, {"runs": rows, "why": "(n_c, gap index, ρ_(n_c−1)) " + ", ".join(
-            f"({nc}, {v['gap_index']}, {v['rho_nc_minus_1']:.3g})" for nc, v in sorted(rows.items()))})
+        units[g] = (HOLDS if good else FAILS, {"runs": rows, "not_judged": short, "why": "(n_c, gap index, ρ_(n_c−1)) " + ", ".join(
+            f"({nc}, {v['gap_index']}, {v['rho_nc_minus_1']:.3g})" for nc, v in sorted(rows.items())) + unseen})
     return _finish("L2", units, thr, used, "class sweeps", "no class_sweep run with ρ telemetry",
                    pool, ex, th)
 
