@@ -24,6 +24,7 @@ class SagunSizes:
     stable_steps: int = 0       # the second phase's iterations (η = 1/λ_1) after blob_steps at 0.1
     stable_every: int = 100     # λ_1 re-measured every this many iterations in the second phase
     critical_std: float = 0.5   # the near-critical width sweep's blob std
+    std_steps: int = 0          # the std sweep's iteration cap (0: blob_steps + stable_steps)
 
 
 SAGUN = {
@@ -34,7 +35,7 @@ SAGUN = {
     "cpu": SagunSizes(blob_steps=4000, blob_widths=(2, 6, 10, 14, 18), blob_stds=(0.5, 1.0, 2.0),
                       seeds=(0, 1, 2, 3, 4), random_steps=1000, random_hidden=2, random_n=1000,
                       real_data="auto", critical_widths=(6, 10, 18), critical_steps=20000,
-                      stable_steps=26000),
+                      stable_steps=26000, std_steps=12000),
 }
 
 
@@ -71,6 +72,10 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     two = (dict(blob, max_steps=s.blob_steps + s.stable_steps, schedule="stable",
                 stable_after=s.blob_steps, stable_every=s.stable_every, flow_c=1.0)
            if s.stable_steps else blob)
+    # std ≥ 1 has no critical point within reach, and the longer it trains the more λ_1 climbs
+    # (std 1 / std 2 after 30,000: ‖g‖ 1e-2–2.8e-2, λ_1 11–16 / 29–41), so the std sweep stops at
+    # std_steps, past the 9631 iterations its slowest std-0.5 seed needed
+    two_std = dict(two, max_steps=s.std_steps) if s.stable_steps and s.std_steps else two
     seeds3 = s.seeds[:3]
     width_claims = ("S1", "S2", "S5", "S6", "F1", "F2")
     for seed in seeds3:
@@ -86,7 +91,7 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                                     experiment="width_sweep"), width_claims, 1 + 0.05 * h * h))
         for std in s.blob_stds:
             out.append(Run(f"toy/sagun_std/std{fmt(std)}_s{seed}", "sagun_std", "toy",
-                           _toy(**two, hidden=10, std=std, seed=seed, experiment="std_sweep"),
+                           _toy(**two_std, hidden=10, std=std, seed=seed, experiment="std_sweep"),
                            ("S3",), 3 if std == s.critical_std else 20))
     for seed in s.seeds:
         out.append(Run(f"toy/sagun_std/fluct_s{seed}", "sagun_std", "toy",
