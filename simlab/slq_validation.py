@@ -20,9 +20,10 @@ that cell is misread by up to the cell's weight. So the band is measured, not as
 
 The result is a JSON document (``simlab/slq_validation.json`` by default; the one
 :func:`simlab.spectrum.validated_band` reads), whose ``rows`` say which bands each setting
-resolves to the tolerance. Run: ``python -m simlab.slq_validation [--out PATH]`` (one core, about
-7 minutes per θ for the dense Hessian on a loaded 2-core machine; ``--hessian-cache DIR`` keeps
-the Hessians for a rerun). It needs ``cifar10_subset.npz`` (``--data-root``).
+resolves to the tolerance. Run: ``python -m simlab.slq_validation [--out PATH]`` (one core: the
+dense Hessian costs ~4 CPU minutes per θ at 128 images; ``--hessian-cache DIR`` keeps the
+Hessians, so runs with ``--points`` apart can fill it in parallel and a last run reads them).
+It needs ``cifar10_subset.npz`` (``--data-root``).
 """
 
 from __future__ import annotations
@@ -46,22 +47,27 @@ from simlab.spectrum import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tri
 
 @dataclass(frozen=True)
 class SLQValidationConfig:
-    n_data: int = 200                       # CIFAR-10 images (class-balanced, seeded)
     width: float = 1 / 128                  # AlexNet width multiplier: 2,641 parameters
-    lr: float = 0.02                        # GD step between the θ's (stable at init: λ_1 ≈ 52)
-    points: tuple[int, ...] = (0, 500)      # θ's: GD steps from init
+    # θ's: (n_D CIFAR-10 images, class-balanced and seeded; GD step η; GD steps from init):
+    # init, mid-way and trained at the bridge run's n_D and η (stable: λ_1 ≈ 50 < 2/η), and 30 steps of
+    # η = 0.05 on 200 images (past the edge at init: the point last session's check used)
+    points: tuple[tuple[int, float, int], ...] = ((128, 0.02, 0), (128, 0.02, 100), (128, 0.02, 500),
+                                                 (200, 0.05, 30))
     steps: tuple[int, ...] = (20, 40, 80, 160)
     eps: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
     probes: tuple[int, ...] = (1, 2, 4)
     seeds: int = 16                         # single-probe runs per θ
     tolerance: float = 0.03                 # F1's validation tolerance (CLAIMS.md)
     dtype: str = "float32"                  # the scale regime's precision for the Lanczos runs
+    hessian_dtype: str = "float32"          # the dense Hessian's: rounding moves eigenvalues by
+                                            # ~1e−7·λ_1, far inside the narrowest band 1e−3·λ_1
     seed: int = 0                           # model init and data subset
     data_root: str | None = None
 
     def validate(self) -> None:
-        if not self.points or min(self.points) < 0:
-            raise UsageError("--points must be GD step counts ≥ 0")
+        if not self.points or not all(len(p) == 3 and p[0] >= 1 and p[1] > 0 and p[2] >= 0
+                                      for p in self.points):
+            raise UsageError("--points must be N:LR:STEPS triples (images ≥ 1, η > 0, GD steps ≥ 0)")
         if not self.steps or min(self.steps) < 2:
             raise UsageError("--steps must be Lanczos step counts ≥ 2")
         if not self.eps or not all(0 < e < 1 for e in self.eps):
@@ -69,44 +75,49 @@ class SLQValidationConfig:
         if self.seeds < 3 * max(self.probes):
             raise UsageError(f"--seeds must give ≥ 3 estimates at {max(self.probes)} probes: "
                              f"at least {3 * max(self.probes)}, got {self.seeds}")
-        if self.dtype not in ("float32", "float64"):
-            raise UsageError(f"--dtype must be float32 or float64, got {self.dtype!r}")
+        for name in ("dtype", "hessian_dtype"):
+            if getattr(self, name) not in ("float32", "float64"):
+                raise UsageError(f"--{name.replace('_', '-')} must be float32 or float64, got {getattr(self, name)!r}")
 
 
-def bridge_landscape(cfg: SLQValidationConfig) -> Landscape:
-    """The bridge CNN and its CIFAR-10 subset as a float64 landscape."""
+def bridge_landscape(cfg: SLQValidationConfig, n_data: int = 128,
+                     dtype: torch.dtype = torch.float64) -> Landscape:
+    """The bridge CNN and a CIFAR-10 subset of ``n_data`` images as a landscape in ``dtype``."""
     from simlab.scale.data import DataSpec, load_cifar10
     from simlab.scale.models import build_model
 
-    X, y, info = load_cifar10(DataSpec(data_root=cfg.data_root, n_data=cfg.n_data, seed=cfg.seed))
+    X, y, info = load_cifar10(DataSpec(data_root=cfg.data_root, n_data=n_data, seed=cfg.seed))
     model = build_model("alexnet", n_classes=info["n_classes"], activation="relu",
                         width=cfg.width, seed=cfg.seed)
-    return Landscape(model, X, y, n_classes=info["n_classes"], dtype=torch.float64)
+    return Landscape(model, X, y, n_classes=info["n_classes"], dtype=dtype)
 
 
 def hessians(cfg: SLQValidationConfig, cache: Path | None = None, log=print):
-    """Yield (gd_steps, loss, H) at each of ``cfg.points``; H dense float64 (read from / written
-    to ``cache`` as H_<steps>.npy when given)."""
-    land = bridge_landscape(cfg)
-    theta, done = land.theta0.clone(), 0
-    for target in sorted(cfg.points):
-        for _ in range(target - done):
-            theta = theta - cfg.lr * land.grad(theta)
-        done = target
-        loss = land.loss(theta)
-        if not np.isfinite(loss):
-            raise UsageError(f"GD at lr {cfg.lr} diverged before step {target}; use a smaller --lr")
-        file = cache / f"H_{cfg.n_data}_{cfg.lr:g}_{target}.npy" if cache else None
-        if file is not None and file.is_file():
-            H = torch.from_numpy(np.load(file, allow_pickle=False))
-        else:
-            t0 = time.time()
-            H = land.hessian(theta, block=16)
-            log(f"θ at GD step {target}: dense Hessian {H.shape[0]}² in {time.time() - t0:.0f} s")
-            if file is not None:
-                cache.mkdir(parents=True, exist_ok=True)
-                np.save(file, H.numpy(), allow_pickle=False)
-        yield target, loss, H
+    """Yield (label, loss, H) at each of ``cfg.points`` (GD in float64); H dense in
+    ``cfg.hessian_dtype`` (read from / written to ``cache`` when given)."""
+    for n_data, lr in dict.fromkeys((p[0], p[1]) for p in cfg.points):
+        land = bridge_landscape(cfg, n_data)
+        hland = bridge_landscape(cfg, n_data, getattr(torch, cfg.hessian_dtype))
+        theta, done = land.theta0.clone(), 0
+        for target in sorted(p[2] for p in cfg.points if (p[0], p[1]) == (n_data, lr)):
+            for _ in range(target - done):
+                theta = theta - lr * land.grad(theta)
+            done = target
+            loss = land.loss(theta)
+            if not np.isfinite(loss):
+                raise UsageError(f"GD at η = {lr} diverged before step {target}; use a smaller η")
+            label = f"n_D {n_data}, η {lr:g}, GD step {target}"
+            file = cache / f"H_{n_data}_{lr:g}_{target}_{cfg.hessian_dtype}.npy" if cache else None
+            if file is not None and file.is_file():
+                H = torch.from_numpy(np.load(file, allow_pickle=False))
+            else:
+                t0 = time.time()
+                H = hland.hessian(theta.to(hland.dtype), block=16)
+                log(f"{label}: dense Hessian {H.shape[0]}² in {time.time() - t0:.0f} s")
+                if file is not None:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    np.save(file, H.numpy(), allow_pickle=False)
+            yield label, loss, H
 
 
 def probe_masses(H: torch.Tensor, cfg: SLQValidationConfig, lam: np.ndarray, V: np.ndarray):
@@ -138,7 +149,7 @@ def probe_masses(H: torch.Tensor, cfg: SLQValidationConfig, lam: np.ndarray, V: 
 def measure(cfg: SLQValidationConfig, cache: Path | None = None, log=print) -> dict:
     """The validation document on the bridge CNN (:func:`document` over :func:`hessians`)."""
     cfg.validate()
-    net = f"bridge CNN (AlexNet width {cfg.width:g}, {{n}} parameters, {cfg.n_data} CIFAR-10 images)"
+    net = f"bridge CNN (AlexNet width {cfg.width:g}, {{n}} parameters, CIFAR-10)"
     return document(cfg, hessians(cfg, cache, log), net)
 
 
@@ -154,7 +165,7 @@ def document(cfg: SLQValidationConfig, points, net: str) -> dict:
         lam, V = np.linalg.eigh(H.to(torch.float64).numpy())
         lam1 = float(lam[-1])
         exact = [float(np.mean(np.abs(lam) <= e * lam1)) for e in cfg.eps]
-        pts.append({"gd_steps": label, "loss": loss, "lambda_1": lam1, "lambda_min": float(lam[0]),
+        pts.append({"theta": label, "loss": loss, "lambda_1": lam1, "lambda_min": float(lam[0]),
                     "exact": dict(zip(map(str, cfg.eps), exact))})
         masses.append(probe_masses(H, cfg, lam, V))
         n_params = H.shape[0]
@@ -204,7 +215,7 @@ def table(doc: dict) -> str:
     lines = [f"# SLQ near-zero mass vs exact, {doc['net']}; tolerance {doc['config']['tolerance']}",
              "exact fraction |λ| ≤ ε·λ_1:  ε = " + "  ".join(f"{e:g}" for e in eps)]
     for pt in doc["points"]:
-        lines.append(f"  θ at GD step {pt['gd_steps']:>4} (L = {pt['loss']:.3f}, λ_1 = {pt['lambda_1']:.4g}): "
+        lines.append(f"  θ {pt['theta']} (L = {pt['loss']:.3f}, λ_1 = {pt['lambda_1']:.4g}): "
                      + "  ".join(f"{pt['exact'][str(e)]:.3f}" for e in eps))
     lines.append("max |SLQ − exact| over θ's and probe seeds:")
     lines.append(f"  {'estimator':9} {'probes':>6} {'steps':>5}  " + "  ".join(f"{e:>7g}" for e in eps))
@@ -228,16 +239,21 @@ def parse_args(argv):
     ap.add_argument("--out", default=str(SLQ_VALIDATION), help="validation JSON to write")
     ap.add_argument("--data-root", default=None, help="cifar10_subset.npz or its folder")
     ap.add_argument("--hessian-cache", default=None, help="folder keeping the dense Hessians")
-    ap.add_argument("--n-data", type=int, default=d.n_data)
-    ap.add_argument("--lr", type=float, default=d.lr)
-    ap.add_argument("--points", type=int, nargs="+", default=list(d.points))
+    ap.add_argument("--points", nargs="+", default=[f"{n}:{lr:g}:{t}" for n, lr, t in d.points],
+                    help="θ's as N:LR:STEPS (images, GD step, GD steps from Kaiming init)")
     ap.add_argument("--steps", type=int, nargs="+", default=list(d.steps))
     ap.add_argument("--eps", type=float, nargs="+", default=list(d.eps))
     ap.add_argument("--seeds", type=int, default=d.seeds)
-    ap.add_argument("--dtype", default=d.dtype)
+    ap.add_argument("--dtype", default=d.dtype, help="the Lanczos runs' precision")
+    ap.add_argument("--hessian-dtype", default=d.hessian_dtype)
     a = ap.parse_args(argv)
-    cfg = SLQValidationConfig(n_data=a.n_data, lr=a.lr, points=tuple(a.points), steps=tuple(a.steps),
-                              eps=tuple(a.eps), seeds=a.seeds, dtype=a.dtype, data_root=a.data_root)
+    try:
+        points = tuple((int(n), float(lr), int(t)) for n, lr, t in (p.split(":") for p in a.points))
+    except ValueError:
+        raise UsageError(f"--points must be N:LR:STEPS triples like 128:0.02:500, got {' '.join(a.points)}") from None
+    cfg = SLQValidationConfig(points=points, steps=tuple(a.steps),
+                              eps=tuple(a.eps), seeds=a.seeds, dtype=a.dtype,
+                              hessian_dtype=a.hessian_dtype, data_root=a.data_root)
     return cfg, Path(a.out), Path(a.hessian_cache) if a.hessian_cache else None
 
 

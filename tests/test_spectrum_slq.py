@@ -66,7 +66,7 @@ def validation(tmp_path, monkeypatch):
 
 def test_validation_document_on_planted_spectra(validation):
     doc = validation
-    assert doc["net"] == "planted 200" and [p["gd_steps"] for p in doc["points"]] == [0, 1]
+    assert doc["net"] == "planted 200" and [p["theta"] for p in doc["points"]] == [0, 1]
     for p, f in zip(doc["points"], (0.7, 0.9)):
         assert p["exact"]["0.001"] == pytest.approx(f) and p["lambda_1"] == pytest.approx(10.0)
     rows = {(r["estimator"], r["probes"], r["steps"], r["eps"]): r for r in doc["rows"]}

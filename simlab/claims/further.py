@@ -46,15 +46,23 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
         return Verdict("F1", INCONCLUSIVE, {}, thr, with_excluded(why, excluded), (), excluded)
     fr = [v["near_zero_fraction"] for v in per.values()]
     med = float(np.median(fr))
-    stat = {"median": med, "min": float(min(fr)), "max": float(max(fr)), "runs": per}
+    by = {src: [v for v in per.values() if v["source"] == src] for src in ("exact", "density")}
+    stat = {"median": med, "min": float(min(fr)), "max": float(max(fr)), "runs": per,
+            "by_source": {src: {"n": len(rows), "median": float(np.median([v["near_zero_fraction"] for v in rows])),
+                                "bands": sorted({v["band"] for v in rows})}
+                          for src, rows in by.items() if rows}}
     notes = sorted({v["estimator_note"] for v in per.values() if "estimator_note" in v})
-    n_exact = sum(v["source"] == "exact" for v in per.values())
-    how = (f"; {n_exact} exact at |λ| ≤ {th.eps:g}·λ_1" if n_exact else "") + (
-        f"; {len(per) - n_exact} from SLQ densities read at the band they resolve: {notes[0]}"
-        + (f" (+{len(notes) - 1} other settings)" if len(notes) > 1 else "") if notes else "")
+    parts = []
+    if by["exact"]:
+        parts.append(f"{len(by['exact'])} exact spectra at |λ| ≤ {th.eps:g}·λ_1 (median "
+                     f"{stat['by_source']['exact']['median']:.3g})")
+    if by["density"]:
+        parts.append(f"{len(by['density'])} SLQ densities read at the band their settings resolve "
+                     f"(median {stat['by_source']['density']['median']:.3g}): {notes[0]}"
+                     + (f" (+{len(notes) - 1} other settings)" if len(notes) > 1 else ""))
     return Verdict("F1", HOLDS if med >= th.f1_fraction else FAILS, stat, thr, with_excluded(
         f"median near-zero fraction {med:.3g} over {len(fr)} runs (min {min(fr):.3g}, max "
-        f"{max(fr):.3g}){how}", excluded), used, excluded)
+        f"{max(fr):.3g}); " + "; ".join(parts), excluded), used, excluded)
 
 
 def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
