@@ -34,6 +34,12 @@ def nearest_critical(rs: Sequence[Record]) -> Record:
     return min(rs, key=lambda r: (rd.grad_norm(r) is None, rd.grad_norm(r) or 0.0))
 
 
+def _std(r: Record) -> str:
+    """", std x" for a blob run, "" otherwise."""
+    std = rd.field_value(r, "blob_std")
+    return "" if std is None else f", std {float(std):g}"
+
+
 def _title(r: Record, head: str, lam: np.ndarray, th: Thresholds) -> tuple[str, str]:
     """A panel title and its reading: ‖g‖ (marked when ≤ 1e-4), near-zero fraction, outliers."""
     g = rd.grad_norm(r)
@@ -45,10 +51,11 @@ def _title(r: Record, head: str, lam: np.ndarray, th: Thresholds) -> tuple[str, 
 
 
 def fig_spectra_by(records: Sequence[Record], key: Callable[[Record], object],
-                   head: Callable[[object, int], str], path: Path, what: str,
+                   head: Callable[[object, Record], str], path: Path, what: str,
                    th: Thresholds = TH) -> Fig:
     """One histogram per value of ``key`` (in sorted order), from that group's nearest-critical
-    run; the reading lists every panel and the ‖g‖ of all the runs."""
+    run (``head(key, run)`` names the panel); the reading lists every panel and the ‖g‖ of all
+    the runs."""
     by = rd.by_value([r for r in records if rd.spectrum(r) is not None], key)
     keys = sorted(by, key=lambda k: (k is None, k))
     if not keys:
@@ -59,11 +66,11 @@ def fig_spectra_by(records: Sequence[Record], key: Callable[[Record], object],
         r = nearest_critical(by[k])
         lam = rd.spectrum(r)
         spectrum_histogram(ax, lam, bins=40)
-        title, reading = _title(r, head(k, lam.size), lam, th)
+        title, reading = _title(r, head(k, r), lam, th)
         ax.set_title(title, fontsize=7)
         parts.append(reading)
     fig.suptitle(f"{what}: final spectra (each panel: the seed nearest a critical point)",
-                 fontsize=9)
+                 fontsize=9, y=1.1)
     runs = [r for k in keys for r in by[k]]
     return save(fig, path), f"{what} ({critical_note(runs)}): " + "; ".join(parts)
 
@@ -102,12 +109,13 @@ def sagun_figures(records: Sequence[Record], out: Path,
                 (None, "Sagun before/after skipped: no training_spectrum run with both spectra"))
     ws = rd.of_experiment(toy, "width_sweep")
     made.append(fig_spectra_by(ws, lambda r: int(rd.spectrum(r).size),
-                               lambda k, n: f"{n} params", out / "toy_width_spectra.png",
+                               lambda k, r: f"{k} params" + _std(r),
+                               out / "toy_width_spectra.png",
                                "width sweep", th) if ws else
                 (None, "Sagun width spectra skipped: no toy width_sweep run with a spectrum"))
     ss = [r for r in rd.of_experiment(toy, "std_sweep") if rd.field_value(r, "blob_std") is not None]
     made.append(fig_spectra_by(ss, lambda r: float(rd.field_value(r, "blob_std")),
-                               lambda k, n: f"blob std {k:g} ({n} params)",
+                               lambda k, r: f"blob std {k:g} ({rd.spectrum(r).size} params)",
                                out / "toy_sagun_std_spectra.png", "std sweep", th) if ss else
                 (None, "Sagun std spectra skipped: no toy std_sweep run with a spectrum"))
     rand = [r for r in toy if rd.is_random_input(r)]
@@ -117,7 +125,7 @@ def sagun_figures(records: Sequence[Record], out: Path,
             and (rd.hashable(rd.field_value(r, "hidden")), rd.n_classes(r)) in arch]
     made.append(fig_spectra_by(rand + real, lambda r: "random inputs" if rd.is_random_input(r)
                                else str(rd.field_value(r, "dataset")),
-                               lambda k, n: f"{k} ({n} params)",
+                               lambda k, r: f"{k} ({rd.spectrum(r).size} params)",
                                out / "toy_sagun_random_vs_real.png", "random vs real inputs", th)
                 if rand and real else
                 (None, "Sagun random-vs-real spectra skipped: no random-input run with a "

@@ -24,10 +24,10 @@ def test_each_panel_is_the_nearest_critical_seed(lab, tmp_path):
         for seed, g in ((0, 3e-3), (1, 8e-5), (2, 2e-4)):
             # seed 1 (the near-critical one) has 3 outliers, the others 2
             out = [10.0, 8.0, 5.0] if seed == 1 else [10.0, 8.0]
-            ws.append(lab("width_sweep", hidden=h, seed=seed, summary=spec_summary(
+            ws.append(lab("width_sweep", hidden=h, seed=seed, std=0.5, summary=spec_summary(
                 bulk_outliers(out, n - len(out), seed=seed), final_grad_norm=g)))
     path, reading = figures_sagun.fig_spectra_by(
-        ws, lambda r: len(r.summary["eigenvalues"]), lambda k, n: f"{n} params",
+        ws, lambda r: len(r.summary["eigenvalues"]), lambda k, r: f"{k} params",
         tmp_path / "w.png", "width sweep", TH)
     assert path.exists()
     assert reading.startswith("width sweep (at ‖g‖ 8e-05…0.003 (6 runs); ‖g‖ ≤ 0.0001 in 2 of 6)")
