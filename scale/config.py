@@ -56,7 +56,7 @@ class ScaleConfig(TrainConfig):
     eig_tol: float = _f(1e-3, "eigensolver relative tolerance")
     # what is run
     experiment: str = _f("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
-                         "grid declared in simlab/experiments.py (default: scale, one run)")
+                         "grid declared in simlab/experiments/ (default: scale, one run)")
     preset: str = field(default="paper", metadata={"flag": False})  # the preset it started from
     # model
     arch: str = _f("alexnet", "architecture", ARCHS)

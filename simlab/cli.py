@@ -206,7 +206,7 @@ def run_registered(name: str, regime: str, preset: str, out, *, progress: bool =
 
     reg = registry()
     if given_flags:
-        raise UsageError(f"--experiment {name} runs the configs declared in simlab/experiments.py; "
+        raise UsageError(f"--experiment {name} runs the configs declared in simlab/experiments/; "
                          f"drop {' '.join(flag(n) for n in given_flags)} (or run one config without "
                          "--experiment)")
     runs = reg.expand(name, preset, regime=regime, with_sources=True)

@@ -74,7 +74,7 @@ def parser() -> ArgumentParser:
                    help="derive Y1–Y8 with sympy and check them on exact toy Hessians")
     names = sorted(experiments()) + registry_names("toy")
     g.add_argument("--experiment", metavar="NAME",
-                   help="run a declared grid of simlab/experiments.py or one of Sagun's experiments"
+                   help="run a declared grid of simlab/experiments/ or one of Sagun's experiments"
                    + (f" ({', '.join(names)})" if names else ""))
     g.add_argument("--preset", choices=("smoke", "cpu"),
                    help="size of --experiment runs: smoke (seconds, plumbing only) "
