@@ -112,14 +112,16 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                    _toy(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
                         **mn, experiment="random_inputs"), ("S7",), 60))
     real_kw = dict(data_root=root) if real == "mnist" else {}
-    # near-critical points with full spectra at 41 points of training (experiment
-    # "training_spectrum": a Sagun experiment, not read as a Lowell run): std-0.5 blobs in two
-    # phases, and 784-2-10, which at η = 0.1 sat on the edge (λ_1 = 21 > 2/η, ‖g‖ ≈ 1 after
-    # 20,000 iterations), under the stable step η = 1/λ_1 from the start
+    # near-critical points with full spectra during training (experiment "training_spectrum": a
+    # Sagun experiment, not read as a Lowell run): std-0.5 blobs in two phases with a dense
+    # spectrum every stable_every iterations (they stop after ~4200), and 784-2-10, which at
+    # η = 0.1 sat on the edge (λ_1 = 21 > 2/η, ‖g‖ ≈ 1 after 20,000 iterations), under the
+    # stable step η = 1/λ_1 from the start (‖g‖ 5e-2 after 20,000: its ReLU kinks, see README)
     crit = ("S1", "S5", "S6", "F2")
     for h in s.critical_widths:
         out.append(Run(f"toy/sagun_critical/blobs_std0.5_h{h}", "sagun_critical", "toy",
-                       _toy(**(two if s.stable_steps else {**blob, "max_steps": s.critical_steps}),
+                       _toy(**(dict(two, telemetry_every=s.stable_every) if s.stable_steps
+                               else {**blob, "max_steps": s.critical_steps}),
                             hidden=h, std=0.5, experiment="training_spectrum"), crit, 60))
     stable_mn = (dict(schedule="stable", stable_after=0, stable_every=s.stable_every, flow_c=1.0)
                  if s.stable_steps else {})
