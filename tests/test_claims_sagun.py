@@ -23,12 +23,18 @@ def test_S_reasons_count_the_runs_at_sagun_tolerance(lab):
           for h, g in [(2, 5e-5), (6, 1e-4), (10, 3e-3)]]
     v = evaluate_claim("S1", rs, TH)
     assert v.status == "holds"
-    assert "at ‖g‖ 5e-05…0.003 (3 runs); ‖g‖ ≤ 0.0001 in 2 of 3" in v.reason
+    assert "at ‖g‖ 5e-05…0.003 (3 runs); ‖g‖ ≤ 0.0001 in 2 of 3; at ‖g‖ ≤ 0.0001: 2 holds)" in v.reason
     # S6 judges only the near-critical ones (‖g‖ ≤ 1e-3) but still states all it looked at
     v6 = evaluate_claim("S6", rs, TH)
     assert v6.status == "holds"
     assert v6.reason.startswith("holds for 2 of 3 runs (1 inconclusive)")
-    assert "‖g‖ ≤ 0.0001 in 2 of 3" in v6.reason
+    assert "‖g‖ ≤ 0.0001 in 2 of 3; at ‖g‖ ≤ 0.0001: 2 holds)" in v6.reason
     assert v6.statistic[rs[2].name]["why"] == "not near-critical: ‖g‖ = 0.003 > 0.001"
     one = evaluate_claim("S1", rs[2:], TH)
-    assert "at ‖g‖ = 0.003; ‖g‖ ≤ 0.0001 in 0 of 1" in one.reason
+    assert one.reason.endswith("(at ‖g‖ = 0.003; ‖g‖ ≤ 0.0001 in 0 of 1)")
+    # a run at Sagun's tolerance that fails S1 (no outlier gap) is counted as such
+    flat = lab("width_sweep", hidden=14, seed=0, summary=spec_summary(
+        bulk_outliers([10.0, 9.0, 8.5, 8.0, 7.5], 18), final_grad_norm=9e-5))
+    v = evaluate_claim("S1", [*rs, flat], TH)
+    assert v.status == "fails"
+    assert "‖g‖ ≤ 0.0001 in 3 of 4; at ‖g‖ ≤ 0.0001: 2 holds, 1 fails)" in v.reason

@@ -35,12 +35,27 @@ def critical_note(rs: Sequence[Record]) -> str:
     return f"{note}; ‖g‖ ≤ {SAGUN_GRAD_TOL:g} in {sum(g <= SAGUN_GRAD_TOL for g in gs)} of {len(gs)}"
 
 
-def _at_g(v: Verdict, runs: Sequence[Record]) -> Verdict:
-    """The verdict with the ‖g‖ of the runs it used stated in its reason, and how many of them
-    reached Sagun's ‖g‖ ≤ 1e-4."""
+def critical_tally(units: dict, rs: Sequence[Record]) -> str:
+    """How the per-run units at Sagun's ‖g‖ ≤ 1e-4 came out, e.g. "at ‖g‖ ≤ 1e-4: 21 holds" or
+    "at ‖g‖ ≤ 1e-4: 9 holds, 6 fails"; "" when no unit's run reached it."""
+    by = {rd.label(r): rd.grad_norm(r) for r in rs}
+    got = [units[k][0] for k, g in by.items() if k in units and g is not None and g <= SAGUN_GRAD_TOL]
+    if not got:
+        return ""
+    return f"at ‖g‖ ≤ {SAGUN_GRAD_TOL:g}: " + ", ".join(
+        f"{got.count(st)} {st}" for st in (HOLDS, FAILS, INCONCLUSIVE) if got.count(st))
+
+
+def _at_g(v: Verdict, runs: Sequence[Record], units: dict | None = None) -> Verdict:
+    """The verdict with the ‖g‖ of the runs it used stated in its reason, how many of them
+    reached Sagun's ‖g‖ ≤ 1e-4 and, for per-run ``units``, how those came out."""
     used = set(v.runs)
     rs = [r for r in runs if rd.label(r) in used]
-    return dataclasses.replace(v, reason=f"{v.reason} ({critical_note(rs)})") if rs else v
+    if not rs:
+        return v
+    tally = critical_tally(units, rs) if units else ""
+    return dataclasses.replace(v, reason=f"{v.reason} ({critical_note(rs)}"
+                                         + (f"; {tally})" if tally else ")"))
 
 
 def _bulk_outlier_unit(r: Record, th: Thresholds) -> tuple[str, dict]:
@@ -72,7 +87,7 @@ def evaluate_S1(records: Sequence[Record], th: Thresholds) -> Verdict:
           and rd.spectrum(r) is not None]
     units = {rd.label(r): _bulk_outlier_unit(r, th) for r in rs}
     return _at_g(combine("S1", units, thr, map(rd.label, rs), "runs",
-                         "no trained cross-entropy run with a full final spectrum", ex), rs)
+                         "no trained cross-entropy run with a full final spectrum", ex), rs, units)
 
 
 def _seeds_short(by: dict, th: Thresholds, what: str) -> str | None:
@@ -211,7 +226,7 @@ def evaluate_S4(records: Sequence[Record], th: Thresholds) -> Verdict:
     rs = [r for r in ok if rd.loss_kind(r) == "mse" and rd.spectrum(r) is not None]
     units = {rd.label(r): _bulk_outlier_unit(r, th) for r in rs}
     return _at_g(combine("S4", units, thr, map(rd.label, rs), "MSE runs",
-                         "no MSE run with a full spectrum", ex), rs)
+                         "no MSE run with a full spectrum", ex), rs, units)
 
 
 def evaluate_S5(records: Sequence[Record], th: Thresholds) -> Verdict:
@@ -233,7 +248,7 @@ def evaluate_S5(records: Sequence[Record], th: Thresholds) -> Verdict:
             "why": f"near-zero fraction {f0:.3g} at init → {f1:.3g} after training"})
         used.append(rd.label(r))
     return _at_g(combine("S5", units, thr, used, "runs",
-                         "no run with both initial and final spectra", ex), ok)
+                         "no run with both initial and final spectra", ex), ok, units)
 
 
 def lambda_min_max(r: Record) -> tuple[float | None, float | None]:
@@ -274,7 +289,7 @@ def evaluate_S6(records: Sequence[Record], th: Thresholds) -> Verdict:
     if units and all(s == INCONCLUSIVE for s, _ in units.values()):
         v = dataclasses.replace(v, reason=with_excluded(
             f"no near-critical run (‖g‖ ≤ {th.near_critical:g}) among {len(units)}", v.excluded))
-    return _at_g(v, ok)
+    return _at_g(v, ok, units)
 
 
 def evaluate_S7(records: Sequence[Record], th: Thresholds) -> Verdict:
