@@ -80,7 +80,8 @@ def fig_before_after(records: Sequence[Record], path: Path, th: Thresholds = TH)
     rs = [r for r in records if rd.spectrum(r) is not None and rd.spectrum(r, "init") is not None]
     if not rs:
         raise ValueError("before/after: no run with both initial and final spectra")
-    fig, axes = plt.subplots(2, len(rs), figsize=(3.2 * len(rs), 6), squeeze=False)
+    fig, axes = plt.subplots(2, len(rs), figsize=(3.2 * len(rs), 6.6), squeeze=False)
+    fig.subplots_adjust(hspace=0.6)
     parts = []
     for j, r in enumerate(rs):
         lam0, lam = rd.spectrum(r, "init"), rd.spectrum(r)
