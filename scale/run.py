@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simlab import cusp
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
 from simlab.record import RecordWriter, check_same_config, prepare_out
@@ -37,7 +38,7 @@ from simlab.scale.config import ScaleConfig
 from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
-from simlab.spectrum import slq, top_eigen
+from simlab.spectrum import slq
 from simlab.trainer import TrainConfig, cost_line, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
@@ -76,18 +77,6 @@ def train_config(cfg: ScaleConfig) -> TrainConfig:
 # ------------------------------------------------------------------------------ end-of-run maths
 
 
-def cusp_deltas(radius: float, points: int) -> np.ndarray:
-    """``points`` evenly spaced Δ in [−radius, radius] (odd counts include Δ = 0)."""
-    return np.linspace(-radius, radius, points)
-
-
-def cusp_scan(landscape, theta: torch.Tensor, direction: torch.Tensor, deltas) -> list[float]:
-    """The one-dimensional slice L(θ + Δ h) − L(θ) for each Δ, by re-evaluating the loss."""
-    h = direction / torch.linalg.vector_norm(direction)
-    base = landscape.loss(theta)
-    return [landscape.loss(theta + float(d) * h) - base for d in deltas]
-
-
 def peak_snapshot(snap_dir: Path, history: dict) -> tuple[int, Path] | None:
     """The snapshot whose step has the largest λ_1 in the flow's per-iteration history."""
     snaps = sorted(snap_dir.glob("step_*.pt"))
@@ -105,14 +94,9 @@ def peak_snapshot(snap_dir: Path, history: dict) -> tuple[int, Path] | None:
 
 
 def cusp_at(landscape, theta: torch.Tensor, cfg: ScaleConfig) -> dict:
-    """h_1 at θ (Lanczos) and the slice along it over Δ ∈ [−cusp_radius, cusp_radius];
-    ``n_matvecs``: the HVPs it took."""
-    op = landscape.operator(theta)
-    eig = top_eigen(op, 1, tol=cfg.eig_tol, seed=0, with_residuals=False)
-    deltas = cusp_deltas(cfg.cusp_radius, cfg.cusp_points)
-    values = cusp_scan(landscape, theta, eig.eigenvectors[:, 0], deltas)
-    return {"deltas": deltas.tolist(), "values": values, "lambda_1": float(eig.eigenvalues[0]),
-            "n_matvecs": op.n_matvecs}
+    """:func:`simlab.cusp.cusp_at` with the config's radius, points and eigensolver tolerance."""
+    return cusp.cusp_at(landscape, theta, radius=cfg.cusp_radius, points=cfg.cusp_points,
+                        tol=cfg.eig_tol)
 
 
 # ------------------------------------------------------------------------------ the run

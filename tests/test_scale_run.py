@@ -22,7 +22,8 @@ from simlab.cli import main as simlab_main
 from simlab.record import Record
 from simlab.scale.config import PRESETS, ScaleConfig, preset
 from simlab.scale.experiments import linear_fit, run_experiment
-from simlab.scale.run import build_landscape, cusp_scan, run_one
+from simlab.cusp import loss_slice as cusp_scan
+from simlab.scale.run import build_landscape, run_one
 from simlab.spectrum import top_eigen
 
 ROOT = Path(__file__).resolve().parents[1]
