@@ -23,10 +23,11 @@ from simlab.errors import UsageError, check_device, check_out_dir, check_seed, r
 from simlab.models import mlp_param_count
 from simlab.toy import data as toy_data
 from simlab.toy.data import DATASETS
+from simlab.trainer import SCHEDULES
 from simlab.toy.run import DTYPES, MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
 
 CHOICES = {"dataset": DATASETS, "activation": ("relu", "tanh"), "loss": ("ce", "mse"),
-           "dtype": tuple(DTYPES), "schedule": ("constant", "flow"),
+           "dtype": tuple(DTYPES), "schedule": SCHEDULES,
            "eig_method": ("dense", "lanczos")}
 HELP = {"dataset": "blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist, "
                    "cifar8 (CIFAR-10 average-pooled to 8x8x3)",
