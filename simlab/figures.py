@@ -311,27 +311,47 @@ def fig_outliers_vs_classes(rows: Sequence[dict], path: Path) -> Fig:
 
 
 def fig_continuation(records: Sequence[Record], path: Path) -> Fig:
-    """L10: GD, Bulk-GD and Top-GD loss curves from on-edge θ, one panel per regime."""
+    """L10: GD, Bulk-GD and Top-GD from on-edge θ, one panel per regime. Each run's curves are
+    its loss decrease L_0 − L_t as a fraction of GD's over the whole continuation, against the
+    fraction of the continuation done (runs of different η and length overlay); thin lines per
+    run, thick the median over runs; L10's thresholds (0.8 for Bulk-GD, 0.2 for Top-GD) dotted."""
     recs = [r for r in records if rd.continuation(r) is not None]
     if not recs:
         raise ValueError("no continuation from an on-edge θ to draw (every source missed the edge)")
     regimes = sorted({rd.regime(r) for r in recs})
     fig, axes = plt.subplots(1, len(regimes), figsize=(5.5 * len(regimes), 3.8), squeeze=False)
-    parts = []
+    parts, colours = [], {"gd": "black", "bulk": "tab:blue", "top": "tab:red"}
+    grid = np.linspace(0.0, 1.0, 101)
     for ax, g in zip(axes[0], regimes):
-        for j, r in enumerate(r for r in recs if rd.regime(r) == g):
+        mine = [r for r in recs if rd.regime(r) == g]
+        curves: dict[str, list[np.ndarray]] = {m: [] for m in colours}
+        for r in mine:
             c = (r.summary or {})["continuation"]
-            for mode, style in (("gd", "-"), ("bulk", "--"), ("top", ":")):
+            l0 = float(c["loss"]["gd"][0])
+            scale = l0 - float(c["loss"]["gd"][-1])
+            if not scale > 0:
+                continue
+            for mode in colours:
                 ls = np.asarray(c["loss"][mode], float)
-                ax.plot(np.arange(len(ls)), ls, style, color=plt.get_cmap("tab10")(j % 10),
-                        label=f"{mode} ({rd.label(r)})" if j < 3 else None)
+                frac = (l0 - ls) / scale
+                x = np.linspace(0.0, 1.0, len(frac))
+                ax.plot(x, frac, color=colours[mode], lw=0.6, alpha=0.35)
+                curves[mode].append(np.interp(grid, x, frac))
             d = rd.continuation(r)
             parts.append(f"{g} {rd.label(r)}: Bulk-GD {d['bulk_fraction']:.2f}×, Top-GD "
                          f"{d['top_fraction']:.2f}× GD's decrease")
-        ax.set_xlabel("iterations after the on-edge θ")
-        ax.set_ylabel("training loss")
-        ax.set_title(f"{g}: GD (solid), Bulk-GD (dashed), Top-GD (dotted)", fontsize=9)
-        ax.legend(fontsize=6)
+        for mode, cs in curves.items():
+            if cs:
+                ax.plot(grid, np.median(np.asarray(cs), axis=0), color=colours[mode], lw=2.2,
+                        label={"gd": "GD", "bulk": "Bulk-GD", "top": "Top-GD"}[mode]
+                        + f" (median of {len(cs)})")
+        for y in (0.8, 0.2):
+            ax.axhline(y, color="grey", ls=":", lw=0.8)
+        ax.set_ylim(-0.5, 1.6)
+        ax.set_xlabel("fraction of the continuation (2/η iterations)")
+        ax.set_ylabel("loss decrease / GD's total decrease")
+        ax.set_title(f"{g}: {len(mine)} continuations from on-edge θ", fontsize=9)
+        ax.legend(fontsize=7)
     return save(fig, path), "; ".join(parts[:6])
 
 
