@@ -41,7 +41,7 @@ class GridResult:
     seconds: dict = field(default_factory=dict)
 
 
-CHECKED_KINDS = ("toy", "edge", "scale", "bridge")  # kinds whose record stores run.config as is
+CHECKED_KINDS = ("toy", "scale", "bridge")  # kinds whose record stores run.config as is
 IGNORED_FIELDS = ("device", "data_root")
 
 
@@ -142,14 +142,10 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
             return
         if out.exists():
             shutil.rmtree(out)
-        if run.kind == "toy":
+        if run.kind == "toy":  # every toy run, Sagun's and Lowell's edge protocol alike
             from simlab.toy.run import run as toy_run
 
             toy_run(run.config, out, progress=progress, figures=False)
-        elif run.kind == "edge":
-            from simlab.toy.lowell import run_edge
-
-            run_edge(run.config, out, progress=progress)
         elif run.kind == "alias":
             copy_as(out.parents[len(Path(run.name).parts) - 1] / run.config.source, out,
                     run.config.experiment, run.config.source)

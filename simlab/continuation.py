@@ -112,12 +112,12 @@ def on_edge_step(points: list[dict], lr: float, *, edge_rho: float = 0.8,
 def _rebuild(cfg: ContinuationConfig, src: Record):
     """(landscape, η, n_c, train config of the source) for the source record."""
     if cfg.regime == "toy":
-        from simlab.toy.lowell import EdgeConfig, build_edge
+        from simlab.toy.run import ToyConfig, build
 
-        names = EdgeConfig.__dataclass_fields__
-        sc = EdgeConfig(**{k: (tuple(v) if isinstance(v, list) else v)
-                           for k, v in src.config.items() if k in names})
-        land, _ = build_edge(sc)
+        names = ToyConfig.__dataclass_fields__
+        sc = ToyConfig(**{k: (tuple(v) if isinstance(v, list) else v)
+                          for k, v in src.config.items() if k in names})
+        land, _ = build(sc)
         return land, sc.lr, land.n_classes, sc.schedule
     if cfg.regime == "scale":
         from simlab.scale.config import ScaleConfig

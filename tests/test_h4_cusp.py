@@ -12,7 +12,8 @@ import torch
 from simlab.claims import Thresholds, evaluate_claim, readers
 from simlab.cusp import cusp_at, cusp_deltas, loss_slice, theta_at_step
 from simlab.record import Record, RecordWriter
-from simlab.toy.lowell import EdgeConfig, build_edge, run_edge
+from simlab.toy import lowell
+from simlab.toy.run import build, run
 from simlab.trainer import TrainConfig, train
 
 TH = Thresholds()
@@ -23,11 +24,11 @@ def tiny(**kw):
                 max_steps=30, target_loss=None, telemetry_every=10, k=3, experiment="gradient_flow",
                 cusp_points=11, cusp_radius=0.01)
     base.update(kw)
-    return EdgeConfig(**base)
+    return lowell.config(**base)
 
 
 def test_replay_gives_the_flow_runs_theta_bit_for_bit():
-    land, _ = build_edge(tiny())
+    land, _ = build(tiny())
     res = train(land, TrainConfig(lr=0.5, schedule="flow", max_steps=25, telemetry_every=100, k=2),
                 progress=False)
     lrs = res.history["lr"]
@@ -41,7 +42,7 @@ def test_replay_gives_the_flow_runs_theta_bit_for_bit():
 
 
 def test_slice_second_difference_is_lambda_1_of_the_exact_hessian():
-    land, _ = build_edge(tiny())
+    land, _ = build(tiny())
     theta = land.theta0 + 0.1
     H = land.hessian(theta)
     w, V = torch.linalg.eigh(H)
@@ -59,7 +60,7 @@ def test_slice_second_difference_is_lambda_1_of_the_exact_hessian():
 
 
 def test_a_toy_flow_run_records_its_slice_at_the_peak(tmp_path):
-    s = run_edge(tiny(max_steps=40), tmp_path / "flow", progress=False)
+    s = run(tiny(max_steps=40), tmp_path / "flow", progress=False, figures=False)
     c = s["cusp"]
     assert c["peak_step"] == s["peak_step"] and c["n_data"] == 40
     assert c["replay_loss_error"] == 0.0
@@ -69,7 +70,7 @@ def test_a_toy_flow_run_records_its_slice_at_the_peak(tmp_path):
     assert readers.cusp(r) is not None
     sh = readers.cusp_sharpness(c["deltas"], c["values"])
     assert sh["second_difference"] == pytest.approx(c["lambda_1"], rel=1e-2)
-    s0 = run_edge(tiny(max_steps=5, cusp_points=0), tmp_path / "none", progress=False)
+    s0 = run(tiny(max_steps=5, cusp_points=0), tmp_path / "none", progress=False, figures=False)
     assert "cusp" not in s0
 
 

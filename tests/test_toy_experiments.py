@@ -22,11 +22,12 @@ from simlab.claims import STATUSES, load_records
 from simlab.continuation import continue_from, on_edge_step, projected_step
 from simlab.errors import UsageError
 from simlab.record import Record
-from simlab.toy import experiments, grid, sagun
-from simlab.toy.lowell import EdgeConfig, build_edge, run_edge
-from simlab.toy.run import build
+from simlab.toy import experiments, grid, lowell, sagun
+from simlab.toy.run import build, run
 
 SMOKE = grid.SIZES["smoke"]
+# the grids of Lowell's protocol (toy runs with simlab.toy.lowell.PROTOCOL's settings)
+EDGE_GRIDS = ("toy_lr_sweep", "toy_class_sweep", "toy_entry", "toy_mse", "toy_flow", "toy_edge_nd")
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,9 @@ def test_registry_identities_and_edge_protocol():
         exp = getattr(r.config, "experiment", None)
         if r.kind == "scale" and r.grid == "scale_mse":
             assert exp == "mse" and r.config.loss == "mse"
-        if r.kind == "edge":
+        if r.kind == "toy" and r.grid in EDGE_GRIDS:
             c = r.config
+            assert c.eigenvalues_only and c.standardise and c.activation == "tanh"
             assert c.dataset == "cifar8" and c.k == 20 and c.eig_method == "lanczos"
             if c.schedule == "constant":
                 # telemetry every ≤ 1/(5η) iterations, t budget ≥ 200 (MSE: ≥ 200 as well)
@@ -82,7 +84,7 @@ def test_registry_identities_and_edge_protocol():
     probes = {f"toy/lr_sweep/lr{x:g}" for x in ex.EDGE["cpu"].probe_lrs}
     assert seeds and all(len(s) >= 3 for k, s in seeds.items() if k[1] not in probes)
     assert len(ex.expand("toy_continuation", "cpu")) >= 3
-    flow = [r.config.n_data for r in ex.expand("toy_flow", "cpu") if r.kind == "edge"]
+    flow = [r.config.n_data for r in ex.expand("toy_flow", "cpu") if r.kind == "toy"]
     assert max(flow) / min(flow) >= 8 and len(flow) >= 4
 
 
@@ -110,9 +112,9 @@ def test_expand_with_sources_puts_the_sources_first():
 def test_top_and_bulk_steps_are_eta_times_dense_projections():
     """One continuation step of each mode equals −η P g with P built from the dense float64
     eigenvectors of the exact Hessian (eigenvectors refreshed at every step)."""
-    cfg = EdgeConfig(dataset="blobs", n_data=40, hidden=3, depth=2, activation="tanh",
-                     standardise=False, classes=None)
-    land, _ = build_edge(cfg)
+    cfg = lowell.config(dataset="blobs", n_data=40, hidden=3, depth=2, activation="tanh",
+                        standardise=False, classes=None)
+    land, _ = build(cfg)
     theta = land.theta0
     n_top, lr = 2, 0.3
     loss, g = land.loss_grad(theta)
@@ -150,16 +152,16 @@ def test_on_edge_step_skips_the_start_and_needs_a_stretch():
 
 
 def test_edge_run_protocol_and_dense_spectra(tmp_path):
-    cfg = EdgeConfig(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5,
-                     max_steps=12, max_t=100.0, telemetry_every=2, dense_every=5, k=4,
-                     target_loss=None, experiment="lr_sweep")
-    s = run_edge(cfg, tmp_path / "r", progress=False)
+    cfg = lowell.config(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5,
+                        max_steps=12, max_t=100.0, telemetry_every=2, dense_every=5, k=4,
+                        target_loss=None, experiment="lr_sweep")
+    s = run(cfg, tmp_path / "r", progress=False, figures=False)
     r = Record.load(tmp_path / "r")
     assert [p["step"] for p in r.telemetry] == list(range(0, 13, 2))
     assert s["stop_reason"] == "max_steps" and s["valid"] and r.doc["experiment"] == "lr_sweep"
     arr = r.arrays()
     assert arr["dense_steps"].tolist() == [0, 5, 10, 12]
-    land, _ = build_edge(cfg)
+    land, _ = build(cfg)
     lam_end = torch.linalg.eigvalsh(land.hessian(r.weights().to(torch.float64))).numpy()
     np.testing.assert_allclose(arr["dense_eigenvalues"][-1], lam_end, rtol=0, atol=1e-12)
     np.testing.assert_allclose(arr["dense_eigenvalues"][0],
@@ -170,12 +172,63 @@ def test_edge_run_protocol_and_dense_spectra(tmp_path):
 
 
 def test_loss_fraction_stops_mse_relative_to_the_initial_loss(tmp_path):
-    cfg = EdgeConfig(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5, loss="mse",
-                     max_steps=400, telemetry_every=50, k=2, target_loss=None, loss_fraction=0.5,
-                     experiment="mse")
-    s = run_edge(cfg, tmp_path / "m", progress=False)
+    cfg = lowell.config(dataset="blobs", n_data=60, hidden=3, standardise=False, lr=0.5, loss="mse",
+                        max_steps=400, telemetry_every=50, k=2, target_loss=None, loss_fraction=0.5,
+                        experiment="mse")
+    s = run(cfg, tmp_path / "m", progress=False, figures=False)
     assert s["stop_reason"] == "target_loss"
     assert s["final_loss"] < 0.5 * s["initial_loss"] == pytest.approx(s["target_loss_used"])
+
+
+def _numbers(d: Path):
+    """A record's numbers: telemetry, summary and arrays without timings and the experiment name."""
+    timing = {"wall_time", "run_seconds", "dense_seconds", "train_seconds", "telemetry_seconds",
+              "seconds", "grads_per_hvp", "experiment"}
+
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in timing}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+
+    tel = [strip(json.loads(line)) for line in (d / "telemetry.jsonl").read_text().splitlines()]
+    arr = np.load(d / "arrays.npz")
+    return tel, strip(json.loads((d / "summary.json").read_text())), {k: arr[k] for k in arr.files}
+
+
+@needs_cifar
+@pytest.mark.parametrize("grid_name", ["toy_lr_sweep", "toy_flow"])
+def test_a_toy_edge_run_from_the_cli_is_the_grids_run(grid_name, tmp_path):
+    """An edge grid's run is a ToyConfig run: ``python -m simlab toy`` given its fields as flags
+    writes the same numbers as the grid runner (``grad_tol=None`` is ``--grad-tol 0`` there: a
+    run with ‖g‖ = 0 stops as dead first, so it never stops on ‖g‖ either)."""
+    import dataclasses
+
+    from simlab.errors import flag
+    from simlab.paper.runner import execute
+    from simlab.toy.cli import main
+    from simlab.toy.run import ToyConfig
+
+    r = next(r for r in ex.expand(grid_name, "smoke") if r.kind == "toy")
+    argv = []
+    for f in dataclasses.fields(ToyConfig):
+        v = getattr(r.config, f.name)
+        if f.name == "experiment" or v == f.default:
+            continue
+        if isinstance(v, bool):
+            argv.append(flag(f.name))
+        else:
+            argv += [flag(f.name), "0" if (f.name == "grad_tol" and v is None) else str(v)]
+    assert {"--standardise", "--eigenvalues-only", "--eig-method", "--grad-tol"} <= set(argv)
+    execute(r, tmp_path / "grid", progress=False)
+    assert main(argv + ["--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    (ta, sa, aa), (tb, sb, ab) = _numbers(tmp_path / "grid"), _numbers(tmp_path / "cli")
+    assert ta == tb and len(ta) > 2
+    assert {k: v for k, v in sa.items() if k != "target_loss_used"} == \
+        {k: v for k, v in sb.items() if k != "target_loss_used"}
+    assert aa.keys() == ab.keys() and all(np.array_equal(aa[k], ab[k], equal_nan=True) for k in aa)
+    assert "dense_eigenvalues" in aa and "hessian" not in aa
+    if grid_name == "toy_flow":
+        assert sa["cusp"]["values"] == sb["cusp"]["values"]
 
 
 # ------------------------------------------------------------------------------ smoke grid

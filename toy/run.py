@@ -1,11 +1,14 @@
 """One toy-regime run: train a small MLP by full-batch GD and measure its exact Hessian.
 
     data (toy.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
-    → exact Hessian and full spectrum at θ_0 and at the end (toy.hessian) → record + figures
+    → exact dense spectra at θ_0, every ``dense_every`` iterations and at the end → record
 
-Telemetry points carry every eigenvalue's statistics (the dense Hessian is computed at each
-point), so Lowell's ρ_i and Sagun's bulk/outlier numbers come from the same exact spectrum.
-A run is a function of its :class:`ToyConfig` (seed included); the record stores the config.
+Every toy run is a :class:`ToyConfig` run through :func:`run`: Sagun's experiments (telemetry
+points carry every eigenvalue's statistics, the dense Hessian being computed at each point) and
+Lowell's protocol on the edge of stability (:mod:`simlab.toy.lowell` names its settings: cifar8
+z-scored per feature, top-k by Lanczos on the exact operator, dense spectra every
+``dense_every`` iterations, the ``loss_fraction`` stop, gradient flow's cusp slice) alike.
+A run is a function of its config (seed included); the record stores the config.
 Checkpoints every telemetry interval let ``resume=True`` finish an interrupted run into the same
 record; a folder that already holds a run needs ``resume`` or ``overwrite``.
 """
@@ -16,17 +19,19 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from simlab import plots
-from simlab.errors import UsageError
+from simlab.cusp import cusp_at, theta_at_step
+from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
-from simlab.record import RecordWriter, check_same_config, prepare_out
+from simlab.record import Record, RecordWriter, check_same_config, prepare_out
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import Probe, TrainConfig, run_summary, train
+from simlab.trainer import TrainConfig, flow_peak, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -43,6 +48,7 @@ class ToyConfig:
     download: bool = False
     classes: int | tuple[int, ...] | None = None   # keep these classes (n_c or labels)
     input_dim: int = 784                # random inputs' dimension
+    standardise: bool = False           # z-score every input feature over the drawn set
     # model
     hidden: int = 10                    # width h
     depth: int | None = None            # hidden layers; None: 2 (Sagun's blob net), 1 for MNIST
@@ -55,15 +61,21 @@ class ToyConfig:
     target_loss: float | None = None
     target_accuracy: float | None = None  # stop when training accuracy ≥ this (at points)
     max_t: float | None = None          # stop when t = Σ η ≥ max_t
+    loss_fraction: float | None = None  # stop at L < loss_fraction · L(θ_0) (MSE: L(0) = 1/n_c)
     schedule: str = "constant"          # constant | flow (η = min(lr, flow_c/λ_1)) | stable
     flow_c: float = 0.5
     stable_after: int = 0               # stable: η = lr for this many steps, then flow_c/λ_1
     stable_every: int = 100             # stable: λ_1 re-measured every N steps
     telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
+    entry_every: int = 0                # extra telemetry every N iterations before entry_until
+    entry_until: int = 0
     k: int = 20                         # eigenpairs listed per telemetry point
     eig_method: str = "dense"           # dense: exact H at every point; lanczos: top-k by HVPs
-    dense_every: int = 0                # lanczos points: the full dense spectrum's statistics
-                                        # every N steps and at the end (0: never)
+    eig_tol: float = 1e-4               # lanczos: residual tolerance
+    dense_every: int = 0                # full dense spectrum also every N iterations (0: θ_0 and
+                                        # the end only), in arrays.npz and summary["dense_spectra"]
+    eigenvalues_only: bool = False      # dense spectra by eigvalsh, H not kept (else H at θ_0 and
+                                        # the end in arrays.npz, n² floats each, and eigh's values)
     snapshot_every: int = 0             # save θ every N iterations
     checkpoint_every: int | None = None  # None: at every telemetry point
     eps: float = 1e-3                   # near-zero threshold |λ| ≤ eps·λ_max
@@ -75,6 +87,9 @@ class ToyConfig:
     chunk_size: int | None = None
     threads: int = 1                    # torch CPU threads: toy tensors are too small to share
     experiment: str = "toy"             # the record's experiment name (claims group by it)
+    # gradient flow (schedule="flow"): Lowell's cusp slice at the peak of λ_1 (L9)
+    cusp_radius: float = 0.003          # the slice's Δ ∈ [−r, r] along h_1 (Lowell)
+    cusp_points: int = 41               # slice points (odd: Δ = 0 included; 0: no slice)
 
     def widths(self) -> tuple[int, ...]:
         depth = self.depth if self.depth is not None else (1 if self.dataset == "mnist" else 2)
@@ -88,20 +103,31 @@ class ToyConfig:
         return toy_data.DataConfig(dataset=self.dataset, n_data=n, std=self.std,
                                    data_root=self.data_root, classes=classes,
                                    seed=self.seed if self.data_seed is None else self.data_seed,
-                                   download=self.download, input_dim=self.input_dim)
+                                   download=self.download, input_dim=self.input_dim,
+                                   standardise=self.standardise)
 
-    def train_config(self) -> TrainConfig:
+    def train_config(self, loss0: float | None = None) -> TrainConfig:
+        """The trainer's config; ``loss0`` = L(θ_0) turns ``loss_fraction`` into a target loss
+        (the larger of the two targets when both are set)."""
         every = self.telemetry_every
         if every is None:
             every = max(round(1 / self.lr), self.max_steps // 40, 1)
         # a checkpoint at every telemetry point by default: θ is tiny, and resume is exact
         ckpt = every if self.checkpoint_every is None else self.checkpoint_every
+        target = self.target_loss
+        if self.loss_fraction is not None and loss0 is not None:
+            frac = self.loss_fraction * loss0
+            target = frac if target is None else max(target, frac)
+        # the dense spectra are taken at θ snapshots: every snapshot_every, or every dense_every
+        snap = self.snapshot_every or self.dense_every
         return TrainConfig(lr=self.lr, schedule=self.schedule, flow_c=self.flow_c,
                            stable_after=self.stable_after, stable_every=self.stable_every,
                            max_steps=self.max_steps, max_t=self.max_t, grad_tol=self.grad_tol,
-                           target_loss=self.target_loss, target_accuracy=self.target_accuracy,
-                           telemetry_every=every, k=self.k, eig_method=self.eig_method,
-                           eps=self.eps, snapshot_every=self.snapshot_every, checkpoint_every=ckpt)
+                           target_loss=target, target_accuracy=self.target_accuracy,
+                           telemetry_every=every, entry_every=self.entry_every,
+                           entry_until=self.entry_until, k=self.k, eig_method=self.eig_method,
+                           eig_tol=self.eig_tol, eps=self.eps, snapshot_every=snap,
+                           checkpoint_every=ckpt)
 
     def validate(self) -> None:
         if self.hidden <= 0:
@@ -114,6 +140,15 @@ class ToyConfig:
             raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
         if self.dense_every < 0:
             raise UsageError(f"--dense-every must be ≥ 0, got {self.dense_every}")
+        if self.dense_every and self.snapshot_every and self.dense_every % self.snapshot_every:
+            raise UsageError(f"--dense-every {self.dense_every} takes its spectra at θ snapshots: "
+                             f"make it a multiple of --snapshot-every {self.snapshot_every}")
+        require("loss_fraction", self.loss_fraction, positive=True, optional=True)
+        require("cusp_radius", self.cusp_radius, positive=True)
+        require("cusp_points", self.cusp_points, integer=True, nonneg=True, hi=100_001)
+        if self.cusp_points and (self.cusp_points < 3 or self.cusp_points % 2 == 0):
+            raise UsageError(f"--cusp-points must be 0 (no slice) or odd and ≥ 3 (Δ = 0 and a point "
+                             f"on each side), got {self.cusp_points}")
         self.train_config().validate()
         if self.max_steps < 0:
             raise UsageError(f"--steps must be ≥ 0, got {self.max_steps}")
@@ -153,16 +188,6 @@ def layer_boundaries(model) -> list[int]:
     return out[1:]
 
 
-def dense_probe(hess, n_classes: int, eps: float, every: int) -> Probe:
-    """A probe that adds the full dense spectrum's statistics (:func:`spectrum_stats`) to the
-    point, for runs whose points take their top-k by Lanczos."""
-    def fn(theta, step, landscape):
-        lam, _ = full_spectrum(hess(theta))
-        return spectrum_stats(lam, n_classes=n_classes, eps=eps)
-
-    return Probe(every, fn)
-
-
 def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool = True,
         resume: bool = False, overwrite: bool = False) -> dict:
     """Train, measure, and write the record (and figures) into ``out``; returns the summary.
@@ -178,48 +203,111 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
                                           "data": info}, device=cfg.device, resume=resume)
     hess = land.hessian
-    H0 = hess(land.theta0)
-    lam0, _ = full_spectrum(H0)
-    tcfg = cfg.train_config()
+    loss0 = land.loss(land.theta0)
+    tcfg = cfg.train_config(loss0)
     dense = cfg.eig_method == "dense"
-    probes = [dense_probe(hess, info["n_classes"], cfg.eps, cfg.dense_every)] if cfg.dense_every else []
     result = train(land, tcfg, writer, operator_fn=(lambda th: DenseOperator(hess(th))) if dense else None,
-                   probes=probes, progress=progress, desc=f"toy {cfg.dataset} h={cfg.hidden}",
+                   progress=progress, desc=f"toy {cfg.experiment} {cfg.dataset} h={cfg.hidden} η={cfg.lr:g}",
                    resume=resume)
+    train_s = time.perf_counter() - t0
     n_c = info["n_classes"]
+    t1 = time.perf_counter()
+    steps, spectra, H0, H = dense_spectra(land, cfg, out, result)
+    dense_s = time.perf_counter() - t1
+    lam0 = spectra[0]
+    # the final spectrum is taken at the last θ with a finite loss (a diverged run's has none)
+    theta = result.theta_finite
+    lam = spectra[-1] if theta is not None else None
     summary = {
-        "n_params": land.n_params,
-        "dataset": info["name"], "n_data": info["n_data"], "n_classes": n_c,
-        "widths": list(cfg.widths()), "activation": cfg.activation, "loss": cfg.loss,
-        "lr": cfg.lr, "seed": cfg.seed,
-        "steps": result.step, "t": result.t, "message": result.message,
+        "regime": "toy", "experiment": cfg.experiment,
+        "n_params": land.n_params, "dataset": info["name"], "n_data": info["n_data"],
+        "n_classes": n_c, "widths": list(cfg.widths()), "activation": cfg.activation,
+        "loss": cfg.loss, "lr": cfg.lr, "schedule": cfg.schedule, "seed": cfg.seed,
+        "steps": result.step, "t": result.t, "stop_reason": result.stop_reason,
+        "message": result.message, "target_loss_used": tcfg.target_loss, "initial_loss": loss0,
         **run_summary(result, tcfg, land),
         "final_loss": result.loss, "final_grad_norm": result.grad_norm,
         "theta_norm_init": float(torch.linalg.vector_norm(land.theta0)),
+        "spectrum_step": result.step_finite,
+        "eigenvalues_init": lam0.tolist(),
+        **{f"{k}_init": v for k, v in spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps).items()},
+        "eps": cfg.eps,
     }
-    # the spectrum is taken at the last θ with a finite loss (a diverged run's final θ has none)
-    theta = result.theta_finite
-    summary["spectrum_step"] = result.step_finite
-    arrays = {"eigenvalues_init": lam0, "hessian_init": H0.cpu().numpy()}
-    stats0 = spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps)
-    summary.update({"eigenvalues_init": lam0.tolist(), **{f"{k}_init": v for k, v in stats0.items()},
-                    "eps": cfg.eps})
-    H = lam = None
+    arrays = {"dense_steps": np.asarray(steps), "dense_eigenvalues": np.stack(spectra),
+              "eigenvalues_init": lam0}
+    if not cfg.eigenvalues_only:
+        arrays["hessian_init"] = H0.cpu().numpy()
     if theta is not None:
-        H = hess(theta)
-        lam, _ = full_spectrum(H)
-        arrays.update({"eigenvalues": lam, "hessian": H.cpu().numpy()})
+        arrays["eigenvalues"] = lam
+        if not cfg.eigenvalues_only:
+            arrays["hessian"] = H.cpu().numpy()
         summary.update({"final_accuracy": land.accuracy(theta),
                         "theta_norm": float(torch.linalg.vector_norm(theta)),
                         "eigenvalues": lam.tolist(),
                         **spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)})
     writer.save_arrays(arrays)
-    summary["n_telemetry"] = result.n_points
+    summary.update({
+        "dense_spectra": [{"step": s, **spectrum_stats(w, n_classes=n_c, eps=cfg.eps)}
+                          for s, w in zip(steps, spectra)],
+        "n_telemetry": result.n_points, "run_seconds": train_s, "dense_seconds": dense_s})
+    if cfg.schedule == "flow":
+        summary.update(flow_peak(result.history))
+        if cfg.cusp_points and "peak_step" in summary and result.stop_reason != "diverged":
+            summary["cusp"] = flow_cusp(land, result.history, summary["peak_step"], cfg)
+            summary["cusp"]["n_data"] = info["n_data"]
+    rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
+    summary["max_rho_1"] = max(rho1) if rho1 else None
     summary["wall_time"] = time.perf_counter() - t0
     if figures and H is not None:
         summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
     writer.write_summary(summary)
     return summary
+
+
+def dense_spectra(land: Landscape, cfg: ToyConfig, out: Path, result):
+    """``(steps, spectra, H_0, H_end)``: every eigenvalue (ascending) of the exact Hessian at θ_0,
+    at the θ snapshots every ``dense_every`` iterations and at the last finite θ. The eigenvalues
+    come from the eigendecomposition of H (:func:`full_spectrum`; ``H_0``/``H_end`` are returned
+    to be stored, ``H_end`` None without a finite θ), or with ``eigenvalues_only`` from
+    ``eigvalsh`` (both None; the two differ in the last bits). Snapshots taken only for the
+    spectra (no ``snapshot_every``) are removed."""
+    thetas = {}
+    snaps = sorted((out / "snapshots").glob("step_*.pt"))
+    if cfg.dense_every:
+        for p in snaps:
+            step = int(p.stem.split("_")[1])
+            if step % cfg.dense_every == 0:
+                thetas[step] = torch.load(p, weights_only=True)
+    thetas.setdefault(0, land.theta0)
+    if result.theta_finite is not None:
+        thetas[result.step_finite] = result.theta_finite
+    steps = sorted(thetas)
+    spectra, H0, H = [], None, None
+    for s in steps:
+        Hs = land.hessian(thetas[s].to(land.device, land.dtype))
+        if not cfg.eigenvalues_only:
+            spectra.append(full_spectrum(Hs)[0])
+            H0 = Hs if s == steps[0] else H0
+            H = Hs if result.theta_finite is not None and s == steps[-1] else H
+        else:
+            spectra.append(torch.linalg.eigvalsh(Hs).cpu().numpy())
+    if not cfg.snapshot_every:
+        for p in snaps:
+            p.unlink()
+    return steps, spectra, H0, H
+
+
+def flow_cusp(land: Landscape, history: dict, peak_step: int, cfg: ToyConfig) -> dict:
+    """The cusp slice at the flow's peak θ* (replayed from θ_0 with ``history["lr"]``):
+    :func:`simlab.cusp.cusp_at` plus ``peak_step``, ``seconds`` and ``replay_loss_error`` =
+    |L(θ*) − the run's loss at that step| (0 when the replay is the run's θ, as it is on the
+    device, dtype and threads the run used)."""
+    t0 = time.perf_counter()
+    theta = theta_at_step(land, history["lr"], peak_step)
+    err = abs(land.loss(theta) - float(history["loss"][peak_step]))
+    c = cusp_at(land, theta, radius=cfg.cusp_radius, points=cfg.cusp_points, tol=cfg.eig_tol)
+    return {**c, "peak_step": int(peak_step), "replay_loss_error": err,
+            "seconds": time.perf_counter() - t0}
 
 
 def write_figures(out: Path, cfg: ToyConfig, land: Landscape, H, lam0, lam) -> list[str]:

@@ -60,15 +60,16 @@ def _alias(e: EdgeSizes, name: str, grid_name: str, source: Run, experiment: str
 
 
 def edge_config(e: EdgeSizes, *, lr: float, seed: int = 0, **kw):
-    """One toy Lowell run on the edge: telemetry every ≤ 1/(5η), stop at L < 0.1 or t = max_t."""
-    from simlab.toy.lowell import EdgeConfig
+    """One toy Lowell run on the edge (a ToyConfig with :data:`simlab.toy.lowell.PROTOCOL`'s
+    settings): telemetry every ≤ 1/(5η), stop at L < 0.1 or t = max_t."""
+    from simlab.toy import lowell
 
     base = dict(data_root=data_root(), n_data=e.n_data, hidden=e.hidden, lr=lr, seed=seed,
                 max_t=e.max_t, max_steps=round(e.max_t / lr) + 1,
                 telemetry_every=max(1, int(1 / (5 * lr))), k=20,
                 dense_every=round(e.dense_t / lr) if seed == 0 else 0)
     base.update(kw)
-    return EdgeConfig(**base)
+    return lowell.config(**base)
 
 
 def toy_edge_runs(e: EdgeSizes) -> list[Run]:
@@ -81,7 +82,7 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
         out = first if seed == e.seeds[0] else rest
         sweep = {}
         for lr in e.lrs + (e.probe_lrs if seed == e.seeds[0] else ()):
-            sweep[lr] = Run(f"toy/lr_sweep/lr{fmt(lr)}_s{seed}", "toy_lr_sweep", "edge",
+            sweep[lr] = Run(f"toy/lr_sweep/lr{fmt(lr)}_s{seed}", "toy_lr_sweep", "toy",
                             edge_config(e, lr=lr, seed=seed, experiment="lr_sweep"), lowell, 200)
             out.append(sweep[lr])
         for nc in e.class_counts:
@@ -90,7 +91,7 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
                 out.append(_alias(e, name, "toy_class_sweep", sweep[e.class_lr], "class_sweep",
                                   ("L2", "S8")))
                 continue
-            out.append(Run(name, "toy_class_sweep", "edge",
+            out.append(Run(name, "toy_class_sweep", "toy",
                            edge_config(e, lr=e.class_lr, seed=seed, classes=nc,
                                        experiment="class_sweep"), ("L2", "S8"), 120))
         if seed != e.seeds[0]:
@@ -99,7 +100,7 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
         if e.entry_lr in sweep and sweep[e.entry_lr].config.telemetry_every == 1:
             out.append(_alias(e, name, "toy_entry", sweep[e.entry_lr], "entry", ("L4",)))
         else:
-            out.append(Run(name, "toy_entry", "edge",
+            out.append(Run(name, "toy_entry", "toy",
                            edge_config(e, lr=e.entry_lr, telemetry_every=1,
                                        max_steps=e.entry_steps, target_loss=None,
                                        dense_every=0, experiment="entry"), ("L4",), 90))
@@ -108,7 +109,7 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
             # similar curvature: η = mse_lr·n_c trains in comparable t (measured: n_c = 10 at
             # η = 0.17 had ρ_1 ≤ 0.55 and 75 % accuracy at t = 340; at η = 0.5 the edge at t ≈ 240)
             lr = round(e.mse_lr * nc, 6)
-            out.append(Run(f"toy/mse/nc{nc}", "toy_mse", "edge",
+            out.append(Run(f"toy/mse/nc{nc}", "toy_mse", "toy",
                            edge_config(e, lr=lr, classes=nc, loss="mse", target_loss=None,
                                        loss_fraction=0.1, max_t=e.mse_t,
                                        max_steps=round(e.mse_t / lr) + 1, dense_every=0,
@@ -133,13 +134,13 @@ def toy_continuation_runs(e: EdgeSizes) -> list[Run]:
 def toy_flow_runs(e: EdgeSizes) -> list[Run]:
     out = []
     for n in e.flow_sizes:
-        out.append(Run(f"toy/flow/nD{n}", "toy_flow", "edge",
+        out.append(Run(f"toy/flow/nD{n}", "toy_flow", "toy",
                        edge_config(e, lr=e.flow_lr, n_data=n, schedule="flow", flow_c=0.5,
                                    max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                                    telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
                                    experiment="gradient_flow"), ("L8",), 200))
     for n in e.nd_sizes:
-        out.append(Run(f"toy/edge_nd/nD{n}", "toy_edge_nd", "edge",
+        out.append(Run(f"toy/edge_nd/nD{n}", "toy_edge_nd", "toy",
                        edge_config(e, lr=e.nd_lr, n_data=n, dense_every=0,
                                    experiment="edge_nd"), ("L8",), 200))
     if e.nd_lr in e.lrs:
