@@ -38,3 +38,21 @@ def test_S_reasons_count_the_runs_at_sagun_tolerance(lab):
     v = evaluate_claim("S1", [*rs, flat], TH)
     assert v.status == "fails"
     assert "‖g‖ ≤ 0.0001 in 3 of 4; at ‖g‖ ≤ 0.0001: 2 holds, 1 fails)" in v.reason
+
+
+def test_one_trajectory_stored_under_several_experiments_counts_once(lab):
+    lam = bulk_outliers([10.0, 8.0], 18, neg=-0.05)
+
+    def run(experiment, steps, loss, **kw):
+        return lab(experiment, hidden=6, std=0.5, seed=0, lr=0.1, **kw, summary=spec_summary(
+            lam, final_grad_norm=9e-5, steps=steps, final_loss=loss))
+
+    a = run("width_sweep", 4168, 4e-5, max_steps=30000, telemetry_every=750)
+    b = run("training_spectrum", 4168, 4e-5, max_steps=30000, telemetry_every=100)
+    c = run("std_sweep", 4168, 4e-5, max_steps=12000, telemetry_every=300)
+    other_seed = lab("width_sweep", hidden=6, std=0.5, seed=1, lr=0.1, max_steps=30000,
+                     summary=spec_summary(lam, final_grad_norm=9e-5, steps=4168, final_loss=4e-5))
+    longer = run("width_sweep", 9000, 4e-5, max_steps=30000, telemetry_every=750)
+    v = evaluate_claim("S6", [a, b, c, other_seed, longer], TH)
+    assert v.runs == (a.name, other_seed.name, longer.name)
+    assert v.reason.startswith("holds for 3 of 3 runs") and "‖g‖ ≤ 0.0001 in 3 of 3;" in v.reason

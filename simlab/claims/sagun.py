@@ -6,7 +6,8 @@ verdict states the ‖g‖ of the points it was measured at (Sagun stopped at �
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -21,8 +22,34 @@ from simlab.record import Record
 SAGUN_GRAD_TOL = 1e-4
 
 
+# config fields that change what a record keeps about a run, not the trajectory itself
+BOOKKEEPING = ("experiment", "telemetry_every", "checkpoint_every", "snapshot_every",
+               "dense_every", "k", "max_steps")
+
+
+def one_per_trajectory(records: Iterable[Record]) -> list[Record]:
+    """The records less repeats of one trajectory: runs whose configs differ only in
+    :data:`BOOKKEEPING` fields and that stopped at the same step with the same final loss are
+    one GD run stored under several experiments (the near-critical std-0.5 blob runs of
+    sagun_critical, sagun_width and sagun_std stop at ‖g‖ ≤ 1e-4 before any cap); the first is
+    kept, so a pool over experiments counts each run once. A record without its step count or
+    final loss is always kept."""
+    seen, out = set(), []
+    for r in records:
+        cfg = {k: v for k, v in (r.config or {}).items() if k not in BOOKKEEPING}
+        s = r.summary or {}
+        key = (json.dumps(cfg, sort_keys=True, default=str), s.get("steps"), s.get("final_loss"))
+        if None in key[1:]:  # no step count or final loss: nothing says it repeats another run
+            out.append(r)
+        elif key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
 def _sagun(records: Sequence[Record], *names: str) -> tuple[list[Record], dict[str, str]]:
-    return rd.split_valid(rd.of_experiment(records, *(names or rd.SAGUN_EXPERIMENTS)))
+    return rd.split_valid(one_per_trajectory(rd.distinct(
+        rd.of_experiment(records, *(names or rd.SAGUN_EXPERIMENTS)))))
 
 
 def critical_note(rs: Sequence[Record]) -> str:
