@@ -448,23 +448,26 @@ def validated_band(probes: int, steps: int, *, eps: float = 1e-3, tolerance: flo
 
 def slq(op: Operator, *, probes: int = SLQ_PROBES, steps: int = SLQ_STEPS, seed: int = 0,
         eps: float = 1e-3, lam_max: float | None = None) -> dict:
-    """SLQ density and its near-zero mass, at the narrowest band the settings are validated for.
+    """SLQ density, its near-zero mass and the narrowest band the settings are validated for.
 
     Returns {"nodes", "weights", "probes", "steps", "eps", "n_matvecs", "band" (the validated
     band ε_v ≥ eps as a multiple of λ_1, see :func:`validated_band`; None when these settings
-    resolve no band), "validated" (band is not None), "estimator", "near_zero_fraction" (the
-    mass in |λ| ≤ band·λ_1 by the validated estimator; in |λ| ≤ eps·λ_1 by ``count`` when
-    unvalidated)}. ``lam_max``: λ_1 if known (else the largest node)."""
+    resolve no band), "validated" (band is not None), "estimator" (the validated one, else
+    ``count``), "near_zero_fraction" (the mass in |λ| ≤ eps·λ_1: trustworthy to 0.03 only when
+    band == eps), "band_fraction" (the mass in |λ| ≤ band·λ_1, or None)}. ``lam_max``: λ_1 if
+    known (else the largest node)."""
     before = op.n_matvecs
     nodes, weights = slq_density(op, n_vectors=probes, steps=steps, seed=seed)
     lam1 = abs(lam_max if lam_max is not None else float(nodes.max())) or 1.0
     val = validated_band(probes, steps, eps=eps)
     est = val["estimator"] if val else "count"
     band = val["band"] if val else None
+
+    def mass(e):
+        return near_zero_mass(nodes, weights, lam1, e, n_vectors=probes, estimator=est)
     return {"nodes": nodes, "weights": weights, "probes": probes, "steps": steps, "eps": eps,
-            "near_zero_fraction": near_zero_mass(nodes, weights, lam1, band or eps,
-                                                 n_vectors=probes, estimator=est),
-            "band": band, "validated": val is not None, "estimator": est,
+            "near_zero_fraction": mass(eps), "band": band, "validated": val is not None,
+            "band_fraction": None if band is None else mass(band), "estimator": est,
             "n_matvecs": op.n_matvecs - before}
 
 

@@ -108,7 +108,7 @@ def test_F1_reads_a_scale_density_at_its_validated_band(validation, tmp_path):
     F1 reads the fraction at the validated band and says so; 4-step densities are set aside."""
     H = planted(200, 0.8, 2, rotate=False)
     est = slq(DenseOperator(H), probes=1, steps=40, seed=3, lam_max=10.0)
-    assert est["validated"] and est["band"] == 1e-3
+    assert est["validated"] and est["band"] == 1e-3 and est["band_fraction"] == est["near_zero_fraction"]
     assert abs(est["near_zero_fraction"] - 0.8) <= 0.03
 
     def summary(e):
@@ -125,7 +125,7 @@ def test_F1_reads_a_scale_density_at_its_validated_band(validation, tmp_path):
     assert "validated for |λ| ≤ 0.001·λ_1" in v.reason and "planted 200" in v.reason
     assert evaluate_claim("F1", [good], Thresholds(f1_fraction=0.75)).status == "holds"
     rough = slq(DenseOperator(H), probes=1, steps=4, seed=3, lam_max=10.0)
-    assert not rough["validated"] and rough["band"] is None
+    assert not rough["validated"] and rough["band"] is None and rough["band_fraction"] is None
     bad = record(tmp_path, "bad", summary(rough))
     v = evaluate_claim("F1", [bad], Thresholds())
     assert v.status == "inconclusive" and "unvalidated estimator (1 probe(s) × 4 Lanczos steps)" in v.reason
