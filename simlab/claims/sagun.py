@@ -257,11 +257,12 @@ def evaluate_S4(records: Sequence[Record], th: Thresholds) -> Verdict:
 
 
 def evaluate_S5(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """S5: training drives eigenvalues to zero: per valid run holding both the initial and the
-    final full spectrum, near-zero fraction (|λ| ≤ eps·λ_1, each with its own λ_1) at the end >
-    at initialisation."""
+    """S5: training drives eigenvalues to zero: per valid run (one per trajectory) holding both
+    the initial and the final full spectrum, near-zero fraction (|λ| ≤ eps·λ_1, each with its
+    own λ_1) at the end > at initialisation."""
     thr = {"eps": th.eps}
-    ok, ex = rd.split_valid(r for r in rd.distinct(records) if rd.spectrum(r, "init") is not None)
+    ok, ex = rd.split_valid(one_per_trajectory(r for r in rd.distinct(records)
+                                                if rd.spectrum(r, "init") is not None))
     units, used = {}, []
     for r in ok:
         lam0, lam1 = rd.spectrum(r, "init"), rd.spectrum(r)
