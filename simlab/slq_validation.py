@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab.errors import UsageError
+from simlab.errors import UsageError, check_out_file
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.spectrum import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tridiag, near_zero_mass
@@ -254,7 +254,7 @@ def parse_args(argv):
     cfg = SLQValidationConfig(points=points, steps=tuple(a.steps),
                               eps=tuple(a.eps), seeds=a.seeds, dtype=a.dtype,
                               hessian_dtype=a.hessian_dtype, data_root=a.data_root)
-    return cfg, Path(a.out), Path(a.hessian_cache) if a.hessian_cache else None
+    return cfg, check_out_file(a.out), Path(a.hessian_cache) if a.hessian_cache else None
 
 
 def main(argv=None) -> int:
