@@ -29,12 +29,14 @@ toy_class_sweep    toy    n_c ∈ {2,3,5,10} at η = 0.2, seeds 0–2           
 toy_entry          toy    η = 0.2, telemetry every iteration (= lr_sweep η = 0.2)  L4
 toy_mse            toy    MSE, n_c ∈ {2,3,5,10}, η = 0.05·n_c, L < 0.1·L(θ_0)      S8 S4
 toy_continuation*  toy    GD / Bulk-GD / Top-GD for 2/η iterations from on-edge θ  L10
-toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8×)      L8
+toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8×)      L8 L9
 toy_edge_nd        toy    η = 0.1, n_D ∈ {125, 250, 500, 1000}: on-edge λ vs n_D   L8 (plot)
 predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
-sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random     S1–S7 F1 F2
-sagun_critical     toy    std-0.5 blobs and 784-2-10 for 20,000 iterations         S6 F2 (‖g‖ ≤ 1e-3)
-scale_*            scale  AlexNet width 1/16, n_D = 256 (see scale/README.md)      L1–L8 S8
+sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random,    S1–S7 F1 F2
+                          3 seeds; std 0.5: η = 0.1 then 1/λ_1 until ‖g‖ ≤ 1e-4
+sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
+scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
+                          for the n_D = 512 η sweep and the class sweep
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """
@@ -63,7 +65,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "toy_entry": ("toy", ("L4",)),
     "toy_mse": ("toy", ("S8", "S4")),
     "toy_continuation": ("toy", ("L10",)),
-    "toy_flow": ("toy", ("L8",)),
+    "toy_flow": ("toy", ("L8", "L9")),
     "toy_edge_nd": ("toy", ("L8",)),
     "sagun_width": ("toy", ("S1", "S2", "S5", "S6", "F1", "F2")),
     "sagun_std": ("toy", ("S3", "S7")),

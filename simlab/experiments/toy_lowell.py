@@ -138,7 +138,7 @@ def toy_flow_runs(e: EdgeSizes) -> list[Run]:
                        edge_config(e, lr=e.flow_lr, n_data=n, schedule="flow", flow_c=0.5,
                                    max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                                    telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
-                                   experiment="gradient_flow"), ("L8",), 200))
+                                   experiment="gradient_flow"), ("L8", "L9"), 200))
     for n in e.nd_sizes:
         out.append(Run(f"toy/edge_nd/nD{n}", "toy_edge_nd", "toy",
                        edge_config(e, lr=e.nd_lr, n_data=n, dense_every=0,
