@@ -20,7 +20,8 @@ that cell is misread by up to the cell's weight. So the band is measured, not as
 
 The result is a JSON document (``simlab/slq_validation.json`` by default; the one
 :func:`simlab.spectrum.validated_band` reads), whose ``rows`` say which bands each setting
-resolves to the tolerance. Run: ``python -m simlab.slq_validation [--out PATH]`` (one core: the
+resolves to the tolerance (``--show`` prints the stored one as a table). Run:
+``python -m simlab.slq_validation [--out PATH]`` (one core: the
 dense Hessian costs ~4 CPU minutes per θ at 128 images; ``--hessian-cache DIR`` keeps the
 Hessians, so runs with ``--points`` apart can fill it in parallel and a last run reads them).
 It needs ``cifar10_subset.npz`` (``--data-root``).
@@ -225,9 +226,13 @@ def table(doc: dict) -> str:
         errs = {r["eps"]: r["max_abs_error"] for r in doc["rows"]
                 if (r["estimator"], r["probes"], r["steps"]) == (est, p, m)}
         lines.append(f"  {est:9} {p:>6} {m:>5}  " + "  ".join(f"{errs[e]:>7.3f}" for e in eps))
-    lines.append("narrowest band within the tolerance:")
+    lines.append("narrowest band within the tolerance (max error; its parts' maxima: quadrature, probe noise):")
+    rows = {(r["estimator"], r["probes"], r["steps"], r["eps"]): r for r in doc["rows"]}
     for b in doc["bands"]:
-        what = (f"|λ| ≤ {b['band']:g}·λ_1 ({b['estimator']}, max error {b['max_abs_error']:.3f})"
+        r = rows.get((b["estimator"], b["probes"], b["steps"], b["band"]), {})
+        parts = (f"; {r['max_quadrature_error']:.3f}, {r['max_probe_noise']:.3f}"
+                 if "max_quadrature_error" in r else "")
+        what = (f"|λ| ≤ {b['band']:g}·λ_1 ({b['estimator']}, max error {b['max_abs_error']:.3f}{parts})"
                 if b["band"] is not None else "none")
         lines.append(f"  {b['probes']} × {b['steps']}: {what}")
     return "\n".join(lines)
@@ -237,6 +242,7 @@ def parse_args(argv):
     d = SLQValidationConfig()
     ap = argparse.ArgumentParser(prog="python -m simlab.slq_validation", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(SLQ_VALIDATION), help="validation JSON to write")
+    ap.add_argument("--show", action="store_true", help="print the stored validation (--out) and stop")
     ap.add_argument("--data-root", default=None, help="cifar10_subset.npz or its folder")
     ap.add_argument("--hessian-cache", default=None, help="folder keeping the dense Hessians")
     ap.add_argument("--points", nargs="+", default=[f"{n}:{lr:g}:{t}" for n, lr, t in d.points],
@@ -254,6 +260,8 @@ def parse_args(argv):
     cfg = SLQValidationConfig(points=points, steps=tuple(a.steps),
                               eps=tuple(a.eps), seeds=a.seeds, dtype=a.dtype,
                               hessian_dtype=a.hessian_dtype, data_root=a.data_root)
+    if a.show:
+        return None, Path(a.out), None
     return cfg, check_out_file(a.out), Path(a.hessian_cache) if a.hessian_cache else None
 
 
@@ -261,6 +269,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     try:
         cfg, out, cache = parse_args(argv)
+        if cfg is None:  # --show
+            if not out.is_file():
+                raise UsageError(f"no SLQ validation at {out}; run python -m simlab.slq_validation first")
+            print(table(json.loads(out.read_text())))
+            return 0
         cfg.validate()
         doc = measure(cfg, cache, log=lambda s: print(s, file=sys.stderr, flush=True))
     except UsageError as e:
