@@ -382,6 +382,15 @@ def evaluate_L7(records: Sequence[Record], th: Thresholds) -> Verdict:
 # ---------------------------------------------------------------------------- L10
 
 
+def _where(grp: Sequence[Record], fr: Sequence[dict]) -> str:
+    """'n_D = 512, η 0.005 / 0.01 for 400 / 200 iterations': where a continuation group ran."""
+    n = rd.n_data(grp[0])
+    etas = sorted({c["lr"] for c in fr})
+    iters = [next(c["n_iter"] for c in fr if c["lr"] == e) for e in etas]
+    return ((f"n_D = {n}, " if n else "") + "η " + " / ".join(f"{e:g}" for e in etas)
+            + " for " + " / ".join(map(str, iters)) + " iterations")
+
+
 def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L10: learning happens in the bulk over a whole trajectory (Song, Ahn & Yun 2025).
 
@@ -430,9 +439,9 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
             "seeds_top_fraction": [c["top_fraction"] for c in fr],
             "decrease": [c["decrease"] for c in fr], "n_iter": [c["n_iter"] for c in fr],
             "start_rho_1": [c["start_rho_1"] for c in fr],
-            "why": f"over {fr[0]['n_iter']} iterations at η = {fr[0]['lr']:g}: Bulk-GD decreased "
+            "why": f"{_where(grp, fr)}: Bulk-GD decreased "
                    f"the loss by {b:.3g}×{_range([c['bulk_fraction'] for c in fr])} GD's, Top-GD by "
-                   f"{t:.3g}×{_range([c['top_fraction'] for c in fr])} ({len(fr)} seed(s))"})
+                   f"{t:.3g}×{_range([c['top_fraction'] for c in fr])} ({len(fr)} run(s))"})
     v = combine("L10", units, thr, used, "continuation groups",
                 "no continuation from an on-edge θ (experiment 'continuation')", ex)
     ok_starts = [(s, eta) for s, eta in starts if s is not None]
