@@ -43,6 +43,7 @@ import torch
 from simlab.errors import UsageError, check_out_file
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
+from simlab.trainer import TrainConfig, train
 from simlab.spectrum import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tridiag, near_zero_mass
 
 
@@ -101,8 +102,9 @@ def hessians(cfg: SLQValidationConfig, cache: Path | None = None, log=print):
         hland = bridge_landscape(cfg, n_data, getattr(torch, cfg.hessian_dtype))
         theta, done = land.theta0.clone(), 0
         for target in sorted(p[2] for p in cfg.points if (p[0], p[1]) == (n_data, lr)):
-            for _ in range(target - done):
-                theta = theta - lr * land.grad(theta)
+            if target > done:  # the one GD loop (simlab.trainer.train), no telemetry
+                theta = train(land, TrainConfig(lr=lr, max_steps=target - done, telemetry_every=0,
+                                                k=1), theta=theta, progress=False).theta
             done = target
             loss = land.loss(theta)
             if not np.isfinite(loss):
