@@ -2,9 +2,9 @@
 
 A run is complete when its ``summary.json`` exists (every runner writes it last, atomically), so
 running a grid twice does no work the second time. An interrupted run is continued where that is
-possible — a scale run with a checkpoint (``checkpoints/state.pt``) resumes from it, which the
-trainer guarantees gives the same record — and otherwise its partial folder is removed and the
-run starts again (toy and bridge runs take seconds to minutes and keep no checkpoints).
+possible — a scale or toy run with a checkpoint (``checkpoints/state.pt``) of its very config
+resumes from it, which the trainer guarantees gives the same record — and otherwise its partial
+folder is removed and the run starts again (bridge runs take seconds and keep no checkpoints).
 A run that raises a usage or data error (e.g. CIFAR-10 absent) is reported and skipped; the rest
 of the grid still runs.
 
@@ -57,6 +57,21 @@ def stale_fields(run: Run, run_dir: Path) -> list[str]:
     old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
     new = to_jsonable(run.config)
     return sorted(k for k in old if k in new and k not in IGNORED_FIELDS and old[k] != new[k])
+
+
+def same_config(run: Run, run_dir: Path) -> bool:
+    """The record in ``run_dir`` was written with exactly ``run.config`` (every field; ``device``
+    aside, as a toy resume checks it): a partial toy run that can be resumed."""
+    import json
+
+    from simlab.record import CONFIG, to_jsonable
+
+    if not (run_dir / CONFIG).is_file():
+        return False
+    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
+    new = to_jsonable(run.config)
+    return {k: v for k, v in old.items() if k != "device"} == \
+        {k: v for k, v in new.items() if k != "device"}
 
 
 def status(run: Run, runs_dir: Path) -> str:
@@ -140,13 +155,17 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
                 shutil.rmtree(out)
             run_one(run.config, out, resume=resume, progress=progress, figures=False)
             return
-        if out.exists():
-            shutil.rmtree(out)
         if run.kind == "toy":  # every toy run, Sagun's and Lowell's edge protocol alike
             from simlab.toy.run import run as toy_run
 
-            toy_run(run.config, out, progress=progress, figures=False)
-        elif run.kind == "alias":
+            resume = (out / CHECKPOINT).exists() and same_config(run, out)
+            if out.exists() and not resume:
+                shutil.rmtree(out)
+            toy_run(run.config, out, resume=resume, progress=progress, figures=False)
+            return
+        if out.exists():
+            shutil.rmtree(out)
+        if run.kind == "alias":
             copy_as(out.parents[len(Path(run.name).parts) - 1] / run.config.source, out,
                     run.config.experiment, run.config.source)
         elif run.kind == "continuation":

@@ -117,6 +117,65 @@ def test_smoke_grid_run_report_and_resume(tmp_path):
                         for p in pngs if p.parent.name == "figures")
 
 
+KILLED_TOY = """
+import json, sys
+from simlab.experiments import Run
+from simlab.paper.runner import execute
+from simlab.toy import lowell
+execute(Run("toy/x", "toy_lr_sweep", "toy", lowell.config(**json.loads(sys.argv[1]))), __import__("pathlib").Path(sys.argv[2]),
+        progress=False)
+"""
+
+
+def test_a_killed_toy_edge_run_is_resumed_by_the_runner_into_the_same_record(tmp_path):
+    """execute() continues a toy run killed (SIGKILL) after a checkpoint from that checkpoint, with
+    the θ snapshots its dense spectra need, and writes the uninterrupted run's record (timings
+    aside); a partial folder written with another config is started over."""
+    import subprocess
+    import sys
+
+    from simlab.experiments import Run
+    from simlab.paper.runner import execute, same_config
+    from simlab.record import CRASH_ENV
+    from simlab.toy import lowell
+
+    kw = dict(dataset="blobs", n_data=40, hidden=3, standardise=False, lr=0.5, max_steps=30,
+              telemetry_every=5, dense_every=10, k=3, target_loss=None, data_root=None)
+    run = Run("toy/x", "toy_lr_sweep", "toy", lowell.config(**kw))
+    execute(run, tmp_path / "whole", progress=False)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", CRASH_ENV: "step:22"}
+    r = subprocess.run([sys.executable, "-c", KILLED_TOY, json.dumps(kw), str(tmp_path / "cut")],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == -9, r.stderr
+    assert (tmp_path / "cut" / "checkpoints" / "state.pt").is_file()
+    assert not (tmp_path / "cut" / "summary.json").exists() and same_config(run, tmp_path / "cut")
+    first = (tmp_path / "cut" / "telemetry.jsonl").read_text().splitlines()[0]
+    execute(run, tmp_path / "cut", progress=False)
+    # resumed, not started over: the killed run's first point (its wall time too) is kept
+    assert (tmp_path / "cut" / "telemetry.jsonl").read_text().splitlines()[0] == first
+    timing = {"wall_time", "run_seconds", "dense_seconds", "train_seconds", "telemetry_seconds",
+              "grads_per_hvp"}
+
+    def numbers(d):
+        s = {k: v for k, v in json.loads((d / "summary.json").read_text()).items() if k not in timing}
+        a = np.load(d / "arrays.npz")
+        tel = [{k: v for k, v in json.loads(line).items() if k not in timing}
+               for line in (d / "telemetry.jsonl").read_text().splitlines()]
+        return tel, s, {k: a[k] for k in a.files}
+
+    whole, cut = numbers(tmp_path / "whole"), numbers(tmp_path / "cut")
+    assert whole[:2] == cut[:2] and whole[2].keys() == cut[2].keys()
+    assert all(np.array_equal(whole[2][k], cut[2][k], equal_nan=True) for k in whole[2])
+    assert cut[2]["dense_steps"].tolist() == [0, 10, 20, 30]
+    assert not list((tmp_path / "cut").glob("snapshots/*.pt"))
+    # another config's partial folder is not resumed
+    other = Run("toy/x", "toy_lr_sweep", "toy", lowell.config(**{**kw, "lr": 0.4}))
+    (tmp_path / "cut" / "summary.json").unlink()
+    assert not same_config(other, tmp_path / "cut")
+    execute(other, tmp_path / "cut", progress=False)
+    assert json.loads((tmp_path / "cut" / "config.json").read_text())["config"]["lr"] == 0.4
+
+
 @pytest.mark.slow
 def test_whole_smoke_preset_runs(tmp_path):
     assert paper_main(["run", "--preset", "smoke", "--runs", str(tmp_path), "--quiet"]) == 0

@@ -261,6 +261,9 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     if figures and H is not None:
         summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
     writer.write_summary(summary)
+    if not cfg.snapshot_every:  # θ snapshots taken only for the dense spectra: removed once the
+        for p in (out / "snapshots").glob("step_*.pt"):  # record is complete (a resume needs them)
+            p.unlink()
     return summary
 
 
@@ -269,12 +272,10 @@ def dense_spectra(land: Landscape, cfg: ToyConfig, out: Path, result):
     at the θ snapshots every ``dense_every`` iterations and at the last finite θ. The eigenvalues
     come from the eigendecomposition of H (:func:`full_spectrum`; ``H_0``/``H_end`` are returned
     to be stored, ``H_end`` None without a finite θ), or with ``eigenvalues_only`` from
-    ``eigvalsh`` (both None; the two differ in the last bits). Snapshots taken only for the
-    spectra (no ``snapshot_every``) are removed."""
+    ``eigvalsh`` (both None; the two differ in the last bits)."""
     thetas = {}
-    snaps = sorted((out / "snapshots").glob("step_*.pt"))
     if cfg.dense_every:
-        for p in snaps:
+        for p in sorted((out / "snapshots").glob("step_*.pt")):
             step = int(p.stem.split("_")[1])
             if step % cfg.dense_every == 0:
                 thetas[step] = torch.load(p, weights_only=True)
@@ -291,9 +292,6 @@ def dense_spectra(land: Landscape, cfg: ToyConfig, out: Path, result):
             H = Hs if result.theta_finite is not None and s == steps[-1] else H
         else:
             spectra.append(torch.linalg.eigvalsh(Hs).cpu().numpy())
-    if not cfg.snapshot_every:
-        for p in snaps:
-            p.unlink()
     return steps, spectra, H0, H
 
 
