@@ -42,6 +42,9 @@ def parser() -> ArgumentParser:
     g.add_argument("--from", dest="sources", nargs="+", default=(), help="gradient-flow records for --experiment cusp")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g.add_argument("--no-figures", action="store_true", help="do not draw figures at the end")
+    g.add_argument("--remeasure-density", nargs="+", metavar="RUN_DIR",
+                   help="re-measure finished scale records' end-of-run SLQ density from weights.pt at "
+                        "--slq-vectors x --slq-steps (default 4 x 160) into density_<p>x<s>.json; runs nothing else")
     return p
 
 
@@ -117,10 +120,25 @@ def check_data_root(cfg: ScaleConfig) -> None:
     resolve_source(cfg.data_root, download=cfg.download)
 
 
+def remeasure_density(args) -> int:
+    """``--remeasure-density``: :func:`simlab.scale.remeasure.main` (only --slq-vectors,
+    --slq-steps, --device and --no-progress go with it)."""
+    from simlab.scale.remeasure import main as remeasure_main
+
+    other = [n for n in given(args, args.config_fields) if n not in ("slq_vectors", "slq_steps", "device")]
+    if other or args.preset or args.out or args.resume or args.overwrite or args.dry_run or args.sources:
+        raise UsageError("--remeasure-density takes only --slq-vectors, --slq-steps, --device and "
+                         "--no-progress; drop the other flags")
+    return remeasure_main(args.remeasure_density, probes=args.slq_vectors, steps=args.slq_steps,
+                          device=args.device, progress=not args.no_progress)
+
+
 def main(argv=None) -> int:
     from simlab.scale.distributed import world
 
     args = parser().parse_args(argv)
+    if args.remeasure_density:
+        return remeasure_density(args)
     if args.experiment and args.experiment not in EXPERIMENTS:
         if not is_registered(args.experiment, "scale"):
             names = sorted(set(EXPERIMENTS) | set(registry_names("scale")))
