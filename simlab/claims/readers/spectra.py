@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 from simlab.claims.readers.records import arrays, n_classes, num, regime
 from simlab.claims.verdict import Thresholds
-from simlab.record import Record
+from simlab.record import Record, read_json_object
 
 # ============================================================================ spectra
 
@@ -116,36 +117,70 @@ def estimator(r: Record) -> dict:
             "steps": None if steps is None else int(steps)}
 
 
-def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> tuple[dict | None, str]:
-    """F1 at scale: the near-zero fraction of the run's SLQ density at the narrowest band
-    |λ| ≤ ε·λ_1 (ε ≥ th.eps) that its settings resolve within ``th.f1_validation`` of the exact
-    fraction in the stored validation (:func:`simlab.spectrum.validated_band`, measured on the
-    bridge CNN by ``python -m simlab.slq_validation``; ``validation``: another such file).
+def densities(r: Record) -> list[dict]:
+    """Every SLQ node/weight density a record holds, each as {"density", "lambda_1", "probes",
+    "steps", "where"}: the end-of-run one in summary.json (λ_1: :func:`lambda_max`) and each
+    ``density_<p>x<s>.json`` re-measured from weights.pt (``python -m simlab scale
+    --remeasure-density``; λ_1: its largest Ritz value at the final weights)."""
+    s = r.summary or {}
+    out = []
+    dens = s.get("density") if isinstance(s.get("density"), dict) else None
+    est = estimator(r)
+    if dens is not None and "nodes" in dens and None not in est.values():
+        out.append({"density": dens, "lambda_1": lambda_max(r), **est, "where": ""})
+    path = getattr(r, "path", None)
+    if path is not None and Path(path).is_dir():
+        for f in sorted(Path(path).glob("density_*x*.json")):
+            doc = read_json_object(f)
+            d, st = doc.get("density"), doc.get("settings") or {}
+            if not isinstance(d, dict) or "nodes" not in d or None in (st.get("probes"), st.get("steps")):
+                continue
+            out.append({"density": d, "lambda_1": doc.get("lambda_1"), "probes": int(st["probes"]),
+                        "steps": int(st["steps"]), "where": f" re-measured from weights.pt ({f.name})"})
+    return out
 
-    Returns ({"near_zero_fraction", "band", "estimator", "max_abs_error", "probes", "steps"}, why)
-    or (None, why) when the run has no node/weight density or its settings resolve no band."""
+
+def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> tuple[dict | None, str]:
+    """F1 at scale: the near-zero fraction of the record's finest-resolving SLQ density at the
+    narrowest band |λ| ≤ ε·λ_1 (ε ≥ th.eps) its settings resolve within ``th.f1_validation`` of
+    the exact fraction in the stored validation (:func:`simlab.spectrum.validated_band`, measured
+    on the bridge CNN by ``python -m simlab.slq_validation``; ``validation``: another such file).
+
+    The densities are those of :func:`densities` (the run's own and any re-measured at other
+    settings); the one whose validated band is narrowest is read (on a tie, the most probes ×
+    steps), and the reason names its settings, file and band.
+
+    Returns ({"near_zero_fraction", "band", "estimator", "max_abs_error", "probes", "steps",
+    "density_source"}, why) or (None, why) when the record has no node/weight density or no
+    density's settings resolve a band."""
     from simlab.spectrum import validated_band
 
-    s = r.summary or {}
-    dens = s.get("density") if isinstance(s.get("density"), dict) else None
-    lmax = lambda_max(r)
-    est = estimator(r)
-    where = f"{est['probes'] or '?'} probe(s) × {est['steps'] or '?'} Lanczos steps"
-    if dens is None or "nodes" not in dens or lmax is None or None in est.values():
+    found = [d for d in densities(r) if d["lambda_1"] is not None]
+    if not found:
+        est = estimator(r)
+        where = f"{est['probes'] or '?'} probe(s) × {est['steps'] or '?'} Lanczos steps"
         return None, f"no SLQ nodes/weights with their settings and λ_1 in the record ({where})"
-    val = validated_band(est["probes"], est["steps"], eps=th.eps, tolerance=th.f1_validation,
-                         path=validation)
-    if val is None:
+    scored = []
+    for d in found:
+        val = validated_band(d["probes"], d["steps"], eps=th.eps, tolerance=th.f1_validation,
+                             path=validation)
+        if val is not None:
+            scored.append((val["band"], -d["probes"] * d["steps"], len(scored), d, val))
+    if not scored:
+        where = "; ".join(f"{d['probes']} probe(s) × {d['steps']} Lanczos steps{d['where']}" for d in found)
         return None, (f"spectral density from an unvalidated estimator ({where}): no band "
                       f"|λ| ≤ ε·λ_1 with ε ≥ {th.eps:g} is resolved within {th.f1_validation} "
                       f"by these settings in the SLQ validation")
-    f = density_near_zero(dens, lmax, val["band"], val["estimator"])
+    *_, d, val = min(scored, key=lambda t: t[:3])
+    where = f"{d['probes']} probe(s) × {d['steps']} Lanczos steps{d['where']}"
+    f = density_near_zero(d["density"], float(d["lambda_1"]), val["band"], val["estimator"])
     if f is None:
         return None, f"empty SLQ density ({where})"
     why = (f"SLQ {where}, validated for |λ| ≤ {val['band']:g}·λ_1 ({val['estimator']} estimator, "
            f"max error {val['max_abs_error']:.3f} on the {val['net']})")
     return {"near_zero_fraction": f, **{k: val[k] for k in ("band", "estimator", "max_abs_error")},
-            **est}, why
+            "probes": d["probes"], "steps": d["steps"],
+            "density_source": d["where"].strip() or "summary.json"}, why
 
 
 def final_theta_norm(r: Record) -> float | None:
