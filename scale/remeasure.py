@@ -84,7 +84,7 @@ def remeasure(path: Path | str, *, probes: int = SLQ_PROBES, steps: int = SLQ_ST
     from tqdm import tqdm
 
     with tqdm(total=n, desc=f"SLQ {probes}x{steps} {path.name}", unit="HVP", disable=not progress,
-              mininterval=2.0, leave=False) as bar:
+              mininterval=2.0, delay=3.0, leave=False) as bar:
         est = slq(_Progress(op, bar), probes=probes, steps=steps, seed=cfg.seed, eps=cfg.eps)
     nodes, weights = est["nodes"], est["weights"]
     lam1 = float(nodes.max())  # the largest Ritz value: λ_1 at this θ (converged long before 160 steps)
