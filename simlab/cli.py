@@ -110,6 +110,25 @@ def _count_or_labels(text):
 _count_or_labels.__name__ = "count or labels"
 
 
+class _Unset:
+    """The value of ``--field none`` for an optional field: set it to None (argparse's own
+    None means "not given")."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+UNSET = _Unset()
+
+
+def _or_none(parse):
+    """``parse``, but the word ``none`` gives :data:`UNSET` (for ``X | None`` fields)."""
+    def parser(text: str):
+        return UNSET if text.strip().lower() == "none" else parse(text)
+    parser.__name__ = getattr(parse, "__name__", "value")
+    return parser
+
+
 def _parser_for(tp):
     """The argparse ``type`` for a field annotation (``None`` in a union means "not given")."""
     args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else []
@@ -137,8 +156,9 @@ def field_comments(cls) -> dict[str, str]:
 def config_flags(group, cls, *, skip=(), aliases=None, choices=None, helps=None) -> list[str]:
     """Add one flag per field of the dataclass ``cls`` to ``group``; returns the field names.
 
-    ``--field-name`` for ``field_name``; its type from the annotation (int, float, str, bool as a
-    switch, ``tuple[int, ...]`` as ``1,2,3``, ``int | tuple[int, ...]`` as a count or labels);
+    ``--field-name`` for ``field_name``; its type from the annotation (int, float, str, bool as
+    ``--x``/``--no-x``, ``tuple[int, ...]`` as ``1,2,3``, ``int | tuple[int, ...]`` as a count or
+    labels; an optional field ``X | None`` also takes ``none``, which sets it to None);
     help and choices from the field's ``metadata`` ("help", "choices"), else from ``helps`` /
     ``choices``, else the field's source comment. Every default is ``None`` (not given), so a
     config is the preset or the dataclass default with the given flags replaced
@@ -157,11 +177,15 @@ def config_flags(group, cls, *, skip=(), aliases=None, choices=None, helps=None)
               "help": f.metadata.get("help") or helps.get(f.name) or comments.get(f.name)}
         options = f.metadata.get("choices") or choices.get(f.name)
         if tp is bool:
-            kw.update(action="store_const", const=True)
+            kw["action"] = argparse.BooleanOptionalAction   # --x / --no-x
         else:
             kw["type"] = _parser_for(tp)
+            if type(None) in typing.get_args(tp):
+                kw["type"] = _or_none(kw["type"])
+                kw["help"] = (kw["help"] or "") + " ('none' to unset)"
             if options:
-                kw["choices"] = tuple(options)
+                kw["choices"] = tuple(options) + ((UNSET,) if type(None) in typing.get_args(tp)
+                                                  else ())
         if kw["help"]:
             kw["help"] = kw["help"].replace("%", "%%")
         group.add_argument(flag(f.name), *aliases.get(f.name, ()), **kw)
@@ -171,7 +195,8 @@ def config_flags(group, cls, *, skip=(), aliases=None, choices=None, helps=None)
 
 def given(args, names) -> dict:
     """The config fields among ``names`` that were given on the command line."""
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return {n: None if getattr(args, n) is UNSET else getattr(args, n)
+            for n in names if getattr(args, n, None) is not None}
 
 
 # ------------------------------------------------------------------ the experiment registry

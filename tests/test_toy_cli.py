@@ -173,3 +173,16 @@ def test_scale_plan_states_size_and_cost(capsys):
     assert main(["scale", "--preset", "paper", "--device", "cpu", "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "35,855,178 parameters" in text and "40,000 iterations" in text and "years" in text
+
+
+def test_optional_fields_take_none_and_switches_take_no():
+    """`--x none` sets an optional field to None (not 'not given'); `--no-x` switches a bool off."""
+    from simlab.toy.cli import config_from_args, parser
+    from simlab.toy.run import ToyConfig
+
+    assert ToyConfig().grad_tol is not None  # so that 'none' is a change
+    cfg = config_from_args(parser().parse_args(["--grad-tol", "none", "--no-standardise"]))
+    assert cfg.grad_tol is None and cfg.standardise is False
+    cfg = config_from_args(parser().parse_args(["--grad-tol", "2e-4", "--standardise"]))
+    assert cfg.grad_tol == 2e-4 and cfg.standardise is True
+    assert config_from_args(parser().parse_args([])).grad_tol == ToyConfig().grad_tol
