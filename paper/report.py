@@ -113,6 +113,11 @@ def bridge_rows(records: list[Record]) -> list[dict]:
 # ------------------------------------------------------------------------------ what we found
 
 
+def _span(xs: Sequence[int]) -> str:
+    """'3' or '1–4': the range of integers seen."""
+    return f"{min(xs)}" if min(xs) == max(xs) else f"{min(xs)}–{max(xs)}"
+
+
 def _edge_sentence(g: str, rows: list[dict]) -> str:
     mine = [x for x in rows if x["regime"] == g and x["valid"]
             and x["experiment"] not in OTHER_PROTOCOLS]
@@ -125,13 +130,19 @@ def _edge_sentence(g: str, rows: list[dict]) -> str:
          f"{_show(best['max_rho_1'])} at η = {_show(best['lr'])}).")
     if on:
         match = sum(x["edge_count"] == x["n_c_minus_1"] for x in on)
-        counts = sorted({(x["n_c_minus_1"], x["edge_count"]) for x in on})
+        by: dict = {}
+        for x in on:
+            if x["n_c_minus_1"] is not None and x["edge_count"] is not None:
+                by.setdefault(x["n_c_minus_1"], []).append(x["edge_count"])
         s += (f" On the edge, the edge count equalled n_c − 1 in {match} of {len(on)} runs; "
-              "(n_c − 1, edge count) pairs seen: " + ", ".join(f"({a}, {b})" for a, b in counts) + ".")
+              "edge count where Lowell predicts n_c − 1: " + "; ".join(
+                  f"n_c − 1 = {k}: {_span(v)} ({len(v)} runs)" for k, v in sorted(by.items()))
+              + ".")
     sparse = [x for x in mine if x["cadence_ok"] is False]
     if sparse:
-        s += (f" {len(sparse)} of Lowell's runs had telemetry sparser than 1/(5η) "
-              f"({', '.join(x['run'] for x in sparse[:4])}), too sparse to see a short edge phase.")
+        s += (f" {len(sparse)} of these runs had telemetry sparser than 1/(5η) "
+              f"({', '.join(x['run'] for x in sparse[:4])}): too sparse to see a short edge "
+              "phase, so they count as not having reached it.")
     return s
 
 
