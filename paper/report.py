@@ -142,7 +142,7 @@ def _edge_sentence(g: str, rows: list[dict]) -> str:
     if sparse:
         s += (f" {len(sparse)} of these runs had telemetry sparser than 1/(5η) "
               f"({', '.join(x['run'] for x in sparse[:4])}): too sparse to see a short edge "
-              "phase, so they count as not having reached it.")
+              "phase.")
     return s
 
 
