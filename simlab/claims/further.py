@@ -51,15 +51,16 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
             "by_source": {src: {"n": len(rows), "median": float(np.median([v["near_zero_fraction"] for v in rows])),
                                 "bands": sorted({v["band"] for v in rows})}
                           for src, rows in by.items() if rows}}
-    notes = sorted({v["estimator_note"] for v in per.values() if "estimator_note" in v})
     parts = []
     if by["exact"]:
         parts.append(f"{len(by['exact'])} exact spectra at |λ| ≤ {th.eps:g}·λ_1 (median "
                      f"{stat['by_source']['exact']['median']:.3g})")
-    if by["density"]:
-        parts.append(f"{len(by['density'])} SLQ densities read at the band their settings resolve "
-                     f"(median {stat['by_source']['density']['median']:.3g}): {notes[0]}"
-                     + (f" (+{len(notes) - 1} other settings)" if len(notes) > 1 else ""))
+    for band in sorted({v["band"] for v in by["density"]}):
+        rows = [v for v in by["density"] if v["band"] == band]
+        notes = sorted({v["estimator_note"] for v in rows if "estimator_note" in v})
+        parts.append(f"{len(rows)} SLQ densities at |λ| ≤ {band:g}·λ_1, the band their settings "
+                     f"resolve (median {np.median([v['near_zero_fraction'] for v in rows]):.3g}): "
+                     + " / ".join(notes))
     return Verdict("F1", HOLDS if med >= th.f1_fraction else FAILS, stat, thr, with_excluded(
         f"median near-zero fraction {med:.3g} over {len(fr)} runs (min {min(fr):.3g}, max "
         f"{max(fr):.3g}); " + "; ".join(parts), excluded), used, excluded)
