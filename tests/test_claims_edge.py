@@ -367,3 +367,21 @@ def test_L2_names_a_class_count_whose_telemetry_is_too_short_to_judge(lab):
     assert v.status == "holds", v.reason   # n_c = 2 and 3: gaps at 1 and 2, ρ_(n_c−1) ≥ 0.69
     assert "n_c = 5 on the edge but not judged" in v.reason
     assert next(iter(v.statistic.values()))["not_judged"] == [5]
+
+
+def test_records_sharing_a_folder_name_keep_apart_in_verdicts(tmp_path):
+    """lr_sweep/lr_0.01 and lr_sweep_nD512/lr_0.01: per-run verdicts are keyed by label, so the
+    two must not collapse into one unit."""
+    from simlab.claims import load_records
+
+    for sweep, grow in (("lr_sweep", 0.0005), ("lr_sweep_nD512", 0.002)):
+        w = RecordWriter(tmp_path / sweep / "lr_0.01", {"n_classes": 3, "lr": 0.01},
+                         meta={"regime": "toy", "experiment": "lr_sweep", "data": {"name": "digits"}})
+        for i in range(12):
+            w.append({"step": 10 * i, "rho": [1.0, 0.9, 0.1], "theta_norm": 1.0 + grow * i})
+        w.write_summary({"valid": True, "steps": 120, "theta0_norm": 1.0})
+    recs = load_records([tmp_path])
+    assert sorted(readers.label(r) for r in recs) == ["lr_sweep/lr_0.01", "lr_sweep_nD512/lr_0.01"]
+    v = evaluate_claim("L7", recs, TH)
+    assert set(v.statistic) == {"lr_sweep/lr_0.01", "lr_sweep_nD512/lr_0.01"}
+    assert v.status == "fails" and "1 holds" in v.reason   # 0.55 % and 2.2 %: both judged

@@ -85,4 +85,30 @@ def load_records(paths: Iterable[str | Path], warn: Callable[[str], None] | None
     without that line (and ``warn`` is told); a corrupt file is a RecordError naming it."""
     from simlab.record import find_records
 
-    return [Record.load(p, drop_truncated=True, warn=warn) for p in find_records(paths)]
+    records = [Record.load(p, drop_truncated=True, warn=warn) for p in find_records(paths)]
+    unique_labels(records)
+    return records
+
+
+def unique_labels(records: list[Record]) -> None:
+    """Records whose folder names collide (``lr_sweep/lr_0.01`` and ``lr_sweep_nD512/lr_0.01``)
+    get the shortest distinguishing tail of their path as ``label`` (readers.label): verdicts
+    keyed by label must not let one run overwrite another."""
+    depth = {id(r): 1 for r in records}
+
+    def tail(r):
+        return "/".join(r.path.parts[-depth[id(r)]:])
+
+    for _ in range(8):
+        seen: dict[str, list[Record]] = {}
+        for r in records:
+            seen.setdefault(tail(r), []).append(r)
+        clashes = [rs for rs in seen.values() if len(rs) > 1]
+        if not clashes:
+            break
+        for rs in clashes:
+            for r in rs:
+                depth[id(r)] = min(depth[id(r)] + 1, len(r.path.parts))
+    for r in records:
+        if depth[id(r)] > 1:
+            r.label = tail(r)

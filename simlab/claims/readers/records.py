@@ -64,7 +64,9 @@ def lr(r: Record) -> float | None:
 
 
 def label(r: Record) -> str:
-    return r.name
+    """The run's name in verdicts: its folder name, or a longer tail of its path where two
+    loaded records share a folder name (set by claims.load_records)."""
+    return getattr(r, "label", None) or r.name
 
 
 def loss_kind(r: Record) -> str:
