@@ -45,33 +45,36 @@ CHECKED_KINDS = ("toy", "scale", "bridge")  # kinds whose record stores run.conf
 IGNORED_FIELDS = ("device", "data_root")
 
 
-def stale_fields(run: Run, run_dir: Path) -> list[str]:
-    """The config fields a record wrote that differ from ``run.config`` (fields the record lacks,
-    e.g. added to the config later with a default, do not count)."""
+def _configs(run: Run, run_dir: Path) -> tuple[dict, dict] | None:
+    """(the config a record in ``run_dir`` wrote, ``run.config``) as plain data; None when the
+    folder has no config.json."""
     import json
 
     from simlab.record import CONFIG, to_jsonable
 
-    if run.kind not in CHECKED_KINDS or not (run_dir / CONFIG).is_file():
+    if not (run_dir / CONFIG).is_file():
+        return None
+    return json.loads((run_dir / CONFIG).read_text()).get("config", {}), to_jsonable(run.config)
+
+
+def stale_fields(run: Run, run_dir: Path) -> list[str]:
+    """The config fields a record wrote that differ from ``run.config`` (fields the record lacks,
+    e.g. added to the config later with a default, do not count)."""
+    both = _configs(run, run_dir) if run.kind in CHECKED_KINDS else None
+    if both is None:
         return []
-    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
-    new = to_jsonable(run.config)
+    old, new = both
     return sorted(k for k in old if k in new and k not in IGNORED_FIELDS and old[k] != new[k])
 
 
 def same_config(run: Run, run_dir: Path) -> bool:
     """The record in ``run_dir`` was written with exactly ``run.config`` (every field; ``device``
     aside, as a toy resume checks it): a partial toy run that can be resumed."""
-    import json
-
-    from simlab.record import CONFIG, to_jsonable
-
-    if not (run_dir / CONFIG).is_file():
+    both = _configs(run, run_dir)
+    if both is None:
         return False
-    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
-    new = to_jsonable(run.config)
-    return {k: v for k, v in old.items() if k != "device"} == \
-        {k: v for k, v in new.items() if k != "device"}
+    old, new = ({k: v for k, v in c.items() if k != "device"} for c in both)
+    return old == new
 
 
 def status(run: Run, runs_dir: Path) -> str:
