@@ -303,6 +303,15 @@ class _Clock:
         return (c["hvp_seconds"] / c["n_hvps_timed"]) / (c["grad_seconds"] / c["n_grads"])
 
 
+def _top1(landscape, theta, clock, tol, warm):
+    """λ_1 at θ and its eigenvector (warm-started from ``warm``) for the step-size schedules;
+    the products are timed and counted as telemetry."""
+    op = clock.timed(landscape.operator(theta))
+    e = top_eigen(op, 1, tol=tol, v0=warm, with_residuals=False)
+    clock.c["total_hvps"] += op.n_matvecs
+    return float(e.eigenvalues[0]), e.eigenvectors
+
+
 def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
           theta: torch.Tensor | None = None, operator_fn=None, probes: Sequence[Probe] = (),
           progress: bool = True, desc: str = "GD", resume: bool = False,
@@ -362,17 +371,11 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         lr = cfg.lr
         lam1 = float("nan")
         if cfg.schedule == "flow":
-            op = clock.timed(landscape.operator(theta))
-            e = top_eigen(op, 1, tol=cfg.eig_tol, v0=lam1_warm, with_residuals=False)
-            clock.c["total_hvps"] += op.n_matvecs
-            lam1, lam1_warm = float(e.eigenvalues[0]), e.eigenvectors
+            lam1, lam1_warm = _top1(landscape, theta, clock, cfg.eig_tol, lam1_warm)
             lr = min(cfg.lr, cfg.flow_c / lam1) if lam1 > 0 else cfg.lr
         elif cfg.schedule == "stable" and step >= cfg.stable_after:
             if stable_lam1 is None or (step - cfg.stable_after) % cfg.stable_every == 0:
-                op = clock.timed(landscape.operator(theta))
-                e = top_eigen(op, 1, tol=cfg.eig_tol, v0=lam1_warm, with_residuals=False)
-                clock.c["total_hvps"] += op.n_matvecs
-                stable_lam1, lam1_warm = float(e.eigenvalues[0]), e.eigenvectors
+                stable_lam1, lam1_warm = _top1(landscape, theta, clock, cfg.eig_tol, lam1_warm)
             lam1 = stable_lam1
             # λ_1 ≤ 0 (no positive curvature to size the step by): keep the first phase's η
             lr = cfg.flow_c / lam1 if lam1 > 0 else cfg.lr
