@@ -1,0 +1,485 @@
+"""Lowell 2022's figures and Table 1 for one regime's records, drawn the way the paper draws them,
+reading every number through :mod:`simlab.claims.readers` (a number drawn is the number a
+verdict used).
+
+Each figure has a ``draw_*`` function that builds the matplotlib Figure and its reading (one
+line computed from the same numbers) and a ``fig_*`` function that saves it: ``fig_* =
+save(draw_*)``, one code path, and the tests inspect the Figure.
+
+- ``fig1_rho_by_lr.png``          ρ_i over t = Σ η, one panel per η (Lowell Fig. 1)
+- ``fig1b_on_edge_rho_by_lr.png`` median on-edge ρ_i against i, one panel per η, a line per seed
+- ``fig2_rho_by_classes.png``     ρ_i over t, one panel per n_c of the class sweep (Fig. 2)
+- ``fig2b_on_edge_rho_by_classes.png``  the on-edge profile per n_c
+- ``fig3_projections.png``        ‖P_top g‖ and ‖P_bulk g‖ over t, one panel per η (Fig. 3)
+- ``fig4_entry.png``              ρ_i and the two projections over iterations at entry (Fig. 4)
+- ``fig5_flow_lambda1.png``       λ_1 over t per n_D under gradient flow; L8's fit of peak λ_1
+- ``fig6_cusp.png``               L(θ*+Δh_1) − L(θ*) per n_D
+- ``table1.md``                   ΔL_top, ΔL_bulk on the edge per run (L6's statistic)
+
+Panels: one per η (or n_c); when the runs hold several settings besides it (n_D, the net), one
+row per setting, the fields that differ between rows in the panel titles. A panel of ρ_i or of
+the projections draws **one run**: the lowest seed of its setting (the title says which, and of
+how many); the on-edge profile draws every seed. ρ_i is coloured by i (a sequential colormap,
+colorbar with integer ticks), ρ_{n_c−1} thick, ρ_{n_c} dashed; ρ = 1 (η = η*_i) solid black.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from simlab.claims import readers as rd
+from simlab.claims.verdict import Thresholds
+from simlab.plots import (figure, index_colorbar, index_colours, integer_ticks, legend_outside,
+                          save)
+from simlab.record import Record
+
+TH = Thresholds()
+Fig = tuple[Path, str]
+RHO_CAP = 2.5          # the ρ axis stops here (catapult spikes reach 4+); the reading says so
+
+
+def _name(r: Record) -> str:
+    c = r.config
+    arch = c.get("arch") or c.get("dataset") or rd.field_value(r, "dataset")
+    eta = "?" if rd.lr(r) is None else f"{rd.lr(r):g}"
+    return (f"{arch} η={eta} n_c={rd.n_classes(r)} n_D={rd.n_data(r)}"
+            + (f" s{c['seed']}" if c.get("seed") else ""))
+
+
+def _seed(r: Record):
+    return r.config.get("seed")
+
+
+def _t(r: Record) -> list[float]:
+    return [p.get("t", p.get("step", i)) for i, p in enumerate(r.telemetry)]
+
+
+def _steps(r: Record) -> list[int]:
+    return [rd.step_of(p, i) for i, p in enumerate(r.telemetry)]
+
+
+def _rho(r: Record, i: int) -> list[float]:
+    return [np.nan if (v := rd.rho_at(p, i)) is None else v for p in r.telemetry]
+
+
+def _k(r: Record) -> int:
+    """How many ρ_i the run recorded (the most at any point)."""
+    return max((len(p.get("rho") or []) for p in r.telemetry), default=0)
+
+
+# ---------------------------------------------------------------------------- the panel grid
+
+
+@dataclass
+class Cell:
+    row: int
+    col: int
+    value: object                 # η or n_c
+    runs: list                    # every run of the cell, lowest seed first
+    title: str
+
+    @property
+    def run(self) -> Record:      # the one a ρ or projection panel draws
+        return self.runs[0]
+
+
+def grid(records: Sequence[Record], value: Callable[[Record], object], vary: Sequence[str],
+         show: Callable[[object], str], descending: bool = False) -> tuple[int, int, list[Cell]]:
+    """(rows, cols, cells): one column per value of ``value`` (η or n_c), one row per setting
+    (readers.group_sweep over ``vary``); each cell's runs sorted lowest seed first."""
+    sweep = rd.group_sweep([r for r in records if value(r) is not None], vary)
+    order = sorted(sweep, key=str)
+    groups, fields = [sweep[k] for k in order], [dict(k) for k in order]
+    differ = [f for f in (fields[0] if fields else {}) if len({str(d[f]) for d in fields}) > 1]
+    cols = sorted({value(r) for g in groups for r in g}, reverse=descending)
+    cells = []
+    for i, (g, f) in enumerate(zip(groups, fields)):
+        setting = " ".join(f"{k}={f[k]}" for k in differ)
+        for j, v in enumerate(cols):
+            rs = sorted([r for r in g if value(r) == v],
+                        key=lambda r: (_seed(r) is None, _seed(r) or 0, rd.label(r)))
+            if not rs:
+                continue
+            s = _seed(rs[0])
+            who = (f"seed {s}" if s is not None else rd.label(rs[0])) + (
+                f" (lowest of {len(rs)} runs)" if len(rs) > 1 else "")
+            cells.append(Cell(i, j, v, rs, f"{show(v)}{' · ' + setting if setting else ''}\n{who}"))
+    return len(groups), len(cols), cells
+
+
+def _panels(cells: list[Cell], rows: int, cols: int, **kw):
+    fig, axes = figure(rows, cols, **kw)
+    used = {(c.row, c.col) for c in cells}
+    for (i, j), ax in np.ndenumerate(axes):
+        if (i, j) not in used:
+            ax.set_axis_off()
+    return fig, axes
+
+
+# ---------------------------------------------------------------------------- Fig. 1 / 2
+
+
+def _rho_panel(ax, r: Record, colours, th: Thresholds, x: Sequence[float]) -> float:
+    """ρ_i over x for i = 1..k coloured by i, ρ_{n_c−1} thick, ρ_{n_c} dashed, ρ = 1 and
+    ρ = rho_edge; returns the largest ρ drawn."""
+    nc = rd.n_classes(r) or 2
+    top = 0.0
+    for i in range(_k(r), 0, -1):       # λ_1 drawn last, on top
+        y = _rho(r, i)
+        top = max(top, np.nanmax(y) if np.isfinite(y).any() else 0.0)
+        ax.plot(x, y, color=colours[i - 1], gid=f"rho_{i}", ls="--" if i == nc else "-",
+                lw=2.4 if i == nc - 1 else 1.8 if i == nc else 0.9,
+                zorder=3 if i in (nc - 1, nc) else 2)
+    ax.axhline(1.0, color="k", lw=1.0, gid="ref")
+    ax.axhline(th.rho_edge, color="0.4", ls=":", lw=1.0, gid="ref")
+    return top
+
+
+def _style_handles(th: Thresholds) -> list[Line2D]:
+    return [Line2D([], [], color="0.35", lw=2.4, label="ρ_(n_c−1) (thick)"),
+            Line2D([], [], color="0.35", lw=1.8, ls="--", label="ρ_(n_c) (dashed)"),
+            Line2D([], [], color="k", lw=1.0, label="ρ = 1 (η = η*_i)"),
+            Line2D([], [], color="0.4", ls=":", lw=1.0, label=f"ρ = {th.rho_edge:g} (riding the edge)")]
+
+
+def _rho_reading(c: Cell, th: Thresholds) -> str:
+    r = c.run
+    nc = rd.n_classes(r) or 2
+    head = c.title.replace("\n", ", ")
+    e = rd.edge(r, th)
+    if not e.reached:
+        return f"{head}: {rd.edge_not_reached([r], th)}"
+    a, b = rd.max_rho_on_edge(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
+    fmt = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
+    return (f"{head}: max on-edge ρ_{nc - 1} = {fmt(a)}, ρ_{nc} = {fmt(b)}, edge count "
+            f"{e.edge_count} (n_c − 1 = {nc - 1})")
+
+
+def draw_rho(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: str = "lr"):
+    """Lowell Fig. 1 (``by="lr"``: one panel per η) or Fig. 2 (``by="n_classes"``: one panel
+    per n_c): ρ_i = ηλ_i/2 over t = Σ η of one run per panel (its lowest seed), i = 1..k
+    coloured by i. Returns (Figure, reading)."""
+    value, vary, show, desc = _sweep(by)
+    rows, cols, cells = grid(records, value, vary, show, desc)
+    if not cells:
+        raise ValueError(f"{title}: no run with {by}")
+    fig, axes = _panels(cells, rows, cols, panel=(3.4, 3.0), extra_width=0.9, sharey=True)
+    kmax = max(_k(c.run) for c in cells)
+    colours = index_colours(kmax)
+    top = 0.0
+    for c in cells:
+        ax = axes[c.row, c.col]
+        top = max(top, _rho_panel(ax, c.run, colours, th, _t(c.run)))
+        ax.set_title(c.title, fontsize=8)
+        ax.set_xlabel("t = Σ η", fontsize=8)
+        if c.col == 0 or not axes[c.row, 0].axison:
+            ax.set_ylabel("ρ_i = ηλ_i / 2")
+    cap = min(max(1.25, 1.05 * top), RHO_CAP)
+    axes[0, 0].set_ylim(0.0, cap)
+    index_colorbar(fig, axes, kmax)
+    legend_outside(fig, handles=_style_handles(th), loc="outside lower center", ncols=4)
+    fig.suptitle(title, fontsize=10)
+    cut = f" (ρ axis cut at {cap:g}; max ρ drawn {top:.3g})" if top > cap else ""
+    return fig, f"{title}{cut}: " + "; ".join(_rho_reading(c, th) for c in cells)
+
+
+def draw_profile(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: str = "lr"):
+    """Beside Fig. 1/2: the median on-edge ρ_i against i (integer ticks), one panel per η (or
+    n_c), one line per seed that reached the edge (readers.edge's median_rho, whose count above
+    rho_edge is the edge count); i = n_c − 1 dotted. Returns (Figure, reading)."""
+    value, vary, show, desc = _sweep(by)
+    on = [r for r in records if rd.edge(r, th).reached]
+    rows, cols, cells = grid(on, value, vary, show, desc)
+    if not cells:
+        raise ValueError(f"{title}: {rd.edge_not_reached(records, th)}")
+    fig, axes = _panels(cells, rows, cols, panel=(3.2, 2.6), extra_width=1.4, sharey=True)
+    seeds = sorted({str(_seed(r)) for c in cells for r in c.runs})
+    parts = []
+    for c in cells:
+        ax = axes[c.row, c.col]
+        for r in c.runs:
+            m = rd.edge(r, th).median_rho
+            ax.plot(np.arange(1, len(m) + 1), m, "o-", ms=3, lw=1.2, gid="profile",
+                    color=f"C{seeds.index(str(_seed(r))) % 10}", label=f"seed {_seed(r)}")
+        nc = rd.n_classes(c.run) or 2
+        ax.axvline(nc - 1, color="k", ls=":", lw=0.9, gid="ref")
+        ax.axhline(th.rho_edge, color="0.4", ls=":", lw=0.9, gid="ref")
+        ax.axhline(1.0, color="k", lw=0.9, gid="ref")
+        ax.set_yscale("log")
+        integer_ticks(ax.xaxis)
+        ax.set_xlabel("eigen-index i", fontsize=8)
+        ax.set_title(f"{show(c.value)}: {len(c.runs)} seed(s) on the edge", fontsize=8)
+        if c.col == 0:
+            ax.set_ylabel("median on-edge ρ_i")
+        counts = [rd.edge(r, th).edge_count for r in c.runs]
+        parts.append(f"{show(c.value)}: edge counts {counts} (n_c − 1 = {nc - 1})")
+    legend_outside(fig, axes.ravel())
+    fig.suptitle(f"{title} (dotted vertical: i = n_c − 1; dotted: ρ = {th.rho_edge:g})",
+                 fontsize=10)
+    return fig, f"{title}: " + "; ".join(parts)
+
+
+def _sweep(by: str):
+    if by == "lr":
+        return rd.lr, ("lr",), (lambda v: f"η = {v:g}"), True
+    if by == "n_classes":
+        return rd.n_classes, ("n_classes", "n_data"), (lambda v: f"n_c = {v}"), False
+    raise ValueError(f"by must be 'lr' or 'n_classes', not {by!r}")
+
+
+def fig_rho(records: Sequence[Record], path: Path, title: str, th: Thresholds = TH,
+            by: str = "lr") -> Fig:
+    fig, reading = draw_rho(records, title, th, by=by)
+    return save(fig, path), reading
+
+
+def fig_profile(records: Sequence[Record], path: Path, title: str, th: Thresholds = TH,
+                by: str = "lr") -> Fig:
+    fig, reading = draw_profile(records, title, th, by=by)
+    return save(fig, path), reading
+
+
+# ---------------------------------------------------------------------------- Fig. 3 / 4
+
+PROJ = (("p_top_norm", "‖P_top g‖", "tab:red"), ("p_bulk_norm", "‖P_bulk g‖", "tab:blue"))
+
+
+def _proj_panel(ax, r: Record, x) -> None:
+    for key, name, colour in PROJ:
+        ax.plot(x, [rd.num(p.get(key)) or np.nan for p in r.telemetry], color=colour, lw=1.2,
+                marker=".", ms=3, label=name, gid=key)
+    ax.set_yscale("log")
+
+
+def draw_projections(records: Sequence[Record], th: Thresholds = TH):
+    """Lowell Fig. 3: ‖P_top g‖ and ‖P_bulk g‖ over t, one panel per η (one run each, its
+    lowest seed); the reading gives the on-edge medians (readers.median_on_edge)."""
+    rows, cols, cells = grid(records, rd.lr, ("lr",), lambda v: f"η = {v:g}", True)
+    if not cells:
+        raise ValueError("projections: no run with η")
+    fig, axes = _panels(cells, rows, cols, panel=(3.4, 2.7), extra_width=1.6, sharey=True)
+    parts = []
+    for c in cells:
+        ax = axes[c.row, c.col]
+        _proj_panel(ax, c.run, _t(c.run))
+        ax.set_title(c.title, fontsize=8)
+        ax.set_xlabel("t = Σ η", fontsize=8)
+        if c.col == 0:
+            ax.set_ylabel("gradient projection norm")
+        top, bulk = (rd.median_on_edge(c.run, k, th) for k, _, _ in PROJ)
+        head = c.title.replace("\n", ", ")
+        parts.append(f"{head}: on-edge medians ‖P_top g‖ {top:.3g} / ‖P_bulk g‖ {bulk:.3g}"
+                     if top is not None and bulk is not None
+                     else f"{head}: {rd.edge_not_reached([c.run], th)}")
+    legend_outside(fig, axes.ravel())
+    fig.suptitle("gradient in the top subspace (n_c − 1 eigenvectors) and the bulk", fontsize=10)
+    return fig, "; ".join(parts)
+
+
+def fig_projections(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_projections(records, th)
+    return save(fig, path), reading
+
+
+def draw_entry(r: Record, th: Thresholds = TH):
+    """Lowell Fig. 4: ρ_i (coloured by i) and ‖P_top g‖, ‖P_bulk g‖ over iterations of one
+    entry-capture run; the reading is readers.entry_events."""
+    nc = rd.n_classes(r) or 2
+    fig, axes = figure(1, 2, panel=(4.6, 3.2), extra_width=2.4)
+    a, b = axes[0]
+    k = _k(r)
+    top = _rho_panel(a, r, index_colours(k), th, _steps(r))
+    a.set_ylim(0.0, min(max(1.25, 1.05 * top), RHO_CAP))
+    a.set_ylabel("ρ_i = ηλ_i / 2")
+    _proj_panel(b, r, _steps(r))
+    for ax in (a, b):
+        ax.set_xlabel("iteration")
+    index_colorbar(fig, a, k)
+    legend_outside(fig, handles=_style_handles(th) + b.get_legend_handles_labels()[0])
+    fig.suptitle(f"entry capture: {_name(r)}", fontsize=10)
+    ev = rd.entry_events(r, th)
+    reading = (f"entry capture {_name(r)}: ρ_{nc - 1} ≥ {th.rho_edge} at iteration "
+               f"{ev['edge_step']}, ρ_1 ≥ {th.edge_rho} at {ev['rho1_step']}, ‖P_top g‖ > "
+               f"‖P_bulk g‖ from {ev['concentration_step']}" if rd.edge(r, th).reached
+               else f"entry capture {_name(r)}: {rd.edge_not_reached([r], th)}")
+    return fig, reading
+
+
+def fig_entry(r: Record, path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_entry(r, th)
+    return save(fig, path), reading
+
+
+# ---------------------------------------------------------------------------- Fig. 5 / 6
+
+
+def _nd_colours(records: Sequence[Record]) -> dict:
+    """n_D → a colour of a sequential colormap (small n_D light, large dark)."""
+    sizes = sorted({rd.n_data(r) or 0 for r in records})
+    return dict(zip(sizes, index_colours(len(sizes))[::-1]))
+
+
+def draw_flow(records: Sequence[Record], th: Thresholds = TH):
+    """Lowell Fig. 5: λ_1 over t per n_D under gradient flow; right, L8's own numbers (peak λ_1
+    per n_D and its least-squares line, from the claims engine)."""
+    from simlab.claims import evaluate_claim
+
+    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.2)
+    a, b = axes[0]
+    colour = _nd_colours(records)
+    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
+        arr = rd.arrays(r)
+        c = colour[rd.n_data(r) or 0]
+        if "history_lambda_1" in arr:
+            x = arr["history_t"] if "history_t" in arr else np.arange(len(arr["history_lambda_1"]))
+            a.plot(x, arr["history_lambda_1"], lw=1, color=c, label=f"n_D={rd.n_data(r)}",
+                   gid="lambda_1")
+        else:
+            a.plot(_t(r), [p["eigenvalues"][0] if p.get("eigenvalues") else np.nan
+                           for p in r.telemetry], color=c, label=f"n_D={rd.n_data(r)}",
+                   gid="lambda_1")
+    a.set_xlabel("t = Σ η")
+    a.set_ylabel("λ_1")
+    v = evaluate_claim("L8", records, th)
+    readings = []
+    for j, (g, u) in enumerate((v.statistic or {}).items()):
+        if u.get("n_data"):
+            x, y = np.asarray(u["n_data"], float), np.asarray(u["peak_lambda_1"], float)
+            b.plot(x, y, "o", color=f"C{j}", label=f"peak λ_1: {g[:40]}", gid="peak")
+            if "slope" in u:
+                b.plot(x, u["intercept"] + u["slope"] * x, "-", lw=0.8, color=f"C{j}",
+                       label=f"fit, R² = {u['r2']:.4f}", gid="fit")
+                readings.append(f"slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D {u['n_data']}")
+    b.set_xlabel("n_D")
+    b.set_ylabel("peak λ_1")
+    legend_outside(fig, axes.ravel())
+    return fig, "gradient flow: " + ("; ".join(readings) or v.reason)
+
+
+def fig_flow(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_flow(records, th)
+    return save(fig, path), reading
+
+
+def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
+    """Lowell Fig. 6: left, the slice v(Δ) = L(θ*+Δh_1) − L(θ*) per n_D; right, its even part
+    over Δ², [v(Δ) + v(−Δ)]/Δ² against |Δ| (the gradient's linear term cancels): flat at
+    h_1ᵀHh_1 = λ_1 for a parabola, rising toward Δ = 0 for a cusp. The reading is L9's
+    own statistic (second difference at Δ = 0 and parabola ratio per n_D, from the claims
+    engine, which leaves out runs without a peak and averages seeds)."""
+    from simlab.claims import evaluate_claim
+
+    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.4)
+    a, b = axes[0]
+    colour = _nd_colours(records)
+    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
+        c = rd.cusp(r)
+        d, v = np.asarray(c["deltas"], float), np.asarray(c["values"], float)
+        col = colour[rd.n_data(r) or 0]
+        a.plot(d, v, marker=".", ms=3, lw=1, color=col, gid="slice",
+               label=f"{rd.regime(r)} n_D={rd.n_data(r)}")
+        o = np.argsort(d)
+        pos = d[d > 0]
+        even = np.interp(pos, d[o], v[o]) + np.interp(-pos, d[o], v[o])  # the odd (gradient) part cancels
+        b.plot(pos, even / pos ** 2, marker=".", ms=3, lw=1, color=col, gid="even")
+    a.set_xlabel("Δ along h_1")
+    a.set_ylabel("L(θ*+Δh_1) − L(θ*)")
+    b.set_xlabel("|Δ|")
+    b.set_ylabel("[v(Δ) + v(−Δ)] / Δ²   (flat: a parabola)")
+    legend_outside(fig, [a])
+    v = evaluate_claim("L9", records, th)
+    parts = [f"{g}: second difference at Δ = 0 "
+             + ", ".join(f"{x:.4g}" for x in u["second_difference"])
+             + f" over n_D {u['n_data']}, parabola ratio "
+             + ", ".join(f"{x:.4g}" for x in u["parabola_ratio"])
+             for g, u in (v.statistic or {}).items() if u.get("second_difference")]
+    return fig, "cusp (L9 " + v.status + "): " + ("; ".join(parts) or v.reason)
+
+
+def fig_cusp(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_cusp(records, th)
+    return save(fig, path), reading
+
+
+# ---------------------------------------------------------------------------- Table 1
+
+
+def table1(records: Sequence[Record], th: Thresholds = TH) -> str:
+    """Markdown Table 1: per run, mean and std (ddof=1) of ΔL_top and ΔL_bulk over on-edge
+    points (L6's verdict) and over ρ_{n_c−1} > 0.7 (the paper's reading), from readers.table1."""
+    def cells(s):
+        if not s["points"]:
+            return "– | – | – | –"
+        return " | ".join(f"{s[k]:.3e}" for k in ("mean_dl_top", "std_dl_top", "mean_dl_bulk",
+                                                   "std_dl_bulk"))
+
+    lines = [f"| run | on-edge points (ρ_1 ≥ {th.edge_rho}) | ΔL_top mean | ΔL_top std | "
+             f"ΔL_bulk mean | ΔL_bulk std | points with ρ_(n_c−1) > {th.rho_on_edge} | ΔL_top "
+             "mean | ΔL_top std | ΔL_bulk mean | ΔL_bulk std |", "|---" * 11 + "|"]
+    for r in records:
+        t = rd.table1(r, th)
+        lines.append(f"| {rd.experiment(r)}/{r.name}: {_name(r)} | {t['edge']['points']} of "
+                     f"{t['telemetry_points']}"
+                     f"{'' if t['reached'] else ' (edge not reached)'} | {cells(t['edge'])} | "
+                     f"{t['paper']['points']} | {cells(t['paper'])} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- one regime
+
+
+def _by(recs: Sequence[Record], *names: str) -> list[Record]:
+    return [r for r in rd.of_experiment(recs, *names) if r.telemetry]
+
+
+def make_figures(record_dirs, out_dir, th: Thresholds = TH, *, regime: str = "scale",
+                 readings: bool = False):
+    """Lowell's figures and Table 1 for the records of one regime among ``record_dirs`` (paths
+    or Records), written into ``out_dir``; returns the paths (with ``readings``: (path,
+    reading) pairs). Figures without records are skipped."""
+    recs = []
+    for d in record_dirs:
+        try:
+            recs.append(d if isinstance(d, Record) else Record.load(d, drop_truncated=True))
+        except Exception:  # a record being written or broken: draw from the others
+            continue
+    recs = [r for r in rd.split_valid(recs)[0] if rd.regime(r) == regime and rd.loss_kind(r) == "ce"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Fig] = []
+    for names, by, stem, what in ((("scale", "toy", "lr_sweep"), "lr", "fig1", "learning rate"),
+                                  (("class_sweep",), "n_classes", "fig2", "class count")):
+        rs = [r for r in _by(recs, *names) if any(p.get("rho") for p in r.telemetry)]
+        if not rs:
+            continue
+        suffix = "by_lr" if by == "lr" else "by_classes"
+        made.append(fig_rho(rs, out / f"{stem}_rho_{suffix}.png",
+                            f"{regime}: ρ_i per {what}", th, by=by))
+        if any(rd.edge(r, th).reached for r in rs):
+            made.append(fig_profile(rs, out / f"{stem}b_on_edge_rho_{suffix}.png",
+                                    f"{regime}: median on-edge ρ_i per {what}", th, by=by))
+    proj = [r for r in _by(recs, "scale", "toy", "lr_sweep")
+            if any(p.get("p_top_norm") is not None for p in r.telemetry)]
+    if proj:
+        made.append(fig_projections(proj, out / "fig3_projections.png", th))
+    for j, r in enumerate(_by(recs, "entry")):
+        made.append(fig_entry(r, out / ("fig4_entry.png" if j == 0 else f"fig4_entry_{j}.png"), th))
+    flow = [r for r in recs if rd.is_flow(r)]
+    if flow:
+        made.append(fig_flow(flow, out / "fig5_flow_lambda1.png", th))
+    cusp = [r for r in recs if rd.cusp(r)]
+    if cusp:
+        made.append(fig_cusp(cusp, out / "fig6_cusp.png", th))
+    table_runs = [r for r in recs if any(p.get("dl_top") is not None for p in r.telemetry)]
+    if table_runs:
+        from simlab.record import atomic_write_text
+
+        path = out / "table1.md"
+        atomic_write_text(path, "# Table 1: ΔL_top and ΔL_bulk on the edge\n\n" + table1(table_runs, th))
+        made.append((path, "Table 1 (L6's statistic, ddof=1)"))
+    return made if readings else [p for p, _ in made]
