@@ -16,8 +16,9 @@ from pathlib import Path
 MAX_SEED = 2**63 - 1  # what torch's and numpy's generators accept
 
 
-class UsageError(Exception):
-    """Bad input from the user: the message says what is wrong and how to fix it."""
+class UsageError(ValueError):
+    """Bad input from the user: the message says what is wrong and how to fix it. A ValueError,
+    so that the Python API's argument checks raise what Python callers expect."""
 
 
 class DataError(UsageError):
@@ -30,23 +31,25 @@ def flag(name: str) -> str:
 
 
 def require(name: str, value, *, integer: bool = False, positive: bool = False,
-            nonneg: bool = False, lo=None, hi=None, optional: bool = False):
+            nonneg: bool = False, lo=None, hi=None, optional: bool = False, arg: bool = False):
     """``value`` is a finite number (an integer if ``integer``), > 0 / ≥ 0 / in [lo, hi] as asked;
-    else a UsageError naming the flag of field ``name``. ``None`` passes when ``optional``."""
+    else a UsageError naming the flag of field ``name`` (with ``arg``: the Python argument
+    ``name`` itself, for the API). ``None`` passes when ``optional``."""
     if value is None and optional:
         return value
+    shown = name if arg else flag(name)
     what = "an integer" if integer else "a finite number"
     is_num = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not is_num or (integer and not isinstance(value, numbers.Integral)) or not math.isfinite(value):
-        raise UsageError(f"{flag(name)} must be {what}, got {value!r}")
+        raise UsageError(f"{shown} must be {what}, got {value!r}")
     if positive and not value > 0:
-        raise UsageError(f"{flag(name)} must be positive, got {value!r}")
+        raise UsageError(f"{shown} must be positive, got {value!r}")
     if nonneg and value < 0:
-        raise UsageError(f"{flag(name)} must be ≥ 0, got {value!r}")
+        raise UsageError(f"{shown} must be ≥ 0, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         bound = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None
                  else f"at least {lo:g}" if lo is not None else f"at most {hi:g}")
-        raise UsageError(f"{flag(name)} must be {bound}, got {value!r}")
+        raise UsageError(f"{shown} must be {bound}, got {value!r}")
     return value
 
 

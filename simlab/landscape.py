@@ -36,12 +36,13 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp, vmap
 
 from simlab.distributed import all_reduce
-from simlab.errors import UsageError
+from simlab.errors import UsageError, require
 
 # torch.func's forward mode calls torch.jit.script internally and warns about it on first use;
 # the warning is torch's own business, not the user's
@@ -50,7 +51,107 @@ warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=Fu
 LOSSES = ("ce", "mse")
 HVP_METHODS = ("rev-rev", "fwd-rev")
 MEMORY_BUDGET_MB = 1024.0  # default budget for held graphs + one working chunk
+DTYPES = (torch.float32, torch.float64)  # the precisions measurements are taken in
 _MIB = 2.0 ** 20
+
+
+# --- the API's argument checks: once, at the door, each a ValueError naming the argument -------
+
+def _as_tensor(name: str, value) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise UsageError(f"{name} must be a numeric array, got an array of Python objects")
+        return torch.from_numpy(value)
+    raise UsageError(f"{name} must be a torch.Tensor (or a numpy array), got {type(value).__name__}")
+
+
+def check_data(model, X, y, *, loss: str = "ce", n_classes: int | None = None):
+    """``(X, y)`` as tensors after the checks that need no forward pass: a model with parameters;
+    X floating point (float32/float64), at least 2-D, finite; y 1-D integer class labels, one per
+    row of X, in 0..n_classes−1. Each failure is a :class:`UsageError` (a ValueError) naming the
+    argument and what is expected."""
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(True for _ in model.parameters()):
+        raise UsageError(f"model ({type(model).__name__}) has no parameters: the landscape is a "
+                         "function of the parameters; pass a model with at least one")
+    X, y = _as_tensor("X", X), _as_tensor("y", y)
+    if X.dtype not in DTYPES:
+        hint = (" (scale images to [0, 1] first)" if not X.dtype.is_floating_point else "")
+        raise UsageError(f"X must be float32 or float64, got {X.dtype}: pass X.double() or "
+                         f"X.float(){hint}")
+    if X.ndim < 2:
+        raise UsageError(f"X must have one row per example (at least 2-D: n × features), got shape "
+                         f"{tuple(X.shape)}; e.g. X.reshape(-1, 1) for one feature")
+    if y.ndim != 1:
+        raise UsageError(f"y must be 1-D (one class label per example), got shape {tuple(y.shape)}")
+    if len(y) != len(X):
+        raise UsageError(f"X has {len(X)} examples but y has {len(y)} labels; give one label per row of X")
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise UsageError(f"y must hold integer class labels (0..n_classes−1), got dtype {y.dtype}; "
+                         f"pass y.long() if they are whole numbers")
+    if n_classes is not None:
+        require("n_classes", n_classes, integer=True, positive=True, arg=True)
+    check_labels(y, n_classes)
+    if X.numel() and not bool(torch.isfinite(X).all()):
+        bad = (~torch.isfinite(X)).reshape(len(X), -1).any(dim=1)
+        rows = torch.nonzero(bad).reshape(-1)
+        raise UsageError(f"X holds NaN or inf in {len(rows)} example(s) (the first: row "
+                         f"{int(rows[0])}); remove or impute them")
+    return X, y
+
+
+def check_labels(y: torch.Tensor, n_classes: int | None, what: str = "n_classes") -> None:
+    """Labels in 0..n_classes−1 (only ≥ 0 when n_classes is not known yet)."""
+    if not len(y):
+        return
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0:
+        raise UsageError(f"y holds the label {lo}; labels must be 0..n_classes−1")
+    if n_classes is not None and hi >= n_classes:
+        raise UsageError(f"y holds the label {hi} but {what} is {n_classes}; labels must be "
+                         f"0..{n_classes - 1}")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]
+
+
+def _output_width(model, X: torch.Tensor, device) -> int | None:
+    """The model's number of outputs, by one forward pass on (at most) two examples of X (None
+    when X is empty): X's rows must be the model's input and its output (batch, n_outputs)
+    logits. Neither the RNG (dropout) nor buffers (batch-norm statistics) are touched."""
+    if not len(X):
+        return None
+    params = dict(model.named_parameters())
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+            out = functional_call(model, {**params, **buffers}, (X[:2],))
+    except Exception as e:  # noqa: BLE001 - any error of the forward pass is a mismatch of X
+        raise UsageError(f"X of shape {tuple(X.shape)} does not fit the model "
+                         f"({type(model).__name__}): {type(e).__name__}: {_first_line(e)}") from None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(X[:2]):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise UsageError(f"the model must map X's rows to logits of shape (batch, n_classes), got "
+                         f"{shape} for X[:{len(X[:2])}]")
+    return int(out.shape[1])
+
+
+def check_vector(name: str, value, n: int, *, dtype=None, device=None) -> torch.Tensor:
+    """A flat vector of length ``n`` (θ, v), moved to ``dtype``/``device`` when given (a no-op
+    when it already is)."""
+    t = _as_tensor(name, value)
+    if t.ndim != 1 or t.numel() != n:
+        raise UsageError(f"{name} must be a flat vector of the model's {n} parameters, got shape "
+                         f"{tuple(t.shape)}")
+    if not t.dtype.is_floating_point:
+        raise UsageError(f"{name} must be floating point, got {t.dtype}")
+    return t if dtype is None else t.to(device=device, dtype=dtype)
 
 
 def _graph_bytes(fn) -> int:
@@ -86,11 +187,16 @@ class Landscape:
             raise UsageError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
         if hvp_method not in HVP_METHODS:
             raise UsageError(f"unknown HVP method {hvp_method!r}; choose one of {', '.join(HVP_METHODS)}")
-        if chunk_size is not None and chunk_size <= 0:
-            raise UsageError(f"chunk size must be positive, got {chunk_size}")
-        if memory_budget_mb is not None and not memory_budget_mb > 0:
-            raise UsageError(f"memory budget must be a positive number of MiB, got {memory_budget_mb}")
-        self.device = torch.device(device)
+        require("chunk_size", chunk_size, integer=True, positive=True, optional=True, arg=True)
+        require("memory_budget_mb", memory_budget_mb, positive=True, optional=True, arg=True)
+        if dtype not in DTYPES:
+            raise UsageError(f"dtype must be one of {', '.join(map(str, DTYPES))} (the precisions "
+                             f"simlab measures in), got {dtype!r}")
+        X, y = check_data(model, X, y, loss=loss, n_classes=n_classes)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise UsageError(f"device must be 'cpu', 'cuda' or 'cuda:i', got {device!r} ({e})") from None
         if self.device.type == "cuda":
             # measurements in full float32: no TF32 in matmuls or convolutions
             torch.backends.cuda.matmul.allow_tf32 = False
@@ -101,7 +207,14 @@ class Landscape:
         self.hvp_method = hvp_method
         self.X = X.to(device=self.device, dtype=dtype)
         self.y = y.to(device=self.device, dtype=torch.long)
-        self.n_classes = int(n_classes if n_classes is not None else int(self.y.max()) + 1)
+        width = _output_width(self.model, self.X, self.device)
+        if n_classes is not None and width is not None and width != n_classes:
+            raise UsageError(f"the model has {width} outputs but n_classes is {n_classes}; pass "
+                             f"n_classes={width} or a model with {n_classes} outputs")
+        if n_classes is None:  # the model's outputs are the classes
+            check_labels(self.y, width, "the model's number of outputs")
+        self.n_classes = int(n_classes if n_classes is not None else
+                             width if width is not None else int(self.y.max()) + 1)
         self.n_local = len(self.X)
         self.n_data = int(all_reduce(torch.tensor(float(self.n_local), device=self.device)).item())
         self.memory_budget_mb = memory_budget_mb
@@ -198,7 +311,11 @@ class Landscape:
         return s / self._norm
 
     # --- full-batch quantities ----------------------------------------------------------------
+    def _theta(self, theta, name: str = "theta") -> torch.Tensor:
+        return check_vector(name, theta, self.n_params, dtype=self.dtype, device=self.device)
+
     def loss(self, theta: torch.Tensor) -> float:
+        theta = self._theta(theta)
         with torch.no_grad():
             total = torch.zeros((), dtype=self.dtype, device=self.device)
             for xb, yb in self.chunks():
@@ -206,7 +323,7 @@ class Landscape:
         return float(all_reduce(total).item())
 
     def loss_grad(self, theta: torch.Tensor) -> tuple[float, torch.Tensor]:
-        theta = theta.detach()
+        theta = self._theta(theta).detach()
         total = torch.zeros((), dtype=self.dtype, device=self.device)
         g = torch.zeros_like(theta)
         for xb, yb in self.chunks():
@@ -236,13 +353,14 @@ class Landscape:
 
     def hvp(self, theta: torch.Tensor, v: torch.Tensor, method: str | None = None) -> torch.Tensor:
         """H(θ) v over the whole set, by ``method`` (default: the landscape's ``hvp_method``)."""
-        theta, v = theta.detach(), v.to(device=self.device, dtype=self.dtype)
+        theta, v = self._theta(theta).detach(), self._theta(v, "v")
         out = torch.zeros_like(theta)
         for xb, yb in self.chunks():
             out += self.chunk_hvp(theta, v, xb, yb, method)
         return all_reduce(out)
 
     def accuracy(self, theta: torch.Tensor) -> float:
+        theta = self._theta(theta)
         with torch.no_grad():
             correct = torch.zeros((), dtype=self.dtype, device=self.device)
             for xb, yb in self.chunks():
@@ -256,7 +374,8 @@ class Landscape:
         H[:, j] = H e_j by forward-over-reverse, vectorised over ``block`` basis vectors with
         ``torch.func.vmap`` and summed over chunks exactly as the loss is; 64 was ~3x faster than
         256 for a few hundred parameters on CPU (smaller intermediate tensors)."""
-        theta = theta.detach().to(self.device, self.dtype)
+        theta = self._theta(theta).detach()
+        require("block", block, integer=True, positive=True, arg=True)
         n = theta.numel()
         H = torch.zeros(n, n, dtype=self.dtype, device=self.device)
         eye = torch.eye(n, dtype=self.dtype, device=self.device)
@@ -274,4 +393,4 @@ class Landscape:
         follows the memory budget, True holds every chunk's graph, False none)."""
         from simlab.operators import HVPOperator
 
-        return HVPOperator(self, theta, hold_graph=hold_graph)
+        return HVPOperator(self, self._theta(theta), hold_graph=hold_graph)

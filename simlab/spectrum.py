@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from simlab.errors import UsageError
+from simlab.errors import MAX_SEED, UsageError, require
 from simlab.operators import DenseOperator, Operator
 
 METHODS = ("lanczos", "arpack", "power", "dense")
@@ -267,6 +267,35 @@ def _power(op: Operator, k: int, tol: float, v0, maxiter, seed: int):
     return np.array(values)[order], V, np.array(res)[order]
 
 
+def check_args(op, k, *, method="lanczos", tol=1e-3, v0=None, maxiter=None, seed=0,
+               ncv=None) -> None:
+    """:func:`top_eigen`'s arguments, each failure a :class:`UsageError` (a ValueError) naming
+    the argument: an operator, 1 ≤ k ≤ n (an integer), a known method, a finite tol > 0, v0 of
+    n rows and finite, positive integers for maxiter and ncv, a seed in 0..2^63−1."""
+    if not (hasattr(op, "matvec") and isinstance(getattr(op, "shape", None), tuple)):
+        raise UsageError(f"op must be a simlab Operator (landscape.operator(θ) or "
+                         f"DenseOperator(H)), got {type(op).__name__}")
+    if method not in METHODS:
+        raise UsageError(f"unknown eigensolver {method!r}; choose one of {', '.join(METHODS)}")
+    n = op.shape[0]
+    require("k", k, integer=True, arg=True)
+    if not 1 <= k <= n:
+        raise UsageError(f"k must be between 1 and the dimension {n}, got {k}")
+    require("tol", tol, positive=True, arg=True)
+    require("maxiter", maxiter, integer=True, positive=True, optional=True, arg=True)
+    require("ncv", ncv, integer=True, positive=True, optional=True, arg=True)
+    require("seed", seed, integer=True, lo=0, hi=MAX_SEED, arg=True)
+    if v0 is not None:
+        if not isinstance(v0, (torch.Tensor, np.ndarray)):
+            raise UsageError(f"v0 must be a tensor of start vectors (n × m), got {type(v0).__name__}")
+        V0 = torch.as_tensor(v0)
+        if V0.ndim not in (1, 2) or V0.shape[0] != n or V0.numel() == 0:
+            raise UsageError(f"v0 must have the operator's {n} rows (a vector or n × m), got shape "
+                             f"{tuple(V0.shape)}")
+        if not V0.dtype.is_floating_point or not bool(torch.isfinite(V0).all()):
+            raise UsageError("v0 must be finite floating-point start vectors")
+
+
 def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-3,
               v0: torch.Tensor | None = None, maxiter: int | None = None, seed: int = 0,
               ncv: int | None = None, with_residuals: bool = True) -> Eigen:
@@ -278,11 +307,7 @@ def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-
     ``arpack`` and ``dense`` take k more products for them unless ``with_residuals`` is False
     (then NaN). ``n_matvecs`` counts the solve's products.
     """
-    if method not in METHODS:
-        raise UsageError(f"unknown eigensolver {method!r}; choose one of {', '.join(METHODS)}")
-    n = op.shape[0]
-    if not 1 <= k <= n:
-        raise UsageError(f"k must be between 1 and the dimension {n}, got {k}")
+    check_args(op, k, method=method, tol=tol, v0=v0, maxiter=maxiter, seed=seed, ncv=ncv)
     start = op.n_matvecs
     res, spectrum = None, None
     if method == "dense":

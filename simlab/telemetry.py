@@ -23,7 +23,9 @@ import math
 import numpy as np
 import torch
 
-from simlab.spectrum import Eigen, spectrum_stats, top_eigen
+from simlab.errors import MAX_SEED, UsageError, require
+from simlab.landscape import check_vector
+from simlab.spectrum import METHODS, Eigen, spectrum_stats, top_eigen
 
 
 def _safe_inv(x: float) -> float:
@@ -38,6 +40,28 @@ def projections(g: torch.Tensor, eigenvectors: torch.Tensor, n_top: int):
     return d, top, g - top
 
 
+def check_args(landscape, theta, *, lr, operator=None, n_classes=None, k=20, method="lanczos",
+               tol=1e-3, eps=1e-3, seed=0) -> torch.Tensor:
+    """:func:`measure`'s arguments (a :class:`UsageError`, i.e. a ValueError, naming the first
+    bad one); returns θ as the landscape's flat vector."""
+    if not all(hasattr(landscape, a) for a in ("loss_grad", "loss", "accuracy", "n_params")):
+        raise UsageError(f"landscape must be a simlab Landscape, got {type(landscape).__name__}")
+    theta = check_vector("theta", theta, landscape.n_params, dtype=landscape.dtype,
+                         device=landscape.device)
+    require("lr", lr, nonneg=True, arg=True)
+    require("eps", eps, positive=True, hi=1, arg=True)
+    require("n_classes", n_classes, integer=True, positive=True, optional=True, arg=True)
+    require("k", k, integer=True, positive=True, arg=True)
+    if method not in METHODS:
+        raise UsageError(f"unknown eigensolver {method!r}; choose one of {', '.join(METHODS)}")
+    require("tol", tol, positive=True, arg=True)
+    require("seed", seed, integer=True, lo=0, hi=MAX_SEED, arg=True)
+    if operator is not None and tuple(getattr(operator, "shape", ())) != (landscape.n_params,) * 2:
+        raise UsageError(f"operator must be {landscape.n_params} × {landscape.n_params} (the "
+                         f"landscape's parameters), got {getattr(operator, 'shape', type(operator).__name__)}")
+    return theta
+
+
 def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_classes: int | None = None,
             k: int = 20, method: str = "lanczos", tol: float = 1e-3,
             v0: torch.Tensor | None = None, eps: float = 1e-3, seed: int = 0,
@@ -48,7 +72,8 @@ def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_class
     spectrum (from a :class:`DenseOperator`'s matrix, else column by column) and adds the
     full-spectrum statistics (``operator=DenseOperator(landscape.hessian(θ))`` takes them from the
     exact Hessian); ``loss_grad`` reuses an already computed (L, g)."""
-    theta = theta.detach()
+    theta = check_args(landscape, theta, lr=lr, operator=operator, n_classes=n_classes, k=k,
+                       method=method, tol=tol, eps=eps, seed=seed).detach()
     n_c = n_classes or landscape.n_classes
     n_top = max(n_c - 1, 1) if n_c > 1 else 1
     loss, g = loss_grad if loss_grad is not None else landscape.loss_grad(theta)

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
+from simlab.landscape import check_vector
 from simlab.operators import DenseOperator
 from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
                            save_tensor_file)
@@ -324,11 +325,16 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``probes`` add measurements (see :class:`Probe`). ``on_point(point, eig)`` is called after
     each point is written.
     """
+    if not isinstance(cfg, TrainConfig):
+        raise UsageError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
     cfg.validate()
     probes = tuple(probes)
     for p in probes:
         require("probe every", p.every, integer=True, positive=True)
     operator_fn = operator_fn or landscape.operator
+    if theta is not None:
+        theta = check_vector("theta", theta, landscape.n_params, dtype=landscape.dtype,
+                             device=landscape.device)
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     prev = None
     step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
