@@ -4,7 +4,7 @@
     python -m simlab toy --dataset mnist --data-root DIR --n-data 1000 --hidden 20
     python -m simlab toy --dataset cifar8 --data-root DIR --classes 3 --activation tanh --hidden 16
     python -m simlab toy --check-predictions              # Y1–Y8: sympy + numerical residuals
-    python -m simlab toy --experiment width_sweep         # Sagun's experiments (see --help)
+    python -m simlab toy --experiment sagun_width         # Sagun's experiments (see --help)
 
 Every field of :class:`~simlab.toy.run.ToyConfig` is a flag (``--field-name``), generated from
 the dataclass; everything is checked before any work, and bad input is one line and exit code 2.
@@ -12,13 +12,14 @@ the dataclass; everything is checked before any work, and bad input is one line 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from simlab.cli import (ArgumentParser, config_flags, given, is_registered, positive,
-                        registry_names, run_registered)
+                        registry, registry_names, run_registered)
 from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
 from simlab.models import mlp_param_count
 from simlab.toy import data as toy_data
@@ -51,6 +52,38 @@ def experiments() -> dict:
     return EXPERIMENTS
 
 
+def experiment_names() -> list[str]:
+    """Every ``--experiment`` name, one spelling each: the registry's toy grids without their
+    ``toy_`` prefix (``lr_sweep``; ``toy_lr_sweep`` is accepted too, as ``paper run --only``
+    spells it), Sagun's toy-only views and ``reproduce``."""
+    short = [g.removeprefix("toy_") for g in registry_names("toy")]
+    return list(dict.fromkeys(short + sorted(set(experiments()) - set(short))))
+
+
+def record_experiments() -> dict[str, str]:
+    """{a record's ``experiment`` field: the grid that writes it}, for names that are not grids
+    (``width_sweep`` is what the records of ``sagun_width`` say): a hint for the error."""
+    reg = registry()
+    if reg is None:
+        return {}
+    hints: dict[str, list[str]] = {}
+    for r in reg.grid("cpu"):
+        exp = getattr(r.config, "experiment", None)
+        if r.regime == "toy" and isinstance(exp, str):
+            grid = r.grid.removeprefix("toy_")
+            if grid not in hints.setdefault(exp, []):
+                hints[exp].append(grid)
+    return {exp: " or ".join(grids) for exp, grids in hints.items()}
+
+
+def unknown_experiment(name: str) -> UsageError:
+    names = experiment_names()
+    hint = record_experiments().get(name) if name not in names else None
+    why = (f"{name!r} is the records' experiment name; the grid that writes them is {hint}"
+           if hint else f"unknown experiment {name!r}")
+    return UsageError(f"{why}; choose one of {', '.join(names)}")
+
+
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="python -m simlab toy",
                        description="Exact-Hessian experiments on small MLPs (Sagun et al. 2016).")
@@ -69,11 +102,12 @@ def parser() -> ArgumentParser:
     g.add_argument("--dry-run", action="store_true",
                    help="check the config and print the run's size and cost estimate; run nothing")
     g.add_argument("--no-figures", action="store_true")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars (as in scale)")
+    g.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)
     g = p.add_argument_group("other toy commands")
     g.add_argument("--check-predictions", action="store_true",
                    help="derive Y1–Y8 with sympy and check them on exact toy Hessians")
-    names = sorted(experiments()) + registry_names("toy")
+    names = experiment_names()
     g.add_argument("--experiment", metavar="NAME",
                    help="run a declared grid of simlab/experiments/ or one of Sagun's experiments"
                    + (f" ({', '.join(names)})" if names else ""))
@@ -239,14 +273,17 @@ def main(argv=None) -> int:
     if a.out is not None:
         check_out_dir(a.out)
     if a.check_predictions:
+        if a.dry_run:
+            print("check-predictions: derive Y1–Y8 with sympy and check them on exact toy "
+                  "Hessians (seconds); --dry-run stops here")
+            return 0
         from simlab.toy import check_predictions
 
         return check_predictions.main(["--out", str(a.out)] if a.out else [])
     if a.experiment and (is_registered(a.experiment, "toy") or a.experiment not in experiments()):
         if not is_registered(a.experiment, "toy"):
-            names = sorted(set(experiments()) | set(registry_names("toy")))
-            raise UsageError(f"unknown experiment {a.experiment!r}; choose one of {', '.join(names)}")
-        return run_registered(a.experiment, "toy", a.preset or "cpu", a.out, progress=not a.quiet,
+            raise unknown_experiment(a.experiment)
+        return run_registered(a.experiment, "toy", a.preset or "cpu", a.out, progress=not a.no_progress,
                               dry_run=a.dry_run, given_flags=list(given(a, a.config_fields)))
     if a.experiment:
         if a.dry_run:
@@ -265,7 +302,7 @@ def main(argv=None) -> int:
     if a.dry_run:
         return 0
     check_out_dir(out, create=True)
-    summary = run(cfg, out, progress=not a.quiet, figures=not a.no_figures,
+    summary = run(cfg, out, progress=not a.no_progress, figures=not a.no_figures,
                   resume=a.resume, overwrite=a.overwrite)
     print_summary(summary, out)
     return exit_code(summary)

@@ -151,7 +151,7 @@ def _setup(args) -> tuple[str, Path, dict]:
     preset = getattr(args, "preset", None) or "cpu"
     sizes(preset)  # a usage error for an unknown preset, before any work
     root = Path(getattr(args, "out", None) or default_root(args.experiment))
-    return preset, root, {"progress": not getattr(args, "quiet", False)}
+    return preset, root, {"progress": not getattr(args, "no_progress", False)}
 
 
 def _cli(name: str, kind: str):
