@@ -149,3 +149,180 @@ def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
     out = figures.report_figures([cont, *nd], tmp_path / "figs", TH)
     assert any(p is not None and p.name == "fig_l10_continuation.png" for p, _ in out)
     assert any(p is not None and p.name == "fig_edge_lambda_vs_nd.png" for p, _ in out)
+
+
+# ---------------------------------------------------------------------------- what the figures draw
+# Checks on the matplotlib Figure itself (simlab.figures' draw_* functions, which fig_* save):
+# panels, lines per panel, the data they hold, and a layout where no legend, label or title lies
+# over another panel's data.
+
+
+def data_axes(fig):
+    """The panels that draw data: visible axes with an artist tagged by the figure code (not a
+    colorbar, not an empty grid cell)."""
+    return [ax for ax in fig.axes if ax.axison and not hasattr(ax, "_colorbar")
+            and any((a.get_gid() or "ref") != "ref" for a in [*ax.lines, *ax.patches])]
+
+
+def lines(ax, prefix):
+    return [ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith(prefix)]
+
+
+def overlap(a, b) -> bool:
+    return a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+
+
+def check_layout(fig):
+    """Constrained layout; every legend a figure legend inside the canvas and off every axes;
+    no panel's labels, tick labels or title over another panel, a colorbar or the suptitle."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert not [ax for ax in visible if ax.get_legend() is not None], "legend inside a panel"
+    for leg in fig.legends:
+        box = leg.get_window_extent(r)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 + 1
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1 + 1
+        for ax in visible:
+            assert not overlap(box, ax.get_window_extent(r)), (leg, ax)
+    for a in visible:
+        tight = a.get_tightbbox(r)
+        for b in visible:
+            if b is not a:
+                assert not overlap(tight, b.get_window_extent(r)), (a.get_title(), b.get_title())
+                if a.get_title() and b.get_title():
+                    assert not overlap(a.title.get_window_extent(r), b.title.get_window_extent(r))
+        if fig._suptitle is not None:
+            assert not overlap(fig._suptitle.get_window_extent(r), tight)
+
+
+def integer_ticks(values, lim):
+    shown = [v for v in values if lim[0] - 1e-9 <= v <= lim[1] + 1e-9]
+    return len(shown) >= 2 and all(float(v).is_integer() for v in shown)
+
+
+def colorbar_ticks_are_integers(fig):
+    (cb,) = [ax for ax in fig.axes if hasattr(ax, "_colorbar")]
+    labels = [t.get_text() for t in cb.get_yticklabels()]
+    return labels and all(re.fullmatch(r"\d+", t) for t in labels)
+
+
+def valid(rs):
+    return readers.split_valid(rs)[0]
+
+
+def test_fig1_is_one_panel_per_eta_with_every_rho_i_of_one_seed(runs):
+    _, rs = runs
+    lr_runs = valid([r for r in rs if readers.experiment(r) == "lr_sweep"])
+    fig, reading = figures.draw_rho(lr_runs, "toy: ρ_i per learning rate", TH, by="lr")
+    panels = data_axes(fig)
+    etas = sorted({readers.lr(r) for r in lr_runs}, reverse=True)
+    assert len(etas) == 4 and len(panels) == len(etas)
+    for ax, eta in zip(panels, etas):
+        assert ax.get_title().startswith(f"η = {eta:g}")
+        assert len(lines(ax, "rho_")) == 3                        # ρ_1, ρ_2, ρ_3 recorded
+        (run,) = [r for r in lr_runs if readers.lr(r) == eta]
+        y = lines(ax, "rho_1")[0].get_ydata()
+        assert np.allclose(y, [readers.rho_at(p, 1) for p in run.telemetry])
+        # n_c = 3: ρ_2 = ρ_(n_c−1) thick, ρ_3 = ρ_(n_c) dashed, ρ = 1 drawn
+        assert lines(ax, "rho_2")[0].get_linewidth() > lines(ax, "rho_1")[0].get_linewidth()
+        assert lines(ax, "rho_3")[0].get_linestyle() == "--"
+        assert any(ln.get_gid() == "ref" and set(ln.get_ydata()) == {1.0} for ln in ax.get_lines())
+    colours = [lines(panels[0], f"rho_{i}")[0].get_color() for i in (1, 2, 3)]
+    assert len({str(c) for c in colours}) == 3                 # colour = eigen-index
+    assert colorbar_ticks_are_integers(fig)
+    check_layout(fig)
+    assert all(f"η = {eta:g}" in reading for eta in etas) and "max on-edge ρ_2" in reading
+    assert "η = 0.1, seed 1: edge not reached (max ρ_1 = 0.4 at η = 0.1, off)" in reading
+
+
+def test_fig1_draws_the_lowest_seed_and_a_row_per_setting(tmp_path):
+    root = tmp_path / "runs"
+    rs = [write(root, f"n{n}s{s}", "lr_sweep", lr=lr, seed=s, n_data=n,
+                telemetry=edge_tel(seed=10 * s + n // 100))
+          for n in (100, 200) for lr in (0.5, 0.25) for s in (2, 0, 1)]
+    fig, reading = figures.draw_rho(rs, "t", TH)
+    panels = data_axes(fig)
+    assert len(panels) == 4                                     # 2 settings × 2 η
+    for ax in panels:
+        assert "seed 0 (lowest of 3 runs)" in ax.get_title() and "n_data=" in ax.get_title()
+        n, eta = int(re.search(r"n_data=(\d+)", ax.get_title())[1]), float(ax.get_title()[4:8])
+        (run,) = [r for r in rs if r.config["seed"] == 0 and r.config["n_data"] == n
+                  and r.config["lr"] == eta]
+        assert np.allclose(lines(ax, "rho_2")[0].get_ydata(), [p["rho"][1] for p in run.telemetry])
+    check_layout(fig)
+
+
+def test_fig2_is_one_panel_per_class_count(runs):
+    _, rs = runs
+    cls = [r for r in rs if readers.experiment(r) == "class_sweep"]
+    fig, reading = figures.draw_rho(cls, "toy: ρ_i per class count", TH, by="n_classes")
+    panels = data_axes(fig)
+    assert [ax.get_title().split("\n")[0] for ax in panels] == ["n_c = 2", "n_c = 3"]
+    for ax, nc in zip(panels, (2, 3)):
+        assert len(lines(ax, "rho_")) == nc + 1
+        assert lines(ax, f"rho_{nc}")[0].get_linestyle() == "--"
+    assert colorbar_ticks_are_integers(fig)
+    check_layout(fig)
+    fig, reading = figures.draw_profile(cls, "toy: on-edge ρ_i per class count", TH, by="n_classes")
+    panels = data_axes(fig)
+    assert len(panels) == 2 and all(len(lines(ax, "profile")) == 1 for ax in panels)
+    for ax, r in zip(panels, cls):
+        assert np.allclose(lines(ax, "profile")[0].get_ydata(), readers.edge(r, TH).median_rho)
+        assert ax.get_xlabel() == "eigen-index i"
+        assert integer_ticks(ax.get_xticks(), ax.get_xlim())
+    assert f"edge counts [{readers.edge(cls[1], TH).edge_count}]" in reading
+    check_layout(fig)
+
+
+def test_fig3_is_one_panel_per_eta_with_both_projections(runs):
+    _, rs = runs
+    lr_runs = [r for r in rs if r.name.startswith("lr0")]
+    fig, reading = figures.draw_projections(lr_runs, TH)
+    panels = data_axes(fig)
+    assert len(panels) == 3
+    for ax in panels:
+        assert [ln.get_gid() for ln in ax.get_lines()] == ["p_top_norm", "p_bulk_norm"]
+        assert ax.get_yscale() == "log"
+    r = lr_runs[0]
+    assert f"‖P_top g‖ {readers.median_on_edge(r, 'p_top_norm', TH):.3g}" in reading
+    check_layout(fig)
+
+
+def test_entry_flow_cusp_and_cross_regime_figures_keep_legends_off_the_data(runs, tmp_path):
+    _, rs = runs
+    fig, _ = figures.draw_entry(rs[0], TH)
+    assert len(data_axes(fig)) == 2 and len(lines(fig.axes[0], "rho_")) == 3
+    check_layout(fig)
+    flow = [r for r in rs if readers.is_flow(r)]
+    fig, _ = figures.draw_flow(flow, TH)
+    assert len(lines(fig.axes[0], "lambda_1")) == 4 and len(lines(fig.axes[1], "fit")) == 1
+    check_layout(fig)
+    fig, _ = figures.draw_outliers_vs_classes(figures.s8_rows(rs, TH))
+    (ax,) = data_axes(fig)
+    assert integer_ticks(ax.get_xticks(), ax.get_xlim()) and integer_ticks(ax.get_yticks(), ax.get_ylim())
+    check_layout(fig)
+    cusp = [write(tmp_path / "c", f"cusp{n}", "cusp", n_data=n, summary={"cusp": {
+        "deltas": list(np.linspace(-3e-3, 3e-3, 9)), "values": list(n * np.abs(np.linspace(-3e-3, 3e-3, 9)))}})
+        for n in (100, 200)]
+    fig, _ = figures.draw_cusp(cusp, TH)
+    assert len(lines(fig.axes[0], "slice")) == 2 and len(lines(fig.axes[1], "even")) == 2
+    check_layout(fig)
+
+
+def test_check_layout_catches_a_legend_over_the_data():
+    from simlab.plots import figure
+
+    fig, axes = figure(1, 2)
+    for ax in axes[0]:
+        ax.plot([0, 1], [0, 1], label="x", gid="d")
+    axes[0, 0].legend()
+    with pytest.raises(AssertionError, match="legend inside a panel"):
+        check_layout(fig)
+    axes[0, 0].get_legend().remove()
+    fig.legend(loc="center")                      # a figure legend, but over the panels
+    with pytest.raises(AssertionError):
+        check_layout(fig)
