@@ -429,7 +429,8 @@ def test_verdict_and_api(lab):
 def test_cli_writes_table_per_regime(lab, tmp_path, capsys):
     lab("toy", summary=spec_summary(bulk_outliers([10.0, 8.0], 18)))
     lab("lr_sweep", regime="scale", lr=1e-4, n_classes=2,
-        telemetry=[{"step": 10 * i, "rho": [0.9, 0.1]} for i in range(8)])
+        telemetry=[{"step": 10 * i, "rho": [0.9, 0.1]} for i in range(8)],
+        summary={"valid": True})  # finished: claims leaves unfinished runs out
     out = tmp_path / "report"
     assert main([str(tmp_path), "--out", str(out), "--only", "s1,L1"]) == 0
     doc = json.loads((out / "claims.json").read_text())
@@ -470,7 +471,8 @@ def test_cli_usage_errors(tmp_path):
 
 
 def test_load_records_drops_a_truncated_last_line_and_says_so(lab, tmp_path):
-    r = lab("lr_sweep", telemetry=[{"step": 0, "rho": [0.5, 0.1]}, {"step": 1, "rho": [0.6, 0.1]}])
+    r = lab("lr_sweep", telemetry=[{"step": 0, "rho": [0.5, 0.1]}, {"step": 1, "rho": [0.6, 0.1]}],
+            summary={"valid": True})
     with open(r.path / "telemetry.jsonl", "a") as f:
         f.write('{"step": 2, "rho"')
     told = []

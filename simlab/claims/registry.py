@@ -81,11 +81,24 @@ def evaluate(records: Iterable[Record | str | Path], thresholds: Thresholds = Th
 
 
 def load_records(paths: Iterable[str | Path], warn: Callable[[str], None] | None = None) -> list[Record]:
-    """Every record under ``paths``; a record with a truncated last telemetry line is loaded
-    without that line (and ``warn`` is told); a corrupt file is a RecordError naming it."""
-    from simlab.record import find_records
+    """Every finished record under ``paths``; a record with a truncated last telemetry line is
+    loaded without that line (and ``warn`` is told); a corrupt file or a field of the wrong type
+    is a RecordError naming it. A record without summary.json (a run that has not finished, or
+    was killed) is left out of the verdicts: ``warn`` (default: :func:`warnings.warn`) is told
+    one line naming it."""
+    import warnings
 
-    records = [Record.load(p, drop_truncated=True, warn=warn) for p in find_records(paths)]
+    from simlab.record import SUMMARY, find_records
+
+    tell = warn if warn is not None else (lambda m: warnings.warn(m, stacklevel=3))
+    records = []
+    for p in find_records(paths):
+        r = Record.load(p, drop_truncated=True, warn=warn)
+        if r.summary is None:
+            tell(f"{p}: unfinished run (no {SUMMARY}): left out of the verdicts; finish it with "
+                 "--resume, or remove it")
+            continue
+        records.append(r)
     unique_labels(records)
     return records
 
