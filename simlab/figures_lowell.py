@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.lines import Line2D
 
 from simlab.claims import readers as rd
@@ -132,17 +133,24 @@ def _rho_panel(ax, r: Record, colours, th: Thresholds, x: Sequence[float]) -> fl
     for i in range(_k(r), 0, -1):       # λ_1 drawn last, on top
         y = _rho(r, i)
         top = max(top, np.nanmax(y) if np.isfinite(y).any() else 0.0)
-        ax.plot(x, y, color=colours[i - 1], gid=f"rho_{i}", ls="--" if i == nc else "-",
-                lw=2.4 if i == nc - 1 else 1.8 if i == nc else 0.9,
-                zorder=3 if i in (nc - 1, nc) else 2)
+        ax.plot(x, y, color=colours[i - 1], gid=f"rho_{i}", **_style(i, nc))
     ax.axhline(1.0, color="k", lw=1.0, gid="ref")
     ax.axhline(th.rho_edge, color="0.4", ls=":", lw=1.0, gid="ref")
     return top
 
 
+def _style(i: int, nc: int) -> dict:
+    """ρ_{n_c−1} thick and ρ_{n_c} dashed, both outlined in black above the other ρ_i."""
+    if i not in (nc - 1, nc):
+        return {"lw": 0.8, "zorder": 2}
+    lw = 2.2 if i == nc - 1 else 1.8
+    return {"lw": lw, "ls": "--" if i == nc else "-", "zorder": 3, "path_effects": [
+        patheffects.Stroke(linewidth=lw + 1.6, foreground="k"), patheffects.Normal()]}
+
+
 def _style_handles(th: Thresholds) -> list[Line2D]:
-    return [Line2D([], [], color="0.35", lw=2.4, label="ρ_(n_c−1) (thick)"),
-            Line2D([], [], color="0.35", lw=1.8, ls="--", label="ρ_(n_c) (dashed)"),
+    return [Line2D([], [], color="0.6", label="ρ_(n_c−1) (thick)", **_style(2, 3)),
+            Line2D([], [], color="0.6", label="ρ_(n_c) (dashed)", **_style(3, 3)),
             Line2D([], [], color="k", lw=1.0, label="ρ = 1 (η = η*_i)"),
             Line2D([], [], color="0.4", ls=":", lw=1.0, label=f"ρ = {th.rho_edge:g} (riding the edge)")]
 

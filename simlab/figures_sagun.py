@@ -115,6 +115,7 @@ def draw_before_after(records: Sequence[Record], th: Thresholds = TH):
         _panel(axes[0, j], lam0, edges, th, j == 0)
         f0 = rd.stats(lam0, nc, th)["near_zero_fraction"]
         axes[0, j].set_title(f"{rd.label(r)}\nat θ_0: near-zero {f0:.2f}", fontsize=7)
+        axes[0, j].set_xlabel("")                      # shared with the row below
         _panel(axes[1, j], lam, edges, th, False)
         title, reading = _title(r, "after training", lam, th)
         axes[1, j].set_title(title, fontsize=7)

@@ -136,6 +136,10 @@ def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
          "loss": {"gd": [1.0, 0.8, 0.6, 0.5, 0.4], "bulk": [1.0, 0.85, 0.7, 0.55, 0.46],
                   "top": [1.0, 1.0, 0.98, 0.97, 0.96]}, "valid": {"gd": True, "bulk": True, "top": True}}
     cont = write(root, "cont", "continuation", lr=0.1, summary={"continuation": c, "valid": True})
+    fig, _ = figures.draw_continuation([cont])
+    (ax,) = data_axes(fig)
+    assert len(lines(ax, "median_")) == 3 and len(lines(ax, "run_")) == 3
+    check_layout(fig)
     path, reading = figures.fig_continuation([cont], tmp_path / "l10.png")
     (u,) = evaluate_claim("L10", [cont], TH).statistic.values()
     assert path.exists() and u["bulk_fraction"] == pytest.approx(0.9)
@@ -143,6 +147,10 @@ def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
     nd = [write(root, f"nd{n}", "edge_nd", n_data=n, lr=0.5,
                 telemetry=[{**p, "rho": [0.95, 0.9, r3]} for p in edge_tel()])
           for n, r3 in ((100, 0.1), (200, 0.2))]
+    fig, _ = figures.draw_edge_lambda_vs_nd(nd, TH)
+    (ax,) = data_axes(fig)
+    assert len(lines(ax, "lambda_top")) == 1 and len(lines(ax, "lambda_next")) == 1
+    check_layout(fig)
     path, reading = figures.fig_edge_lambda_vs_nd(nd, tmp_path / "nd.png", TH)
     lam = readers.on_edge_lambda(nd[1], 2, TH)
     assert lam == pytest.approx(2 * 0.9 / 0.5) and f"{lam:.3g} at n_D=200" in reading
