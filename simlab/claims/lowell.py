@@ -62,9 +62,16 @@ def _l1_numbers(r: Record, th: Thresholds) -> dict:
             "edge_count": e.edge_count, "n_c_minus_1": nc - 1, "lr": rd.lr(r)}
 
 
+def l1_rule(reach_nc_minus_1: float | None, max_rho_nc: float | None, th: Thresholds) -> bool:
+    """L1's rule: ρ_{n_c−1} reaches rho_edge and ρ_{n_c} never exceeds rho_off (Lowell's
+    Fig. 1 at η = 1e−4: "ρ_10 never exceeds 0.246 at any point, while ρ_9 always reaches at
+    least 0.693")."""
+    return (reach_nc_minus_1 is not None and max_rho_nc is not None
+            and reach_nc_minus_1 >= th.rho_edge and max_rho_nc <= th.rho_off)
+
+
 def _l1_test(th: Thresholds) -> Callable[[dict], bool]:
-    return lambda n: (n.get("reach_nc_minus_1") is not None and n.get("max_rho_nc") is not None
-                      and n["reach_nc_minus_1"] >= th.rho_edge and n["max_rho_nc"] <= th.rho_off)
+    return lambda n: l1_rule(n.get("reach_nc_minus_1"), n.get("max_rho_nc"), th)
 
 
 def _l1_describe(nc: int) -> Callable[[dict], str]:
@@ -450,5 +457,5 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
         none_reason="no continuation run (experiment 'continuation')")
 
 
-__all__ = ["evaluate_L1", "evaluate_L2", "evaluate_L3", "evaluate_L4", "evaluate_L5",
+__all__ = ["l1_rule", "evaluate_L1", "evaluate_L2", "evaluate_L3", "evaluate_L4", "evaluate_L5",
            "evaluate_L6", "evaluate_L7", "evaluate_L10", "bootstrap_slope", "median"]

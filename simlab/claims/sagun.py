@@ -331,6 +331,8 @@ def evaluate_S7(records: Sequence[Record], th: Thresholds) -> Verdict:
         l_rand = float(np.median([rd.lambda_max(r) for r in rs]))
         l_real = float(np.median([rd.lambda_max(r) for r in match]))
         sigma, _ = init_spread(records, match[0])
+        if sigma is None and len(match) >= 2:   # no fluctuation run: the real seeds' spread
+            sigma = float(np.std([rd.lambda_max(r) for r in match], ddof=1))
         seeds = min(len(rs), len(match))
         differs_count = bool(c_rand and c_real and np.median(c_rand) != np.median(c_real))
         differs_lam = sigma is not None and abs(l_rand - l_real) > th.spread_factor * sigma
