@@ -17,8 +17,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from simlab.claims import (CLAIM_IDS, CLAIM_TEXT, FAILS, HOLDS, INCONCLUSIVE, Thresholds,
-                           Verdict, evaluate, load_records, readers as rd)
+from simlab.claims import (CHOICES, CLAIM_IDS, CLAIM_TEXT, FAILS, HOLDS, INCONCLUSIVE, MIXED,
+                           NOT_APPLICABLE, SOURCES, Thresholds, Verdict, evaluate, load_records,
+                           readers as rd)
 from simlab.claims.lowell import OTHER_PROTOCOLS
 from simlab.errors import UsageError
 from simlab.paper.bridge import PATHS, QUANTITIES
@@ -57,16 +58,78 @@ def split(records: list[Record]) -> dict[str, list[Record]]:
 
 
 def verdicts(records: list[Record], th: Thresholds = Thresholds()) -> dict[str, dict[str, Verdict]]:
-    """{regime: {claim id: Verdict}} — simlab.claims.evaluate on each regime's records."""
+    """{regime: {claim id: Verdict}} — simlab.claims.evaluate on each regime's records, with
+    the sensitivity of every choice (CLAIMS.md rule 4)."""
     by = split(records)
-    return {g: {v.id: v for v in evaluate(by[g], th)} for g in REGIMES}
+    return {g: {v.id: v for v in evaluate(by[g], th, sensitivity=True)} for g in REGIMES}
 
 
 def _verdict_cell(v: Verdict, g: str) -> str:
     why = v.reason
-    if v.status == INCONCLUSIVE and (g, v.id) in CANNOT:
+    if v.status in (INCONCLUSIVE, NOT_APPLICABLE) and (g, v.id) in CANNOT:
         why = f"{why}; {CANNOT[(g, v.id)]}"
-    return f"**{v.status}** — {_cell(why)}"
+    return f"**{v.status}** — {_cell(why, 400)}"
+
+
+def headline_cell(v: Verdict) -> str:
+    """The headline's cell: status, settings (k/n), the deciding numbers and, for a verdict
+    that depends on a choice, robust or where it flips."""
+    head = f"**{v.status}**" + (f" ({v.tally})" if v.tally else "")
+    gist = _cell(v.gist, 150) if v.gist else ""
+    rob = v.robustness if v.status in (HOLDS, FAILS, MIXED) else ""
+    return " — ".join(x for x in (head, gist, _cell(rob, 120) if rob else "") if x)
+
+
+def headline(table: dict[str, dict[str, Verdict]]) -> list[str]:
+    """The headline table, claims × regimes (a test regenerates it from the committed records
+    and compares it with the committed report)."""
+    out = ["## Headline: claims × regimes", "",
+           "Each cell: the verdict over the in-scope settings (k/n settings), the deciding numbers, "
+           "and whether a *choice* threshold could flip it (`robust` / `sensitive (flips at …)`). "
+           "`not applicable` means no run could test the claim; why is listed below.", "",
+           "| id | claim | toy | scale |", "|---|---|---|---|"]
+    for cid in CLAIM_IDS:
+        out.append(f"| {cid} | {CLAIM_TEXT.get(cid, '')} | {headline_cell(table['toy'][cid])} | "
+                   f"{headline_cell(table['scale'][cid])} |")
+    return out + [""]
+
+
+def not_applicable_section(table: dict[str, dict[str, Verdict]]) -> list[str]:
+    """Every run a claim's scope set aside, with its reason: a finding about the run."""
+    out = ["## Not applicable: runs that cannot test a claim, and why", "",
+           "CLAIMS.md rule 1: a run outside a claim's scope is set aside with the number that "
+           "decided it; it never counts as `fails`.", ""]
+    from simlab.claims.verdict import summarise_na
+
+    any_ = False
+    for g in REGIMES:
+        for cid in CLAIM_IDS:
+            v = table[g][cid]
+            if v.not_applicable:
+                any_ = True
+                out.append(f"- **{cid}** ({g}, {len(v.not_applicable)} runs): "
+                           f"{_cell(summarise_na(v.not_applicable, 3), 700)}")
+    return out + (["None."] if not any_ else []) + [""]
+
+
+def choices_section(table: dict[str, dict[str, Verdict]], th: Thresholds) -> list[str]:
+    """Every choice threshold, its value and alternatives, and where a verdict flips."""
+    out = ["## Choices and their sensitivity", "",
+           "Thresholds marked *choice* are not the papers'; each decided verdict is recomputed at "
+           "the alternatives (half and double, or the nearest meaningful values).", "",
+           "| threshold | value | source | alternatives | verdicts that flip |", "|---|---|---|---|---|"]
+    for name, src in SOURCES.items():
+        alts = CHOICES.get(name)
+        flips = []
+        for g in REGIMES:
+            for cid, v in table[g].items():
+                for alt, status in v.sensitivity.get(name, {}).items():
+                    if status != v.status and v.status in (HOLDS, FAILS, MIXED):
+                        flips.append(f"{cid} {g} → {status} at {alt:g}")
+        out.append(f"| {name} | {getattr(th, name):g} | {_cell(src, 90)} | "
+                   f"{' / '.join(f'{a:g}' for a in alts) if alts else '–'} | "
+                   f"{_cell('; '.join(flips), 300) or '–'} |")
+    return out + [""]
 
 
 # ------------------------------------------------------------------------------ tables
@@ -125,9 +188,11 @@ def _edge_sentence(g: str, rows: list[dict]) -> str:
         return f"The {g} regime has no valid run of Lowell's protocol with ρ telemetry."
     on = [x for x in mine if x["reached"]]
     best = max(mine, key=lambda x: x["max_rho_1"] or 0)
+    crossed = [x for x in mine if x["crossed"] and not x["reached"]]
     s = (f"In the {g} regime {len(on)} of {len(mine)} valid runs of Lowell's protocol reached the "
-         f"edge (≥ 5 consecutive points with ρ_1 ≥ 0.8; the highest ρ_1 was "
-         f"{_show(best['max_rho_1'])} at η = {_show(best['lr'])}).")
+         f"edge (entered at ρ_1 ≥ 1, then ≥ 5 points with ρ_1 ≥ 0.8; the highest ρ_1 was "
+         f"{_show(best['max_rho_1'])} at η = {_show(best['lr'])}); "
+         f"{len(mine) - len(on) - len(crossed)} never crossed ρ_1 = 1.")
     if on:
         match = sum(x["edge_count"] == x["n_c_minus_1"] for x in on)
         by: dict = {}
@@ -159,21 +224,19 @@ def _gist(v: Verdict, n: int) -> str:
 
 def _claims_sentence(g: str, table: dict[str, Verdict], ids: Sequence[str], what: str) -> list[str]:
     out = []
-    where = " on the edge" if set(ids) <= set(EDGE_CLAIMS) else ""
-    for status, word in ((HOLDS, "hold"), (FAILS, "fail")):
+    for status, word in ((HOLDS, "hold"), (FAILS, "fail"), (MIXED, "hold in some settings and fail in others")):
         got = [table[c] for c in ids if table[c].status == status]
         if got:
-            on = where if status == FAILS else ""
-            out.append(f"{what} that {word}{on} in the {g} regime: " + "; ".join(
-                f"**{v.id}** ({_gist(v, 240)})" for v in got) + ".")
-    undecided = [table[c] for c in ids if table[c].status == INCONCLUSIVE]
-    not_reached = [v for v in undecided if "edge not reached" in v.reason]
-    other = [v.id for v in undecided if v not in not_reached]
-    if not_reached:
-        out.append(f"{what} the {g} regime cannot decide because its runs never reached the edge: "
-                   + "; ".join(f"**{v.id}** ({_gist(v, 160)})" for v in not_reached) + ".")
-    if other:
-        out.append(f"{what} without suitable {g} runs: {', '.join(other)}.")
+            out.append(f"{what} that {word} in the {g} regime: " + "; ".join(
+                f"**{v.id}** ({v.tally}: {_gist(v, 240)})" for v in got) + ".")
+    na = [table[c] for c in ids if table[c].status == NOT_APPLICABLE]
+    if na:
+        out.append(f"{what} that no {g} run can test: " + "; ".join(
+            f"**{v.id}** ({_gist(v, 200)})" for v in na) + ".")
+    undecided = [v.id for v in (table[c] for c in ids) if v.status == INCONCLUSIVE]
+    if undecided:
+        out.append(f"{what} the {g} regime leaves undecided (split seeds, too few seeds or no "
+                   f"runs): {', '.join(undecided)}.")
     return out
 
 
@@ -261,9 +324,11 @@ def _config_brief(r: Record) -> str:
 
 def _tables(records: list[Record], table, rows) -> list[str]:
     out = ["## Where each run was: the edge of stability", "",
-           "Per run with ρ telemetry (`simlab.claims.readers.edge`): reached = ≥ 5 consecutive "
-           "points with ρ_1 ≥ 0.8 (step 0 and a catapult never count); the edge count is the "
-           "number of i with median on-edge ρ_i ≥ 0.69, beside n_c − 1; cadence: telemetry "
+           "Per run with ρ telemetry (`simlab.claims.readers.edge`): a run enters the edge at "
+           "the first point with ρ_1 ≥ 1 (step 0 never counts; after a catapult only once ρ_1 "
+           "fell below 1 and rose again) and reached it with ≥ 5 points with ρ_1 ≥ 0.8 after "
+           "entering; the edge count is the number of i whose ρ_i reaches 0.69 in at least half "
+           "of the on-edge windows of ⌈1/η⌉ iterations, beside n_c − 1; cadence: telemetry "
            "every ≤ 1/(5η) iterations through the edge phase.", "",
            "| run | regime | experiment | n_D | seed | η | reached | iterations on the edge | "
            "on-edge points | edge count | n_c − 1 | max ρ_1 (step) | cadence ok | valid |",
@@ -312,14 +377,15 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
            f"`{git_commit()}`; records made at commit(s) `{env.get('git_commit', '?')}` on "
            f"`{env.get('hostname', '?')}` ({env.get('platform', '?')}, "
            f"{env.get('cpu_count', '?')} CPUs, device {env.get('device', 'cpu')}).",
-           "Verdicts are `simlab.claims.evaluate` on each regime's records separately; "
-           "`inconclusive` says what was missing, `reported` is a measurement without a verdict.",
-           "", "## Headline: claims × regimes", "",
-           "| id | claim | toy | scale |", "|---|---|---|---|"]
-    for cid in CLAIM_IDS:
-        out.append(f"| {cid} | {CLAIM_TEXT.get(cid, '')} | {table['toy'][cid].status} | "
-                   f"{table['scale'][cid].status} |")
-    out += [""] + what_we_found(records, table, rows)
+           "Verdicts are `simlab.claims.evaluate` on each regime's records separately, by the "
+           "rules of CLAIMS.md: a verdict is a map over settings (a config less its seed, judged "
+           "on the median over ≥ 3 seeds); `not applicable` says why no run could test a claim, "
+           "`inconclusive` that none of its settings was decided, `reported` is a measurement "
+           "without a verdict.", ""]
+    out += headline(table)
+    out += what_we_found(records, table, rows)
+    out += not_applicable_section(table)
+    out += choices_section(table, th)
     out += ["## Each claim: the paper's value, the toy regime, the scale regime", "",
             "The middle column quotes the papers' published values (`paper/published.py`); they "
             "are not measurements.", "",
@@ -332,9 +398,9 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
     out += [""] + _tables(records, table, rows)
 
     out += ["", "## Table 1 (L6): ΔL_top and ΔL_bulk on the edge", "",
-            "Mean and standard deviation (ddof = 1) over the on-edge points of each run (L6's "
-            "verdict), and over the points with ρ_(n_c−1) > 0.7 (the paper's own reading), from "
-            "`simlab.claims.readers.table1`.", ""]
+            "Mean and standard deviation (ddof = 1) over the points of each run with "
+            "ρ_(n_c−1) > 0.7 after entering the edge (the paper's reading and L6's), and over the "
+            "on-edge points of the ρ_1 reading, from `simlab.claims.readers.table1`.", ""]
     for g in REGIMES:
         t1 = [r for r in rd.distinct(rd.split_valid(by[g])[0]) if rd.experiment(r) not in OTHER_PROTOCOLS
               and any(p.get("dl_top") is not None for p in r.telemetry)]
@@ -343,8 +409,8 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
     s8 = s8_rows(records, th)
     out += ["", "## Beyond the papers: outliers vs classes (S8), MSE", "",
             "On the class-sweep and MSE runs: Sagun's outlier count (eigenvalues above the "
-            "largest gap λ_i/λ_(i+1) ≥ 3, i ≤ 2n_c; needs the full spectrum) beside Lowell's edge "
-            "count (median on-edge ρ_i ≥ 0.69; – when the run never reached the edge) and the "
+            "largest i ≤ 2n_c with λ_i/λ_(i+1) ≥ 3; needs the full spectrum) beside Lowell's edge "
+            "count (windowed reach of ρ_i ≥ 0.69; – when the run never reached the edge) and the "
             "index of the largest median on-edge ρ_i/ρ_(i+1). Y2 predicts n_c output directions "
             "under MSE instead of n_c − 1.", ""]
     if s8:

@@ -418,23 +418,24 @@ def fig_cusp(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
 
 
 def table1(records: Sequence[Record], th: Thresholds = TH) -> str:
-    """Markdown Table 1: per run, mean and std (ddof=1) of ΔL_top and ΔL_bulk over on-edge
-    points (L6's verdict) and over ρ_{n_c−1} > 0.7 (the paper's reading), from readers.table1."""
+    """Markdown Table 1: per run, mean and std (ddof=1) of ΔL_top and ΔL_bulk over the points
+    with ρ_{n_c−1} > 0.7 after entering the edge (the paper's reading and L6's verdict) and over
+    the on-edge points of the ρ_1 reading, from readers.table1."""
     def cells(s):
         if not s["points"]:
             return "– | – | – | –"
         return " | ".join(f"{s[k]:.3e}" for k in ("mean_dl_top", "std_dl_top", "mean_dl_bulk",
                                                    "std_dl_bulk"))
 
-    lines = [f"| run | on-edge points (ρ_1 ≥ {th.edge_rho}) | ΔL_top mean | ΔL_top std | "
-             f"ΔL_bulk mean | ΔL_bulk std | points with ρ_(n_c−1) > {th.rho_on_edge} | ΔL_top "
+    lines = [f"| run | points with ρ_(n_c−1) > {th.rho_on_edge} (L6) | ΔL_top mean | ΔL_top std | "
+             f"ΔL_bulk mean | ΔL_bulk std | on-edge points (ρ_1 ≥ {th.edge_rho}) | ΔL_top "
              "mean | ΔL_top std | ΔL_bulk mean | ΔL_bulk std |", "|---" * 11 + "|"]
     for r in records:
         t = rd.table1(r, th)
         lines.append(f"| {rd.experiment(r)}/{r.name}: {_name(r)} | {t['edge']['points']} of "
                      f"{t['telemetry_points']}"
                      f"{'' if t['reached'] else ' (edge not reached)'} | {cells(t['edge'])} | "
-                     f"{t['paper']['points']} | {cells(t['paper'])} |")
+                     f"{t['rho1']['points']} | {cells(t['rho1'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -7,111 +7,97 @@ from collections.abc import Sequence
 import numpy as np
 
 from simlab.claims import readers as rd
+from simlab.claims import settings as st
 from simlab.claims.sagun import lambda_min_max
-from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED, REPORTED,
-                                   Thresholds, Verdict, combine, fmt, with_excluded)
+from simlab.claims.verdict import (FAILS, HOLDS, NOT_MEASURED, REPORTED, Setting, Thresholds,
+                                   Verdict, claim_map, fmt, thresholds_of)
 from simlab.record import Record
 
 
-def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """F1: most Hessian eigenvalues (around 90 %) sit at or near zero.
+def _units(cid: str, units: dict, threshold: dict, used, none_reason: str) -> Verdict:
+    """Verdict of checks that are each their own setting (a prediction check, a Langevin run)."""
+    sets = [Setting(k, status, stat.get("why", ""), {k2: v for k2, v in stat.items() if k2 != "why"})
+            for k, (status, stat) in units.items()]
+    return claim_map(cid, sets, [], threshold=threshold, runs=used, none_reason=none_reason)
 
-    Per valid run on real (non-random) inputs, the final near-zero fraction: from the exact
-    spectrum (toy) at |λ| ≤ eps·λ_1, or (scale) from the run's SLQ density at the narrowest band
-    |λ| ≤ ε_v·λ_1 (ε_v ≥ eps) that its probes × steps resolve within f1_validation of the exact
-    fraction in the stored SLQ validation (:func:`readers.validated_density_near_zero`); a
-    density whose settings resolve no band is set aside with its reason. Holds when the median
-    over runs is ≥ f1_fraction; per-run fractions (and bands), min and median are in the
-    statistic, and the reason states the bands the scale fractions were read at."""
-    thr = {"eps": th.eps, "f1_fraction": th.f1_fraction, "f1_validation": th.f1_validation}
-    ok, ex = rd.split_valid(r for r in rd.distinct(records) if not rd.is_random_input(r)
-                            and rd.experiment(r) != "predictions"
-                            and rd.near_zero(r, th)[0] is not None)
-    per, used, unvalidated = {}, [], {}
-    for r in ok:
+
+def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
+    """F1: real networks have most Hessian eigenvalues (around 90 %) at or near zero.
+
+    Scope: the nets with ≥ f1_min_params parameters (the toy's blob nets of 18–434 parameters
+    are not "real networks") on real inputs. The final near-zero fraction: exact (toy) at |λ| ≤
+    eps·λ_1, or from an SLQ density read at the narrowest band its settings resolve within
+    f1_validation of the exact fraction (:func:`readers.validated_density_near_zero`); an
+    unvalidated density is not applicable. Per setting, the median over seeds ≥ f1_fraction."""
+    sc = st.Scope()
+    pool = sc.keep(r for r in rd.distinct(records) if not rd.is_random_input(r)
+                   and rd.experiment(r) != "predictions" and rd.near_zero(r, th)[0] is not None)
+
+    def n_params(r):
+        lam = rd.spectrum(r)
+        return int(lam.size) if lam is not None else (r.summary or {}).get("n_params")
+
+    def real(r):
+        n = n_params(r)
+        return None if n is not None and n >= th.f1_min_params else (
+            f"not a real network: {n} parameters (< {th.f1_min_params})")
+
+    def validated(r):
         f, src = rd.near_zero(r, th)
-        row = {"near_zero_fraction": f, "source": src, "band": th.eps}
+        if src == "exact":
+            return None
+        val, why = rd.validated_density_near_zero(r, th)
+        return None if val is not None else f"unvalidated density: {why}"
+
+    runs = sc.gate(pool, real, validated)
+
+    def numbers(r):
+        f, src = rd.near_zero(r, th)
         if src != "exact":
-            val, why = rd.validated_density_near_zero(r, th)
-            if val is None:
-                unvalidated[rd.label(r)] = f"{why}; its near-zero mass at {th.eps:g}·λ_1, {f:.3g}, is not used"
-                continue
-            row = {**val, "source": "density", "estimator_note": why}
-        per[rd.label(r)] = row
-        used.append(rd.label(r))
-    excluded = tuple(ex.items()) + tuple(unvalidated.items())
-    if not per:
-        why = ("no run with an exact spectrum or a validated spectral density" if unvalidated
-               else "no run with a spectrum or spectral density")
-        return Verdict("F1", INCONCLUSIVE, {}, thr, with_excluded(why, excluded), (), excluded)
-    fr = [v["near_zero_fraction"] for v in per.values()]
-    med = float(np.median(fr))
-    by = {src: [v for v in per.values() if v["source"] == src] for src in ("exact", "density")}
-    stat = {"median": med, "min": float(min(fr)), "max": float(max(fr)), "runs": per,
-            "by_source": {src: {"n": len(rows), "median": float(np.median([v["near_zero_fraction"] for v in rows])),
-                                "bands": sorted({v["band"] for v in rows})}
-                          for src, rows in by.items() if rows}}
-    parts = []
-    if by["exact"]:
-        parts.append(f"{len(by['exact'])} exact spectra at |λ| ≤ {th.eps:g}·λ_1 (median "
-                     f"{stat['by_source']['exact']['median']:.3g})")
-    for band in sorted({v["band"] for v in by["density"]}):
-        rows = [v for v in by["density"] if v["band"] == band]
-        notes = sorted({v["estimator_note"] for v in rows if "estimator_note" in v})
-        parts.append(f"{len(rows)} SLQ densities at |λ| ≤ {band:g}·λ_1, the band their settings "
-                     f"resolve (median {np.median([v['near_zero_fraction'] for v in rows]):.3g}): "
-                     + " / ".join(notes))
-    return Verdict("F1", HOLDS if med >= th.f1_fraction else FAILS, stat, thr, with_excluded(
-        f"median near-zero fraction {med:.3g} over {len(fr)} runs (min {min(fr):.3g}, max "
-        f"{max(fr):.3g}); " + "; ".join(parts), excluded), used, excluded)
+            val, _ = rd.validated_density_near_zero(r, th)
+            f, band = val["near_zero_fraction"], val["band"]
+        else:
+            band = th.eps
+        return {"near_zero_fraction": f, "band": band, "n_params": n_params(r), "exact": src == "exact"}
+
+    sets = st.over_seeds(runs, numbers, lambda n: n["near_zero_fraction"] >= th.f1_fraction,
+                         lambda m: f"near-zero {m['near_zero_fraction']:.3g} at |λ| ≤ {m['band']:g}·λ_1 "
+                                   f"({m['n_params']:.0f} parameters; ≥ {th.f1_fraction:g})", th)
+    return claim_map("F1", sets, sc.na, threshold=thresholds_of(
+        th, "eps", "f1_fraction", "f1_min_params", "f1_validation"), runs=sc.used,
+        excluded=sc.excluded, none_reason="no run with a spectrum or spectral density")
 
 
 def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """F2: critical points reached in high dimensions are almost all saddles.
-
-    Runs: the width_sweep if any, else every Sagun run, valid, with λ_min and λ_1 at the end.
-    Only near-critical points count (‖g‖ ≤ near_critical; others are inconclusive units). A run
-    is a saddle when it has eigenvalues below −eps·λ_max (outside the near-zero band). Holds
-    when the fraction of saddles among near-critical runs is ≥ f2_saddle_fraction; the statistic
-    gives each run's count of such eigenvalues, λ_min/λ_max and ‖g‖."""
-    thr = {"eps": th.eps, "near_critical": th.near_critical,
-           "f2_saddle_fraction": th.f2_saddle_fraction}
-
-    def measured(r):
-        return None not in lambda_min_max(r)
-
-    pool = ([r for r in rd.of_experiment(records, "width_sweep") if measured(r)]
-            or [r for r in rd.of_experiment(records, *rd.SAGUN_EXPERIMENTS) if measured(r)])
-    pool, ex = rd.split_valid(pool)
-    per, far, used = {}, {}, []
+    """F2: critical points reached are almost all saddles; ``reported``, no verdict, until
+    critical points away from the optimum are sampled (GD end points near zero loss are the
+    population the claim excludes). Reported at near-critical Sagun points: the count of
+    eigenvalues below −neg_tol·λ_max and λ_min/λ_max, across widths and seeds."""
+    sc = st.Scope()
+    pool = sc.keep(r for r in rd.distinct(records) if rd.is_sagun(r)
+                   and None not in lambda_min_max(r))
+    per, far = {}, []
     for r in pool:
         lmin, lmax = lambda_min_max(r)
         lam = rd.spectrum(r)
         g = rd.grad_norm(r)
-        n_neg = int(np.sum(lam < -th.eps * abs(lmax))) if lam is not None else None
-        row = {"n_params": int(lam.size) if lam is not None else (r.summary or {}).get("n_params"),
-               "negative_count": n_neg, "lambda_min": lmin, "grad_norm": g,
-               "lambda_min_over_max": lmin / lmax if lmax else float("nan"),
-               "saddle": bool(lmin < -th.eps * abs(lmax))}
-        used.append(rd.label(r))
         if g is None or g > th.near_critical:
-            far[rd.label(r)] = row
-        else:
-            per[rd.label(r)] = row
-    note = rd.grad_note(pool)
+            sc.out(r, f"not near-critical: ‖g‖ = {g if g is None else f'{g:.2g}'}")
+            continue
+        per[rd.label(r)] = {
+            "n_params": int(lam.size) if lam is not None else (r.summary or {}).get("n_params"),
+            "negative_count": int(np.sum(lam < -th.neg_tol * abs(lmax))) if lam is not None else None,
+            "lambda_min_over_max": lmin / lmax if lmax else float("nan"), "grad_norm": g}
     if not per:
-        why = (f"no near-critical run (‖g‖ ≤ {th.near_critical:g}); measured {note}" if far
-               else "no trained run with λ_min")
-        return Verdict("F2", INCONCLUSIVE, {"not_near_critical": far}, thr,
-                       with_excluded(why, tuple(ex.items())), used, tuple(ex.items()))
-    frac = float(np.mean([v["saddle"] for v in per.values()]))
-    near = [r for r in pool if rd.label(r) in per]
-    return Verdict("F2", HOLDS if frac >= th.f2_saddle_fraction else FAILS,
-                   {"saddle_fraction": frac, "runs": per, "not_near_critical": far}, thr,
-                   with_excluded(f"{sum(v['saddle'] for v in per.values())} of {len(per)} "
-                                 f"near-critical runs have eigenvalues below −{th.eps:g}·λ_1 "
-                                 f"({rd.grad_note(near)}; {len(far)} runs not near-critical)",
-                                 tuple(ex.items())), used, tuple(ex.items()))
+        return claim_map("F2", [], sc.na, threshold={}, excluded=sc.excluded,
+                         none_reason="no Sagun run with λ_min")
+    with_neg = sum(1 for v in per.values() if (v["negative_count"] or 0) > 0)
+    q = [v["lambda_min_over_max"] for v in per.values()]
+    return Verdict("F2", REPORTED, {"runs": per}, thresholds_of(th, "neg_tol", "near_critical"),
+                   f"{with_neg} of {len(per)} near-critical GD end points have eigenvalues below "
+                   f"−{th.neg_tol:g}·λ_1 (λ_min/λ_1 {min(q):.2g}…{max(q):.2g}); no verdict until "
+                   "critical points away from the optimum are sampled",
+                   list(per), tuple(sc.excluded.items()), not_applicable=tuple(sc.na))
 
 
 def log_volume_proxy(lam: np.ndarray, tau: float) -> float:
@@ -144,7 +130,7 @@ def evaluate_F3(records: Sequence[Record], th: Thresholds) -> Verdict:
                                     "log_volume": vol, "test_accuracy": acc}
         used += [rd.label(r) for r in grp]
     if not per:
-        return Verdict("F3", INCONCLUSIVE, {}, thr, NOT_MEASURED, (), tuple(ex.items()))
+        return claim_map("F3", [], [], threshold=thr, excluded=ex)
     return Verdict("F3", REPORTED, per, thr, "; ".join(
         f"Spearman {v['spearman']:.3g} (p={v['p_value']:.2g}, {len(v['log_volume'])} minima)"
         for v in per.values()), used, tuple(ex.items()))
@@ -170,7 +156,7 @@ def evaluate_F4(records: Sequence[Record], th: Thresholds) -> Verdict:
             "flat_fraction": m, "predicted": p, "stderr": se,
             "why": f"flat-half time {m:.3g} vs Boltzmann {p:.3g} ± {se:.2g}"})
         used.append(rd.label(r))
-    return combine("F4", units, thr, used, "runs", NOT_MEASURED)
+    return _units("F4", units, thr, used, NOT_MEASURED)
 
 
 def _evaluate_prediction(cid: str, records: Sequence[Record], th: Thresholds) -> Verdict:
@@ -205,7 +191,7 @@ def _evaluate_prediction(cid: str, records: Sequence[Record], th: Thresholds) ->
                 continue
             units[name] = (HOLDS if ok else FAILS, stat)
             used.append(rd.label(r))
-    return combine(cid, units, {}, used, "prediction checks", f"no predictions record holds {cid}")
+    return _units(cid, units, {}, used, f"no predictions record holds {cid}")
 
 
 def prediction_evaluator(cid: str):

@@ -1,4 +1,6 @@
-"""[L] Lowell 2022 under gradient flow: L8 (peak λ_1 linear in n_D) and L9 (the cusp)."""
+"""[L] Lowell 2022 under gradient flow: L8 (peak λ_1 linear in n_D) and L9 (the cusp).
+
+The unit is the flow sweep (a setting less its n_D): its sizes, each the median over seeds."""
 
 from __future__ import annotations
 
@@ -6,96 +8,142 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats as sps
 
 from simlab.claims import readers as rd
-from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, Thresholds, Verdict, combine,
-                                   strictly_increasing)
+from simlab.claims import settings as st
+from simlab.claims.verdict import (FAILS, HOLDS, Setting, Thresholds, Verdict, claim_map, rounded,
+                                   strictly_increasing, thresholds_of)
 from simlab.record import Record
+
+
+def _size_groups(runs: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
+    out: dict[str, dict[int, list[Record]]] = {}
+    for r in runs:
+        cfg = {k: v for k, v in (r.config or {}).items() if k not in rd.BOOKKEEPING + ("n_data",)}
+        out.setdefault(rd.regime(r) + str(sorted(cfg.items(), key=str)), {}).setdefault(
+            rd.n_data(r), []).append(r)
+    return {k: dict(sorted(v.items())) for k, v in out.items()}
+
+
+def _name(by_n: dict) -> str:
+    r = next(iter(by_n.values()))[0]
+    return rd.setting_label(r).rsplit("/", 1)[0] + " n_D sweep"
+
+
+def _sizes_scope(sc: st.Scope, by_n: dict[int, list[Record]], n_sizes: int, span: float,
+                 seeds: int) -> bool:
+    """Whether the sweep has ≥ n_sizes sizes spanning ≥ span with ≥ seeds seeds each; if not,
+    its runs are set aside with the numbers."""
+    ok = {n: rs for n, rs in by_n.items() if len(rs) >= seeds}
+    sizes = sorted(ok)
+    got = sizes[-1] / sizes[0] if sizes else 0.0
+    if len(sizes) >= n_sizes and got >= span - 1e-9:
+        return True
+    few = min((len(rs) for rs in by_n.values()), default=0)
+    for rs in by_n.values():
+        for r in rs:
+            sc.out(r, f"n_D sweep too small: {len(sizes)} size(s) with ≥ {seeds} seeds spanning "
+                      f"{got:.3g}× ({n_sizes} spanning {span:g}× needed; fewest seeds {few})")
+    return False
+
+
+def linear_rule(r2: float, slope: float, th: Thresholds) -> bool:
+    """L8 (ReLU): R² ≥ th.r2 and a positive slope (paper: 99.91 %)."""
+    return bool(r2 >= th.r2 and slope > 0)
 
 
 def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L8: under gradient flow, peak λ_1 grows linearly with n_D.
 
-    Per gradient-flow group (varying n_data): peak λ_1 per valid run (:func:`readers.flow_peak`;
-    mean over seeds per n_D); least-squares line through (n_D, peak λ_1) over ≥ min_sizes sizes;
-    holds when R² ≥ r2 and the slope > 0. Runs whose λ_1 was still rising when they stopped
-    have no observed peak and are left out (named in the statistic); if that leaves fewer than
-    min_sizes sizes, the group is inconclusive rather than judged on truncated values."""
-    thr = {"r2": th.r2, "min_sizes": th.min_sizes}
-    flow, ex = rd.split_valid(r for r in records if rd.is_flow(r)
-                              and rd.experiment(r) in rd.LOWELL_EXPERIMENTS)
-    units, used = {}, []
-    for key, grp in rd.group_sweep(flow, ("n_data",)).items():
-        sizes, peaks, unfinished = [], [], []
-        for n, rs in rd.by_value(grp, rd.n_data).items():
-            found = [pk for r in rs if (pk := rd.flow_peak(r)) is not None]
-            if not found:
-                continue
-            used += [rd.label(r) for r in rs]
-            if not all(seen for _, seen in found):
-                unfinished.append(n)
-                continue
-            sizes.append(n)
-            peaks.append(float(np.mean([v for v, _ in found])))
-        g = rd.group_label(key)
-        if len(sizes) < th.min_sizes:
-            why = f"{len(sizes)} sizes with an observed peak < {th.min_sizes}"
-            if unfinished:
-                why += f"; λ_1 still rising at the end for n_D = {sorted(unfinished)}"
-            units[g] = (INCONCLUSIVE, {"n_data": sizes, "peak_lambda_1": peaks,
-                                       "no_peak_n_data": sorted(unfinished), "why": why})
+    Scope: flow runs whose λ_1 peak precedes the end by ≥ peak_margin of the run (and not cut
+    before it); sweeps of ≥ min_sizes sizes spanning ≥ size_span× with ≥ flow_seeds seeds
+    each. ReLU: the linear fit of median peak λ_1 on n_D has R² ≥ r2 and a positive slope.
+    tanh (Lowell: "rising linearly … at a slower rate", no R²): median peak λ_1 increasing in
+    n_D and a log–log slope over the larger half of sizes in [tanh_slope_low, tanh_slope_high]."""
+    sc = st.Scope()
+    flow = sc.keep(r for r in records if rd.is_flow(r) and rd.is_lowell(r))
+
+    def peaked(r):
+        pk = rd.flow_peak(r)
+        if pk is None:
+            return "no λ_1 measured"
+        s = r.summary or {}
+        steps, at = s.get("steps"), s.get("peak_step")
+        if steps and at is not None and int(at) > (1 - th.peak_margin) * int(steps):
+            return (f"λ_1 peak too late: iteration {at} of {steps} "
+                    f"({100 * int(at) / int(steps):.3g} % of the run; ≤ {100 * (1 - th.peak_margin):g} %)")
+        return None if pk[1] else "λ_1 still rising at the end"
+
+    runs = sc.gate(flow, peaked)
+    sets = []
+    for by_n in _size_groups(runs).values():
+        if not _sizes_scope(sc, by_n, th.min_sizes, th.size_span, th.flow_seeds):
             continue
+        sizes = [n for n, rs in by_n.items() if len(rs) >= th.flow_seeds]
+        peaks = [float(np.median([rd.flow_peak(r)[0] for r in by_n[n]])) for n in sizes]
+        act = rd.field_value(by_n[sizes[0]][0], "activation") or "relu"
         slope, icpt, r2 = rd.linear_fit(sizes, peaks)
-        units[g] = (HOLDS if r2 >= th.r2 and slope > 0 else FAILS, {
-            "n_data": sizes, "peak_lambda_1": peaks, "slope": slope, "intercept": icpt, "r2": r2,
-            "no_peak_n_data": sorted(unfinished),
-            "why": f"peak λ_1 on n_D: R² = {r2:.4f}, slope {slope:.3g}"})
-    return combine("L8", units, thr, used, "gradient-flow groups", "no gradient_flow run", ex)
+        stat = {"n_data": sizes, "peak_lambda_1": peaks, "activation": act, "slope": slope,
+                "intercept": icpt, "r2": r2}
+        if act == "relu":
+            ok = linear_rule(r2, slope, th)
+            why = f"ReLU: peak λ_1 {rounded(peaks)} on n_D {sizes}: R² = {r2:.4f}, slope {slope:.3g}"
+        else:
+            half = sizes[len(sizes) // 2:]
+            ll = float(np.polyfit(np.log(half), np.log(peaks[len(sizes) // 2:]), 1)[0])
+            ok = strictly_increasing(peaks) and th.tanh_slope_low <= ll <= th.tanh_slope_high
+            stat["loglog_slope"] = ll
+            why = (f"{act}: peak λ_1 {rounded(peaks)} on n_D {sizes}, increasing "
+                   f"{strictly_increasing(peaks)}, log–log slope over n_D ≥ {half[0]} {ll:.3g} "
+                   f"(in [{th.tanh_slope_low:g}, {th.tanh_slope_high:g}])")
+        sets.append(Setting(_name(by_n), HOLDS if ok else FAILS, why, stat))
+    return claim_map("L8", sets, sc.na, threshold=thresholds_of(
+        th, "r2", "min_sizes", "size_span", "flow_seeds", "peak_margin", "tanh_slope_low",
+        "tanh_slope_high"), runs=sc.used, excluded=sc.excluded, none_reason="no gradient_flow run")
+
+
+def cusp_rule(d2: Sequence[float], ratios: Sequence[float], th: Thresholds) -> dict:
+    """L9: the second difference at 0 increases with n_D (Spearman = 1 over the medians) and
+    the slice is sharper than its parabola at the largest two sizes (ratio ≥ cusp_ratio)."""
+    rho = float(sps.spearmanr(range(len(d2)), d2)[0]) if len(d2) > 1 else math.nan
+    sharp = all(math.isfinite(x) and x >= th.cusp_ratio for x in ratios[-2:])
+    return {"spearman": rho, "sharper": sharp, "passes": bool(rho == 1.0 and sharp)}
 
 
 def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L9: a cusp forms along h_1 at θ* as n_D grows.
 
-    Slices from summary["cusp"] = {"deltas", "values"} (experiment "cusp" or the gradient-flow
-    runs), grouped by everything but n_data, n_D from the config (mean over seeds). Holds when
-    over ≥ min_sweep sizes both the second difference at Δ = 0 and the parabola ratio (see
-    :func:`readers.cusp_sharpness`) strictly increase with n_D. Reading: CLAIMS.md names both
-    in one rule, so both must rise; where a ratio is undefined (far value ≤ 0) the second
-    difference decides alone, and the statistic says so. A gradient-flow run whose λ_1 was
-    still rising when it stopped has no θ* of peak λ_1; its slice is left out. Both regimes
-    are read the same way (toy and scale flow runs write the same ``summary["cusp"]``) and
-    judged per group, so each regime gets its own unit; ``max_ratio_deviation`` (max |ratio −
-    1|) tells a slice that stays a parabola at every n_D from one that sharpens."""
-    thr = {"min_sweep": th.min_sweep}
-    rs, ex = rd.split_valid(r for r in records if rd.cusp(r) is not None)
-    units, used = {}, []
-    for key, grp in rd.group_sweep(rs, ("n_data",)).items():
-        sizes, d2s, ratios, unfinished = [], [], [], []
-        for n, grp_n in rd.by_value(grp, rd.n_data).items():
-            used += [rd.label(r) for r in grp_n]
-            if rd.is_flow(grp_n[0]) and not all((pk := rd.flow_peak(r)) is None or pk[1]
-                                                for r in grp_n):
-                unfinished.append(n)
-                continue
-            sh = [rd.cusp_sharpness(rd.cusp(r)["deltas"], rd.cusp(r)["values"]) for r in grp_n]
-            sizes.append(n)
-            d2s.append(float(np.mean([s["second_difference"] for s in sh])))
-            ratios.append(float(np.mean([s["parabola_ratio"] for s in sh])))
-        g = rd.group_label(key)
-        if len(sizes) < th.min_sweep:
-            why = f"{len(sizes)} sizes < {th.min_sweep}"
-            if unfinished:
-                why += f"; no peak of λ_1 (still rising at the end) for n_D = {sorted(unfinished)}"
-            units[g] = (INCONCLUSIVE, {"n_data": sizes, "no_peak_n_data": sorted(unfinished),
-                                       "why": why})
+    Scope: ReLU nets (a tanh loss is analytic and cannot form a cusp; Lowell measured
+    AlexNet-ReLU only), slices at a peak of λ_1 that was observed, sweeps of ≥ cusp_sizes sizes
+    with ≥ flow_seeds seeds each (:func:`cusp_rule` on the medians over seeds)."""
+    sc = st.Scope()
+    rs = sc.keep(r for r in records if rd.cusp(r) is not None)
+
+    def relu(r):
+        act = rd.field_value(r, "activation") or "relu"
+        return None if act == "relu" else f"{act}: an analytic loss cannot form a cusp"
+
+    def peaked(r):
+        pk = rd.flow_peak(r) if rd.is_flow(r) else (0.0, True)
+        return None if pk is None or pk[1] else "no θ* of peak λ_1 (λ_1 still rising at the end)"
+
+    runs = sc.gate(rs, relu, peaked)
+    sets = []
+    for by_n in _size_groups(runs).values():
+        if not _sizes_scope(sc, by_n, th.cusp_sizes, 1.0, th.flow_seeds):
             continue
-        ratio_defined = all(math.isfinite(x) for x in ratios)
-        good = strictly_increasing(d2s) and (not ratio_defined or strictly_increasing(ratios))
-        dev = max((abs(x - 1) for x in ratios if math.isfinite(x)), default=math.nan)
-        units[g] = (HOLDS if good else FAILS, {
-            "n_data": sizes, "second_difference": d2s, "parabola_ratio": ratios,
-            "ratio_used": ratio_defined, "max_ratio_deviation": dev,
-            "why": f"second difference {[float(f'{x:.4g}') for x in d2s]} over n_D {sizes}, "
-                   f"parabola ratio {[float(f'{x:.4g}') for x in ratios]} (1 for a parabola; "
-                   f"max |ratio − 1| = {dev:.2g})"})
-    return combine("L9", units, thr, used, "cusp groups", "no record with a cusp slice", ex)
+        sizes = [n for n, g in by_n.items() if len(g) >= th.flow_seeds]
+        sh = {n: [rd.cusp_sharpness(rd.cusp(r)["deltas"], rd.cusp(r)["values"]) for r in by_n[n]]
+              for n in sizes}
+        d2 = [float(np.median([s["second_difference"] for s in sh[n]])) for n in sizes]
+        ratios = [float(np.median([s["parabola_ratio"] for s in sh[n]])) for n in sizes]
+        rule = cusp_rule(d2, ratios, th)
+        why = (f"second difference {rounded(d2, 4)} over n_D {sizes} (Spearman {rule['spearman']:.3g}), "
+               f"parabola ratio {rounded(ratios, 4)} (≥ {th.cusp_ratio:g} at the largest two: "
+               f"{rule['sharper']})")
+        sets.append(Setting(_name(by_n), HOLDS if rule["passes"] else FAILS, why,
+                            {"n_data": sizes, "second_difference": d2, "parabola_ratio": ratios, **rule}))
+    return claim_map("L9", sets, sc.na, threshold=thresholds_of(th, "cusp_sizes", "cusp_ratio",
+                                                                 "flow_seeds"),
+                     runs=sc.used, excluded=sc.excluded, none_reason="no record with a cusp slice")

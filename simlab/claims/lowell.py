@@ -1,26 +1,27 @@
 """[L] Lowell 2022 on the edge of stability: L1–L7 and L10 (L8, L9: :mod:`.gradient_flow`).
 
-Every evaluator first decides where each run was (:func:`readers.edge`): invalid runs are set
-aside with their reason; statistics "over the edge" use on-edge points only (ρ_1 ≥ edge_rho,
-never step 0 or a catapult); a claim whose runs never reached the edge is ``inconclusive —
-edge not reached (max ρ_1 = x at η = y)``, never ``fails``. Every unit's statistic carries its
-run's edge count beside n_c − 1. Sweeps take medians over seeds at each sweep value."""
+Every evaluator gates runs by the claim's scope (CLAIMS.md, "[L] when a run can test a claim
+about the edge"): invalid runs are excluded; runs that never reached the edge (entered at ρ_1 ≥
+1, ≥ 5 on-edge points after), truncated runs (L1–L5), runs without an n_c − 1 outlier subspace
+(L1–L3), runs with P_top from fewer than n_c − 1 eigenvectors (L4–L6, L10) are ``not
+applicable`` with the number that decided it. In-scope runs are judged per setting over seeds
+(:mod:`.settings`) and the verdict is the map over settings (:func:`verdict.claim_map`)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from simlab.claims import readers as rd
-from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, Thresholds, Verdict, combine,
-                                   rounded, strictly_increasing, with_excluded)
+from simlab.claims import settings as st
+from simlab.claims.verdict import (FAILS, HOLDS, SPLIT, Setting, Thresholds, Verdict, claim_map,
+                                   median, rounded, thresholds_of)
 from simlab.record import Record
 
 SINGLE_RUNS = ("toy", "scale")  # a user's own `python -m simlab toy|scale` run
-# grids of other protocols (Sagun's sweeps, the L10 continuations, the predictions): L6 and L7,
-# which judge any run with telemetry, leave these to their own claims
+# other protocols' grids: the edge claims leave these to their own claims
 OTHER_PROTOCOLS = ("width_sweep", "training_spectrum", "fluctuation", "std_sweep", "random_inputs",
                    "interpolation", "continuation", "predictions", "langevin", "cusp")
 
@@ -29,250 +30,241 @@ def _has(key: str) -> Callable[[Record], bool]:
     return lambda r: any(p.get(key) is not None for p in r.telemetry)
 
 
-def _pool(records: Iterable[Record], keep: Callable[[Record], bool]):
-    return rd.split_valid(r for r in records if keep(r))
+def _constant_ce(r: Record) -> bool:
+    return rd.is_lowell(r) and rd.loss_kind(r) == "ce" and not rd.is_flow(r)
 
 
-def _ce_constant(r: Record) -> bool:
-    return rd.loss_kind(r) == "ce" and not rd.is_flow(r)
+def _sweep_groups(runs: Sequence[Record]) -> dict[str, dict[float, list[Record]]]:
+    """lr_sweep groups (settings less η) → {η: runs} ascending in η."""
+    out: dict[str, dict[float, list[Record]]] = {}
+    for r in runs:
+        cfg = {k: v for k, v in (r.config or {}).items() if k not in rd.BOOKKEEPING + ("lr",)}
+        key = str(sorted(cfg.items(), key=str)) + rd.regime(r)
+        out.setdefault(key, {}).setdefault(rd.lr(r), []).append(r)
+    return {k: dict(sorted(v.items())) for k, v in out.items()}
 
 
-def _finish(cid: str, units: dict, thr: dict, used: Iterable[str], what: str, none_reason: str,
-            pool: Sequence[Record], ex: dict[str, str], th: Thresholds) -> Verdict:
-    """combine(); when no run of the pool reached the edge, the reason says so with max ρ_1."""
-    v = combine(cid, units, thr, used, what, none_reason, ex)
-    if v.status == INCONCLUSIVE and pool and not any(rd.edge(r, th).reached for r in pool):
-        why = rd.edge_not_reached(pool, th)
-        v = dataclasses.replace(v, reason=with_excluded(why, v.excluded))
-    sparse = [rd.label(r) for r in pool if rd.edge(r, th).reached and rd.edge(r, th).cadence_ok is False]
-    if sparse:
-        note = (f"cadence precondition unmet: telemetry sparser than 1/(5η) on the edge in "
-                f"{len(sparse)} run(s) ({', '.join(sparse[:3])})")
-        stat = {**v.statistic, "cadence_unmet": sparse} if isinstance(v.statistic, dict) else v.statistic
-        v = dataclasses.replace(v, statistic=stat, reason=f"{v.reason}; {note}")
-    return v
-
-
-def _edge_stat(r: Record, th: Thresholds) -> dict:
-    e = rd.edge(r, th)
-    return {"edge_count": e.edge_count, "n_c_minus_1": e.n_classes - 1 if e.n_classes else None,
-            "iterations_on_edge": e.iterations, "on_edge_points": len(e.points)}
-
-
-def _lr_groups(records: Sequence[Record]) -> dict[str, dict[float, list[Record]]]:
-    """lr_sweep groups → {η: [records]} sorted by η ascending."""
-    return {rd.group_label(k): rd.by_value(g, rd.lr)
-            for k, g in rd.group_sweep(rd.of_experiment(records, "lr_sweep"), ("lr",)).items()}
-
-
-def _range(xs: Sequence[float | None]) -> str:
-    """' (seeds a–b)' when several seeds went into a median, else ''."""
-    xs = [x for x in xs if x is not None]
-    return f" (seeds {min(xs):.3g}–{max(xs):.3g})" if len(xs) > 1 else ""
-
-
-def _med(xs: Sequence[float | None]) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return float(np.median(xs)) if xs else None
+def _sweep_name(by_lr: dict[float, list[Record]]) -> str:
+    r = next(iter(by_lr.values()))[0]
+    return rd.setting_label(r).rsplit("/", 1)[0] + " η sweep"
 
 
 # ---------------------------------------------------------------------------- L1
 
 
-def _l1_unit(rs: Sequence[Record], th: Thresholds) -> tuple[str, dict]:
-    """L1's rule on the seeds of one η that reached the edge (medians over seeds)."""
-    nc = rd.n_classes(rs[0])
-    a = _med([rd.max_rho_on_edge(r, nc - 1, th) for r in rs]) if nc else None
-    b = _med([rd.max_rho_on_edge(r, nc, th) for r in rs]) if nc else None
-    eta = rd.lr(rs[0])
-    counts = [rd.edge(r, th).edge_count for r in rs]
-    stat = {"lr": eta, "n_classes": nc, "seeds": len(rs), "max_rho_nc_minus_1": a,
-            "max_rho_nc": b, "edge_counts": counts, "n_c_minus_1": nc - 1 if nc else None,
-            "seeds_max_rho_nc_minus_1": [rd.max_rho_on_edge(r, nc - 1, th) for r in rs] if nc else [],
-            "seeds_max_rho_nc": [rd.max_rho_on_edge(r, nc, th) for r in rs] if nc else []}
-    if a is None or b is None:
-        return INCONCLUSIVE, {**stat, "why": f"on-edge telemetry lacks ρ_{nc}"}
-    why = (f"η={eta:g}, on the edge: max ρ_{nc - 1} = {a:.3g}{_range(stat['seeds_max_rho_nc_minus_1'])}, "
-           f"max ρ_{nc} = {b:.3g}{_range(stat['seeds_max_rho_nc'])}; edge count {counts} vs "
-           f"n_c − 1 = {nc - 1}")
-    return (HOLDS if a >= th.rho_edge and b <= th.rho_off else FAILS), {**stat, "why": why}
+def _l1_numbers(r: Record, th: Thresholds) -> dict:
+    nc = rd.n_classes(r)
+    e = rd.edge(r, th)
+    return {"reach_nc_minus_1": rd.reach(r, nc - 1, th), "max_rho_nc": rd.max_rho_on_edge(r, nc, th),
+            "median_rho_nc_minus_1": (float(e.median_rho[nc - 2]) if e.median_rho is not None
+                                      and len(e.median_rho) >= nc - 1 else None),
+            "plain_max_nc_minus_1": rd.max_rho_on_edge(r, nc - 1, th),
+            "edge_count": e.edge_count, "n_c_minus_1": nc - 1, "lr": rd.lr(r)}
+
+
+def l1_rule(reach_nc_minus_1: float | None, max_rho_nc: float | None, th: Thresholds) -> bool:
+    """L1's rule: ρ_{n_c−1} reaches rho_edge and ρ_{n_c} never exceeds rho_off (Lowell's
+    Fig. 1 at η = 1e−4: "ρ_10 never exceeds 0.246 at any point, while ρ_9 always reaches at
+    least 0.693")."""
+    return (reach_nc_minus_1 is not None and max_rho_nc is not None
+            and reach_nc_minus_1 >= th.rho_edge and max_rho_nc <= th.rho_off)
+
+
+def _l1_test(th: Thresholds) -> Callable[[dict], bool]:
+    return lambda n: l1_rule(n.get("reach_nc_minus_1"), n.get("max_rho_nc"), th)
+
+
+def _l1_describe(nc: int) -> Callable[[dict], str]:
+    def say(m):
+        if m.get("reach_nc_minus_1") is None or m.get("max_rho_nc") is None:
+            return f"ρ_{nc - 1} or ρ_{nc} not measured"
+        return (f"η = {m['lr']:g}: ρ_{nc - 1} reaches {m['reach_nc_minus_1']:.3g} (windowed; plain "
+                f"max {m.get('plain_max_nc_minus_1', float('nan')):.3g}, median "
+                f"{m.get('median_rho_nc_minus_1', float('nan')):.3g}), max ρ_{nc} = "
+                f"{m['max_rho_nc']:.3g}; edge count {m.get('edge_count', float('nan')):.0f} vs "
+                f"n_c − 1 = {nc - 1}")
+    return say
+
+
+def _edge_scope(sc: st.Scope, runs, th: Thresholds, *extra) -> list[Record]:
+    return sc.gate(runs, st.reached(th), st.not_truncated(th), st.outlier_subspace(th), *extra)
 
 
 def evaluate_L1(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """L1: training sits on the edge of stability across n_c − 1 eigenvectors, not 1.
+    """L1: training is on the edge across n_c − 1 eigenvectors, not 1.
 
-    Per lr_sweep group: at the smallest η whose runs reached the edge, over on-edge telemetry,
-    max ρ_{n_c−1} ≥ rho_edge and max ρ_{n_c} ≤ rho_off (medians over the seeds that reached
-    it). Every single cross-entropy run at a constant η (experiment "toy" or "scale": a user's
-    own run) is a unit too, so one run of one's own settings gets an answer."""
-    thr = {"rho_edge": th.rho_edge, "rho_off": th.rho_off, "edge_rho": th.edge_rho,
-           "edge_points": th.edge_points}
-    pool, ex = _pool(records, lambda r: _ce_constant(r) and _has("rho")(r)
-                     and rd.experiment(r) in ("lr_sweep",) + SINGLE_RUNS)
-    units, used = {}, []
-    for g, by_lr in _lr_groups(pool).items():
-        used += [rd.label(r) for rs in by_lr.values() for r in rs]
-        reached = {eta: [r for r in rs if rd.edge(r, th).reached] for eta, rs in by_lr.items()}
-        reached = {eta: rs for eta, rs in reached.items() if rs}
-        if not reached:
-            units[g] = (INCONCLUSIVE, {"why": rd.edge_not_reached(
-                [r for rs in by_lr.values() for r in rs], th)})
-            continue
-        eta = min(reached)
-        units[f"{g} lr={eta:g}"] = _l1_unit(reached[eta], th)
-    for r in rd.of_experiment(pool, *SINGLE_RUNS):
-        used.append(rd.label(r))
-        units[rd.label(r)] = (_l1_unit([r], th) if rd.edge(r, th).reached else
-                              (INCONCLUSIVE, {"why": rd.edge_not_reached([r], th)}))
-    return _finish("L1", units, thr, used, "runs", "no lr_sweep run and no single run with ρ "
-                   "telemetry", pool, ex, th)
+    Scope: cross-entropy runs at constant η that reached the edge, not truncated, with an
+    outlier subspace; of an η sweep, the smallest η with in-scope runs (single runs: their
+    own setting). Per setting, medians over seeds: ρ_{n_c−1} reaches rho_edge (windowed)
+    and the plain max on-edge ρ_{n_c} ≤ rho_off."""
+    sc = st.Scope()
+    pool = sc.keep(r for r in records if _constant_ce(r) and _has("rho")(r)
+                   and rd.experiment(r) in ("lr_sweep",) + SINGLE_RUNS)
+    chosen = []
+    for by_lr in _sweep_groups(rd.of_experiment(pool, "lr_sweep")).values():
+        kept = {eta: _edge_scope(sc, rs, th) for eta, rs in by_lr.items()}
+        kept = {eta: rs for eta, rs in kept.items() if rs}
+        if kept:
+            eta = min(kept)
+            chosen += kept[eta]
+            for e2, rs in kept.items():
+                for r in rs if e2 != eta else ():
+                    sc.out(r, f"not the smallest η of its sweep: η = {e2:g} (judged at {eta:g})")
+    chosen += _edge_scope(sc, rd.of_experiment(pool, *SINGLE_RUNS), th)
+    sets = []
+    for rs in st.group_settings(chosen).values():
+        nc = rd.n_classes(rs[0])
+        sets += st.over_seeds(rs, lambda r: _l1_numbers(r, th), _l1_test(th), _l1_describe(nc), th)
+    return claim_map("L1", sets, sc.na, threshold=thresholds_of(
+        th, "rho_edge", "rho_off", "reach_fraction", "outlier_ratio", "edge_enter", "edge_rho",
+        "edge_points"), runs=sc.used, excluded=sc.excluded,
+        none_reason="no lr_sweep run and no single run with ρ telemetry")
 
 
 # ---------------------------------------------------------------------------- L2
 
 
 def evaluate_L2(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """L2: the edge count n_c − 1 follows the number of classes.
+    """L2: the count n_c − 1 follows the number of classes.
 
-    Per class_sweep group (varying n_classes and hence n_data), over the runs that reached the
-    edge: for each n_c, the median over seeds of the median on-edge ρ_i; the largest
-    ρ_i/ρ_{i+1} must fall at i = n_c − 1 **and** ρ_{n_c−1} ≥ rho_edge there (a gap alone is
-    the outlier count, not the edge). "Follows" needs two or more n_c on the edge."""
-    thr = {"rho_edge": th.rho_edge, "edge_rho": th.edge_rho}
-    pool, ex = _pool(rd.of_experiment(records, "class_sweep"), _has("rho"))
-    units, used = {}, []
-    for key, grp in rd.group_sweep(pool, ("n_classes", "n_data")).items():
-        g = rd.group_label(key)
-        used += [rd.label(r) for r in grp]
-        rows, short = {}, []
-        for nc, rs in rd.by_value(grp, rd.n_classes).items():
-            on = [rd.edge(r, th).median_rho for r in rs if rd.edge(r, th).reached]
-            if on and not any(m is not None and len(m) > nc for m in on):
-                short.append(nc)  # top-k telemetry with k ≤ n_c: no ρ_{n_c+1}, the gap is unseen
-            on = [m for m in on if m is not None and len(m) > nc]
-            if not on:
-                continue
-            k = min(len(m) for m in on)
-            med = np.median(np.asarray([m[:k] for m in on]), axis=0)
-            i, ratio = rd.ratio_gap_index(med)
-            rows[nc] = {"gap_index": i, "gap_ratio": ratio, "rho_nc_minus_1": float(med[nc - 2])
-                        if nc >= 2 else None, "seeds": len(on),
-                        "edge_counts": [rd.edge(r, th).edge_count for r in rs]}
-        unseen = (f"; n_c = {', '.join(map(str, short))} on the edge but not judged (its "
-                  "telemetry has no ρ_(n_c+1): a gap at i = n_c would be unseen)" if short else "")
-        if len(rows) < 2:
-            units[g] = (INCONCLUSIVE, {"not_judged": short, "why": (
-                f"class counts on the edge {sorted(rows)}: need two or more" if rows
-                else rd.edge_not_reached(grp, th)) + unseen})
+    Per n_c of the class sweep (scope as L1; k ≥ n_c + 1 eigenpairs recorded): medians over
+    seeds of ρ_{n_c−1}'s windowed reach ≥ rho_edge and median on-edge ρ_{n_c−1}/ρ_{n_c} ≥
+    separation (at i = n_c − 1, not the largest ratio over i). The map says which n_c hold."""
+    sc = st.Scope()
+    pool = sc.keep(r for r in rd.of_experiment(records, "class_sweep")
+                   if _has("rho")(r) and rd.is_lowell(r))
+
+    def enough_k(r):
+        nc, k = rd.n_classes(r), rd.top_measured(r)
+        return None if k is None or nc is None or k >= nc + 1 else (
+            f"k < n_c + 1: telemetry has k = {k} eigenpairs, n_c = {nc} (ρ_(n_c+1) unseen)")
+
+    runs = _edge_scope(sc, pool, th, enough_k)
+    sets = []
+    for rs in st.group_settings(runs).values():
+        nc = rd.n_classes(rs[0])
+
+        def numbers(r, nc=nc):
+            return {"n_classes": nc, "reach_nc_minus_1": rd.reach(r, nc - 1, th),
+                    "separation": rd.outlier_ratio(r, th), "edge_count": rd.edge(r, th).edge_count}
+
+        def test(n):
+            return (n.get("reach_nc_minus_1") is not None and n.get("separation") is not None
+                    and n["reach_nc_minus_1"] >= th.rho_edge and n["separation"] >= th.separation)
+
+        def say(m, nc=nc):
+            return (f"n_c = {nc}: ρ_{nc - 1} reaches {m.get('reach_nc_minus_1', float('nan')):.3g}, "
+                    f"ρ_{nc - 1}/ρ_{nc} = {m.get('separation', float('nan')):.3g}, edge count "
+                    f"{m.get('edge_count', float('nan')):.0f}")
+        sets += st.over_seeds(rs, numbers, test, say, th)
+    return claim_map("L2", sets, sc.na, threshold=thresholds_of(
+        th, "rho_edge", "separation", "outlier_ratio", "reach_fraction"), runs=sc.used,
+        excluded=sc.excluded, none_reason="no class_sweep run with ρ telemetry")
+
+
+# ---------------------------------------------------------------------------- L3, L5 (η sweeps)
+
+
+def _slope(x: Sequence[float], y: Sequence[float]) -> float:
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def bootstrap_slope(by_eta: dict[float, list[float]], th: Thresholds, seed: int = 0) -> dict:
+    """Slope of log(median over seeds of y) on log η and its bootstrap interval over seeds
+    (``th.bootstrap`` resamples of each η's seeds with replacement, seeded)."""
+    etas = sorted(by_eta)
+    point = _slope(etas, [np.median(by_eta[e]) for e in etas])
+    rng = np.random.default_rng(seed)
+    draws = [_slope(etas, [np.median(rng.choice(by_eta[e], len(by_eta[e]))) for e in etas])
+             for _ in range(th.bootstrap)]
+    a = (1 - th.interval) / 2
+    lo, hi = np.quantile(draws, [a, 1 - a])
+    return {"slope": point, "low": float(lo), "high": float(hi)}
+
+
+def _interval_status(iv: dict, passes: Callable[[float], bool]) -> str:
+    """holds when the whole interval passes, fails when none of it does, else split."""
+    ends = [passes(iv["low"]), passes(iv["high"]), passes(iv["slope"])]
+    return HOLDS if all(ends) else FAILS if not any(ends) else SPLIT
+
+
+def _sweep_scope(records, th: Thresholds, sc: st.Scope, *extra) -> list[dict[float, list[Record]]]:
+    """η sweeps in scope: ≥ min_sweep η with in-scope runs spanning ≥ sweep_span; the others'
+    runs are set aside with the span."""
+    pool = sc.keep(r for r in rd.of_experiment(records, "lr_sweep") if _constant_ce(r)
+                   and _has("rho")(r))
+    out = []
+    for by_lr in _sweep_groups(pool).values():
+        kept = {eta: rs for eta, rs in ((e, sc.gate(rs, st.reached(th), st.not_truncated(th), *extra))
+                                         for e, rs in by_lr.items()) if rs}
+        etas = sorted(kept)
+        span = etas[-1] / etas[0] if etas else 0.0
+        if len(etas) >= th.min_sweep and span >= th.sweep_span - 1e-9:
+            out.append(kept)
             continue
-        good = all(v["gap_index"] == nc - 1 and (v["rho_nc_minus_1"] or 0) >= th.rho_edge
-                   for nc, v in rows.items())
-        units[g] = (HOLDS if good else FAILS, {"runs": rows, "not_judged": short, "why": "(n_c, gap index, ρ_(n_c−1)) " + ", ".join(
-            f"({nc}, {v['gap_index']}, {v['rho_nc_minus_1']:.3g})" for nc, v in sorted(rows.items())) + unseen})
-    return _finish("L2", units, thr, used, "class sweeps", "no class_sweep run with ρ telemetry",
-                   pool, ex, th)
-
-
-# ---------------------------------------------------------------------------- L3, L5
-
-
-@dataclasses.dataclass(frozen=True)
-class _Sweep:
-    """One lr_sweep group: the η values whose runs reached the edge with every measure, per
-    measure the median over those seeds at each η (``med``) and the seeds' values (``seeds``),
-    and the group's runs (reached or not)."""
-
-    lrs: list[float]
-    med: dict[str, list[float]]
-    seeds: dict[str, list[list[float]]]
-    runs: list[Record]
-
-    def too_few(self, th: Thresholds, what: str) -> str | None:
-        """Why the sweep cannot be judged (fewer than ``min_sweep`` η), or None."""
-        if len(self.lrs) >= th.min_sweep:
-            return None
-        return (f"{len(self.lrs)} {what} (< {th.min_sweep})" if self.lrs
-                else rd.edge_not_reached(self.runs, th))
-
-
-def _sweeps(records, th: Thresholds, measure, names: tuple[str, ...]):
-    """Per lr_sweep group its :class:`_Sweep` of ``measure(r)`` (a tuple, one value per name in
-    ``names``; None when the run lacks one), then every group's runs, the runs used and the runs
-    set aside."""
-    pool, ex = _pool(records, _has("rho"))
-    out, used = {}, []
-    for g, by_lr in _lr_groups(pool).items():
-        s = _Sweep([], {n: [] for n in names}, {n: [] for n in names},
-                   [r for rs in by_lr.values() for r in rs])
-        for eta, rs in by_lr.items():
-            used += [rd.label(r) for r in rs]
-            vals = [m for r in rs if rd.edge(r, th).reached and (m := measure(r)) is not None]
-            if vals:
-                s.lrs.append(eta)
-                for n, col in zip(names, zip(*vals)):
-                    s.med[n].append(_med(col))
-                    s.seeds[n].append(list(col))
-        out[g] = s
-    return out, [r for s in out.values() for r in s.runs], used, ex
+        for rs in kept.values():
+            for r in rs:
+                sc.out(r, f"η sweep too narrow: {len(etas)} η in scope spanning {span:.3g}× "
+                          f"({th.min_sweep} spanning {th.sweep_span:g}× needed)")
+    return out
 
 
 def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L3: ρ_{n_c} falls toward 0 as η shrinks while ρ_{n_c−1} stays near 1.
 
-    Per lr_sweep group with ≥ ``min_sweep`` learning rates whose runs reached the edge (medians
-    over seeds): on-edge max ρ_{n_c} strictly decreases as η decreases, and on-edge max
-    ρ_{n_c−1} ≥ rho_edge at every η."""
-    thr = {"rho_edge": th.rho_edge, "min_sweep": th.min_sweep, "edge_rho": th.edge_rho}
-
-    def measure(r):
-        nc = rd.n_classes(r)
-        a, b = rd.max_rho_on_edge(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
-        return None if a is None or b is None else (a, b)
-
-    sweeps, pool, used, ex = _sweeps(records, th, measure, ("max_rho_nc_minus_1", "max_rho_nc"))
-    units = {}
-    for g, s in sweeps.items():
-        a, b = s.med["max_rho_nc_minus_1"], s.med["max_rho_nc"]
-        stat = {"lr": s.lrs, "max_rho_nc": b, "max_rho_nc_minus_1": a,
-                "seeds_max_rho_nc": s.seeds["max_rho_nc"],
-                "seeds_max_rho_nc_minus_1": s.seeds["max_rho_nc_minus_1"],
-                "why": f"over η {s.lrs} on the edge: max ρ_(n_c) {rounded(b)}, max ρ_(n_c−1) "
-                       f"{rounded(a)}"}
-        if why := s.too_few(th, "learning rates reached the edge"):
-            units[g] = (INCONCLUSIVE, {**stat, "why": why})
-            continue
-        units[g] = (HOLDS if strictly_increasing(b) and min(a) >= th.rho_edge else FAILS, stat)
-    return _finish("L3", units, thr, used, "lr sweeps", "no lr_sweep run", pool, ex, th)
+    Scope: an η sweep (≥ min_sweep η spanning ≥ sweep_span, each reaching the edge, not
+    truncated, with an outlier subspace). Slope of log(median on-edge λ_{n_c−1}) on log η ≤
+    −track_slope (λ_{n_c−1} tracks 2/η) and slope of log λ_{n_c} ≥ −flat_slope (λ_{n_c}
+    independent of η), each with a bootstrap interval over seeds; each half holds when its
+    whole interval passes, fails when none of it does."""
+    sc = st.Scope()
+    sets = []
+    for by_lr in _sweep_scope(records, th, sc, st.outlier_subspace(th)):
+        nc = rd.n_classes(next(iter(by_lr.values()))[0])
+        lam = {i: {eta: [rd.on_edge_lambda(r, i, th) for r in rs] for eta, rs in by_lr.items()}
+               for i in (nc - 1, nc)}
+        a = bootstrap_slope(lam[nc - 1], th)
+        b = bootstrap_slope(lam[nc], th)
+        sa = _interval_status(a, lambda s: s <= -th.track_slope)
+        sb = _interval_status(b, lambda s: s >= -th.flat_slope)
+        status = HOLDS if sa == sb == HOLDS else FAILS if FAILS in (sa, sb) else SPLIT
+        why = (f"over η {sorted(by_lr)}: slope of log λ_{nc - 1} on log η {a['slope']:.3g} "
+               f"[{a['low']:.3g}, {a['high']:.3g}] ({sa}: ≤ −{th.track_slope:g}), of log λ_{nc} "
+               f"{b['slope']:.3g} [{b['low']:.3g}, {b['high']:.3g}] ({sb}: ≥ −{th.flat_slope:g})")
+        sets.append(Setting(_sweep_name(by_lr), status, why, {
+            "lr": sorted(by_lr), "tracking": {**a, "status": sa}, "flat": {**b, "status": sb},
+            "seeds": {i: {str(k): v for k, v in d.items()} for i, d in lam.items()}}))
+    return claim_map("L3", sets, sc.na, threshold=thresholds_of(
+        th, "track_slope", "flat_slope", "interval", "sweep_span", "min_sweep", "outlier_ratio"),
+        runs=sc.used, excluded=sc.excluded, none_reason="no lr_sweep run")
 
 
 def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """L5: ‖P_bulk g‖ roughly independent of η; ‖P_top g‖ grows as η shrinks.
+    """L5: ‖P_bulk g‖ is roughly independent of η; ‖P_top g‖ grows as η shrinks.
 
-    Per lr_sweep group: for each η whose runs reached the edge, the median over on-edge
-    telemetry of ‖P_bulk g‖ and ‖P_top g‖ (median again over seeds). Needs ≥ ``min_sweep`` η.
-    Holds when max/min of the bulk medians ≤ bulk_spread and the top medians strictly increase
-    as η decreases."""
-    thr = {"bulk_spread": th.bulk_spread, "min_sweep": th.min_sweep, "edge_rho": th.edge_rho}
-
-    def measure(r):
-        t, b = rd.median_on_edge(r, "p_top_norm", th), rd.median_on_edge(r, "p_bulk_norm", th)
-        return None if t is None or b is None else (t, b)
-
-    sweeps, pool, used, ex = _sweeps(records, th, measure, ("p_top_norm", "p_bulk_norm"))
-    units = {}
-    for g, s in sweeps.items():
-        if why := s.too_few(th, "learning rates with on-edge telemetry"):
-            units[g] = (INCONCLUSIVE, {"lr": s.lrs, "why": why})
-            continue
-        top, bulk = s.med["p_top_norm"], s.med["p_bulk_norm"]
-        spread = max(bulk) / min(bulk) if min(bulk) > 0 else float("inf")
-        good = spread <= th.bulk_spread and strictly_increasing(top[::-1])
-        units[g] = (HOLDS if good else FAILS, {
-            "lr": s.lrs, "p_top_norm": top, "p_bulk_norm": bulk, "bulk_spread": spread,
-            "seeds_p_top_norm": s.seeds["p_top_norm"], "seeds_p_bulk_norm": s.seeds["p_bulk_norm"],
-            "why": f"over η {s.lrs} on the edge: ‖P_bulk g‖ spread {spread:.3g}×, ‖P_top g‖ "
-                   f"{rounded(top)}"})
-    return _finish("L5", units, thr, used, "lr sweeps", "no lr_sweep run", pool, ex, th)
+    Scope: an η sweep as for L3, with P_top from n_c − 1 eigenvectors. Median on-edge
+    ‖P_bulk g‖ (median over seeds) varies ≤ bulk_spread× across η; the slope of log(median
+    on-edge ‖P_top g‖) on log η < 0 with its bootstrap interval excluding 0."""
+    sc = st.Scope()
+    sets = []
+    for by_lr in _sweep_scope(records, th, sc, st.has_p_top):
+        bulk = {eta: [rd.median_on_edge(r, "p_bulk_norm", th) for r in rs] for eta, rs in by_lr.items()}
+        top = {eta: [rd.median_on_edge(r, "p_top_norm", th) for r in rs] for eta, rs in by_lr.items()}
+        meds = [float(np.median(v)) for _, v in sorted(bulk.items())]
+        spread = max(meds) / min(meds) if min(meds) > 0 else math.inf
+        sbulk = HOLDS if spread <= th.bulk_spread else FAILS
+        t = bootstrap_slope(top, th)
+        stop = _interval_status(t, lambda s: s < 0)
+        status = HOLDS if sbulk == stop == HOLDS else FAILS if FAILS in (sbulk, stop) else SPLIT
+        why = (f"over η {sorted(by_lr)}: ‖P_bulk g‖ {rounded(meds)} spread {spread:.3g}× ({sbulk}: "
+               f"≤ {th.bulk_spread:g}×); slope of log ‖P_top g‖ on log η {t['slope']:.3g} "
+               f"[{t['low']:.3g}, {t['high']:.3g}] ({stop}: < 0)")
+        sets.append(Setting(_sweep_name(by_lr), status, why, {
+            "lr": sorted(by_lr), "p_bulk_norm": meds, "bulk_spread": spread, "bulk": sbulk,
+            "top_slope": {**t, "status": stop}}))
+    return claim_map("L5", sets, sc.na, threshold=thresholds_of(
+        th, "bulk_spread", "interval", "sweep_span", "min_sweep"), runs=sc.used,
+        excluded=sc.excluded, none_reason="no lr_sweep run")
 
 
 # ---------------------------------------------------------------------------- L4
@@ -281,172 +273,189 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
 def evaluate_L4(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L4: the gradient concentrates in the top subspace when the top eigenvectors reach the edge.
 
-    Per entry-capture run that reached the edge, over eligible telemetry (no step 0, no
-    catapult): s_edge = first iteration with ρ_{n_c−1} ≥ rho_edge (when ρ_{n_c−1} never gets
-    there, the first with ρ_1 ≥ edge_rho, and the reason says so); s_top = first iteration
-    from which ‖P_top g‖ > ‖P_bulk g‖ at ``entry_consecutive`` consecutive points. Holds when
-    |s_edge − s_top| ≤ entry_intervals × the median telemetry interval; reaching the edge
-    without the gradient ever concentrating fails. The reason states both iterations (and
-    ρ_1's entry separately)."""
-    thr = {"rho_edge": th.rho_edge, "edge_rho": th.edge_rho,
-           "entry_intervals": th.entry_intervals, "entry_consecutive": th.entry_consecutive}
-    pool, ex = _pool(rd.of_experiment(records, "entry"), _has("rho"))
-    units, used = {}, []
-    for r in pool:
-        used.append(rd.label(r))
-        e = rd.edge(r, th)
-        if not e.reached or rd.n_classes(r) is None:
-            units[rd.label(r)] = (INCONCLUSIVE, {"why": rd.edge_not_reached([r], th)})
-            continue
+    Scope: entry-capture runs (telemetry every ≤ entry_cadence iterations) that reached the
+    edge, with P_top and the coordinates d_i recorded. Per run: for each i ≤ the edge count,
+    s_i = first iteration with ρ_i ≥ 1, e_i = first with |d_i| ≥ burst × its median over the
+    1/η iterations before s_i (:func:`readers.entry_events`); the lag is the median over i of
+    |e_i − s_i|. Holds when the median lag over seeds ≤ max_lag iterations."""
+    sc = st.Scope()
+    pool = sc.keep(r for r in rd.of_experiment(records, "entry") if _has("rho")(r))
+
+    def cadence(r):
+        iv = rd.entry_events(r, th)["interval"]
+        return None if iv is not None and iv <= th.entry_cadence else (
+            f"not an entry capture: telemetry every {iv if iv is None else f'{iv:g}'} iterations "
+            f"(≤ {th.entry_cadence} needed)")
+
+    def has_d(r):
+        return None if rd.entry_events(r, th)["has_d"] else "no d_i = h_i·g in telemetry"
+
+    runs = sc.gate(pool, cadence, st.reached(th), st.has_p_top, has_d)
+
+    def numbers(r):
         ev = rd.entry_events(r, th)
-        nc = rd.n_classes(r)
-        s_edge, which = ev["edge_step"], f"ρ_{nc - 1} ≥ {th.rho_edge}"
-        if s_edge is None:
-            s_edge, which = ev["rho1_step"], f"ρ_{nc - 1} never ≥ {th.rho_edge}; ρ_1 ≥ {th.edge_rho}"
-        stat = {**ev, **_edge_stat(r, th), "judged_at": which}
-        note = f"; {e.cadence_note()}" if e.cadence_note() else ""
-        if ev["concentration_step"] is None:
-            units[rd.label(r)] = (FAILS, {**stat, "why": f"edge ({which}) at iteration {s_edge}, "
-                                          "gradient never concentrated in the top subspace" + note})
-            continue
-        good = abs(s_edge - ev["concentration_step"]) <= th.entry_intervals * ev["interval"]
-        units[rd.label(r)] = (HOLDS if good else FAILS, {**stat, "why": (
-            f"edge ({which}) at iteration {s_edge} (ρ_1 ≥ {th.edge_rho} at {ev['rho1_step']}), "
-            f"‖P_top g‖ > ‖P_bulk g‖ from iteration {ev['concentration_step']} (interval "
-            f"{ev['interval']:g})" + note)})
-    return _finish("L4", units, thr, used, "runs", "no entry run", pool, ex, th)
+        return {"lag": ev["lag"] if ev["lag"] is not None else math.inf,
+                "directions": len(ev["events"]), "events": ev["events"]}
+
+    sets = st.over_seeds(runs, numbers, lambda n: n["lag"] <= th.max_lag, lambda m: (
+        f"median lag |e_i − s_i| = {m['lag']:.3g} iterations over {m['directions']:.0f} "
+        f"direction(s) (≤ {th.max_lag:g})"), th)
+    return claim_map("L4", sets, sc.na, threshold=thresholds_of(th, "burst", "max_lag", "entry_cadence"),
+                     runs=sc.used, excluded=sc.excluded, none_reason="no entry run")
 
 
 # ---------------------------------------------------------------------------- L6, L7
 
 
-def evaluate_L6(records: Sequence[Record], th: Thresholds) -> Verdict:
-    """L6: once on the edge, learning happens in the bulk, not the top (paper Table 1).
+def _lowell_runs(records, sc: st.Scope, key: str) -> list[Record]:
+    return sc.keep(r for r in rd.distinct(records) if _has(key)(r) and _has("rho")(r)
+                   and rd.is_lowell(r) and rd.experiment(r) not in OTHER_PROTOCOLS)
 
-    Per valid run with ΔL telemetry (any experiment but the other protocols' grids,
-    :data:`OTHER_PROTOCOLS`; aliases counted once) that reached the edge, over its on-edge
-    points (≥ min_edge_points with ΔL): mean ΔL_bulk < 0, mean ΔL_top ≥ mean ΔL_bulk and
-    std(ΔL_top) > std(ΔL_bulk) (:func:`readers.dl_stats`, ddof=1). The same statistic with "on
-    the edge" read as ρ_{n_c−1} > rho_on_edge (the paper's reading) is reported beside it."""
-    thr = {"edge_rho": th.edge_rho, "min_edge_points": th.min_edge_points,
-           "rho_on_edge": th.rho_on_edge}
-    pool, ex = _pool(rd.distinct(records), lambda r: _has("dl_top")(r) and _has("rho")(r)
-                     and rd.experiment(r) not in OTHER_PROTOCOLS)
-    units, used = {}, []
-    for r in pool:
-        used.append(rd.label(r))
-        t1 = rd.table1(r, th)
-        s = t1["edge"]
-        stat = {**s, "on_edge_points": s["points"], "paper_reading": t1["paper"],
-                **_edge_stat(r, th)}
-        if not t1["reached"]:
-            units[rd.label(r)] = (INCONCLUSIVE, {**stat, "why": rd.edge_not_reached([r], th)})
-        elif s["points"] < th.min_edge_points:
-            units[rd.label(r)] = (INCONCLUSIVE, {**stat, "why": f"{s['points']} on-edge points "
-                                                 "with ΔL"})
-        else:
-            mt, mb, st, sb = (s[k] for k in ("mean_dl_top", "mean_dl_bulk", "std_dl_top",
-                                             "std_dl_bulk"))
-            good = mb < 0 and mt >= mb and st > sb
-            units[rd.label(r)] = (HOLDS if good else FAILS, {**stat, "why": (
-                f"{s['points']} on-edge points: mean ΔL_top {mt:.3g}, ΔL_bulk {mb:.3g}; std "
-                f"{st:.3g} vs {sb:.3g}")})
-    return _finish("L6", units, thr, used, "runs", "no run with ΔL_top / ΔL_bulk telemetry",
-                   pool, ex, th)
+
+def evaluate_L6(records: Sequence[Record], th: Thresholds) -> Verdict:
+    """L6: once on the edge, learning happens in the bulk, not the top (Table 1).
+
+    Scope per run: P_top from n_c − 1 eigenvectors, and ≥ min_edge_points points with
+    ρ_{n_c−1} > rho_on_edge after entering the edge. Holds per seed when (a) mean ΔL_bulk < 0
+    and mean + std ≤ 0 and (b) mean ΔL_top ≥ −½ std(ΔL_top) (:func:`readers.l6_rule`); the
+    setting on the medians over seeds. Reported: std(ΔL_top) > std(ΔL_bulk), and the same
+    statistics over the ρ_1 reading's on-edge points."""
+    sc = st.Scope()
+    pool = _lowell_runs(records, sc, "dl_top")
+
+    def enough(r):
+        n = len(rd.l6_points(r, th))
+        nc = rd.n_classes(r) or 2
+        if n >= th.min_edge_points:
+            return None
+        if not rd.edge(r, th).crossed:
+            return rd.edge_not_reached([r], th)
+        return (f"not on the edge along n_c − 1 directions: {n} point(s) with ρ_{nc - 1} > "
+                f"{th.rho_on_edge:g} ({th.min_edge_points} needed)")
+
+    runs = sc.gate(pool, st.has_p_top, enough)
+
+    def numbers(r):
+        t = rd.table1(r, th)
+        s = t["edge"]
+        return {"points": s["points"], "mean_dl_top": s["mean_dl_top"], "std_dl_top": s["std_dl_top"],
+                "mean_dl_bulk": s["mean_dl_bulk"], "std_dl_bulk": s["std_dl_bulk"],
+                "rho1_reading": t["rho1"]}
+
+    def test(n):
+        return rd.l6_rule(n["mean_dl_top"], n["std_dl_top"], n["mean_dl_bulk"], n["std_dl_bulk"])["passes"]
+
+    def say(m):
+        rule = rd.l6_rule(m["mean_dl_top"], m["std_dl_top"], m["mean_dl_bulk"], m["std_dl_bulk"])
+        return (f"{m['points']:.0f} points: ΔL_bulk {m['mean_dl_bulk']:.3g} ± {m['std_dl_bulk']:.3g} "
+                f"(learns: {rule['bulk_learns']}), ΔL_top {m['mean_dl_top']:.3g} ± "
+                f"{m['std_dl_top']:.3g} (does not: {rule['top_does_not']})")
+
+    sets = st.over_seeds(runs, numbers, test, say, th)
+    return claim_map("L6", sets, sc.na, threshold=thresholds_of(th, "rho_on_edge", "min_edge_points"),
+                     runs=sc.used, excluded=sc.excluded,
+                     none_reason="no run with ΔL_top / ΔL_bulk telemetry")
 
 
 def evaluate_L7(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L7: weights barely move: max_t |‖θ_t‖/‖θ_0‖ − 1| < theta_change.
 
-    Per valid run (any experiment but :data:`OTHER_PROTOCOLS`) with ≥ 2 telemetry points of
-    ``theta_norm`` that reached the edge and trained past it; ‖θ_0‖ is the first point's (its
-    step is reported: it should be 0). Runs that never reached the edge are inconclusive units (their change is reported)."""
-    thr = {"theta_change": th.theta_change, "edge_rho": th.edge_rho}
-    pool, ex = _pool(rd.distinct(records), lambda r: rd.theta_change(r) is not None
-                     and _has("rho")(r) and rd.experiment(r) not in OTHER_PROTOCOLS)
-    units, used = {}, []
-    for r in pool:
-        used.append(rd.label(r))
-        c = rd.theta_change(r)
-        dev = c["max_rel_change"]
-        stat = {**c, **_edge_stat(r, th), "why": f"max |‖θ_t‖/‖θ_0‖ − 1| = {dev:.3g}"}
-        if not rd.edge(r, th).reached:
-            units[rd.label(r)] = (INCONCLUSIVE, {**stat, "why": f"{rd.edge_not_reached([r], th)}"
-                                                 f"; ‖θ‖ changed by {dev:.3g}"})
-            continue
-        units[rd.label(r)] = (HOLDS if dev < th.theta_change else FAILS, stat)
-    return _finish("L7", units, thr, used, "runs", "no run with ‖θ‖ and ρ telemetry", pool, ex,
-                   th)
+    Scope: runs that reached the edge in nets where one GD step is small against the weights,
+    η‖g(θ_0)‖ ≤ small_step·‖θ_0‖ (Lowell's statement is about AlexNet/VGG). Median over seeds."""
+    sc = st.Scope()
+    pool = _lowell_runs(records, sc, "theta_norm")
+
+    def small(r):
+        q = rd.one_step(r)
+        if q is None:
+            return "no step-0 ‖g‖ and ‖θ‖ in telemetry"
+        return None if q <= th.small_step else (
+            f"one GD step is large against the weights: η‖g(θ_0)‖ = {100 * q:.3g} % of ‖θ_0‖ "
+            f"(≤ {100 * th.small_step:g} % needed)")
+
+    runs = sc.gate(pool, lambda r: None if rd.theta_change(r) else "fewer than 2 ‖θ‖ points",
+                   st.reached(th), small)
+    sets = st.over_seeds(runs, lambda r: {"max_rel_change": rd.theta_change(r)["max_rel_change"],
+                                          "one_step": rd.one_step(r)},
+                         lambda n: n["max_rel_change"] < th.theta_change,
+                         lambda m: f"max |‖θ_t‖/‖θ_0‖ − 1| = {m['max_rel_change']:.3g} "
+                                   f"(< {th.theta_change:g})", th)
+    return claim_map("L7", sets, sc.na, threshold=thresholds_of(th, "theta_change", "small_step"),
+                     runs=sc.used, excluded=sc.excluded, none_reason="no run with ‖θ‖ and ρ telemetry")
 
 
 # ---------------------------------------------------------------------------- L10
 
 
-def _where(grp: Sequence[Record], fr: Sequence[dict]) -> str:
-    """'n_D = 512, η 0.005 / 0.01 for 400 / 200 iterations': where a continuation group ran."""
-    n = rd.n_data(grp[0])
-    etas = sorted({c["lr"] for c in fr})
-    iters = [next(c["n_iter"] for c in fr if c["lr"] == e) for e in etas]
-    return ((f"n_D = {n}, " if n else "") + "η " + " / ".join(f"{e:g}" for e in etas)
-            + " for " + " / ".join(map(str, iters)) + " iterations")
-
-
 def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L10: learning happens in the bulk over a whole trajectory (Song, Ahn & Yun 2025).
 
-    Records of experiment "continuation" (summary["continuation"], INTERFACES.md): from one
-    on-edge θ, GD, Bulk-GD and Top-GD for N = 2/η iterations; decrease_X = L_X[0] − L_X[-1].
-    A continuation counts when its start is on the edge (start ρ_1 ≥ edge_rho), its GD path is
-    valid and GD decreased the loss. Per group (seeds are replicates, medians): holds iff
-    Bulk-GD's decrease ≥ l10_bulk × GD's and Top-GD's ≤ l10_top × GD's. A diverged Bulk-GD or
-    Top-GD path counts as decrease −∞ (so the summary's overall ``valid``, false when any path
-    diverged, is not used to set the record aside); a record without a continuation (its source
-    never reached the edge) is set aside with the summary's reason."""
-    thr = {"l10_bulk": th.l10_bulk, "l10_top": th.l10_top, "edge_rho": th.edge_rho}
-    # the record's own "valid" speaks for all three paths; here only a GD path that failed sets
-    # a continuation aside (a diverged Bulk-GD or Top-GD path is a result, not a broken run)
-    pool, ex = [], {}
+    Scope: continuations (experiment "continuation") from a θ at least 1/η iterations after
+    its source entered the edge, each N ≥ continuation_eta/η iterations long, whose GD path is
+    valid and decreased the loss. Decrease = initial loss − the mean over the last 1/η
+    iterations. Two halves: Bulk-GD's decrease ≥ l10_bulk × GD's, Top-GD's ≤ l10_top × GD's;
+    per setting, medians over seeds."""
+    sc = st.Scope()
+    by_label = {rd.label(r): r for r in records}
+    by_tail = {r.path.as_posix(): r for r in records}
+    pool = []
     for r in rd.of_experiment(records, "continuation"):
-        if rd.continuation(r) is not None:
-            pool.append(r)
+        if rd.continuation(r) is None:
+            sc.excluded[rd.label(r)] = rd.validity(r)[1] or "no continuation in its summary"
         else:
-            ex[rd.label(r)] = rd.validity(r)[1] or "no continuation in its summary"
-    units, used, starts = {}, [], []
-    for key, grp in rd.group_sweep(pool, ()).items():
-        g = rd.group_label(key)
-        fr = []
-        for r in grp:
-            c = rd.continuation(r)
-            used.append(rd.label(r))
-            starts.append((c["start_rho_1"], c["lr"]))
-            if c["valid"].get("gd") is False:
-                ex[rd.label(r)] = "the GD continuation diverged"
-            elif c["start_rho_1"] is None or c["start_rho_1"] < th.edge_rho:
-                continue
-            elif not c["decrease"]["gd"] > 0:
-                ex[rd.label(r)] = f"GD did not decrease the loss ({c['decrease']['gd']:.3g})"
-            else:
-                fr.append(c)
-        if not fr:
-            units[g] = (INCONCLUSIVE, {"why": "no continuation from an on-edge θ with a GD "
-                                       "decrease"})
-            continue
-        b = float(np.median([c["bulk_fraction"] for c in fr]))
-        t = float(np.median([c["top_fraction"] for c in fr]))
-        units[g] = (HOLDS if b >= th.l10_bulk and t <= th.l10_top else FAILS, {
-            "bulk_fraction": b, "top_fraction": t, "seeds": len(fr),
-            "seeds_bulk_fraction": [c["bulk_fraction"] for c in fr],
-            "seeds_top_fraction": [c["top_fraction"] for c in fr],
-            "decrease": [c["decrease"] for c in fr], "n_iter": [c["n_iter"] for c in fr],
-            "start_rho_1": [c["start_rho_1"] for c in fr],
-            "why": f"{_where(grp, fr)}: Bulk-GD decreased "
-                   f"the loss by {b:.3g}×{_range([c['bulk_fraction'] for c in fr])} GD's, Top-GD by "
-                   f"{t:.3g}×{_range([c['top_fraction'] for c in fr])} ({len(fr)} run(s))"})
-    v = combine("L10", units, thr, used, "continuation groups",
-                "no continuation from an on-edge θ (experiment 'continuation')", ex)
-    ok_starts = [(s, eta) for s, eta in starts if s is not None]
-    if v.status == INCONCLUSIVE and ok_starts and all(s < th.edge_rho for s, _ in ok_starts):
-        s, eta = max(ok_starts)
-        v = dataclasses.replace(v, reason=with_excluded(
-            f"edge not reached (max start ρ_1 = {s:.3g} at η = {eta:g})", v.excluded))
-    return v
+            pool.append(r)
+            sc.used.append(rd.label(r))
+
+    def source(r):
+        src = str(rd.field_value(r, "source") or "")
+        return by_label.get(src.rsplit("/", 1)[-1]) or next(
+            (q for p, q in by_tail.items() if src and p.endswith("/" + src.strip("/"))), None)
+
+    def start(r):
+        c = rd.continuation(r)
+        s = source(r)
+        if s is None:
+            return "its source run is not among the records (entry into the edge unknown)"
+        e = rd.edge(s, th)
+        n1 = rd.iterations_per_eta(s) or 0
+        if e.entered_step is None:
+            return rd.edge_not_reached([s], th)
+        if c["start_step"] is None or c["start_step"] < e.entered_step + n1:
+            return (f"starts too early: iteration {c['start_step']}, the source entered the edge at "
+                    f"{e.entered_step} (+1/η = {n1:g} needed)")
+        return None
+
+    def long_enough(r):
+        c = rd.continuation(r)
+        need = th.continuation_eta / c["lr"] if c["lr"] else math.inf
+        return None if c["n_iter"] and c["n_iter"] >= need - 1e-9 else (
+            f"continuation too short: {c['n_iter']} iterations = {c['n_iter'] * c['lr']:.3g}/η "
+            f"({th.continuation_eta:g}/η needed)")
+
+    def gd_ok(r):
+        c = rd.continuation(r)
+        if c["valid"].get("gd") is False:
+            return "the GD continuation diverged"
+        return None if c["decrease"]["gd"] > 0 else f"GD did not decrease the loss ({c['decrease']['gd']:.3g})"
+
+    runs = sc.gate(pool, start, long_enough, gd_ok, st.has_p_top)
+
+    def numbers(r):
+        c = rd.continuation(r)
+        return {"bulk_fraction": c["bulk_fraction"], "top_fraction": c["top_fraction"],
+                "n_iter": c["n_iter"]}
+
+    def test(n):
+        return n["bulk_fraction"] >= th.l10_bulk and n["top_fraction"] <= th.l10_top
+
+    sets = st.over_seeds(runs, numbers, test, lambda m: (
+        f"Bulk-GD {m['bulk_fraction']:.3g}× GD's decrease (≥ {th.l10_bulk:g}: "
+        f"{m['bulk_fraction'] >= th.l10_bulk}), Top-GD {m['top_fraction']:.3g}× "
+        f"(≤ {th.l10_top:g}: {m['top_fraction'] <= th.l10_top}) over {m['n_iter']:.0f} iterations"), th)
+    return claim_map("L10", sets, sc.na, threshold=thresholds_of(
+        th, "l10_bulk", "l10_top", "continuation_eta"), runs=sc.used, excluded=sc.excluded,
+        none_reason="no continuation run (experiment 'continuation')")
+
+
+__all__ = ["l1_rule", "evaluate_L1", "evaluate_L2", "evaluate_L3", "evaluate_L4", "evaluate_L5",
+           "evaluate_L6", "evaluate_L7", "evaluate_L10", "bootstrap_slope", "median"]

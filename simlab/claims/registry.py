@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from simlab.claims import further, gradient_flow, lowell, sagun
-from simlab.claims.verdict import Thresholds, Verdict
+import dataclasses
+
+from simlab.claims.verdict import CHOICES, NOT_APPLICABLE, Thresholds, Verdict
 from simlab.errors import UsageError
 from simlab.record import Record
 
@@ -64,20 +66,42 @@ def _as_records(records: Iterable[Record | str | Path]) -> list[Record]:
 
 
 def evaluate_claim(cid: str, records: Iterable[Record | str | Path],
-                   thresholds: Thresholds = Thresholds()) -> Verdict:
-    """The verdict of one claim id (e.g. "L1") on the given records (or record paths)."""
+                   thresholds: Thresholds = Thresholds(), *, sensitivity: bool = False) -> Verdict:
+    """The verdict of one claim id (e.g. "L1") on the given records (or record paths); with
+    ``sensitivity``, also the status at each choice's alternatives (:func:`sensitivity`)."""
     key = cid.strip().upper()
     if key not in EVALUATORS:
         raise UsageError(f"unknown claim id {cid!r}; known ids: {', '.join(CLAIM_IDS)}")
-    return EVALUATORS[key](_as_records(records), thresholds)
+    recs = _as_records(records)
+    v = EVALUATORS[key](recs, thresholds)
+    return dataclasses.replace(v, sensitivity=sensitivity_of(key, v, recs, thresholds)) if sensitivity else v
+
+
+def sensitivity_of(cid: str, v: Verdict, records: Sequence[Record], th: Thresholds) -> dict:
+    """{choice: {alternative value: status}} for every *choice* threshold the verdict compared
+    with (its ``threshold`` dict, and the edge gates every Lowell claim uses), re-evaluated at
+    the alternatives of :data:`CHOICES` (CLAIMS.md rule 4). A verdict with nothing in scope
+    stays as it is."""
+    used = set(v.threshold) if isinstance(v.threshold, dict) else set()
+    if cid.startswith("L"):
+        used |= {"edge_rho", "edge_points"}
+    out = {}
+    for name in sorted(used & set(CHOICES)):
+        base = getattr(th, name)
+        alts = {}
+        for alt in CHOICES[name]:
+            alt = type(base)(alt)
+            alts[alt] = EVALUATORS[cid](records, dataclasses.replace(th, **{name: alt})).status
+        out[name] = alts
+    return out
 
 
 def evaluate(records: Iterable[Record | str | Path], thresholds: Thresholds = Thresholds(),
-             only: Sequence[str] | None = None) -> list[Verdict]:
+             only: Sequence[str] | None = None, *, sensitivity: bool = False) -> list[Verdict]:
     """Verdicts of every claim (or of ``only``) on the given records, in CLAIMS.md order."""
     recs = _as_records(records)
     ids = CLAIM_IDS if only is None else list(only)
-    return [evaluate_claim(c, recs, thresholds) for c in ids]
+    return [evaluate_claim(c, recs, thresholds, sensitivity=sensitivity) for c in ids]
 
 
 def load_records(paths: Iterable[str | Path], warn: Callable[[str], None] | None = None) -> list[Record]:

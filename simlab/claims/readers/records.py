@@ -18,6 +18,17 @@ LOWELL_EXPERIMENTS = ("toy", "scale", "lr_sweep", "class_sweep", "entry", "gradi
 GROUP_KEYS = ("regime", "dataset", "arch", "hidden", "activation", "loss", "n_classes", "n_data",
               "blob_std", "lr", "schedule")
 STOP_AT_INIT = ("target_loss", "target_accuracy", "grad_tol")
+# config fields that say how a run was watched or stored, not which trajectory it took; a
+# setting (CLAIMS.md rule 2) is the config less these and the seed
+BOOKKEEPING = ("seed", "data_seed", "experiment", "telemetry_every", "entry_every",
+               "entry_until", "checkpoint_every", "checkpoint_seconds", "snapshot_every",
+               "dense_every", "eigenvalues_only", "k", "eig_method", "eig_tol", "eps",
+               "max_steps", "max_seconds", "max_t", "device", "threads", "chunk_size",
+               "data_root", "download", "preset", "slq_vectors", "slq_steps", "lrs",
+               "class_counts", "class_images", "flow_sizes", "cusp_radius", "cusp_points",
+               "hvp_method", "progress", "source")
+# Lowell's protocol runs; Sagun's experiments of the same name (``mse``) are told apart by data
+LOWELL_DATA = ("cifar8", "cifar10")
 
 # ============================================================================ record fields
 
@@ -67,6 +78,40 @@ def label(r: Record) -> str:
     """The run's name in verdicts: its folder name, or a longer tail of its path where two
     loaded records share a folder name (set by claims.load_records)."""
     return getattr(r, "label", None) or r.name
+
+
+def seed(r: Record) -> int | None:
+    v = field_value(r, "seed")
+    return int(v) if v is not None else None
+
+
+def setting_key(r: Record) -> str:
+    """The run's setting: regime and config less :data:`BOOKKEEPING` (the seeds of one
+    setting share it)."""
+    cfg = {k: v for k, v in (r.config or {}).items() if k not in BOOKKEEPING}
+    return json.dumps([regime(r), cfg], sort_keys=True, default=str)
+
+
+def setting_label(r: Record) -> str:
+    """A setting's name in a verdict: the run's label less its seed suffix (``lr0.2_s1`` →
+    ``lr0.2``); a run without one keeps its label."""
+    import re
+
+    return re.sub(r"([_-])s\d+(?=$|[_-])", "", label(r)).rstrip("_-") or label(r)
+
+
+def is_lowell(r: Record) -> bool:
+    """A run of Lowell's edge-of-stability protocol: the scale regime, CIFAR data, or one of
+    Lowell's experiments (a user's own ``toy`` run is both Lowell's and Sagun's)."""
+    return (regime(r) == "scale" or str(field_value(r, "dataset")) in LOWELL_DATA
+            or experiment(r) in LOWELL_EXPERIMENTS + ("continuation", "edge_nd"))
+
+
+def is_sagun(r: Record) -> bool:
+    """A run of Sagun's protocol (toy regime, not CIFAR data): experiment names never collide
+    across papers, so Lowell's MSE class sweep (``mse`` on cifar8) is not Sagun's MSE run."""
+    return (regime(r) == "toy" and str(field_value(r, "dataset")) not in LOWELL_DATA
+            and experiment(r) in SAGUN_EXPERIMENTS)
 
 
 def loss_kind(r: Record) -> str:
@@ -191,4 +236,22 @@ def split_valid(records: Iterable[Record]) -> tuple[list[Record], dict[str, str]
             ex[label(r)] = why
     return ok, ex
 
+
+def truncation(r: Record, th) -> str | None:
+    """Why a run is truncated (stopped by an iteration, time or wall-clock cap before its
+    protocol's stop, L < 0.1 or t = ``th.protocol_t``), or None. Reached targets (loss,
+    accuracy, ‖g‖) and a t cap at or past the protocol's are the protocol's own stops."""
+    s = r.summary or {}
+    why = s.get("stop_reason")
+    if why not in ("max_steps", "max_t", "max_seconds"):
+        return None
+    steps, eta = s.get("steps"), lr(r)
+    t = num(s.get("t"))
+    if t is None and steps is not None and eta and not is_flow(r):
+        t = float(steps) * eta
+    if t is not None and t >= th.protocol_t - 1e-9:
+        return None
+    cap = {"max_steps": "iteration cap", "max_t": "t cap", "max_seconds": "wall-clock cap"}[why]
+    at = f"t = {t:.3g}" if t is not None else f"step {steps}"
+    return f"truncated: {at} of {th.protocol_t:g}/η ({cap})"
 

@@ -43,7 +43,23 @@ def stats(lam: np.ndarray, nc: int, th: Thresholds) -> dict:
     near-zero fraction, outlier gap ratio and index, outlier count, λ_min, negative fraction."""
     from simlab.spectrum import spectrum_stats
 
-    return spectrum_stats(lam, n_classes=nc, eps=th.eps, gap=th.gap, zero_tol=th.neg_tol)
+    out = spectrum_stats(lam, n_classes=nc, eps=th.eps, gap=th.gap, zero_tol=th.neg_tol)
+    out["outlier_count"] = outlier_count(lam, nc, th)
+    return out
+
+
+def outlier_count(lam: np.ndarray, nc: int, th: Thresholds) -> int:
+    """Sagun's outlier count (CLAIMS.md S1): the largest i ≤ 2 n_c with λ_i / λ_{i+1} ≥ gap
+    (descending; λ_{i+1} floored at eps·λ_1 so the bulk at zero is a finite gap), 0 when there
+    is none. The largest such i, not the position of the largest ratio, which flips between
+    seeds."""
+    desc = np.sort(np.asarray(lam, dtype=np.float64))[::-1]
+    if desc.size < 2 or desc[0] <= 0:
+        return 0
+    m = min(2 * nc, desc.size - 1)
+    ratios = desc[:m] / np.maximum(desc[1:m + 1], th.eps * desc[0])
+    hits = np.nonzero((desc[:m] > 0) & (ratios >= th.gap))[0]
+    return int(hits[-1] + 1) if hits.size else 0
 
 
 def density_near_zero(density: dict, lam_max: float, eps: float, estimator: str = "count") -> float | None:
