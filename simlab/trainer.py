@@ -28,6 +28,7 @@ and the torch RNG state are all in it, and the telemetry is cut back to the chec
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -50,6 +51,11 @@ STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_
                 "diverged", "dead")
 CHECKPOINT = "checkpoints/state.pt"
 STATE_FORMAT = 2
+# a checkpoint also after this much wall time since the last one (besides checkpoint_every), so
+# that a killed long run loses minutes, not the run; train(checkpoint_seconds=...) overrides it
+CHECKPOINT_SECONDS = 300.0
+# with progress on but the output not a terminal (tqdm hides itself then), one plain line this often
+PROGRESS_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,7 @@ class TrainResult:
     step_finite: int | None = None
     dead_reason: str | None = None
     total_hvps: int = 0                       # every operator product the trainer took
+    resumed_seconds: float = 0.0              # wall time of the interrupted run(s) it resumed
     train_seconds: float = 0.0                # the loop without telemetry
     telemetry_seconds: float = 0.0            # telemetry points and probes
     grads_per_hvp: float | None = None        # measured cost of one HVP in gradients
@@ -313,10 +320,41 @@ def _top1(landscape, theta, clock, tol, warm):
     return float(e.eigenvalues[0]), e.eigenvectors
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def progress_line(desc: str, step: int, max_steps: int | None, t: float, loss: float, gnorm: float,
+                  lam1: tuple[float, int] | None, elapsed: float) -> str:
+    """The plain progress line printed when the output is not a terminal."""
+    of = f"/{max_steps}" if max_steps is not None else ""
+    lam = f"  λ1 {lam1[0]:.4g} (step {lam1[1]})" if lam1 is not None else ""
+    return (f"[{desc}] step {step}{of}  t {t:.4g}  loss {loss:.6g}  |g| {gnorm:.3g}{lam}  "
+            f"elapsed {_hms(elapsed)}")
+
+
+def _all_ranks(flag: bool, device) -> bool:
+    """``flag`` on any rank, the same answer on every rank (one scalar all-reduce under
+    torch.distributed; a wall-clock decision must not split the ranks)."""
+    from simlab.distributed import is_distributed
+
+    if not is_distributed():
+        return flag
+    return bool(all_reduce(torch.tensor([float(flag)], device=device))[0] > 0)
+
+
 def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
           theta: torch.Tensor | None = None, operator_fn=None, probes: Sequence[Probe] = (),
           progress: bool = True, desc: str = "GD", resume: bool = False,
-          on_point=None) -> TrainResult:
+          on_point=None, checkpoint_seconds: float | None = None) -> TrainResult:
     """Run full-batch GD from ``theta`` (default: the landscape's θ_0) under ``cfg``.
 
     ``operator_fn(θ)`` gives the curvature operator of every telemetry point (default
@@ -324,10 +362,22 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``eig_method="dense"``, whose points then carry the full-spectrum statistics).
     ``probes`` add measurements (see :class:`Probe`). ``on_point(point, eig)`` is called after
     each point is written.
+
+    With a ``writer``, the resumable state is saved every ``cfg.checkpoint_every`` iterations
+    and also once ``checkpoint_seconds`` of wall time have passed since the last save (default
+    :data:`CHECKPOINT_SECONDS`; ``math.inf``: by iterations only). Saving reads θ and the RNG
+    state and changes neither: the record is the same whenever checkpoints are taken. With
+    ``progress`` and an output that is not a terminal, a plain line (step, t, loss, ‖g‖, the
+    last λ_1, elapsed) is printed every :data:`PROGRESS_SECONDS`.
     """
     if not isinstance(cfg, TrainConfig):
         raise UsageError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
     cfg.validate()
+    if checkpoint_seconds is None:
+        checkpoint_seconds = CHECKPOINT_SECONDS
+    if not (isinstance(checkpoint_seconds, (int, float)) and checkpoint_seconds >= 0):
+        raise UsageError(f"checkpoint_seconds must be a number ≥ 0 (math.inf: by iterations only), "
+                         f"got {checkpoint_seconds!r}")
     probes = tuple(probes)
     for p in probes:
         require("probe every", p.every, integer=True, positive=True)
@@ -345,6 +395,9 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         state = _load_state(writer)
         if state is None:
             writer.restart()  # killed before its first checkpoint: start over cleanly
+            if progress:
+                print(f"[{desc}] no checkpoint in {writer.path} yet: the run starts from step 0",
+                      file=sys.stderr, flush=True)
         else:
             theta, prev = _to(state["theta"], landscape), _to(state["theta_prev"], landscape)
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
@@ -354,11 +407,18 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             torch.set_rng_state(state["rng"])
             writer.truncate_telemetry(n_points)
             writer.clear_summary()
+            if progress:
+                print(f"[{desc}] resuming from the checkpoint at step {step} ({n_points} telemetry "
+                      f"points, {_hms(elapsed0)} of wall time so far)", file=sys.stderr, flush=True)
     every = cfg.cadence()
     start = time.perf_counter() - elapsed0
     last_point_step = -1
     bar = tqdm(total=cfg.max_steps, initial=step, desc=desc, disable=not progress or None,
                leave=False, dynamic_ncols=True)
+    # tqdm hides itself when stderr is not a terminal: then a plain line every PROGRESS_SECONDS
+    lines = progress and bar.disable and not _is_terminal(sys.stderr)
+    last_line = last_save = time.perf_counter()
+    last_lam1: tuple[float, int] | None = None
     stop_reason, message, dead = "", "", None
     loss = gnorm = float("nan")
     last_fields = {}
@@ -416,12 +476,16 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             last_point_step = step
             lam = point["eigenvalues"]
             nt = point["n_top"]
+            if lam:
+                last_lam1 = (float(lam[0]), step)
             last_fields = {"λ1": f"{lam[0]:.3g}",
                            f"ρ{nt}": f"{point['rho'][nt - 1]:.3f}" if len(lam) >= nt else "-"}
             if on_point is not None:
                 on_point(point, eig)
         for key, val in zip(hist, (step, t, loss, gnorm, lr, lam1)):
             hist[key].append(val)
+        if math.isfinite(lam1):
+            last_lam1 = (lam1, step)
         if stop_reason:
             message = (f"the net died at step {step}: {dead}" if stop_reason == "dead"
                        else _message(stop_reason, step, t, loss, gnorm))
@@ -434,7 +498,16 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         t += lr
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4g}", **last_fields, refresh=False)
-        if writer is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+        now = time.perf_counter()
+        if lines and now - last_line >= PROGRESS_SECONDS:
+            print(progress_line(desc, step, cfg.max_steps, t, loss, gnorm, last_lam1, now - start),
+                  file=sys.stderr, flush=True)
+            last_line = now
+        if writer is None:
+            continue
+        by_steps = bool(cfg.checkpoint_every) and step % cfg.checkpoint_every == 0
+        if by_steps or _all_ranks(now - last_save >= checkpoint_seconds, landscape.device):
+            last_save = now
             _save_state(writer, {
                 "format": STATE_FORMAT, "theta": theta.cpu(),
                 "theta_prev": None if prev is None else prev.cpu(), "step": step, "t": t,
@@ -451,6 +524,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     finite = prev if stop_reason == "diverged" else theta
     wall = time.perf_counter() - start
     return TrainResult(theta, step, t, loss, gnorm, stop_reason, message, n_points, wall, history,
+                       resumed_seconds=elapsed0,
                        theta_finite=finite, step_finite=None if finite is None else
                        (step - 1 if stop_reason == "diverged" else step),
                        dead_reason=dead if stop_reason == "dead" else None,
