@@ -355,14 +355,21 @@ def draw_flow(records: Sequence[Record], th: Thresholds = TH):
     a.set_ylabel("λ_1")
     v = evaluate_claim("L8", records, th)
     readings = []
-    for j, (g, u) in enumerate((v.statistic or {}).items()):
-        if u.get("n_data"):
-            x, y = np.asarray(u["n_data"], float), np.asarray(u["peak_lambda_1"], float)
-            b.plot(x, y, "o", color=f"C{j}", label=f"peak λ_1: {g[:40]}", gid="peak")
-            if "slope" in u:
-                b.plot(x, u["intercept"] + u["slope"] * x, "-", lw=0.8, color=f"C{j}",
-                       label=f"fit, R² = {u['r2']:.4f}", gid="fit")
-                readings.append(f"slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D {u['n_data']}")
+    peaks: dict[int, list[float]] = {}
+    for r in records:
+        if (pk := rd.flow_peak(r)) is not None and pk[1] and rd.n_data(r):
+            peaks.setdefault(rd.n_data(r), []).append(pk[0])
+    if peaks:
+        x = np.asarray(sorted(peaks), float)
+        b.plot(x, [np.median(peaks[int(n)]) for n in x], "o", color="C0",
+               label="peak λ_1 (median over seeds)", gid="peak")
+    for j, s in enumerate(v.settings):
+        u = s.statistic
+        if "slope" in u:
+            x = np.asarray(u["n_data"], float)
+            b.plot(x, u["intercept"] + u["slope"] * x, "-", lw=0.8, color=f"C{j + 1}",
+                   label=f"fit, R² = {u['r2']:.4f}", gid="fit")
+            readings.append(f"slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D {u['n_data']}")
     b.set_xlabel("n_D")
     b.set_ylabel("peak λ_1")
     legend_outside(fig, axes.ravel())
@@ -401,11 +408,11 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
     b.set_ylabel("[v(Δ) + v(−Δ)] / Δ²   (flat: a parabola)")
     legend_outside(fig, [a])
     v = evaluate_claim("L9", records, th)
-    parts = [f"{g}: second difference at Δ = 0 "
-             + ", ".join(f"{x:.4g}" for x in u["second_difference"])
-             + f" over n_D {u['n_data']}, parabola ratio "
-             + ", ".join(f"{x:.4g}" for x in u["parabola_ratio"])
-             for g, u in (v.statistic or {}).items() if u.get("second_difference")]
+    parts = [f"{s.name}: second difference at Δ = 0 "
+             + ", ".join(f"{x:.4g}" for x in s.statistic["second_difference"])
+             + f" over n_D {s.statistic['n_data']}, parabola ratio "
+             + ", ".join(f"{x:.4g}" for x in s.statistic["parabola_ratio"])
+             for s in v.settings if s.statistic.get("second_difference")]
     return fig, "cusp (L9 " + v.status + "): " + ("; ".join(parts) or v.reason)
 
 

@@ -413,7 +413,8 @@ def test_cli_usage_errors(tmp_path):
 
 
 def test_load_records_drops_a_truncated_last_line_and_says_so(lab, tmp_path):
-    r = lab("lr_sweep", telemetry=[{"step": 0, "rho": [0.5, 0.1]}, {"step": 1, "rho": [0.6, 0.1]}])
+    r = lab("lr_sweep", telemetry=[{"step": 0, "rho": [0.5, 0.1]}, {"step": 1, "rho": [0.6, 0.1]}],
+            summary={"valid": True})   # finished: claims leaves unfinished runs out
     with open(r.path / "telemetry.jsonl", "a") as f:
         f.write('{"step": 2, "rho"')
     told = []

@@ -14,9 +14,9 @@ from simlab.record import Record, RecordWriter
 TH = Thresholds()
 
 
-def write(root, name, experiment, *, regime="toy", rho=(0.95, 0.9, 0.1), jitter=0.0, n=12,
+def write(root, name, experiment, *, regime="toy", rho=(1.05, 0.9, 0.1), jitter=0.0, n=12,
           meta=None, **config):
-    """A record with n telemetry points: step 0 off the edge, then on it (ρ_1 = rho[0] ≥ 0.8)
+    """A record with n telemetry points: step 0 off the edge, then on it (ρ_1 = rho[0] ≥ 1: it enters the edge at step 1)
     with ρ_2 ρ_3 jittered by ``jitter``·k for k = 1..n−1 (so the medians are not the inputs)."""
     config.setdefault("n_classes", 3)
     w = RecordWriter(root / name, config, meta={"regime": regime, "experiment": experiment,
@@ -42,24 +42,24 @@ def records(tmp_path):
     rs = {
         # toy, η = 0.5: edge_nd at n_D 100 and 400; an lr_sweep seed and its alias at 200
         "nd100": write(root, "nd100", "edge_nd", lr=0.5, n_data=100, jitter=0.001),
-        "nd400": write(root, "nd400", "edge_nd", lr=0.5, n_data=400, rho=(0.95, 0.7, 0.3)),
+        "nd400": write(root, "nd400", "edge_nd", lr=0.5, n_data=400, rho=(1.05, 0.7, 0.3)),
         "lr200s1": write(root, "lr200s1", "lr_sweep", lr=0.5, n_data=200, seed=1,
-                         rho=(0.95, 0.8, 0.2)),
+                         rho=(1.05, 0.8, 0.2)),
         "lr200s2": write(root, "lr200s2", "lr_sweep", lr=0.5, n_data=200, seed=2,
-                         rho=(0.95, 0.84, 0.22)),
-        "nd200": write(root, "nd200", "edge_nd", lr=0.5, n_data=200, seed=1, rho=(0.95, 0.8, 0.2),
+                         rho=(1.05, 0.84, 0.22)),
+        "nd200": write(root, "nd200", "edge_nd", lr=0.5, n_data=200, seed=1, rho=(1.05, 0.8, 0.2),
                        meta={"alias_of": "lr200s1"}),
         # toy, another η at the same sizes but a single size: no line, never mixed in
-        "other_eta": write(root, "other_eta", "lr_sweep", lr=0.25, n_data=200, rho=(0.9, 0.2, 0.1)),
+        "other_eta": write(root, "other_eta", "lr_sweep", lr=0.25, n_data=200, rho=(1.05, 0.2, 0.1)),
         # toy, η = 0.5 at n_D = 800 that never reached the edge: left out
         "off": write(root, "off", "edge_nd", lr=0.5, n_data=800, rho=(0.5, 0.4, 0.1)),
         # scale, η = 0.01 and 0.02 at n_D 256 and 512
         **{f"s{lr}_{n}": write(root, f"s{lr}_{n}", "lr_sweep", regime="scale", lr=lr, n_data=n,
-                               rho=(0.9, 0.75 + n / 10000, 0.1 + lr), jitter=0.002)
+                               rho=(1.05, 0.75 + n / 10000, 0.1 + lr), jitter=0.002)
            for lr in (0.01, 0.02) for n in (256, 512)},
         # a scale class-sweep run at η = 0.01: not an η-sweep member, so not pooled
         "class": write(root, "class", "class_sweep", regime="scale", lr=0.01, n_data=1024,
-                       rho=(0.9, 0.1, 0.05)),
+                       rho=(1.05, 0.1, 0.05)),
     }
     return rs
 
