@@ -85,6 +85,9 @@ def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_class
     if operator is None and hasattr(op, "release"):
         op.release()
     lam = eig.eigenvalues
+    # P_top spans n_c − 1 eigenvectors; with fewer computed (k < n_c − 1) the point says how many
+    # it used (``n_top``) so no reader mistakes it for n_c − 1 (the claims refuse such points)
+    n_top = min(n_top, int(eig.eigenvectors.shape[1]))
     d, p_top, p_bulk = projections(g, eig.eigenvectors.to(g.dtype), n_top)
     dl_top = landscape.loss(theta - lr * p_top) - loss
     dl_bulk = landscape.loss(theta - lr * p_bulk) - loss

@@ -125,3 +125,20 @@ def test_k_is_capped_and_two_classes_have_one_top_direction():
     assert len(point["eigenvalues"]) == ls.n_params
     # with every eigenvector, P_top g + P_bulk g = g and ‖d‖ = ‖g‖
     assert float(np.linalg.norm(point["d"])) == pytest.approx(point["grad_norm"], rel=1e-10)
+
+
+def test_fewer_eigenpairs_than_n_c_minus_1_are_marked_not_passed_off_as_p_top():
+    """k = 1 < n_c − 1 = 3: the point says P_top spans 1 eigenvector (the claims then refuse
+    it for L4–L6, L10), never 'n_top: 3' over one vector."""
+    import torch
+    from torch import nn
+
+    from simlab import Landscape, measure
+
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 4))
+    land = Landscape(m, torch.randn(32, 5), torch.randint(0, 4, (32,)), loss="ce", n_classes=4,
+                     dtype=torch.float64)
+    one, _ = measure(land, land.theta0, lr=0.1, k=1)
+    three, _ = measure(land, land.theta0, lr=0.1, k=5)
+    assert (one["n_top"], three["n_top"]) == (1, 3)

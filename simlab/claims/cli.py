@@ -1,4 +1,5 @@
-"""``python -m simlab claims RUN_DIR... [--out DIR] [--only L1,L2] [--threshold NAME=VALUE]``.
+"""``python -m simlab claims RUN_DIR... [--out DIR] [--only L1,L2] [--threshold NAME=VALUE]
+[--sensitivity]``.
 
 Finds every record under the given directories, evaluates each claim of CLAIMS.md separately on
 the records of each regime (columns ``toy`` / ``scale``), prints the table claims × regimes with
@@ -80,6 +81,7 @@ def render_text(table: dict[str, list[Verdict]]) -> str:
     w = max([12] + [len(g) for g in regimes])
     lines = ["claim  " + "".join(f"{g:<{w + 2}}" for g in regimes) + "claim text",
              "-----  " + "".join("-" * w + "  " for _ in regimes) + "----------"]
+    w = max([w] + [len(table[g][i].status) for g in regimes for i in range(len(ids))])
     for i, cid in enumerate(ids):
         lines.append(f"{cid:<7}" + "".join(f"{table[g][i].status:<{w + 2}}" for g in regimes)
                      + CLAIM_TEXT.get(cid, ""))
@@ -87,7 +89,8 @@ def render_text(table: dict[str, list[Verdict]]) -> str:
     for i, cid in enumerate(ids):
         for g in regimes:
             v = table[g][i]
-            lines.append(f"{cid} [{g}] {v.status}: {_short(v.reason, 110)}")
+            extra = "".join(f" [{x}]" for x in (v.tally, v.robustness) if x)
+            lines.append(f"{cid} [{g}] {v.status}{extra}: {_short(v.reason, 110)}")
     return "\n".join(lines) + "\n"
 
 
@@ -123,8 +126,8 @@ def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list
            "", "| id | claim | " + " | ".join(regimes) + " |",
            "|---|---|" + "---|" * len(regimes)]
     for i, cid in enumerate(ids):
-        cells = [f"**{table[g][i].status}** {_short(table[g][i].reason, markdown=True)}"
-                 for g in regimes]
+        cells = [f"**{table[g][i].status}**" + (f" ({table[g][i].tally})" if table[g][i].tally else "")
+                 + f" {_short(table[g][i].reason, markdown=True)}" for g in regimes]
         out.append(f"| {cid} | {CLAIM_TEXT.get(cid, '')} | " + " | ".join(cells) + " |")
     out += ["", "## Thresholds", "", "```json", json.dumps(th.to_dict(), indent=1), "```", "",
             "## Details", ""]
@@ -132,6 +135,9 @@ def render_markdown(table: dict[str, list[Verdict]], th: Thresholds, paths: list
         for g in regimes:
             v = table[g][i]
             out += [f"### {cid} [{g}]: {v.status}", "", v.reason, "",
+                    *[f"- setting {s.name}: {s.status} — {s.why}" for s in v.settings],
+                    *[f"- not applicable: {n}: {why}" for n, why in v.not_applicable],
+                    *([f"- sensitivity: {v.robustness}"] if v.robustness else []),
                     f"- threshold: `{json.dumps(v.to_dict()['threshold'])}`",
                     f"- runs: {', '.join(v.runs) or 'none'}",
                     f"- statistic: `{_short(json.dumps(v.to_dict()['statistic']), 600)}`", ""]
@@ -153,6 +159,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--only", default=None, help="comma-separated claim ids, e.g. L1,L2,S8")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="override one field of simlab.claims.Thresholds (repeatable)")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="re-evaluate each verdict at every choice threshold's alternatives "
+                        "(half and double) and say robust or where it flips")
     return p
 
 
@@ -167,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                          "by `python -m simlab toy|scale` (each holds a config.json)")
     out = check_out_dir(args.out if args.out is not None else Path(args.run_dirs[0]), "--out",
                         create=True)
-    table = {g: evaluate(rs, th, only) for g, rs in by_regime(records).items()}
+    table = {g: evaluate(rs, th, only, sensitivity=args.sensitivity)
+             for g, rs in by_regime(records).items()}
     paths = [str(r.path) for r in records]
     write_json(out / "claims.json", {
         "thresholds": th.to_dict(), "records": paths,
