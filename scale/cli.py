@@ -27,12 +27,20 @@ NOMINAL_FLOPS = {"cpu": 3e9, "cuda": 1e13}
 
 
 def parser() -> ArgumentParser:
-    p = ArgumentParser(prog="python -m simlab scale", description=__doc__.split("\n\n")[0],
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m simlab scale",
+                       description="AlexNet / VGG-16 on CIFAR-10 by full-batch gradient descent with "
+                       "Lowell 2022's telemetry: a preset's config with the given flags replaced, "
+                       "checked, then run into --out.")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="named sizes; default: paper on a CUDA device, cpu otherwise")
-    g = p.add_argument_group("the run's config (every ScaleConfig field; default: the preset's)")
+    g = p.add_argument_group("the run's config (every ScaleConfig field; the presets' values in "
+                             "brackets)")
     p.set_defaults(config_fields=config_flags(g, ScaleConfig))
+    for action in g._group_actions:
+        values = {name: getattr(cfg, action.dest) for name, cfg in sorted(PRESETS.items())}
+        shown = (_shown(next(iter(values.values()))) if len(set(map(repr, values.values()))) == 1
+                 else "; ".join(f"{name}: {_shown(v)}" for name, v in values.items()))
+        action.help = f"{action.help} [{shown.replace('%', '%%')}]"
     g = p.add_argument_group("run")
     g.add_argument("--out", help="output folder (default runs/scale/<experiment>-<arch>-<activation>-<preset>)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
@@ -41,11 +49,19 @@ def parser() -> ArgumentParser:
                    help="check the config and print the preset, size and cost estimate; run nothing")
     g.add_argument("--from", dest="sources", nargs="+", default=(), help="gradient-flow records for --experiment cusp")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)
     g.add_argument("--no-figures", action="store_true", help="do not draw figures at the end")
     g.add_argument("--remeasure-density", nargs="+", metavar="RUN_DIR",
                    help="re-measure finished scale records' end-of-run SLQ density from weights.pt at "
                         "--slq-vectors x --slq-steps (default 4 x 160) into density_<p>x<s>.json; runs nothing else")
     return p
+
+
+def _shown(value) -> str:
+    """A preset's value as a flag would take it: ``(1, 2)`` → ``1,2``, ``0.0625`` → ``0.0625``."""
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def resolve_device(device: str | None) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
 
+from simlab.cli import option
 from simlab.data import normalise_classes
 from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
@@ -35,12 +36,6 @@ WIDTHS = (1 / 64, 4.0)
 MAX_K = 1000  # eigenpairs per point: k vectors of n_params floats are held at once  # the width multiplier's range: every layer keeps ≥ 1 unit, memory bounded
 
 
-def _f(default, help: str, choices=None):
-    """A field with its flag's help (and choices) as metadata: the CLI is generated from them."""
-    meta = {"help": help, **({"choices": tuple(choices)} if choices else {})}
-    return field(default=default, metadata=meta)
-
-
 @dataclass(frozen=True)
 class ScaleConfig(TrainConfig):
     """One scale-regime record. The optimiser and telemetry fields are :class:`TrainConfig`'s
@@ -49,42 +44,45 @@ class ScaleConfig(TrainConfig):
     trainer its part."""
 
     # TrainConfig's fields with the protocol's defaults
-    lr: float = _f(0.001, "η (constant) or η_max (--schedule flow)")
-    max_steps: int | None = _f(None, "iteration limit")
-    max_t: float | None = _f(40.0, "stop at t = Σ η ≥ this (Lowell: 40)")
-    target_loss: float | None = _f(0.1, "stop at L < this (Lowell: 0.1)")
-    eig_tol: float = _f(1e-3, "eigensolver relative tolerance")
+    lr: float = option(0.001, "learning rate η (constant schedule; η_max under flow, the first "
+                       "phase's η under stable)")
+    max_steps: int | None = option(None, "iteration limit")
+    max_t: float | None = option(40.0, "stop when t = Σ η ≥ this (Lowell: 40)")
+    target_loss: float | None = option(0.1, "stop when the loss L < this (Lowell: 0.1)")
+    eig_tol: float = option(1e-3, "eigensolver residual tolerance (relative)")
+    eig_method: str = option("lanczos", "eigensolver of the top k: lanczos or power (power "
+                             "iteration)", ("lanczos", "power"))
     # what is run
-    experiment: str = _f("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
+    experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
                          "grid declared in simlab/experiments/ (default: scale, one run)")
-    preset: str = field(default="paper", metadata={"flag": False})  # the preset it started from
+    preset: str = option("paper", "the preset it started from", flag=False)
     # model
-    arch: str = _f("alexnet", "architecture", ARCHS)
-    activation: str = _f("relu", "activation", ACTIVATIONS)
-    width: float = _f(1.0, f"multiplier of every hidden width ({WIDTHS[0]:g}..{WIDTHS[1]:g})")
+    arch: str = option("alexnet", "architecture", ARCHS)
+    activation: str = option("relu", "activation", ACTIVATIONS)
+    width: float = option(1.0, f"multiplier of every hidden width ({WIDTHS[0]:g}..{WIDTHS[1]:g})")
     # data
-    dataset: str = _f("cifar10", "dataset (the scale regime reads CIFAR-10)", ("cifar10",))
-    data_root: str | None = _f(None, "folder with cifar-10-batches-py/ or cifar10_subset.npz (or the .npz)")
-    download: bool = _f(False, "let torchvision download CIFAR-10 into --data-root")
-    n_data: int | None = _f(None, "n_D: seeded balanced subset size (default: every kept image)")
-    classes: int | tuple[int, ...] | None = _f(None, "n_c (labels 0..n_c−1) or comma-separated labels, e.g. 0,1")
-    loss: str = _f("ce", "ce: softmax cross-entropy; mse: squared error on one-hot targets", LOSSES)
+    dataset: str = option("cifar10", "dataset (the scale regime reads CIFAR-10)", ("cifar10",))
+    data_root: str | None = option(None, "folder with cifar-10-batches-py/ or cifar10_subset.npz (or the .npz)")
+    download: bool = option(False, "let torchvision download CIFAR-10 into --data-root")
+    n_data: int | None = option(None, "n_D: seeded balanced subset size (default: every kept image)")
+    classes: int | tuple[int, ...] | None = option(None, "n_c (labels 0..n_c−1) or comma-separated labels, e.g. 0,1")
+    loss: str = option("ce", "ce: softmax cross-entropy; mse: squared error on one-hot targets", LOSSES)
     # end-of-run measurements
-    slq_vectors: int = _f(2, "SLQ probes for the end-of-run density (0: skip)")
-    slq_steps: int = _f(40, "Lanczos steps per SLQ probe")
+    slq_vectors: int = option(2, "SLQ probes for the end-of-run density (0: skip)")
+    slq_steps: int = option(40, "Lanczos steps per SLQ probe")
     # sweeps
-    lrs: tuple[float, ...] = _f((0.003, 0.001, 0.0003, 0.0001), "learning rates of --experiment lr_sweep, comma-separated")
-    class_counts: tuple[int, ...] = _f((2, 3, 5, 10), "n_c values of --experiment class_sweep")
-    class_images: str = _f("per_class", "class and MSE sweeps: per_class keeps n_D·n_c/10 images (the classes are dropped), fixed keeps n_D images at every n_c", ("per_class", "fixed"))
-    flow_sizes: tuple[int, ...] = _f((1000, 2000, 4000, 8000, 16000), "n_D values of --experiment gradient_flow")
-    cusp_radius: float = _f(0.003, "cusp scan: Δ ∈ [−r, r] along h_1")
-    cusp_points: int = _f(41, "cusp scan: points (≥ 3)")
+    lrs: tuple[float, ...] = option((0.003, 0.001, 0.0003, 0.0001), "learning rates of --experiment lr_sweep, comma-separated")
+    class_counts: tuple[int, ...] = option((2, 3, 5, 10), "n_c values of --experiment class_sweep")
+    class_images: str = option("per_class", "class and MSE sweeps: per_class keeps n_D·n_c/10 images (the classes are dropped), fixed keeps n_D images at every n_c", ("per_class", "fixed"))
+    flow_sizes: tuple[int, ...] = option((1000, 2000, 4000, 8000, 16000), "n_D values of --experiment gradient_flow")
+    cusp_radius: float = option(0.003, "cusp scan: Δ ∈ [−r, r] along h_1")
+    cusp_points: int = option(41, "cusp scan: points (≥ 3)")
     # execution
-    seed: int = _f(0, "model init and data subset")
-    device: str = _f("auto", "auto (cuda when available), cpu, cuda, cuda:1")
-    dtype: str = _f("float32", "floating-point type", DTYPES)
-    chunk_size: int | None = _f(None, "examples per forward pass (memory); default: all")
-    hvp_method: str = _f("rev-rev", "Hessian-vector products", ("rev-rev", "fwd-rev"))
+    seed: int = option(0, "model init and data subset")
+    device: str = option("auto", "auto (cuda when available), cpu, cuda, cuda:1")
+    dtype: str = option("float32", "floating-point type", DTYPES)
+    chunk_size: int | None = option(None, "examples per forward pass (memory); default: all")
+    hvp_method: str = option("rev-rev", "Hessian-vector products", ("rev-rev", "fwd-rev"))
 
     @property
     def n_classes(self) -> int:

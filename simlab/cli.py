@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
-import inspect
 import math
 import os
 import re
@@ -19,7 +19,7 @@ import sys
 import typing
 from pathlib import Path
 
-from simlab.errors import UsageError, flag
+from simlab.errors import UsageError, flag, path_error
 
 COMMANDS = {
     "toy": ("simlab.toy.cli", "exact Hessians of small MLPs (Sagun et al. 2016)"),
@@ -39,7 +39,15 @@ def one_line(text: str) -> str:
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line (exit 2) instead of usage + error."""
+    """argparse that reports a bad flag in one line (exit 2) instead of usage + error.
+
+    A value that starts with a minus and a digit (``-1,2``, ``-1e-3``, ``-.5``) is a value, not
+    an option (argparse takes only plain negative numbers for values): ``--classes -1,2`` reaches
+    the check that says what is wrong with label −1. No simlab flag starts with a digit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
@@ -102,9 +110,12 @@ def _tuple_of(kind):
 
 
 def _count_or_labels(text):
-    """``3`` → 3 (a count); ``0,3,7`` → (0, 3, 7) (labels)."""
+    """``3`` → 3 (a count); ``0,3,7`` → (0, 3, 7) (labels; checked against the dataset by
+    :func:`simlab.data.normalise_classes`)."""
     value = _tuple_of(int)(text)
-    return value[0] if len(value) == 1 and "," not in text else value
+    if len(value) == 1 and "," not in text:
+        return value[0]
+    return value
 
 
 _count_or_labels.__name__ = "count or labels"
@@ -143,39 +154,45 @@ def _parser_for(tp):
     return {int: _scalar(int), float: _scalar(float)}.get(tp, str)
 
 
-def field_comments(cls) -> dict[str, str]:
-    """The trailing ``# comment`` of each field line in ``cls``'s source: its help text."""
-    try:
-        src = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    found = re.findall(r"^\s+(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", src, flags=re.M)
-    return {name: text.strip() for name, text in found}
+def option(default=dataclasses.MISSING, help: str = "", choices=None, *, flag: bool = True,
+           default_factory=dataclasses.MISSING):
+    """A config dataclass field with its documentation: ``help`` (and ``choices``) are the one
+    source of its flag's help text and allowed values (:func:`config_flags`); ``flag=False``
+    gives it no flag. ``lr: float = option(0.1, "learning rate η")``."""
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if not flag:
+        meta["flag"] = False
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
 
 
-def config_flags(group, cls, *, skip=(), aliases=None, choices=None, helps=None) -> list[str]:
+def field_help(f: dataclasses.Field) -> str | None:
+    """A field's documented help (``option(help=...)`` / ``metadata["help"]``), or None."""
+    return f.metadata.get("help") or None
+
+
+def config_flags(group, cls, *, skip=(), aliases=None) -> list[str]:
     """Add one flag per field of the dataclass ``cls`` to ``group``; returns the field names.
 
     ``--field-name`` for ``field_name``; its type from the annotation (int, float, str, bool as
     ``--x``/``--no-x``, ``tuple[int, ...]`` as ``1,2,3``, ``int | tuple[int, ...]`` as a count or
     labels; an optional field ``X | None`` also takes ``none``, which sets it to None);
-    help and choices from the field's ``metadata`` ("help", "choices"), else from ``helps`` /
-    ``choices``, else the field's source comment. Every default is ``None`` (not given), so a
-    config is the preset or the dataclass default with the given flags replaced
+    help and choices from the field's documentation (:func:`option`: ``metadata["help"]`` and
+    ``metadata["choices"]``), the one source of both. Every default is ``None`` (not given), so
+    a config is the preset or the dataclass default with the given flags replaced
     (:func:`given`). A field whose metadata has ``"flag": False`` or listed in ``skip`` gets none.
     Range checks stay in the config's ``validate``: one place per config.
     """
     hints = typing.get_type_hints(cls)
-    comments = field_comments(cls)
-    aliases, choices, helps = aliases or {}, choices or {}, helps or {}
+    aliases = aliases or {}
     names = []
     for f in dataclasses.fields(cls):
         if f.name in skip or f.metadata.get("flag", True) is False or not f.init:
             continue
         tp = hints[f.name]
-        kw = {"dest": f.name, "default": None,
-              "help": f.metadata.get("help") or helps.get(f.name) or comments.get(f.name)}
-        options = f.metadata.get("choices") or choices.get(f.name)
+        kw = {"dest": f.name, "default": None, "help": field_help(f)}
+        options = f.metadata.get("choices")
         if tp is bool:
             kw["action"] = argparse.BooleanOptionalAction   # --x / --no-x
         else:
@@ -260,6 +277,12 @@ def run_guarded(fn, *args) -> int:
         return fn(*args) or 0
     except UsageError as e:
         print(f"simlab: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG or e.filename is None:
+            raise
+        # a path given by the user that no check above caught: still one line, not a traceback
+        print(f"simlab: error: {one_line(path_error(e, e.filename))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("simlab: interrupted; records written so far are kept", file=sys.stderr)

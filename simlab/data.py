@@ -142,9 +142,18 @@ def normalise_classes(classes: int | Sequence[int] | None, n_total: int = N_CIFA
             raise UsageError(f"--classes {n}: the number of classes must be in 2..{n_total}")
         return tuple(range(n))
     out = tuple(int(c) for c in classes)
-    if len(out) < 2 or len(set(out)) != len(out) or not all(0 <= c < n_total for c in out):
-        raise UsageError(f"--classes {','.join(map(str, out))}: give at least two distinct labels "
-                         f"in 0..{n_total - 1}")
+    shown = ",".join(map(str, out))
+    twice = sorted({c for c in out if out.count(c) > 1})
+    outside = [c for c in out if not 0 <= c < n_total]
+    if twice:
+        raise UsageError(f"--classes {shown}: label {', '.join(map(str, twice))} is given more than "
+                         f"once; list each class once, e.g. {','.join(map(str, dict.fromkeys(out)))}")
+    if outside:
+        raise UsageError(f"--classes {shown}: label {outside[0]} is not a class of this dataset; "
+                         f"labels are 0..{n_total - 1}")
+    if len(out) < 2:
+        raise UsageError(f"--classes {shown}: a classifier needs at least two classes; give two or "
+                         f"more labels in 0..{n_total - 1}")
     return out
 
 

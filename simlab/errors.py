@@ -7,6 +7,7 @@ same field gets the same message in every regime ("--lr must be a finite number,
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
 import os
@@ -83,9 +84,12 @@ def check_out_dir(path, what: str = "--out", *, create: bool = False) -> Path:
     problems that ``os.access`` cannot see (running as root, read-only mounts) are found too.
     """
     path = Path(path).expanduser()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{what} {path} is a file, not a folder; choose another {what}")
-    _check_creatable(path, what)
+    try:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{what} {path} is a file, not a folder; choose another {what}")
+        _check_creatable(path, what)
+    except OSError as err:
+        raise path_error(err, path, what) from None
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -101,12 +105,28 @@ def check_out_dir(path, what: str = "--out", *, create: bool = False) -> Path:
 def check_out_file(path, what: str = "--out") -> Path:
     """An output file checked before any work: not a folder, its folder creatable and writable."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise UsageError(f"{what} {path} is a folder; give a file name such as {path / 'report.md'}")
-    _check_creatable(path.parent, what, shown=path)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{what} {path} is not writable; choose another {what}")
+    try:
+        if path.is_dir():
+            raise UsageError(f"{what} {path} is a folder; give a file name such as {path / 'report.md'}")
+        _check_creatable(path.parent, what, shown=path)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise UsageError(f"{what} {path} is not writable; choose another {what}")
+    except OSError as err:
+        raise path_error(err, path, what) from None
     return path
+
+
+def path_error(err: OSError, path, what: str = "path") -> UsageError:
+    """A path the file system refuses to even look at (a name over its length limit, a loop of
+    links) as one line that says so; long paths are shortened in the message."""
+    path = Path(path)
+    shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:60]}…{str(path)[-15:]}"
+    longest = max((len(part.encode()) for part in path.parts), default=0)
+    if err.errno == errno.ENAMETOOLONG:
+        why = (f"a name in it is {longest} bytes long, more than the file system allows"
+               if longest > 255 else "the path is longer than the file system allows")
+        return UsageError(f"{what} {shown}: {why}; choose a shorter {what}")
+    return UsageError(f"{what} {shown}: {err.strerror or err}; choose another {what}")
 
 
 def _check_creatable(folder: Path, what: str, shown: Path | None = None) -> None:

@@ -140,9 +140,25 @@ def load_tensor_file(path: Path | str, what: str = "file") -> Any:
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError...
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise RecordError(f"{path}: cannot be read as a simlab {what} (tensors and plain data "
-                          f"only; {why[:160]}); remove it or write it again") from None
+        raise RecordError(f"{path}: cannot be read as a simlab {what} ({_load_failure(e)}); "
+                          "simlab reads tensors and plain data only and never runs pickled code: "
+                          "remove the file or write it again with simlab") from None
+
+
+def _load_failure(err: Exception) -> str:
+    """What was wrong with a file torch.load(weights_only=True) refused, in a few words: the
+    pickled global it met, else the first line of the error, never torch's advice to load it
+    with weights_only=False (which would run whatever the file holds)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it holds a pickled object, {found.group(1)}"
+    if "weights only load failed" in text.lower() or "weights_only" in text:
+        return "it holds pickled objects other than tensors and plain data"
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return first.split(". ")[0][:160]  # the first sentence: what failed, not torch's remedies
 
 
 def read_json_object(path: Path | str) -> dict:
@@ -550,14 +566,19 @@ class Record:
 
 def find_records(paths) -> list[Path]:
     """Every record directory at or below the given paths (a folder with a config.json)."""
+    from simlab.errors import path_error
+
     found = []
     for p in map(Path, paths):
-        if (p / CONFIG).exists():
-            found.append(p)
-        elif p.is_dir():
-            found.extend(sorted(q.parent for q in p.rglob(CONFIG)))
-        else:
-            raise RecordError(f"{p} does not exist; pass run directories or a folder holding them")
+        try:
+            if (p / CONFIG).exists():
+                found.append(p)
+            elif p.is_dir():
+                found.extend(sorted(q.parent for q in p.rglob(CONFIG)))
+            else:
+                raise RecordError(f"{p} does not exist; pass run directories or a folder holding them")
+        except OSError as err:
+            raise path_error(err, p, "run folder") from None
     return found
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from simlab.cli import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_vector
@@ -60,26 +61,37 @@ PROGRESS_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 0.01                    # η (constant), η_max (flow), the first phase's η (stable)
-    schedule: str = "constant"          # "constant" | "flow" | "stable"
-    flow_c: float = 0.5                 # flow: η = min(lr, flow_c / λ_1); stable: η = flow_c / λ_1
-    stable_after: int = 0               # stable: η = lr for this many iterations, then flow_c / λ_1
-    stable_every: int = 100             # stable: λ_1 re-measured every this many iterations
-    max_steps: int | None = 10_000      # iteration limit
-    max_t: float | None = None          # stop when t = Σ η ≥ max_t (Lowell: 40)
-    target_loss: float | None = None    # stop when L < target (Lowell: 0.1)
-    target_accuracy: float | None = None  # stop when training accuracy ≥ target (at points)
-    grad_tol: float | None = None       # stop when ‖g‖ ≤ tol (Sagun: 1e-4)
-    max_seconds: float | None = None    # wall-time limit
-    telemetry_every: int | None = None  # None: round(1/η); 0: only at start and end
-    entry_every: int = 0                # extra cadence before entry_until (entry capture: 10)
-    entry_until: int = 0                # (entry capture: 2000)
-    k: int = 20                         # eigenpairs per telemetry point
-    eig_method: str = "lanczos"         # "lanczos" | "power" | "dense"
-    eig_tol: float = 1e-4
-    eps: float = 1e-3                   # near-zero threshold |λ| ≤ eps·λ_max
-    snapshot_every: int = 0             # save θ every N iterations (gradient flow: 100)
-    checkpoint_every: int = 0           # save resumable state every N iterations
+    """The trainer's settings. Each field's ``option(default, help, choices)`` is its
+    documentation and the help of its flag in every regime whose config includes it."""
+
+    lr: float = option(0.01, "learning rate η (constant schedule; η_max under flow, the first "
+                       "phase's η under stable)")
+    schedule: str = option("constant", "constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every "
+                           "iteration; stable: η = lr for --stable-after iterations, then "
+                           "flow_c/λ_1", SCHEDULES)
+    flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
+    stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
+    stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")
+    max_steps: int | None = option(10_000, "iteration limit")
+    max_t: float | None = option(None, "stop when t = Σ η ≥ this (Lowell: 40)")
+    target_loss: float | None = option(None, "stop when the loss L < this (Lowell: 0.1)")
+    target_accuracy: float | None = option(None, "stop when training accuracy ≥ this (checked at "
+                                           "telemetry points)")
+    grad_tol: float | None = option(None, "stop when ‖g‖ ≤ this (Sagun: 1e-4)")
+    max_seconds: float | None = option(None, "stop after this many seconds of wall time")
+    telemetry_every: int | None = option(None, "telemetry every N iterations (default: round(1/η); "
+                                         "0: at start and end only)")
+    entry_every: int = option(0, "extra telemetry every N iterations before --entry-until "
+                              "(entry capture: 10; 0: none)")
+    entry_until: int = option(0, "the iteration where --entry-every's extra telemetry ends "
+                              "(entry capture: 2000)")
+    k: int = option(20, "eigenpairs measured per telemetry point (the top k)")
+    eig_method: str = option("lanczos", "eigensolver of the top k: lanczos, power (power "
+                             "iteration) or dense (the exact H)", ("lanczos", "power", "dense"))
+    eig_tol: float = option(1e-4, "eigensolver residual tolerance (relative)")
+    eps: float = option(1e-3, "near-zero threshold: |λ| ≤ eps·λ_max counts as zero")
+    snapshot_every: int = option(0, "save θ every N iterations (0: never; gradient flow: 100)")
+    checkpoint_every: int = option(0, "save resumable state every N iterations (0: never)")
 
     def validate(self) -> "TrainConfig":
         """Every numeric field finite and in range (a UsageError naming the flag); no side effects."""

@@ -89,6 +89,9 @@ def test_readme_command_parses(where, cmd, tmp_path, monkeypatch, capsys):
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
+    # the paper preset's commands are written for a GPU machine: their memory estimate may exceed
+    # this one's, which is not what this test checks (it checks that the commands parse)
+    monkeypatch.setenv("SIMLAB_MEMORY_CHECK", "warn")
     argv, mode = argv_for(cmd, tmp_path)
     try:
         code = main(argv)

@@ -124,8 +124,8 @@ def test_a_new_field_is_a_new_flag_with_its_type_help_and_choices():
 
     @dataclass(frozen=True)
     class C:
-        rate: float = 0.1                      # the rate
-        steps: int | None = None
+        rate: float = field(default=0.1, metadata={"help": "the rate"})
+        steps: int | None = None  # a comment is not help: the field's documentation is
         labels: int | tuple[int, ...] | None = None
         sizes: tuple[int, ...] = (1, 2)
         mode: str = field(default="a", metadata={"help": "which mode", "choices": ("a", "b")})
@@ -140,6 +140,7 @@ def test_a_new_field_is_a_new_flag_with_its_type_help_and_choices():
     assert given(p.parse_args(["--labels", "3"]), names) == {"labels": 3}
     helps = {a.dest: a.help for a in p._actions}
     assert helps["rate"] == "the rate" and helps["mode"] == "which mode"
+    assert "comment" not in (helps["steps"] or "")
     for bad in (["--steps", "1.5"], ["--mode", "c"], ["--sizes", ","], ["--hidden", "1"]):
         with pytest.raises(SystemExit):
             p.parse_args(bad)

@@ -27,17 +27,6 @@ from simlab.toy.data import DATASETS
 from simlab.trainer import SCHEDULES
 from simlab.toy.run import DTYPES, MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
 
-CHOICES = {"dataset": DATASETS, "activation": ("relu", "tanh"), "loss": ("ce", "mse"),
-           "dtype": tuple(DTYPES), "schedule": SCHEDULES,
-           "eig_method": ("dense", "lanczos")}
-HELP = {"dataset": "blobs (two 2-D Gaussians), random inputs, digits (scikit-learn 8x8), mnist, "
-                   "cifar8 (CIFAR-10 average-pooled to 8x8x3)",
-        "data_root": "mnist: a folder with MNIST/raw or mnist_subset.npz; cifar8: a folder with "
-                     "cifar-10-batches-py/ or cifar10_subset.npz; or the .npz itself "
-                     "(default $SIMLAB_DATA or ~/.cache/simlab)",
-        "classes": "keep classes: a count n_c (labels 0..n_c-1) or labels like 0,3,7",
-        "download": "mnist/cifar8: let torchvision download the data into --data-root",
-        "lr": "learning rate η", "device": "cpu or cuda[:i]"}
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
 MAX_THREADS = 4096
 MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
@@ -88,20 +77,21 @@ def parser() -> ArgumentParser:
     p = ArgumentParser(prog="python -m simlab toy",
                        description="Exact-Hessian experiments on small MLPs (Sagun et al. 2016).")
     g = p.add_argument_group("the run's config (every ToyConfig field; defaults in brackets)")
-    fields = config_flags(g, ToyConfig, skip=("experiment",), aliases={"max_steps": ("--steps",)},
-                          choices=CHOICES, helps=HELP)
+    fields = config_flags(g, ToyConfig, skip=("experiment",), aliases={"max_steps": ("--steps",)})
     p.set_defaults(config_fields=fields)
     d = ToyConfig()
-    for action in g._group_actions:
+    for action in g._group_actions:  # the default, where the help does not already say it
         default = getattr(d, action.dest, None)
-        action.help = f"{action.help or ''} [{default}]".strip()
+        if default is not None:
+            action.help = f"{action.help} [{default}]"
     g = p.add_argument_group("run")
     g.add_argument("--out", type=Path, help="record directory (default: a new folder under runs/)")
     g.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
     g.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     g.add_argument("--dry-run", action="store_true",
                    help="check the config and print the run's size and cost estimate; run nothing")
-    g.add_argument("--no-figures", action="store_true")
+    g.add_argument("--no-figures", action="store_true",
+                   help="do not draw the record's figures (spectra, Hessian heat map)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (as in scale)")
     g.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)
     g = p.add_argument_group("other toy commands")
@@ -161,6 +151,11 @@ def validate(cfg: ToyConfig) -> ToyConfig:
     if cfg.dataset not in DATASETS:
         raise UsageError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
     cfg.validate()  # ToyConfig's own rules (and its TrainConfig's)
+    n_c = n_classes(cfg)
+    if cfg.n_data is not None and cfg.n_data < n_c:
+        raise UsageError(f"--n-data {cfg.n_data} is fewer examples than the {n_c} classes of "
+                         f"{cfg.dataset}: every class needs at least one; give --n-data ≥ {n_c}"
+                         + ("" if cfg.dataset == "blobs" else " or keep fewer --classes"))
     n = n_params(cfg)
     if n > MAX_DENSE_PARAMS:
         raise UsageError(f"the net would have {n:,} parameters; the exact Hessian is built for at "

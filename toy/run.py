@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from simlab import plots
+from simlab.cli import option
 from simlab.cusp import cusp_at, theta_at_step
 from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
@@ -31,7 +32,7 @@ from simlab.record import Record, RecordWriter, check_same_config, prepare_out
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import TrainConfig, flow_peak, run_summary, train
+from simlab.trainer import SCHEDULES, TrainConfig, flow_peak, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -40,56 +41,75 @@ MAX_DENSE_PARAMS = 20_000
 
 @dataclass(frozen=True)
 class ToyConfig:
+    """One toy run. Each field's ``option(default, help, choices)`` is its documentation and
+    the help of its flag (``python -m simlab toy --help``)."""
+
     # data
-    dataset: str = "blobs"              # blobs | random | digits | mnist
-    n_data: int | None = None           # None: 1000 for blobs/random/mnist, all 1797 digits
-    std: float = 1.0                    # blob standard deviation (Sagun §3)
-    data_root: str | None = None        # MNIST: folder with MNIST/raw or mnist_subset.npz
-    download: bool = False
-    classes: int | tuple[int, ...] | None = None   # keep these classes (n_c or labels)
-    input_dim: int = 784                # random inputs' dimension
-    standardise: bool = False           # z-score every input feature over the drawn set
+    dataset: str = option("blobs", "blobs (two 2-D Gaussians), random (random inputs and labels), "
+                          "digits (scikit-learn 8x8), mnist, cifar8 (CIFAR-10 average-pooled to "
+                          "8x8x3)", toy_data.DATASETS)
+    n_data: int | None = option(None, "examples drawn, balanced over the kept classes (default: "
+                                "1000; every one of the 1797 digits)")
+    std: float = option(1.0, "blob standard deviation (Sagun §3; blobs only)")
+    data_root: str | None = option(None, "mnist: a folder with MNIST/raw or mnist_subset.npz; "
+                                   "cifar8: a folder with cifar-10-batches-py/ or cifar10_subset.npz; "
+                                   "or the .npz itself (default $SIMLAB_DATA or ~/.cache/simlab)")
+    download: bool = option(False, "mnist/cifar8: let torchvision download the data into --data-root")
+    classes: int | tuple[int, ...] | None = option(
+        None, "keep classes: a count n_c (labels 0..n_c-1) or labels like 0,3,7 (each once; "
+        "--classes=-1,2 for a list that starts with a minus)")
+    input_dim: int = option(784, "input dimension of --dataset random")
+    standardise: bool = option(False, "z-score every input feature over the drawn set")
     # model
-    hidden: int = 10                    # width h
-    depth: int | None = None            # hidden layers; None: 2 (Sagun's blob net), 1 for MNIST
-    activation: str = "relu"            # relu | tanh
-    loss: str = "ce"                    # ce (softmax cross-entropy, NLL) | mse (one-hot targets)
-    # optimisation: full-batch GD, constant step, until ‖g‖ ≤ grad_tol or max_steps
-    lr: float = 0.1
-    max_steps: int = 4_000
-    grad_tol: float | None = 1e-4
-    target_loss: float | None = None
-    target_accuracy: float | None = None  # stop when training accuracy ≥ this (at points)
-    max_t: float | None = None          # stop when t = Σ η ≥ max_t
-    loss_fraction: float | None = None  # stop at L < loss_fraction · L(θ_0) (MSE: L(0) = 1/n_c)
-    schedule: str = "constant"          # constant | flow (η = min(lr, flow_c/λ_1)) | stable
-    flow_c: float = 0.5
-    stable_after: int = 0               # stable: η = lr for this many steps, then flow_c/λ_1
-    stable_every: int = 100             # stable: λ_1 re-measured every N steps
-    telemetry_every: int | None = None  # None: max(round(1/η), max_steps // 40)
-    entry_every: int = 0                # extra telemetry every N iterations before entry_until
-    entry_until: int = 0
-    k: int = 20                         # eigenpairs listed per telemetry point
-    eig_method: str = "dense"           # dense: exact H at every point; lanczos: top-k by HVPs
-    eig_tol: float = 1e-4               # lanczos: residual tolerance
-    dense_every: int = 0                # full dense spectrum also every N iterations (0: θ_0 and
-                                        # the end only), in arrays.npz and summary["dense_spectra"]
-    eigenvalues_only: bool = False      # dense spectra by eigvalsh, H not kept (else H at θ_0 and
-                                        # the end in arrays.npz, n² floats each, and eigh's values)
-    snapshot_every: int = 0             # save θ every N iterations
-    checkpoint_every: int | None = None  # None: at every telemetry point
-    eps: float = 1e-3                   # near-zero threshold |λ| ≤ eps·λ_max
+    hidden: int = option(10, "width h of every hidden layer")
+    depth: int | None = option(None, "hidden layers (default: 2, Sagun's blob net; 1 for mnist)")
+    activation: str = option("relu", "hidden-layer activation", ("relu", "tanh"))
+    loss: str = option("ce", "ce: softmax cross-entropy (NLL); mse: squared error on one-hot "
+                       "targets", ("ce", "mse"))
+    # optimisation: full-batch GD until a stop rule (the first that holds)
+    lr: float = option(0.1, "learning rate η (constant schedule; η_max under flow, the first "
+                       "phase's η under stable)")
+    max_steps: int = option(4_000, "iteration limit (also --steps)")
+    grad_tol: float | None = option(1e-4, "stop when ‖g‖ ≤ this (Sagun: 1e-4)")
+    target_loss: float | None = option(None, "stop when the loss L < this")
+    target_accuracy: float | None = option(None, "stop when training accuracy ≥ this (checked at "
+                                           "telemetry points)")
+    max_t: float | None = option(None, "stop when t = Σ η ≥ this")
+    loss_fraction: float | None = option(None, "stop when L < this · L(θ_0) (MSE: L(θ_0) ≈ 1/n_c)")
+    schedule: str = option("constant", "constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 "
+                           "every iteration; stable: η = lr for --stable-after iterations, then "
+                           "flow_c/λ_1", SCHEDULES)
+    flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
+    stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
+    stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")
+    telemetry_every: int | None = option(None, "telemetry every N iterations (default: "
+                                         "max(round(1/η), max_steps // 40); 0: at start and end only)")
+    entry_every: int = option(0, "extra telemetry every N iterations before --entry-until (0: none)")
+    entry_until: int = option(0, "the iteration where --entry-every's extra telemetry ends")
+    k: int = option(20, "eigenpairs listed per telemetry point (the top k)")
+    eig_method: str = option("dense", "dense: the exact H at every point; lanczos: the top k by "
+                             "Hessian-vector products", ("dense", "lanczos"))
+    eig_tol: float = option(1e-4, "lanczos: residual tolerance")
+    dense_every: int = option(0, "the full dense spectrum also every N iterations, in arrays.npz and "
+                              "summary[\"dense_spectra\"] (0: at θ_0 and the end only)")
+    eigenvalues_only: bool = option(False, "dense spectra by eigvalsh, H not kept (else H at θ_0 "
+                                    "and at the end go in arrays.npz, n² floats each)")
+    snapshot_every: int = option(0, "save θ every N iterations (0: never)")
+    checkpoint_every: int | None = option(None, "save resumable state every N iterations "
+                                          "(default: at every telemetry point; 0: never)")
+    eps: float = option(1e-3, "near-zero threshold: |λ| ≤ eps·λ_max counts as zero")
     # reproducibility and numerics
-    seed: int = 0                       # model init and data draw
-    data_seed: int | None = None        # None: same as seed
-    device: str = "cpu"
-    dtype: str = "float64"
-    chunk_size: int | None = None
-    threads: int = 1                    # torch CPU threads: toy tensors are too small to share
-    experiment: str = "toy"             # the record's experiment name (claims group by it)
+    seed: int = option(0, "model initialisation and data draw")
+    data_seed: int | None = option(None, "data draw (default: --seed)")
+    device: str = option("cpu", "cpu or cuda[:i]")
+    dtype: str = option("float64", "floating-point type of the net and its Hessian", tuple(DTYPES))
+    chunk_size: int | None = option(None, "examples per forward pass (memory; default: all)")
+    threads: int = option(1, "torch CPU threads (0: torch's default); toy tensors are too small "
+                          "to share")
+    experiment: str = option("toy", "the record's experiment name (the claims group by it)")
     # gradient flow (schedule="flow"): Lowell's cusp slice at the peak of λ_1 (L9)
-    cusp_radius: float = 0.003          # the slice's Δ ∈ [−r, r] along h_1 (Lowell)
-    cusp_points: int = 41               # slice points (odd: Δ = 0 included; 0: no slice)
+    cusp_radius: float = option(0.003, "flow: the cusp slice's Δ ∈ [−r, r] along h_1 (Lowell)")
+    cusp_points: int = option(41, "flow: cusp slice points (odd and ≥ 3, so Δ = 0 is one; 0: no slice)")
 
     def widths(self) -> tuple[int, ...]:
         depth = self.depth if self.depth is not None else (1 if self.dataset == "mnist" else 2)
