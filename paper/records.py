@@ -148,9 +148,10 @@ def compact(runs: Path | str = DEFAULT_RUNS, out: Path | str = DEFAULT_RECORDS, 
             drop: tuple[str, ...] = DROP_TELEMETRY, prune: bool = False) -> Compacted:
     """Compact every complete record under ``runs`` into ``out`` (same relative paths).
 
-    Telemetry loses the keys ``drop``. Only files that differ are written; files in a compacted record's folder that compaction no
-    longer produces are removed (nested records aside). Records in ``out`` with no complete
-    source under ``runs`` are listed in ``extra`` and kept, or removed with ``prune``."""
+    Telemetry loses the keys ``drop``. Only files that differ are written; files in a compacted
+    record's folder that compaction no longer produces are removed (nested records aside).
+    Records in ``out`` with no complete source under ``runs`` are listed in ``extra`` and kept,
+    or removed with ``prune``."""
     runs, out = Path(runs), Path(out)
     _check_folders(runs, out)
     res = Compacted()
