@@ -167,6 +167,10 @@ def main(argv=None) -> int:
     check_out_dir(out)
     if not args.dry_run and cfg.experiment != "cusp":  # cusp reads its sources' data roots
         check_data_root(cfg)
+    if cfg.experiment != "cusp":  # a size that would not fit: one line, before the plan
+        from simlab.scale.run import check_memory
+
+        check_memory(cfg)
     rank = world()[0]
     if rank == 0:
         print("\n".join(plan(cfg, chosen=args.preset is None)), flush=True)

@@ -171,3 +171,75 @@ def preset(name: str, **overrides) -> ScaleConfig:
     if unknown:
         raise UsageError(f"unknown config fields {sorted(unknown)}")
     return replace(PRESETS[name], **given).validate()
+
+
+# ------------------------------------------------------------------------------ memory
+
+# saved-graph bytes per element of the layers' outputs, for one image: measured with the
+# Landscape's saved-tensor hooks (graph_bytes_per_example) at 1.13–1.29 for AlexNet and VGG-16,
+# widths 1/16–1/4; a working chunk's products at their peak hold its graph, the activations'
+# gradients and the double backward's: about three times the outputs
+GRAPH_PER_OUTPUT = 1.3
+WORK_PER_OUTPUT = 3.0
+FIXED_COPIES = 12  # θ, θ_prev, g, θ_0, the model's parameters, products, projections, the moves
+IMAGE_FLOATS = 3 * 32 * 32
+
+
+def activation_elements(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:
+    """Elements of every layer's output (conv, activation, pool, linear) for one image, from the
+    model's own layer shapes: the net is built on the meta device (nothing allocated) and run on
+    one meta image."""
+    import torch
+
+    from simlab.scale.models import build_model
+
+    total = 0
+
+    def count(module, inputs, out):
+        nonlocal total
+        total += out[0].numel()
+
+    with torch.device("meta"):
+        model = build_model(arch, n_classes=n_classes, width=width)
+    for m in model.modules():
+        if not any(True for _ in m.children()):
+            m.register_forward_hook(count)
+    with torch.no_grad():
+        model(torch.empty(1, 3, 32, 32, device="meta"))
+    return total
+
+
+def memory_parts(cfg: ScaleConfig, *, world_size: int = 1, budget_mb: float = 1024.0) -> dict:
+    """The estimated peak bytes of one process of a run of ``cfg``, by part:
+
+    - ``parameter vectors``: n_params × the vectors held at once: the eigensolver's Krylov basis
+      (3k + 20, or the SLQ's steps if more), the k eigenvectors it returns and the k of the
+      previous point (warm start), and :data:`FIXED_COPIES` more;
+    - ``activations``: the gradient graphs held within the Landscape's memory budget (chunks as
+      :class:`~simlab.landscape.Landscape` sizes them) plus one working chunk's products;
+    - ``data``: this process's images, as loaded (float32) and in the run's dtype.
+    """
+    from simlab.spectrum import krylov_size
+
+    item = 8 if cfg.dtype == "float64" else 4
+    n = cfg.n_params()
+    n_local = -(-(cfg.n_data or 50_000 * cfg.n_classes // 10) // max(world_size, 1))
+    basis = max(krylov_size(cfg.k, n), cfg.slq_steps if cfg.slq_vectors else 0)
+    vectors = n * item * (basis + 2 * cfg.k + FIXED_COPIES)
+    out = activation_elements(cfg.arch, n_classes=cfg.n_classes, width=cfg.width) * item
+    b, budget = GRAPH_PER_OUTPUT * out, budget_mb * 2.0 ** 20
+    chunk = cfg.chunk_size
+    if chunk is None:  # the Landscape's rule: the whole set if its graph fits, else quarters
+        chunk = n_local if n_local * b <= budget else max(1, int(budget / (4 * b)))
+    chunk = min(chunk, n_local)
+    n_chunks = -(-n_local // chunk)
+    room = budget if n_chunks == 1 else budget - chunk * b
+    held = min(n_chunks, max(0, int(room // (chunk * b))))
+    # each held graph keeps its own θ leaf and gradient (2 vectors) beside the activations
+    graphs = held * (chunk * b + 2 * n * item) + chunk * WORK_PER_OUTPUT * out
+    data = n_local * IMAGE_FLOATS * (4 + (item if item != 4 else 0))
+    return {"parameter vectors": float(vectors), "activations": float(graphs), "data": float(data)}
+
+
+MEMORY_FIX = ("use a smaller --width or --k (parameter vectors), --chunk-size (activations) or "
+              "--n-data (data)")

@@ -33,8 +33,9 @@ import torch
 from simlab import cusp
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
-from simlab.record import RecordWriter, check_same_config, prepare_out
-from simlab.scale.config import ScaleConfig
+from simlab.memory import check_fits
+from simlab.record import RecordWriter, check_same_config, prepare_out, record_state
+from simlab.scale.config import MEMORY_FIX, ScaleConfig, memory_parts
 from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
@@ -72,6 +73,26 @@ def build_landscape(cfg: ScaleConfig, *, device: str = "cpu", rank: int = 0, siz
 
 def train_config(cfg: ScaleConfig) -> TrainConfig:
     return cfg.train_config()
+
+
+def check_memory(cfg: ScaleConfig, *, device: str | None = None, world_size: int | None = None,
+                 what: str | None = None) -> str | None:
+    """Before anything is allocated: refuse (a one-line UsageError naming the flags that shrink
+    it) a run whose estimated peak (:func:`simlab.scale.config.memory_parts`) exceeds the memory
+    available to it, warn when it comes close (:func:`simlab.memory.check_fits`). On a CPU the
+    ranks of one machine (``LOCAL_WORLD_SIZE``) share its memory."""
+    import os
+
+    from simlab.scale.distributed import world
+
+    device = resolve_device(cfg.device) if device is None else device
+    # before init_from_env (the CLI) torchrun's environment says how many ranks there will be
+    size = world_size or max(world()[1], int(os.environ.get("WORLD_SIZE", 1) or 1))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", size) or 1)
+    name = what or (f"{cfg.arch} width {cfg.width:g} ({cfg.n_params():,} parameters, n_D = "
+                    f"{cfg.n_data or 50_000 * cfg.n_classes // 10:,}, top-{cfg.k})")
+    return check_fits(memory_parts(cfg, world_size=size), device=device, what=name,
+                      fix=MEMORY_FIX, processes=local)
 
 
 # ------------------------------------------------------------------------------ end-of-run maths
@@ -113,10 +134,21 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
     out = Path(out)
     device = resolve_device(cfg.device)
     rank, size, device = init_from_env(device)
+    state = record_state(out) if resume else None
+    if state != "complete":  # before anything is allocated (and before --overwrite clears out)
+        check_memory(cfg, device=device, world_size=size)
     if rank == 0:  # before any work: the folder must be free, or resumed with the same config
         prepare_out(out, resume=resume, overwrite=overwrite)
         if resume:
             check_same_config(out, cfg)
+    if state == "complete":  # every rank: nothing to do, and the record is left as it is
+        if rank == 0:
+            print(f"[{out.name}] {out} already holds a complete record: left untouched (pass "
+                  "--overwrite to run it again)", file=sys.stderr, flush=True)
+        return out
+    if state == "none" and rank == 0:
+        print(f"[{out.name}] --resume: {out} holds no run yet, so a fresh one starts",
+              file=sys.stderr, flush=True)
     land, info = build_landscape(cfg, device=device, rank=rank, size=size)
     meta = {"regime": "scale", "experiment": cfg.experiment, "data": record_data(info),
             "data_info": info, "distributed": {"world_size": size, "backend": None if size == 1 else
@@ -171,8 +203,9 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
                 hvps += c.pop("n_matvecs")
                 summary["cusp"] = {**c, "n_data": info["n_data"], "peak_step": step}
     summary["total_hvps"] = hvps
+    # both include the wall time of the interrupted run(s) a resume continued
     summary["wall_time"] = res.wall_time
-    summary["wall_time_total"] = time.perf_counter() - t0
+    summary["wall_time_total"] = time.perf_counter() - t0 + res.resumed_seconds
     if rank == 0:
         writer.write_summary(summary)
         bad = not summary["valid"]
