@@ -82,12 +82,44 @@ def test_killed_and_resumed_gives_the_uninterrupted_record(whole, tmp_path, cras
         assert got[key] == want, (crash, key)
 
 
-def test_resuming_a_complete_record_rewrites_the_same_record(whole, tmp_path):
+def _tree(run: Path) -> dict:
+    return {str(p.relative_to(run)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def test_resuming_a_complete_record_leaves_it_untouched_and_says_so(whole, tmp_path):
     out = tmp_path / "run"
     assert toy(out).returncode == 0
+    before = _tree(out)
     r = toy(out, resume=True)
     assert r.returncode == 0, r.stderr
+    assert _tree(out) == before  # every file, byte for byte and unwritten (summary included)
+    assert "already holds a complete record" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert files(out) == whole
+
+
+def test_resume_into_an_empty_folder_says_it_starts_fresh(whole, tmp_path):
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        if out.name == "empty":
+            out.mkdir()
+        r = toy(out, resume=True)
+        assert r.returncode == 0, r.stderr
+        assert "holds no run yet, so a fresh one starts" in r.stderr, r.stderr
+        assert files(out) == whole
+
+
+def test_a_resumed_record_counts_the_wall_time_of_the_interrupted_run(tmp_path):
+    """The killed part's time (up to its last checkpoint) is in the resumed wall times: the
+    checkpoint is made to say 1000 s, far more than the resumed part takes."""
+    out = tmp_path / "run"
+    assert toy(out, crash="step:18").returncode == -signal.SIGKILL
+    path = out / "checkpoints" / "state.pt"
+    state = torch.load(path, weights_only=True)
+    assert state["elapsed"] > 0
+    torch.save({**state, "elapsed": 1000.0}, path)
+    assert toy(out, resume=True).returncode == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert 1000 < summary["run_seconds"] <= summary["wall_time"] < 1300
 
 
 def test_a_pickle_in_the_checkpoint_is_refused_and_never_run(tmp_path):

@@ -15,6 +15,7 @@ record; a folder that already holds a run needs ``resume`` or ``overwrite``.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -28,7 +29,8 @@ from simlab.cusp import cusp_at, theta_at_step
 from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
-from simlab.record import Record, RecordWriter, check_same_config, prepare_out
+from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, prepare_out,
+                           read_json_object, record_state)
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
@@ -216,9 +218,17 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     as an uninterrupted run) or ``overwrite`` (its record files are replaced)."""
     t0 = time.perf_counter()
     cfg.validate()
+    state = record_state(out) if resume else None
     out = prepare_out(out, resume=resume, overwrite=overwrite)
     if resume:
         check_same_config(out, cfg)
+    if state == "complete":  # nothing to resume: the record is left exactly as it is
+        print(f"[{out.name}] {out} already holds a complete record: left untouched (pass "
+              "--overwrite to run it again)", file=sys.stderr, flush=True)
+        return read_json_object(out / SUMMARY)
+    if state == "none":
+        print(f"[{out.name}] --resume: {out} holds no run yet, so a fresh one starts",
+              file=sys.stderr, flush=True)
     land, info = build(cfg)
     writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
                                           "data": info}, device=cfg.device, resume=resume)
@@ -269,7 +279,8 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     summary.update({
         "dense_spectra": [{"step": s, **spectrum_stats(w, n_classes=n_c, eps=cfg.eps)}
                           for s, w in zip(steps, spectra)],
-        "n_telemetry": result.n_points, "run_seconds": train_s, "dense_seconds": dense_s})
+        "n_telemetry": result.n_points, "run_seconds": train_s + result.resumed_seconds,
+        "dense_seconds": dense_s})
     if cfg.schedule == "flow":
         summary.update(flow_peak(result.history))
         if cfg.cusp_points and "peak_step" in summary and result.stop_reason != "diverged":
@@ -277,7 +288,8 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
             summary["cusp"]["n_data"] = info["n_data"]
     rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
     summary["max_rho_1"] = max(rho1) if rho1 else None
-    summary["wall_time"] = time.perf_counter() - t0
+    # with the wall time of the interrupted run(s) a resume continued
+    summary["wall_time"] = time.perf_counter() - t0 + result.resumed_seconds
     if figures and H is not None:
         summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
     writer.write_summary(summary)
