@@ -88,7 +88,8 @@ def fig_outliers_vs_classes(rows: Sequence[dict], path: Path) -> Fig:
 
 def draw_continuation(records: Sequence[Record]):
     """L10: GD, Bulk-GD and Top-GD from on-edge θ, one panel per regime. Each run's curves are
-    its loss decrease L_0 − L_t as a fraction of GD's over the whole continuation, against the
+    its loss decrease L_0 − L_t as a fraction of GD's decrease as L10 reads it (L_0 − the mean
+    over the last 1/η iterations, readers.continuation), against the
     fraction of the continuation done (runs of different η and length overlay); thin lines per
     run, thick the median over runs; L10's thresholds (0.8 for Bulk-GD, 0.2 for Top-GD) dotted."""
     recs = [r for r in records if rd.continuation(r) is not None]
@@ -104,7 +105,7 @@ def draw_continuation(records: Sequence[Record]):
         for r in mine:
             c = (r.summary or {})["continuation"]
             l0 = float(c["loss"]["gd"][0])
-            scale = l0 - float(c["loss"]["gd"][-1])
+            scale = rd.continuation(r)["decrease"]["gd"]      # L10's: L_0 − mean of the last 1/η
             if not scale > 0:
                 continue
             for mode in colours:

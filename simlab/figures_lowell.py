@@ -7,7 +7,7 @@ line computed from the same numbers) and a ``fig_*`` function that saves it: ``f
 save(draw_*)``, one code path, and the tests inspect the Figure.
 
 - ``fig1_rho_by_lr.png``          ρ_i over t = Σ η, one panel per η (Lowell Fig. 1)
-- ``fig1b_on_edge_rho_by_lr.png`` median on-edge ρ_i against i, one panel per η, a line per seed
+- ``fig1b_on_edge_rho_by_lr.png`` windowed reach and median of on-edge ρ_i against i, per η and seed
 - ``fig2_rho_by_classes.png``     ρ_i over t, one panel per n_c of the class sweep (Fig. 2)
 - ``fig2b_on_edge_rho_by_classes.png``  the on-edge profile per n_c
 - ``fig3_projections.png``        ‖P_top g‖ and ‖P_bulk g‖ over t, one panel per η (Fig. 3)
@@ -152,7 +152,8 @@ def _style_handles(th: Thresholds) -> list[Line2D]:
     return [Line2D([], [], color="0.6", label="ρ_(n_c−1) (thick)", **_style(2, 3)),
             Line2D([], [], color="0.6", label="ρ_(n_c) (dashed)", **_style(3, 3)),
             Line2D([], [], color="k", lw=1.0, label="ρ = 1 (η = η*_i)"),
-            Line2D([], [], color="0.4", ls=":", lw=1.0, label=f"ρ = {th.rho_edge:g} (riding the edge)")]
+            Line2D([], [], color="0.4", ls=":", lw=1.0, label=f"ρ = {th.rho_edge:g} (riding the edge)"),
+            Line2D([], [], color="0.3", ls="--", lw=0.8, label="entered the edge")]
 
 
 def _rho_reading(c: Cell, th: Thresholds) -> str:
@@ -162,10 +163,20 @@ def _rho_reading(c: Cell, th: Thresholds) -> str:
     e = rd.edge(r, th)
     if not e.reached:
         return f"{head}: {rd.edge_not_reached([r], th)}"
-    a, b = rd.max_rho_on_edge(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
+    a, b = rd.reach(r, nc - 1, th), rd.max_rho_on_edge(r, nc, th)
+    ratio = rd.outlier_ratio(r, th)
     fmt = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
-    return (f"{head}: max on-edge ρ_{nc - 1} = {fmt(a)}, ρ_{nc} = {fmt(b)}, edge count "
-            f"{e.edge_count} (n_c − 1 = {nc - 1})")
+    return (f"{head}: entered the edge at iteration {e.entered_step}; ρ_{nc - 1} reaches "
+            f"{fmt(a)} (windowed), max on-edge ρ_{nc} = {fmt(b)}, on-edge λ_{nc - 1}/λ_{nc} = "
+            f"{fmt(ratio)}, edge count {e.edge_count} (n_c − 1 = {nc - 1})")
+
+
+def _entered(ax, r: Record, x: Sequence[float], th: Thresholds) -> None:
+    """A dashed vertical line where the run entered the edge (first ρ_1 ≥ edge_enter)."""
+    at = rd.edge(r, th).entered_step
+    xs = [xv for xv, s in zip(x, _steps(r)) if s == at]
+    if xs:
+        ax.axvline(xs[0], color="0.3", ls="--", lw=0.8, gid="ref")
 
 
 def draw_rho(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: str = "lr"):
@@ -183,6 +194,7 @@ def draw_rho(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: 
     for c in cells:
         ax = axes[c.row, c.col]
         top = max(top, _rho_panel(ax, c.run, colours, th, _t(c.run)))
+        _entered(ax, c.run, _t(c.run), th)
         ax.set_title(c.title, fontsize=8)
         ax.set_xlabel("t = Σ η", fontsize=8)
         if c.col == 0 or not axes[c.row, 0].axison:
@@ -197,9 +209,10 @@ def draw_rho(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: 
 
 
 def draw_profile(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: str = "lr"):
-    """Beside Fig. 1/2: the median on-edge ρ_i against i (integer ticks), one panel per η (or
-    n_c), one line per seed that reached the edge (readers.edge's median_rho, whose count above
-    rho_edge is the edge count); i = n_c − 1 dotted. Returns (Figure, reading)."""
+    """Beside Fig. 1/2: what ρ_i reaches on the edge against i (integer ticks), one panel per η
+    (or n_c), per seed that reached the edge: the windowed reach (solid, readers.edge's
+    ``reach``, whose count ≥ rho_edge is the edge count) and the median on-edge ρ_i (dashed);
+    i = n_c − 1 dotted. Returns (Figure, reading)."""
     value, vary, show, desc = _sweep(by)
     on = [r for r in records if rd.edge(r, th).reached]
     rows, cols, cells = grid(on, value, vary, show, desc)
@@ -211,9 +224,11 @@ def draw_profile(records: Sequence[Record], title: str, th: Thresholds = TH, *, 
     for c in cells:
         ax = axes[c.row, c.col]
         for r in c.runs:
-            m = rd.edge(r, th).median_rho
-            ax.plot(np.arange(1, len(m) + 1), m, "o-", ms=3, lw=1.2, gid="profile",
-                    color=f"C{seeds.index(str(_seed(r))) % 10}", label=f"seed {_seed(r)}")
+            e, colour = rd.edge(r, th), f"C{seeds.index(str(_seed(r))) % 10}"
+            ax.plot(np.arange(1, len(e.reach) + 1), e.reach, "o-", ms=3, lw=1.2, gid="reach",
+                    color=colour, label=f"seed {_seed(r)}")
+            ax.plot(np.arange(1, len(e.median_rho) + 1), e.median_rho, "--", lw=0.8,
+                    gid="median", color=colour)
         nc = rd.n_classes(c.run) or 2
         ax.axvline(nc - 1, color="k", ls=":", lw=0.9, gid="ref")
         ax.axhline(th.rho_edge, color="0.4", ls=":", lw=0.9, gid="ref")
@@ -223,10 +238,13 @@ def draw_profile(records: Sequence[Record], title: str, th: Thresholds = TH, *, 
         ax.set_xlabel("eigen-index i", fontsize=8)
         ax.set_title(f"{show(c.value)}: {len(c.runs)} seed(s) on the edge", fontsize=8)
         if c.col == 0:
-            ax.set_ylabel("median on-edge ρ_i")
+            ax.set_ylabel("ρ_i on the edge")
         counts = [rd.edge(r, th).edge_count for r in c.runs]
         parts.append(f"{show(c.value)}: edge counts {counts} (n_c − 1 = {nc - 1})")
-    legend_outside(fig, axes.ravel())
+    styles = [Line2D([], [], color="0.3", marker="o", ms=3, label="windowed reach"),
+              Line2D([], [], color="0.3", ls="--", lw=0.8, label="median on-edge")]
+    handles = [h for ax in axes.ravel() for h in ax.get_legend_handles_labels()[0]]
+    legend_outside(fig, handles=list({h.get_label(): h for h in handles}.values()) + styles)
     fig.suptitle(f"{title} (dotted vertical: i = n_c − 1; dotted: ρ = {th.rho_edge:g})",
                  fontsize=10)
     return fig, f"{title}: " + "; ".join(parts)
@@ -478,7 +496,7 @@ def make_figures(record_dirs, out_dir, th: Thresholds = TH, *, regime: str = "sc
                             f"{regime}: ρ_i per {what}", th, by=by))
         if any(rd.edge(r, th).reached for r in rs):
             made.append(fig_profile(rs, out / f"{stem}b_on_edge_rho_{suffix}.png",
-                                    f"{regime}: median on-edge ρ_i per {what}", th, by=by))
+                                    f"{regime}: ρ_i reached on the edge per {what}", th, by=by))
     proj = [r for r in _by(recs, "scale", "toy", "lr_sweep")
             if any(p.get("p_top_norm") is not None for p in r.telemetry)]
     if proj:

@@ -34,7 +34,7 @@ def edge_tel(n=12, seed=0, nc_rho=0.1):
     pts = [{"step": 0, "t": 0.0, "rho": [0.3, 0.2, 0.05], "dl_top": 1.0, "dl_bulk": 1.0,
             "theta_norm": 10.0, "p_top_norm": 1.0, "p_bulk_norm": 1.0, "grad_norm": 1.0}]
     for i in range(1, n):
-        pts.append({"step": i, "t": 0.5 * i, "rho": [0.95, 0.8 + 0.05 * rng.random(), nc_rho],
+        pts.append({"step": i, "t": 0.5 * i, "rho": [1.05, 0.8 + 0.05 * rng.random(), nc_rho],
                     "dl_top": float(rng.normal(0.0, 0.1)), "dl_bulk": float(rng.normal(-0.01, 0.001)),
                     "theta_norm": 10.0 + 0.01 * i, "p_top_norm": 2.0, "p_bulk_norm": 1.0,
                     "grad_norm": 0.5})
@@ -52,33 +52,33 @@ def runs(tmp_path):
     rs.append(write(root, "boom", "lr_sweep", lr=0.2, seed=2, telemetry=edge_tel()[:3],
                     summary={"stop_reason": "diverged", "steps": 2, "final_loss": float("inf")}))
     rs += [write(root, f"nc{nc}", "class_sweep", n_classes=nc, n_data=100 * nc,
-                 telemetry=[{**p, "rho": [0.95] * (nc - 1) + [0.1, 0.05]} for p in edge_tel()],
+                 telemetry=[{**p, "rho": [1.05] * (nc - 1) + [0.1, 0.05]} for p in edge_tel()],
                  summary={"eigenvalues": list(np.r_[np.zeros(20), 5.0 * np.ones(nc - 1)]),
                           "n_params": 19 + nc})
            for nc in (2, 3)]
-    rs += [write(root, f"flow{n}", "gradient_flow", regime="scale", schedule="flow", n_data=n,
+    rs += [write(root, f"flow{n}s{seed}", "gradient_flow", regime="scale", schedule="flow",
+                 n_data=n, seed=seed,
                  telemetry=[{"step": 0, "t": 0.0, "eigenvalues": [1.0]}],
-                 summary={"peak_lambda_1": 2.0 * n + 3, "peak_step": 5, "steps": 40})
-           for n in (16, 32, 48, 64)]
+                 summary={"peak_lambda_1": 2.0 * n + 3 + seed, "peak_step": 5, "steps": 40})
+           for n in (16, 32, 64, 96, 128) for seed in (0, 1)]
     return root, rs
 
 
 def test_table1_is_L6s_statistic(runs, tmp_path):
     _, rs = runs
-    v = evaluate_claim("L6", rs, TH)
+    settings = evaluate_claim("L6", rs, TH).statistic["settings"]
     table_runs = [r for r in rs if r.name.startswith("lr0")]
     md = figures.table1(table_runs, TH)
     checked = 0
     for r in table_runs:
-        if r.name not in v.statistic or v.statistic[r.name]["on_edge_points"] < 3:
-            continue
-        s = v.statistic[r.name]
+        s = settings[r.name]          # one seed per setting: the setting's numbers are the run's
         row = next(line for line in md.splitlines() if f"η={r.config['lr']:g} " in line)
         nums = [float(x) for x in re.findall(r"-?\d\.\d{3}e[+-]\d\d", row)][:4]
         assert nums == pytest.approx([s["mean_dl_top"], s["std_dl_top"], s["mean_dl_bulk"],
                                       s["std_dl_bulk"]], rel=1e-3)
-        # ddof = 1, and only on-edge points (step 0's ΔL = 1 never enters)
-        pts = readers.edge(r, TH).points
+        # ddof = 1, and only L6's points (step 0's ΔL = 1 never enters)
+        pts = readers.l6_points(r, TH)
+        assert len(pts) == 11 and all(p["step"] > 0 for p in pts)
         assert s["std_dl_top"] == pytest.approx(np.std([p["dl_top"] for p in pts], ddof=1))
         checked += 1
     assert checked == 3
@@ -90,10 +90,9 @@ def test_s8_table_and_edge_table_are_the_engines(runs):
     for row in figures.s8_rows(rs, TH):
         mine = {k: row[k] for k in v.statistic[row["run"]]}
         assert mine == v.statistic[row["run"]]
-    v1 = evaluate_claim("L1", rs, TH)
-    (unit,) = [u for k, u in v1.statistic.items() if "lr=" in k]
     edge = {x["run"]: x for x in report.edge_rows(rs, TH)}
-    assert unit["lr"] == 0.2 and unit["edge_counts"] == [edge["lr0.2"]["edge_count"]]
+    r = next(r for r in rs if r.name == "lr0.2")
+    assert edge["lr0.2"]["edge_count"] == readers.edge(r, TH).edge_count == 2
     assert edge["off"]["reached"] is False and edge["off"]["max_rho_1"] == pytest.approx(0.4)
     assert edge["boom"]["valid"] is False
 
@@ -102,7 +101,7 @@ def test_flow_figure_draws_L8s_fit(runs, tmp_path):
     _, rs = runs
     flow = [r for r in rs if readers.is_flow(r)]
     path, reading = figures.fig_flow(flow, tmp_path / "f.png", TH)
-    (u,) = evaluate_claim("L8", flow, TH).statistic.values()
+    (u,) = evaluate_claim("L8", flow, TH).statistic["settings"].values()
     assert path.exists() and f"slope {u['slope']:.3g}" in reading and u["slope"] == pytest.approx(2.0)
 
 
@@ -116,10 +115,10 @@ def test_report_lists_edges_exclusions_and_findings(runs, tmp_path):
         for v in evaluate(by[g], TH):
             assert re.search(rf"^\| {v.id} \| [^|]* \| ", text, re.M)
             line = next(x for x in text.splitlines() if x.startswith(f"| {v.id} | ") and x.count("|") == 5)
-            assert line.split("|")[3 if g == "toy" else 4].strip() == v.status
+            assert line.split("|")[3 if g == "toy" else 4].strip().startswith(f"**{v.status}**")
     assert "## What we found" in text
     # Table 1 inline: the L6 numbers of a run that reached the edge
-    s = evaluate_claim("L6", by["toy"], TH).statistic["lr0.4"]
+    s = evaluate_claim("L6", by["toy"], TH).statistic["settings"]["lr0.4"]
     assert f"{s['mean_dl_top']:.3e} | {s['std_dl_top']:.3e}" in text
     # the sentence counts come from the records: 5 of 6 valid toy runs with ρ reached the edge
     assert "In the toy regime 5 of 6 valid runs of Lowell's protocol reached the edge" in text
@@ -141,11 +140,11 @@ def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
     assert len(lines(ax, "median_")) == 3 and len(lines(ax, "run_")) == 3
     check_layout(fig)
     path, reading = figures.fig_continuation([cont], tmp_path / "l10.png")
-    (u,) = evaluate_claim("L10", [cont], TH).statistic.values()
-    assert path.exists() and u["bulk_fraction"] == pytest.approx(0.9)
+    u = readers.continuation(cont)
+    assert path.exists() and u["bulk_fraction"] == pytest.approx((1 - 0.712) / (1 - 0.66))
     assert f"Bulk-GD {u['bulk_fraction']:.2f}×, Top-GD {u['top_fraction']:.2f}×" in reading
     nd = [write(root, f"nd{n}", "edge_nd", n_data=n, lr=0.5,
-                telemetry=[{**p, "rho": [0.95, 0.9, r3]} for p in edge_tel()])
+                telemetry=[{**p, "rho": [1.05, 0.9, r3]} for p in edge_tel()])
           for n, r3 in ((100, 0.1), (200, 0.2))]
     fig, _ = figures.draw_edge_lambda_vs_nd(nd, TH)
     (ax,) = data_axes(fig)
@@ -243,8 +242,14 @@ def test_fig1_is_one_panel_per_eta_with_every_rho_i_of_one_seed(runs):
     assert len({str(c) for c in colours}) == 3                 # colour = eigen-index
     assert colorbar_ticks_are_integers(fig)
     check_layout(fig)
-    assert all(f"η = {eta:g}" in reading for eta in etas) and "max on-edge ρ_2" in reading
-    assert "η = 0.1, seed 1: edge not reached (max ρ_1 = 0.4 at η = 0.1, off)" in reading
+    assert all(f"η = {eta:g}" in reading for eta in etas)
+    r = next(r for r in lr_runs if r.name == "lr0.4")
+    assert (f"ρ_2 reaches {readers.reach(r, 2, TH):.3g} (windowed), max on-edge ρ_3 = "
+            f"{readers.max_rho_on_edge(r, 3, TH):.3g}") in reading
+    assert "η = 0.1, seed 1: edge not reached: never crossed ρ_1 = 1 (max ρ_1 = 0.4" in reading
+    # where the run entered the edge (ρ_1 ≥ 1 at iteration 1, t = 0.5) is marked
+    assert any(ln.get_gid() == "ref" and list(ln.get_xdata()) == [0.5, 0.5]
+               for ln in panels[0].get_lines())
 
 
 def test_fig1_draws_the_lowest_seed_and_a_row_per_setting(tmp_path):
@@ -277,9 +282,11 @@ def test_fig2_is_one_panel_per_class_count(runs):
     check_layout(fig)
     fig, reading = figures.draw_profile(cls, "toy: on-edge ρ_i per class count", TH, by="n_classes")
     panels = data_axes(fig)
-    assert len(panels) == 2 and all(len(lines(ax, "profile")) == 1 for ax in panels)
+    assert len(panels) == 2
+    assert all(len(lines(ax, "reach")) == 1 and len(lines(ax, "median")) == 1 for ax in panels)
     for ax, r in zip(panels, cls):
-        assert np.allclose(lines(ax, "profile")[0].get_ydata(), readers.edge(r, TH).median_rho)
+        assert np.allclose(lines(ax, "reach")[0].get_ydata(), readers.edge(r, TH).reach)
+        assert np.allclose(lines(ax, "median")[0].get_ydata(), readers.edge(r, TH).median_rho)
         assert ax.get_xlabel() == "eigen-index i"
         assert integer_ticks(ax.get_xticks(), ax.get_xlim())
     assert f"edge counts [{readers.edge(cls[1], TH).edge_count}]" in reading
@@ -307,7 +314,8 @@ def test_entry_flow_cusp_and_cross_regime_figures_keep_legends_off_the_data(runs
     check_layout(fig)
     flow = [r for r in rs if readers.is_flow(r)]
     fig, _ = figures.draw_flow(flow, TH)
-    assert len(lines(fig.axes[0], "lambda_1")) == 4 and len(lines(fig.axes[1], "fit")) == 1
+    assert len(lines(fig.axes[0], "lambda_1")) == len(flow) == 10
+    assert len(lines(fig.axes[1], "fit")) == 1
     check_layout(fig)
     fig, _ = figures.draw_outliers_vs_classes(figures.s8_rows(rs, TH))
     (ax,) = data_axes(fig)
