@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp, vmap
 
-from simlab.distributed import all_reduce
+from simlab.distributed import all_reduce, is_distributed
 from simlab.errors import UsageError, require
 
 # torch.func's forward mode calls torch.jit.script internally and warns about it on first use;
@@ -89,6 +89,8 @@ def check_data(model, X, y, *, loss: str = "ce", n_classes: int | None = None):
         raise UsageError(f"y must be 1-D (one class label per example), got shape {tuple(y.shape)}")
     if len(y) != len(X):
         raise UsageError(f"X has {len(X)} examples but y has {len(y)} labels; give one label per row of X")
+    if not len(X) and not is_distributed():  # (a rank's shard may be empty)
+        raise UsageError("X holds no examples; give at least one row")
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise UsageError(f"y must hold integer class labels (0..n_classes−1), got dtype {y.dtype}; "
                          f"pass y.long() if they are whole numbers")

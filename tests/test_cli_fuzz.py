@@ -1,5 +1,5 @@
-"""Property-based CLI test: any drawn command exits 0 or 2, never with a traceback, and an exit 2
-says what is wrong in at most one line on stderr.
+"""Property-based CLI test: any drawn command exits 0 or 2, never with a traceback, an exit 2
+says what is wrong in one line on stderr, and nothing is written outside --out.
 
 Commands are drawn for every subcommand (toy, scale, claims, paper run/list/report) with flags
 taken from the parsers themselves and values that are non-numeric, NaN, inf, negative, huge,
@@ -107,13 +107,48 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+# the flags whose value is where a command may write (a report, its figures)
+WRITES = ("--out", "--figures")
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``root``: path → (size, mtime) (folders: (-1, 0))."""
+    out = {}
+    for p in root.rglob("*"):
+        try:
+            st_ = p.stat()
+        except OSError:
+            continue
+        out[str(p.relative_to(root))] = (-1, 0) if p.is_dir() else (st_.st_size, st_.st_mtime_ns)
+    return out
+
+
+def allowed(argv: list[str], root: Path) -> list[Path]:
+    """The paths ``argv`` names as outputs (resolved against the cwd ``root``)."""
+    paths = []
+    for i, word in enumerate(argv[:-1]):
+        if word in WRITES:
+            paths.append((root / argv[i + 1]).resolve())
+    return paths
+
+
 def check(argv: list[str]) -> None:
+    """Exit 0 or 2, no traceback; an exit 2 is one line on stderr; nothing is written in the cwd
+    (a scratch folder) except under the paths given to --out/--figures."""
+    root = Path.cwd()
+    before = tree(root)
     code, err = run_cli(argv)
     assert code in (0, 2), f"exit {code} for {argv}: {err}"
     assert "Traceback" not in err, f"traceback for {argv}: {err}"
-    if code == 2:
+    if code == 2 and argv:  # (no command at all: the usage, on stdout)
         lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) <= 1, f"{len(lines)} lines on stderr for {argv}: {err}"
+        assert len(lines) == 1, f"{len(lines)} lines on stderr for {argv}: {err}"
+    after = tree(root)
+    outs = allowed(argv, root)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    stray = [k for k in changed
+             if not any((root / k).resolve() == o or o in (root / k).resolve().parents for o in outs)]
+    assert not stray, f"{argv} wrote outside --out: {stray}"
 
 
 @settings(max_examples=150, deadline=None, derandomize=True,
@@ -179,3 +214,22 @@ def test_an_unwritable_out_is_found_before_any_work(workdir):
 def test_errors_echoing_control_characters_stay_one_line(workdir):
     code, err = run_cli(["toy", "--dataset", "a\x0bb\nc"])
     assert code == 2 and len(err.splitlines()) == 1
+
+
+def test_the_check_catches_a_write_outside_out(workdir, monkeypatch):
+    """The file-tree comparison is not vacuous: a command that writes beside --out fails it, one
+    that writes under --out passes."""
+    import sys
+
+    def writes(where):
+        def fake(argv):
+            Path(where).mkdir(parents=True, exist_ok=True)
+            (Path(where) / "x.txt").write_text("x")
+            return 0
+        return fake
+
+    monkeypatch.setattr(sys.modules[__name__], "main", writes("stray"))
+    with pytest.raises(AssertionError, match="wrote outside --out"):
+        check(["toy", "--out", "elsewhere"])
+    monkeypatch.setattr(sys.modules[__name__], "main", writes("mine/run"))
+    check(["toy", "--out", "mine"])
