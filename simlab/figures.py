@@ -2,7 +2,8 @@
 through :mod:`simlab.claims.readers` (so a number drawn is the number a verdict used).
 
 Lowell's figures of one regime (Fig. 1–6, Table 1) are :mod:`simlab.figures_lowell`'s
-:func:`make_figures` (re-exported here, with its ``draw_*``/``fig_*`` functions); Sagun's
+:func:`make_figures` (re-exported here, with the ``draw_*``/``fig_*`` functions of it and of
+:mod:`simlab.figures_flow`); Sagun's
 spectra are :mod:`simlab.figures_sagun`'s. This module adds the cross-regime figures and
 :func:`report_figures`, which draws them all for the report. Each ``draw_*`` builds a
 matplotlib Figure (constrained layout, legend outside the data) and its reading, one line
@@ -25,9 +26,10 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
-from simlab.figures_lowell import (draw_cusp, draw_entry, draw_flow, draw_profile,  # noqa: F401
-                                   draw_projections, draw_rho, fig_cusp, fig_entry, fig_flow,
-                                   fig_profile, fig_projections, fig_rho, make_figures, table1)
+from simlab.figures_flow import draw_cusp, draw_flow, fig_cusp, fig_flow  # noqa: F401
+from simlab.figures_lowell import (draw_entry, draw_profile, draw_projections,  # noqa: F401
+                                   draw_rho, fig_entry, fig_profile, fig_projections, fig_rho,
+                                   make_figures, table1)
 from simlab.figures_sagun import sagun_figures
 from simlab.plots import figure, integer_ticks, legend_outside, plt, save
 from simlab.record import Record

@@ -12,8 +12,7 @@ save(draw_*)``, one code path, and the tests inspect the Figure.
 - ``fig2b_on_edge_rho_by_classes.png``  the on-edge profile per n_c
 - ``fig3_projections.png``        ‖P_top g‖ and ‖P_bulk g‖ over t, one panel per η (Fig. 3)
 - ``fig4_entry.png``              ρ_i and the two projections over iterations at entry (Fig. 4)
-- ``fig5_flow_lambda1.png``       λ_1 over t per n_D under gradient flow; L8's fit of peak λ_1
-- ``fig6_cusp.png``               L(θ*+Δh_1) − L(θ*) per n_D
+- ``fig5_flow_lambda1.png``, ``fig6_cusp.png``  gradient flow and the cusp (:mod:`simlab.figures_flow`)
 - ``table1.md``                   ΔL_top, ΔL_bulk on the edge per run (L6's statistic)
 
 Panels: one per η (or n_c); when the runs hold several settings besides it (n_D, the net), one
@@ -35,6 +34,7 @@ from matplotlib.lines import Line2D
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
+from simlab.figures_flow import draw_cusp, draw_flow, fig_cusp, fig_flow  # noqa: F401
 from simlab.plots import (figure, index_colorbar, index_colours, integer_ticks, legend_outside,
                           save)
 from simlab.record import Record
@@ -338,104 +338,6 @@ def draw_entry(r: Record, th: Thresholds = TH):
 
 def fig_entry(r: Record, path: Path, th: Thresholds = TH) -> Fig:
     fig, reading = draw_entry(r, th)
-    return save(fig, path), reading
-
-
-# ---------------------------------------------------------------------------- Fig. 5 / 6
-
-
-def _nd_colours(records: Sequence[Record]) -> dict:
-    """n_D → a colour of a sequential colormap (small n_D light, large dark)."""
-    sizes = sorted({rd.n_data(r) or 0 for r in records})
-    return dict(zip(sizes, index_colours(len(sizes))[::-1]))
-
-
-def draw_flow(records: Sequence[Record], th: Thresholds = TH):
-    """Lowell Fig. 5: λ_1 over t per n_D under gradient flow; right, L8's own numbers (peak λ_1
-    per n_D and its least-squares line, from the claims engine)."""
-    from simlab.claims import evaluate_claim
-
-    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.2)
-    a, b = axes[0]
-    colour = _nd_colours(records)
-    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
-        arr = rd.arrays(r)
-        c = colour[rd.n_data(r) or 0]
-        if "history_lambda_1" in arr:
-            x = arr["history_t"] if "history_t" in arr else np.arange(len(arr["history_lambda_1"]))
-            a.plot(x, arr["history_lambda_1"], lw=1, color=c, label=f"n_D={rd.n_data(r)}",
-                   gid="lambda_1")
-        else:
-            a.plot(_t(r), [p["eigenvalues"][0] if p.get("eigenvalues") else np.nan
-                           for p in r.telemetry], color=c, label=f"n_D={rd.n_data(r)}",
-                   gid="lambda_1")
-    a.set_xlabel("t = Σ η")
-    a.set_ylabel("λ_1")
-    v = evaluate_claim("L8", records, th)
-    readings = []
-    peaks: dict[int, list[float]] = {}
-    for r in records:
-        if (pk := rd.flow_peak(r)) is not None and pk[1] and rd.n_data(r):
-            peaks.setdefault(rd.n_data(r), []).append(pk[0])
-    if peaks:
-        x = np.asarray(sorted(peaks), float)
-        b.plot(x, [np.median(peaks[int(n)]) for n in x], "o", color="C0",
-               label="peak λ_1 (median over seeds)", gid="peak")
-    for j, s in enumerate(v.settings):
-        u = s.statistic
-        if "slope" in u:
-            x = np.asarray(u["n_data"], float)
-            b.plot(x, u["intercept"] + u["slope"] * x, "-", lw=0.8, color=f"C{j + 1}",
-                   label=f"fit, R² = {u['r2']:.4f}", gid="fit")
-            readings.append(f"slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D {u['n_data']}")
-    b.set_xlabel("n_D")
-    b.set_ylabel("peak λ_1")
-    legend_outside(fig, axes.ravel())
-    return fig, "gradient flow: " + ("; ".join(readings) or v.reason)
-
-
-def fig_flow(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
-    fig, reading = draw_flow(records, th)
-    return save(fig, path), reading
-
-
-def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
-    """Lowell Fig. 6: left, the slice v(Δ) = L(θ*+Δh_1) − L(θ*) per n_D; right, its even part
-    over Δ², [v(Δ) + v(−Δ)]/Δ² against |Δ| (the gradient's linear term cancels): flat at
-    h_1ᵀHh_1 = λ_1 for a parabola, rising toward Δ = 0 for a cusp. The reading is L9's
-    own statistic (second difference at Δ = 0 and parabola ratio per n_D, from the claims
-    engine, which leaves out runs without a peak and averages seeds)."""
-    from simlab.claims import evaluate_claim
-
-    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.4)
-    a, b = axes[0]
-    colour = _nd_colours(records)
-    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
-        c = rd.cusp(r)
-        d, v = np.asarray(c["deltas"], float), np.asarray(c["values"], float)
-        col = colour[rd.n_data(r) or 0]
-        a.plot(d, v, marker=".", ms=3, lw=1, color=col, gid="slice",
-               label=f"{rd.regime(r)} n_D={rd.n_data(r)}")
-        o = np.argsort(d)
-        pos = d[d > 0]
-        even = np.interp(pos, d[o], v[o]) + np.interp(-pos, d[o], v[o])  # the odd (gradient) part cancels
-        b.plot(pos, even / pos ** 2, marker=".", ms=3, lw=1, color=col, gid="even")
-    a.set_xlabel("Δ along h_1")
-    a.set_ylabel("L(θ*+Δh_1) − L(θ*)")
-    b.set_xlabel("|Δ|")
-    b.set_ylabel("[v(Δ) + v(−Δ)] / Δ²   (flat: a parabola)")
-    legend_outside(fig, [a])
-    v = evaluate_claim("L9", records, th)
-    parts = [f"{s.name}: second difference at Δ = 0 "
-             + ", ".join(f"{x:.4g}" for x in s.statistic["second_difference"])
-             + f" over n_D {s.statistic['n_data']}, parabola ratio "
-             + ", ".join(f"{x:.4g}" for x in s.statistic["parabola_ratio"])
-             for s in v.settings if s.statistic.get("second_difference")]
-    return fig, "cusp (L9 " + v.status + "): " + ("; ".join(parts) or v.reason)
-
-
-def fig_cusp(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
-    fig, reading = draw_cusp(records, th)
     return save(fig, path), reading
 
 
