@@ -182,6 +182,10 @@ def preset(name: str, **overrides) -> ScaleConfig:
 GRAPH_PER_OUTPUT = 1.3
 WORK_PER_OUTPUT = 3.0
 FIXED_COPIES = 12  # θ, θ_prev, g, θ_0, the model's parameters, products, projections, the moves
+# the three parts above came to 0.87–0.99 of the peak RSS measured for short cpu-preset runs
+# (AlexNet 1/16 at n_D 256 and 1024, AlexNet 1/4 and VGG-16 1/2 at n_D 64): the rest is the
+# allocator's slack and short-lived temporaries
+OVERHEAD = 0.15
 IMAGE_FLOATS = 3 * 32 * 32
 
 
@@ -217,7 +221,8 @@ def memory_parts(cfg: ScaleConfig, *, world_size: int = 1, budget_mb: float = 10
       previous point (warm start), and :data:`FIXED_COPIES` more;
     - ``activations``: the gradient graphs held within the Landscape's memory budget (chunks as
       :class:`~simlab.landscape.Landscape` sizes them) plus one working chunk's products;
-    - ``data``: this process's images, as loaded (float32) and in the run's dtype.
+    - ``data``: this process's images, as loaded (float32) and in the run's dtype;
+    - ``allocator and temporaries``: :data:`OVERHEAD` of the three.
     """
     from simlab.spectrum import krylov_size
 
@@ -238,7 +243,8 @@ def memory_parts(cfg: ScaleConfig, *, world_size: int = 1, budget_mb: float = 10
     # each held graph keeps its own θ leaf and gradient (2 vectors) beside the activations
     graphs = held * (chunk * b + 2 * n * item) + chunk * WORK_PER_OUTPUT * out
     data = n_local * IMAGE_FLOATS * (4 + (item if item != 4 else 0))
-    return {"parameter vectors": float(vectors), "activations": float(graphs), "data": float(data)}
+    return {"parameter vectors": float(vectors), "activations": float(graphs), "data": float(data),
+            "allocator and temporaries": OVERHEAD * float(vectors + graphs + data)}
 
 
 MEMORY_FIX = ("use a smaller --width or --k (parameter vectors), --chunk-size (activations) or "
