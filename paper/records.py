@@ -22,7 +22,8 @@ PNGs, ``.locks``. Runs without ``summary.json`` (unfinished) are skipped; the ru
 read. Compaction is idempotent: a file whose compacted bytes are already there is not rewritten.
 
 :func:`verify` loads both sets with the unchanged :meth:`simlab.record.Record.load` and compares
-every claim verdict (:func:`simlab.claims.evaluate` per regime, as the report does); ``paper
+every claim verdict (the report's: :func:`simlab.claims.evaluate` per regime, with the
+sensitivity of every choice); ``paper
 compact`` runs it unless told not to, so a reader that starts using a dropped key makes the
 compaction fail instead of silently changing the committed report.
 """
@@ -207,22 +208,19 @@ def compact(runs: Path | str = DEFAULT_RUNS, out: Path | str = DEFAULT_RECORDS, 
 
 
 def _verdict_table(records) -> dict[str, dict[str, str]]:
-    """{regime: {claim id: the verdict as canonical JSON}}: simlab.claims.evaluate on each
-    regime's records separately, as the report does."""
-    from simlab.claims import evaluate, readers as rd
+    """{regime: {claim id: the verdict as canonical JSON}}: the report's verdicts
+    (:func:`simlab.paper.report.verdicts`: simlab.claims.evaluate on each regime's records, with
+    the sensitivity of every choice)."""
+    from simlab.paper.report import verdicts
 
-    out = {}
-    for g in sorted({rd.regime(r) for r in records}):
-        mine = [r for r in records if rd.regime(r) == g]
-        out[g] = {v.id: json.dumps(to_jsonable(v), sort_keys=True, default=str)
-                  for v in evaluate(mine)}
-    return out
+    return {g: {cid: json.dumps(to_jsonable(v), sort_keys=True, default=str)
+                for cid, v in table.items()} for g, table in verdicts(records).items()}
 
 
 def verify(runs: Path | str, out: Path | str, rels: list[str]) -> list[str]:
     """The records ``rels`` (relative paths) under ``runs`` and under ``out``, each loaded with
     :func:`simlab.claims.load_records` (the unchanged Record.load), must give identical
-    verdicts: returns one line per (regime, claim) that differs (empty: identical)."""
+    verdicts, statistics and sensitivities: returns one line per (regime, claim) that differs (empty: identical)."""
     from simlab.claims import load_records
 
     runs, out = Path(runs), Path(out)
@@ -244,7 +242,7 @@ def _short(s: str | None, n: int = 160) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def headline(report: str) -> str:
+def headline_section(report: str) -> str:
     """The report's headline section: from the line starting ``## Headline`` up to the next
     ``## `` heading (stripped); a report without one is a UsageError."""
     lines = report.splitlines()
