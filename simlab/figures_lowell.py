@@ -41,6 +41,7 @@ from simlab.record import Record
 
 TH = Thresholds()
 Fig = tuple[Path, str]
+WRAP = 4               # a single setting's panels wrap onto rows of this many
 RHO_CAP = 2.5          # the ρ axis stops here (catapult spikes reach 4+); the reading says so
 
 
@@ -92,7 +93,8 @@ class Cell:
 def grid(records: Sequence[Record], value: Callable[[Record], object], vary: Sequence[str],
          show: Callable[[object], str], descending: bool = False) -> tuple[int, int, list[Cell]]:
     """(rows, cols, cells): one column per value of ``value`` (η or n_c), one row per setting
-    (readers.group_sweep over ``vary``); each cell's runs sorted lowest seed first."""
+    (readers.group_sweep over ``vary``); a single setting with more than :data:`WRAP` values
+    wraps onto rows of WRAP panels. Each cell's runs sorted lowest seed first."""
     sweep = rd.group_sweep([r for r in records if value(r) is not None], vary)
     order = sorted(sweep, key=str)
     groups, fields = [sweep[k] for k in order], [dict(k) for k in order]
@@ -110,6 +112,10 @@ def grid(records: Sequence[Record], value: Callable[[Record], object], vary: Seq
             who = (f"seed {s}" if s is not None else rd.label(rs[0])) + (
                 f" (lowest of {len(rs)} runs)" if len(rs) > 1 else "")
             cells.append(Cell(i, j, v, rs, f"{show(v)}{' · ' + setting if setting else ''}\n{who}"))
+    if len(groups) == 1 and len(cols) > WRAP:
+        for c in cells:
+            c.row, c.col = divmod(c.col, WRAP)
+        return -(-len(cols) // WRAP), WRAP, cells
     return len(groups), len(cols), cells
 
 
@@ -202,7 +208,8 @@ def draw_rho(records: Sequence[Record], title: str, th: Thresholds = TH, *, by: 
     cap = min(max(1.25, 1.05 * top), RHO_CAP)
     axes[0, 0].set_ylim(0.0, cap)
     index_colorbar(fig, axes, kmax)
-    legend_outside(fig, handles=_style_handles(th), loc="outside lower center", ncols=4)
+    legend_outside(fig, handles=_style_handles(th), loc="outside lower center",
+                   ncols=len(_style_handles(th)))
     fig.suptitle(title, fontsize=10)
     cut = f" (ρ axis cut at {cap:g}; max ρ drawn {top:.3g})" if top > cap else ""
     return fig, f"{title}{cut}: " + "; ".join(_rho_reading(c, th) for c in cells)

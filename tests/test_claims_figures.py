@@ -342,3 +342,16 @@ def test_check_layout_catches_a_legend_over_the_data():
     fig.legend(loc="center")                      # a figure legend, but over the panels
     with pytest.raises(AssertionError):
         check_layout(fig)
+
+
+def test_many_etas_wrap_onto_rows_of_four_panels(tmp_path):
+    rs = [write(tmp_path / "runs", f"lr{lr:g}", "lr_sweep", lr=lr, telemetry=edge_tel(seed=j))
+          for j, lr in enumerate((0.8, 0.6, 0.5, 0.4, 0.3, 0.2))]
+    fig, _ = figures.draw_rho(rs, "t", TH)
+    panels = data_axes(fig)
+    assert len(panels) == 6 and len([ax for ax in fig.axes if not ax.axison]) == 2
+    assert [ax.get_title().split("\n")[0] for ax in panels] == [
+        f"η = {lr:g}" for lr in (0.8, 0.6, 0.5, 0.4, 0.3, 0.2)]
+    rows = sorted({round(ax.get_position().y0, 3) for ax in panels})
+    assert len(rows) == 2
+    check_layout(fig)
