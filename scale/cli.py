@@ -165,15 +165,17 @@ def main(argv=None) -> int:
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"
     check_out_dir(out)
+    from simlab.scale.run import check_memory, memory_line
+
+    if not args.dry_run and cfg.experiment != "cusp":  # a size that would not fit: one line
+        check_memory(cfg)
     if not args.dry_run and cfg.experiment != "cusp":  # cusp reads its sources' data roots
         check_data_root(cfg)
-    if cfg.experiment != "cusp":  # a size that would not fit: one line, before the plan
-        from simlab.scale.run import check_memory
-
-        check_memory(cfg)
     rank = world()[0]
     if rank == 0:
         print("\n".join(plan(cfg, chosen=args.preset is None)), flush=True)
+        if args.dry_run and cfg.experiment != "cusp":  # (it may be planned for another machine)
+            print(memory_line(cfg), flush=True)
     if args.dry_run:
         return 0
     from simlab.scale.experiments import run_experiment

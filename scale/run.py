@@ -75,6 +75,20 @@ def train_config(cfg: ScaleConfig) -> TrainConfig:
     return cfg.train_config()
 
 
+def memory_line(cfg: ScaleConfig, *, device: str | None = None) -> str:
+    """One line for a plan: the estimated peak memory by part, and what this machine has."""
+    from simlab.memory import available, gib
+
+    parts = memory_parts(cfg)
+    need = sum(parts.values())
+    device = resolve_device(cfg.device) if device is None else device
+    free, source = available(device)
+    here = ("" if free is None else f"; {gib(free)} available here ({source})"
+            + (": it would not fit, " + MEMORY_FIX if need > free else ""))
+    detail = ", ".join(f"{k} {gib(v)}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+    return f"estimated peak memory {gib(need)} per process ({detail}){here}"
+
+
 def check_memory(cfg: ScaleConfig, *, device: str | None = None, world_size: int | None = None,
                  what: str | None = None) -> str | None:
     """Before anything is allocated: refuse (a one-line UsageError naming the flags that shrink

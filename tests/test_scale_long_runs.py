@@ -58,13 +58,19 @@ def test_the_estimate_grows_with_what_costs_memory():
     assert memory_parts(big)["activations"] < memory_parts(replace(big, chunk_size=1000))["activations"]
 
 
-def test_the_issue_size_is_refused_in_one_line_before_the_plan(monkeypatch, capsys):
-    """scale --arch vgg16 --width 4 (244 M parameters) under an 8 GB limit: exit 2, one line."""
+def test_the_issue_size_is_refused_in_one_line_before_the_plan(monkeypatch, capsys, tmp_path):
+    """scale --arch vgg16 --width 4 (244 M parameters) under an 8 GB limit: exit 2, one line,
+    nothing written; --dry-run (which may plan for another machine) states it in the plan."""
     only(monkeypatch, 8)
-    assert simlab_main(["scale", "--arch", "vgg16", "--width", "4", "--dry-run"]) == 2
+    argv = ["scale", "--arch", "vgg16", "--width", "4", "--out", str(tmp_path / "run")]
+    assert simlab_main(argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1, err
     assert "needs about" in err and "8 GiB is available (test limit)" in err and "--width" in err
+    assert not (tmp_path / "run").exists()
+    assert simlab_main(argv + ["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated peak memory 93.4 GiB" in out and "it would not fit, use a smaller --width" in out
 
 
 def test_warn_mode_and_a_close_fit_warn_in_one_line(monkeypatch, capsys):
