@@ -144,6 +144,13 @@ def _output_width(model, X: torch.Tensor, device) -> int | None:
     return int(out.shape[1])
 
 
+def check_landscape(landscape) -> None:
+    """What the measuring functions take: a :class:`Landscape` (or an object with its methods)."""
+    if not all(hasattr(landscape, a) for a in ("loss_grad", "loss", "accuracy", "n_params", "theta0")):
+        raise UsageError(f"landscape must be a simlab Landscape (Landscape(model, X, y)), got "
+                         f"{type(landscape).__name__}")
+
+
 def check_vector(name: str, value, n: int, *, dtype=None, device=None) -> torch.Tensor:
     """A flat vector of length ``n`` (θ, v), moved to ``dtype``/``device`` when given (a no-op
     when it already is)."""

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from simlab.errors import MAX_SEED, UsageError, require
-from simlab.landscape import check_vector
+from simlab.landscape import check_landscape, check_vector
 from simlab.spectrum import METHODS, Eigen, spectrum_stats, top_eigen
 
 
@@ -44,8 +44,7 @@ def check_args(landscape, theta, *, lr, operator=None, n_classes=None, k=20, met
                tol=1e-3, eps=1e-3, seed=0) -> torch.Tensor:
     """:func:`measure`'s arguments (a :class:`UsageError`, i.e. a ValueError, naming the first
     bad one); returns θ as the landscape's flat vector."""
-    if not all(hasattr(landscape, a) for a in ("loss_grad", "loss", "accuracy", "n_params")):
-        raise UsageError(f"landscape must be a simlab Landscape, got {type(landscape).__name__}")
+    check_landscape(landscape)
     theta = check_vector("theta", theta, landscape.n_params, dtype=landscape.dtype,
                          device=landscape.device)
     require("lr", lr, nonneg=True, arg=True)

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from simlab.cli import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
-from simlab.landscape import check_vector
+from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator
 from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
                            save_tensor_file)
@@ -382,6 +382,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``progress`` and an output that is not a terminal, a plain line (step, t, loss, ‖g‖, the
     last λ_1, elapsed) is printed every :data:`PROGRESS_SECONDS`.
     """
+    check_landscape(landscape)
     if not isinstance(cfg, TrainConfig):
         raise UsageError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
     cfg.validate()

@@ -219,6 +219,11 @@ def test_train_config(land, cfg, word):
     raises(lambda: train(land, cfg, progress=False), word)
 
 
+def test_not_a_landscape():
+    raises(lambda: measure("land", torch.zeros(3), lr=0.1), "landscape must be a simlab Landscape")
+    raises(lambda: train(None, TrainConfig(max_steps=1), progress=False), "landscape must be")
+
+
 def test_train_arguments(land):
     raises(lambda: train(land, {"lr": 0.1}, progress=False), "cfg must be a TrainConfig")
     raises(lambda: train(land, TrainConfig(max_steps=1), theta=torch.zeros(3), progress=False),
