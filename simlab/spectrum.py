@@ -392,6 +392,11 @@ def slq_density(op: Operator, *, n_vectors: int = SLQ_PROBES, steps: int = SLQ_S
     smoothing of these nodes (:func:`smooth_density`); the near-zero mass by
     :func:`near_zero_mass`.
     """
+    if not (hasattr(op, "matvec") and isinstance(getattr(op, "shape", None), tuple)):
+        raise UsageError(f"op must be a simlab Operator, got {type(op).__name__}")
+    require("n_vectors", n_vectors, integer=True, positive=True, arg=True)
+    require("steps", steps, integer=True, positive=True, arg=True)
+    require("seed", seed, integer=True, lo=0, hi=MAX_SEED, arg=True)
     n = op.shape[0]
     gen = torch.Generator().manual_seed(seed)
     nodes, weights = [], []

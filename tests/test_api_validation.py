@@ -233,3 +233,12 @@ def test_train_arguments(land):
 def test_valid_inputs_still_measure(land):
     point, eig = measure(land, land.theta0, lr=0.1, k=2)
     assert len(point["eigenvalues"]) == 2 and math.isfinite(point["loss"])
+
+
+@pytest.mark.parametrize("kw, word", [({"n_vectors": 0}, "n_vectors"), ({"steps": 2.5}, "steps"),
+                                      ({"seed": -2}, "seed")])
+def test_slq_density_arguments(kw, word):
+    from simlab.spectrum import slq_density
+
+    op = DenseOperator(torch.diag(torch.arange(5, dtype=torch.float64)))
+    raises(lambda: slq_density(op, **kw), word)
