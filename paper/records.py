@@ -82,7 +82,9 @@ def _keep_arrays(src: Path) -> tuple[str, ...]:
     from simlab.claims import readers as rd
     from simlab.record import Record
 
-    flow = rd.is_flow(Record.load(src, drop_truncated=True))
+    # is_flow reads the config (experiment, schedule) only: no need to parse the telemetry
+    flow = rd.is_flow(Record(src, read_json_object(src / CONFIG), [],
+                             read_json_object(src / SUMMARY)))
     return tuple(k for k in KEEP_ARRAYS if flow or not k.startswith("history_"))
 
 
