@@ -207,8 +207,9 @@ def fig_edge_lambda_vs_nd(records: Sequence[Record], path: Path, th: Thresholds 
     return save(fig, path), reading
 
 
-def fig_bridge(r: Record, path: Path, paths: Sequence[str]) -> Fig | None:
-    """Exact vs Lanczos top eigenvalues at a bridge record's last point."""
+def draw_bridge(r: Record, paths: Sequence[str]):
+    """Exact vs Lanczos top eigenvalues at a bridge record's last point: (Figure, reading), or
+    None without bridge points."""
     f = r.path / "bridge_points.json"
     pts = json.loads(f.read_text()) if f.exists() else []
     if not pts:
@@ -217,11 +218,16 @@ def fig_bridge(r: Record, path: Path, paths: Sequence[str]) -> Fig | None:
     fig, axes = figure(panel=(5.0, 3.4), extra_width=2.0)
     ax = axes[0, 0]
     i = np.arange(1, len(last["exact"]["eigenvalues"]) + 1)
-    ax.plot(i, last["exact"]["eigenvalues"], "ko", label="exact (dense eigh, float64)")
+    ax.plot(i, last["exact"]["eigenvalues"], "ko", label="exact (dense eigh, float64)",
+            gid="exact")
     for p, mk in zip(paths, ("x", "+")):
         ax.plot(i[:len(last[p]["eigenvalues"])], last[p]["eigenvalues"], mk, ms=9,
-                label=p.replace("_", " "))
-    ax.set_yscale("symlog", linthresh=1e-3)
+                label=p.replace("_", " "), gid=p)
+    exact = np.asarray(last["exact"]["eigenvalues"], float)
+    if np.all(exact > 0):
+        ax.set_yscale("log")
+    else:   # linear within the smallest nonzero |λ|, so every decade shown gets a label
+        ax.set_yscale("symlog", linthresh=float(np.min(np.abs(exact[exact != 0]), initial=1e-3)))
     ax.set_xlabel("eigen-index i")
     ax.set_ylabel("λ_i")
     integer_ticks(ax.xaxis)
@@ -229,9 +235,14 @@ def fig_bridge(r: Record, path: Path, paths: Sequence[str]) -> Fig | None:
     net = (r.summary or {}).get("net")
     ax.set_title(f"bridge {net}: step {last['step']}", fontsize=9)
     d = {p: last[f"diff_{p}"]["eigenvalues"] for p in paths}
-    return save(fig, path), (f"bridge {net} at step {last['step']}: top-{len(i)} eigenvalues "
-                             "differ from the exact ones by at most "
-                             + ", ".join(f"{v:.1e} ({k})" for k, v in d.items()) + " (relative)")
+    return fig, (f"bridge {net} at step {last['step']}: top-{len(i)} eigenvalues differ from "
+                 "the exact ones by at most "
+                 + ", ".join(f"{v:.1e} ({k})" for k, v in d.items()) + " (relative)")
+
+
+def fig_bridge(r: Record, path: Path, paths: Sequence[str]) -> Fig | None:
+    made = draw_bridge(r, paths)
+    return None if made is None else (save(made[0], path), made[1])
 
 
 def report_figures(records: Sequence[Record], out: Path, th: Thresholds = TH,

@@ -355,3 +355,22 @@ def test_many_etas_wrap_onto_rows_of_four_panels(tmp_path):
     rows = sorted({round(ax.get_position().y0, 3) for ax in panels})
     assert len(rows) == 2
     check_layout(fig)
+
+
+def test_bridge_figure_labels_its_log_axis_and_integer_i(tmp_path):
+    import json
+
+    r = write(tmp_path / "runs", "bridge_mlp", "bridge", regime="bridge", summary={"net": "mlp"})
+    lam = [0.5, 0.05, 0.03, 0.02, 0.011, 0.009]
+    pts = [{"step": 3, "exact": {"eigenvalues": lam},
+            **{p: {"eigenvalues": [x * (1 + 1e-9) for x in lam]} for p in ("lanczos_float64", "lanczos_float32")},
+            **{f"diff_{p}": {"eigenvalues": 1e-9} for p in ("lanczos_float64", "lanczos_float32")}}]
+    (r.path / "bridge_points.json").write_text(json.dumps(pts))
+    fig, reading = figures.draw_bridge(r, ("lanczos_float64", "lanczos_float32"))
+    (ax,) = data_axes(fig)
+    assert [ln.get_gid() for ln in ax.get_lines()] == ["exact", "lanczos_float64", "lanczos_float32"]
+    assert ax.get_yscale() == "log" and integer_ticks(ax.get_xticks(), ax.get_xlim())
+    check_layout(fig)
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels, "the λ axis has no tick label"
+    assert "top-6 eigenvalues differ from the exact ones by at most 1.0e-09" in reading
