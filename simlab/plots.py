@@ -113,7 +113,8 @@ def log_abs_histogram(ax, eigenvalues, *, bins=40, band: float | None = None,
                       labels: bool = True):
     """Histogram of log10|λ|, λ > 0 (blue, filled) and λ < 0 (red, outlined) apart, counts on a
     log axis: the bulk at zero sits at the small |λ| on the left, the outliers on the right.
-    Exact zeros (no logarithm) go into the first bin with the smallest |λ|. ``band`` draws the
+    Exact zeros (no logarithm) are counted with λ > 0 in the first bin, beside the smallest
+    |λ| (|λ| below the bins' floor, 1e-16·max|λ| by default, are too). ``band`` draws the
     near-zero band's edge (e.g. eps·λ_1) as a vertical line. Returns the bin edges."""
     lam = np.asarray(eigenvalues, dtype=np.float64).ravel()
     edges = log_abs_bins(lam, bins=bins) if np.isscalar(bins) else np.asarray(bins, float)
