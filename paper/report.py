@@ -71,6 +71,27 @@ def _verdict_cell(v: Verdict, g: str) -> str:
     return f"**{v.status}** — {_cell(why, 400)}"
 
 
+def coverage(records: Sequence[Record], runs_dir: Path, preset: str | None) -> list[str]:
+    """How much of the preset's grid the records cover, per grid: a report built from part of a
+    grid says so (a claim whose settings lack seeds is inconclusive, not judged on fewer)."""
+    if preset is None:
+        return []
+    from simlab.experiments import grid
+
+    have = {_rel(r.path, runs_dir) for r in records}
+    runs = grid(preset)
+    done = [r for r in runs if r.name in have]
+    if len(done) == len(runs):
+        return [f"Every one of the {len(runs)} runs of the `{preset}` grid is among the records.", ""]
+    per: dict[str, list[int]] = {}
+    for r in runs:
+        per.setdefault(r.grid, [0, 0])[1] += 1
+        per[r.grid][0] += r.name in have
+    return [f"**Partial grid:** {len(done)} of the {len(runs)} runs of the `{preset}` grid are among "
+            "the records (`python -m simlab paper run --preset " + preset + "` continues it); per grid: "
+            + ", ".join(f"{g} {a}/{b}" for g, (a, b) in per.items()) + ".", ""]
+
+
 def headline_cell(v: Verdict) -> str:
     """The headline's cell: status, settings (k/n), the deciding numbers and, for a verdict
     that depends on a choice, robust or where it flips."""
@@ -382,6 +403,7 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
            "on the median over ≥ 3 seeds); `not applicable` says why no run could test a claim, "
            "`inconclusive` that none of its settings was decided, `reported` is a measurement "
            "without a verdict.", ""]
+    out += coverage(records, runs_dir, preset)
     out += headline(table)
     out += what_we_found(records, table, rows)
     out += not_applicable_section(table)

@@ -60,11 +60,14 @@ def test_unknown_grid_is_a_one_line_usage_error(capsys):
 
 
 def _headline(report: str) -> dict[str, dict[str, str]]:
+    """{claim id: {regime: status}} from the headline table (cells: **status** (k/n) — …)."""
+    section = report.split("## Headline", 1)[1].split("\n## ", 1)[0]
     rows = {}
-    for line in report.splitlines():
-        m = re.match(r"^\| (\w\d+) \| [^|]* \| (\w+) \| (\w+) \|$", line)
-        if m:
-            rows[m.group(1)] = {"toy": m.group(2), "scale": m.group(3)}
+    for line in section.splitlines():
+        m = re.match(r"^\| (\w\d+) \|", line)
+        statuses = re.findall(r"\*\*([a-z ]+)\*\*", line)
+        if m and len(statuses) == 2:
+            rows[m.group(1)] = {"toy": statuses[0], "scale": statuses[1]}
     return rows
 
 
