@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
-from simlab.figures_flow import draw_cusp, draw_flow, fig_cusp, fig_flow  # noqa: F401
+from simlab.figures_flow import fig_cusp, fig_flow
 from simlab.plots import (figure, index_colorbar, index_colours, integer_ticks, legend_outside,
                           save)
 from simlab.record import Record
