@@ -38,8 +38,9 @@ import numpy as np
 
 from simlab.errors import UsageError
 from simlab.paper.common import DEFAULT_RUNS, PAPER_DIR
-from simlab.record import (ARRAYS, CONFIG, SUMMARY, TELEMETRY, atomic_write_bytes, find_records,
-                           read_json_object, read_jsonl, read_npz, to_jsonable, write_npz)
+from simlab.record import (ARRAYS, CONFIG, SUMMARY, TELEMETRY, Record, atomic_write_bytes,
+                           find_records, read_json_object, read_jsonl, read_npz, to_jsonable,
+                           write_npz)
 
 DEFAULT_RECORDS = PAPER_DIR / "records"
 
@@ -80,7 +81,6 @@ def _keep_arrays(src: Path) -> tuple[str, ...]:
     """The array keys kept for the record ``src``: the spectra, and λ_1 every iteration only
     where a figure reads it (gradient flow, readers.is_flow; elsewhere it is NaN or unread)."""
     from simlab.claims import readers as rd
-    from simlab.record import Record
 
     # is_flow reads the config (experiment, schedule) only: no need to parse the telemetry
     flow = rd.is_flow(Record(src, read_json_object(src / CONFIG), [],
