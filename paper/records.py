@@ -50,8 +50,11 @@ DEFAULT_RECORDS = PAPER_DIR / "records"
 KEEP_ARRAYS = ("eigenvalues", "eigenvalues_init", "top_eigenvalues", "history_lambda_1",
                "history_t")
 # telemetry keys no reader reads: η*_i = 2/λ_i (the readers use λ_i and ρ_i), the eigensolver's
-# residuals, the coordinates d_i = h_i·g, the wall-clock time of the point
+# residuals, the coordinates d_i = h_i·g (read only by L4, from the entry captures: kept there,
+# see KEEP_FOR), the wall-clock time of the point
 DROP_TELEMETRY = ("eta_star", "residuals", "d", "wall_time")
+# telemetry keys a reader needs from records of one experiment: L4 reads |d_i| of entry captures
+KEEP_FOR = {"entry": ("d",)}
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -102,6 +105,8 @@ def compact_files(src: Path, drop: tuple[str, ...] = DROP_TELEMETRY) -> dict[str
         # as RecordWriter.append writes a point; the loader drops a truncated last line
         # (claims.load_records), and so does this
         points = read_jsonl(src / TELEMETRY, drop_truncated=True)
+        keep = KEEP_FOR.get(read_json_object(src / "config.json").get("experiment"), ())
+        drop = tuple(k for k in drop if k not in keep)
         out[TELEMETRY] = "".join(json.dumps({k: v for k, v in p.items() if k not in drop}) + "\n"
                                  for p in points).encode()
     if (src / ARRAYS).is_file():

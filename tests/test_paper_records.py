@@ -276,3 +276,19 @@ def test_committed_report_headline_is_regenerated_from_the_committed_records():
     diff = headline_mismatch(DEFAULT_RECORDS, DEFAULT_REPORT)
     assert diff == "", ("the committed report's headline is not what the committed records give; "
                         "regenerate it (python -m simlab paper report):\n" + diff)
+
+
+def test_entry_captures_keep_d_for_L4_and_other_records_drop_it(tmp_path):
+    """L4 reads |d_i| from entry captures: compaction keeps d there and drops it elsewhere."""
+    from simlab.paper.records import compact_files
+    from simlab.record import RecordWriter
+
+    for exp in ("entry", "lr_sweep"):
+        w = RecordWriter(tmp_path / exp, {"lr": 0.1, "n_classes": 2},
+                         meta={"regime": "toy", "experiment": exp, "data": {"name": "cifar8"}})
+        w.append({"step": 0, "rho": [0.5, 0.1], "d": [1.0, 2.0], "eta_star": [4.0, 20.0]})
+        w.write_summary({"valid": True})
+    kept = json.loads(compact_files(tmp_path / "entry")["telemetry.jsonl"])
+    dropped = json.loads(compact_files(tmp_path / "lr_sweep")["telemetry.jsonl"])
+    assert kept == {"step": 0, "rho": [0.5, 0.1], "d": [1.0, 2.0]}
+    assert dropped == {"step": 0, "rho": [0.5, 0.1]}
