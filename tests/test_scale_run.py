@@ -348,6 +348,10 @@ def test_scale_resume_refuses_a_pickled_checkpoint_and_a_taken_folder(npz, tmp_p
             return (exec, (f"open({str(marker)!r}, 'w').write('x')",))
 
     torch.save({"format": 2, "theta": Payload()}, out / "checkpoints" / "state.pt")
+    # a complete record is not resumed at all (left untouched), so make it unfinished
+    assert simlab_main(args + ["--resume"]) == 0 and not marker.exists()
+    assert "left untouched" in capsys.readouterr().err
+    (out / "summary.json").unlink()
     assert simlab_main(args + ["--resume"]) == 2
     err = capsys.readouterr().err.strip()
     assert not marker.exists() and "state.pt" in err and len(err.splitlines()) == 1
