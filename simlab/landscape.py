@@ -67,7 +67,7 @@ def _as_tensor(name: str, value) -> torch.Tensor:
     raise UsageError(f"{name} must be a torch.Tensor (or a numpy array), got {type(value).__name__}")
 
 
-def check_data(model, X, y, *, loss: str = "ce", n_classes: int | None = None):
+def check_data(model, X, y, *, n_classes: int | None = None):
     """``(X, y)`` as tensors after the checks that need no forward pass: a model with parameters;
     X floating point (float32/float64), at least 2-D, finite; y 1-D integer class labels, one per
     row of X, in 0..n_classes−1. Each failure is a :class:`UsageError` (a ValueError) naming the
@@ -201,7 +201,7 @@ class Landscape:
         if dtype not in DTYPES:
             raise UsageError(f"dtype must be one of {', '.join(map(str, DTYPES))} (the precisions "
                              f"simlab measures in), got {dtype!r}")
-        X, y = check_data(model, X, y, loss=loss, n_classes=n_classes)
+        X, y = check_data(model, X, y, n_classes=n_classes)
         try:
             self.device = torch.device(device)
         except (RuntimeError, TypeError) as e:
