@@ -17,9 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from simlab.claims import (CHOICES, CLAIM_IDS, CLAIM_TEXT, FAILS, HOLDS, INCONCLUSIVE, MIXED,
-                           NOT_APPLICABLE, SOURCES, Thresholds, Verdict, evaluate, load_records,
-                           readers as rd)
+from simlab.claims import (CLAIM_IDS, FAILS, HOLDS, INCONCLUSIVE, MIXED, NOT_APPLICABLE,
+                           Thresholds, Verdict, load_records, readers as rd)
 from simlab.claims.lowell import OTHER_PROTOCOLS
 from simlab.errors import UsageError
 from simlab.paper.bridge import PATHS, QUANTITIES
@@ -52,16 +51,8 @@ def _show(x) -> str:
     return str(x)
 
 
-def split(records: list[Record]) -> dict[str, list[Record]]:
-    """Records per regime (toy, scale); bridge records go to their own table."""
-    return {g: [r for r in records if rd.regime(r) == g] for g in REGIMES}
-
-
-def verdicts(records: list[Record], th: Thresholds = Thresholds()) -> dict[str, dict[str, Verdict]]:
-    """{regime: {claim id: Verdict}} — simlab.claims.evaluate on each regime's records, with
-    the sensitivity of every choice (CLAIMS.md rule 4)."""
-    by = split(records)
-    return {g: {v.id: v for v in evaluate(by[g], th, sensitivity=True)} for g in REGIMES}
+from simlab.paper.headline import (choices_section, coverage, headline, not_applicable_section,  # noqa: E402,F401
+                                   split, verdicts)
 
 
 def _verdict_cell(v: Verdict, g: str) -> str:
@@ -69,88 +60,6 @@ def _verdict_cell(v: Verdict, g: str) -> str:
     if v.status in (INCONCLUSIVE, NOT_APPLICABLE) and (g, v.id) in CANNOT:
         why = f"{why}; {CANNOT[(g, v.id)]}"
     return f"**{v.status}** — {_cell(why, 400)}"
-
-
-def coverage(records: Sequence[Record], runs_dir: Path, preset: str | None) -> list[str]:
-    """How much of the preset's grid the records cover, per grid: a report built from part of a
-    grid says so (a claim whose settings lack seeds is inconclusive, not judged on fewer)."""
-    if preset is None:
-        return []
-    from simlab.experiments import grid
-
-    have = {_rel(r.path, runs_dir) for r in records}
-    runs = grid(preset)
-    done = [r for r in runs if r.name in have]
-    if len(done) == len(runs):
-        return [f"Every one of the {len(runs)} runs of the `{preset}` grid is among the records.", ""]
-    per: dict[str, list[int]] = {}
-    for r in runs:
-        per.setdefault(r.grid, [0, 0])[1] += 1
-        per[r.grid][0] += r.name in have
-    return [f"**Partial grid:** {len(done)} of the {len(runs)} runs of the `{preset}` grid are among "
-            "the records (`python -m simlab paper run --preset " + preset + "` continues it); per grid: "
-            + ", ".join(f"{g} {a}/{b}" for g, (a, b) in per.items()) + ".", ""]
-
-
-def headline_cell(v: Verdict) -> str:
-    """The headline's cell: status, settings (k/n), the deciding numbers and, for a verdict
-    that depends on a choice, robust or where it flips."""
-    head = f"**{v.status}**" + (f" ({v.tally})" if v.tally else "")
-    gist = _cell(v.gist, 150) if v.gist else ""
-    rob = v.robustness if v.status in (HOLDS, FAILS, MIXED) else ""
-    return " — ".join(x for x in (head, gist, _cell(rob, 120) if rob else "") if x)
-
-
-def headline(table: dict[str, dict[str, Verdict]]) -> list[str]:
-    """The headline table, claims × regimes (a test regenerates it from the committed records
-    and compares it with the committed report)."""
-    out = ["## Headline: claims × regimes", "",
-           "Each cell: the verdict over the in-scope settings (k/n settings), the deciding numbers, "
-           "and whether a *choice* threshold could flip it (`robust` / `sensitive (flips at …)`). "
-           "`not applicable` means no run could test the claim; why is listed below.", "",
-           "| id | claim | toy | scale |", "|---|---|---|---|"]
-    for cid in CLAIM_IDS:
-        out.append(f"| {cid} | {CLAIM_TEXT.get(cid, '')} | {headline_cell(table['toy'][cid])} | "
-                   f"{headline_cell(table['scale'][cid])} |")
-    return out + [""]
-
-
-def not_applicable_section(table: dict[str, dict[str, Verdict]]) -> list[str]:
-    """Every run a claim's scope set aside, with its reason: a finding about the run."""
-    out = ["## Not applicable: runs that cannot test a claim, and why", "",
-           "CLAIMS.md rule 1: a run outside a claim's scope is set aside with the number that "
-           "decided it; it never counts as `fails`.", ""]
-    from simlab.claims.verdict import summarise_na
-
-    any_ = False
-    for g in REGIMES:
-        for cid in CLAIM_IDS:
-            v = table[g][cid]
-            if v.not_applicable:
-                any_ = True
-                out.append(f"- **{cid}** ({g}, {len(v.not_applicable)} runs): "
-                           f"{_cell(summarise_na(v.not_applicable, 3), 700)}")
-    return out + (["None."] if not any_ else []) + [""]
-
-
-def choices_section(table: dict[str, dict[str, Verdict]], th: Thresholds) -> list[str]:
-    """Every choice threshold, its value and alternatives, and where a verdict flips."""
-    out = ["## Choices and their sensitivity", "",
-           "Thresholds marked *choice* are not the papers'; each decided verdict is recomputed at "
-           "the alternatives (half and double, or the nearest meaningful values).", "",
-           "| threshold | value | source | alternatives | verdicts that flip |", "|---|---|---|---|---|"]
-    for name, src in SOURCES.items():
-        alts = CHOICES.get(name)
-        flips = []
-        for g in REGIMES:
-            for cid, v in table[g].items():
-                for alt, status in v.sensitivity.get(name, {}).items():
-                    if status != v.status and v.status in (HOLDS, FAILS, MIXED):
-                        flips.append(f"{cid} {g} → {status} at {alt:g}")
-        out.append(f"| {name} | {getattr(th, name):g} | {_cell(src, 90)} | "
-                   f"{' / '.join(f'{a:g}' for a in alts) if alts else '–'} | "
-                   f"{_cell('; '.join(flips), 300) or '–'} |")
-    return out + [""]
 
 
 # ------------------------------------------------------------------------------ tables

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
 
-from simlab.cli import option
+from simlab.options import option
 from simlab.data import normalise_classes
 from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count

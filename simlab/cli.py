@@ -13,13 +13,13 @@ import dataclasses
 import errno
 import importlib
 import math
-import os
 import re
 import sys
 import typing
 from pathlib import Path
 
 from simlab.errors import UsageError, flag, path_error
+from simlab.options import field_help
 
 COMMANDS = {
     "toy": ("simlab.toy.cli", "exact Hessians of small MLPs (Sagun et al. 2016)"),
@@ -152,24 +152,6 @@ def _parser_for(tp):
             return _count_or_labels
         return str
     return {int: _scalar(int), float: _scalar(float)}.get(tp, str)
-
-
-def option(default=dataclasses.MISSING, help: str = "", choices=None, *, flag: bool = True,
-           default_factory=dataclasses.MISSING):
-    """A config dataclass field with its documentation: ``help`` (and ``choices``) are the one
-    source of its flag's help text and allowed values (:func:`config_flags`); ``flag=False``
-    gives it no flag. ``lr: float = option(0.1, "learning rate η")``."""
-    meta = {"help": help}
-    if choices is not None:
-        meta["choices"] = tuple(choices)
-    if not flag:
-        meta["flag"] = False
-    return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
-
-
-def field_help(f: dataclasses.Field) -> str | None:
-    """A field's documented help (``option(help=...)`` / ``metadata["help"]``), or None."""
-    return f.metadata.get("help") or None
 
 
 def config_flags(group, cls, *, skip=(), aliases=None) -> list[str]:

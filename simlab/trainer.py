@@ -31,13 +31,14 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from simlab.cli import option
+from simlab.options import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
@@ -220,6 +221,20 @@ def _save_state(writer: RecordWriter, state: dict) -> None:
 
 _STATE_KEYS = ("format", "theta", "theta_prev", "step", "t", "n_points", "history", "warm",
                "lam1_warm", "elapsed", "counters", "rng")
+
+
+def resume_note(out, state: str | None) -> str | None:
+    """What ``--resume`` into ``out`` will do, for one line on stderr, given the folder's
+    :func:`~simlab.record.record_state` taken before any work: nothing for a complete record
+    (the caller leaves it untouched), a fresh run for an empty folder, a start over for a run
+    stopped before its first checkpoint; None when it continues from a checkpoint."""
+    if state == "complete":
+        return f"{out} already holds a complete record: left untouched (pass --overwrite to run it again)"
+    if state == "none":
+        return f"--resume: {out} holds no run yet, so a fresh one starts"
+    if state == "unfinished" and not (Path(out) / CHECKPOINT).exists():
+        return f"--resume: {out} has no checkpoint yet (stopped before its first), so the run starts over"
+    return None
 
 
 def _load_state(writer: RecordWriter) -> dict | None:
@@ -408,9 +423,6 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         state = _load_state(writer)
         if state is None:
             writer.restart()  # killed before its first checkpoint: start over cleanly
-            if progress:
-                print(f"[{desc}] no checkpoint in {writer.path} yet: the run starts from step 0",
-                      file=sys.stderr, flush=True)
         else:
             theta, prev = _to(state["theta"], landscape), _to(state["theta_prev"], landscape)
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]

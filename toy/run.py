@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from simlab import plots
-from simlab.cli import option
+from simlab.options import option
 from simlab.cusp import cusp_at, theta_at_step
 from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
@@ -34,7 +34,7 @@ from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, pre
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import SCHEDULES, TrainConfig, flow_peak, run_summary, train
+from simlab.trainer import SCHEDULES, TrainConfig, flow_peak, resume_note, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -222,13 +222,11 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     out = prepare_out(out, resume=resume, overwrite=overwrite)
     if resume:
         check_same_config(out, cfg)
+    note = resume_note(out, state) if resume else None
+    if note:
+        print(f"[{out.name}] {note}", file=sys.stderr, flush=True)
     if state == "complete":  # nothing to resume: the record is left exactly as it is
-        print(f"[{out.name}] {out} already holds a complete record: left untouched (pass "
-              "--overwrite to run it again)", file=sys.stderr, flush=True)
         return read_json_object(out / SUMMARY)
-    if state == "none":
-        print(f"[{out.name}] --resume: {out} holds no run yet, so a fresh one starts",
-              file=sys.stderr, flush=True)
     land, info = build(cfg)
     writer = RecordWriter(out, cfg, meta={"regime": "toy", "experiment": cfg.experiment,
                                           "data": info}, device=cfg.device, resume=resume)

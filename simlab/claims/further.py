@@ -76,7 +76,7 @@ def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
     sc = st.Scope()
     pool = sc.keep(r for r in rd.distinct(records) if rd.is_sagun(r)
                    and None not in lambda_min_max(r))
-    per, far = {}, []
+    per = {}
     for r in pool:
         lmin, lmax = lambda_min_max(r)
         lam = rd.spectrum(r)

@@ -9,7 +9,7 @@ from pathlib import Path
 from simlab.claims import further, gradient_flow, lowell, sagun
 import dataclasses
 
-from simlab.claims.verdict import CHOICES, NOT_APPLICABLE, Thresholds, Verdict
+from simlab.claims.verdict import CHOICES, Thresholds, Verdict
 from simlab.errors import UsageError
 from simlab.record import Record
 

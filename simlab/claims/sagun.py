@@ -17,7 +17,7 @@ import numpy as np
 from simlab.claims import readers as rd
 from simlab.claims import settings as st
 from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, REPORTED, Setting, Thresholds,
-                                   Verdict, claim_map, judge, thresholds_of)
+                                   Verdict, claim_map, thresholds_of)
 from simlab.record import Record
 
 
