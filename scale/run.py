@@ -40,7 +40,7 @@ from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.spectrum import slq
-from simlab.trainer import TrainConfig, cost_line, flow_peak, run_summary, train
+from simlab.trainer import TrainConfig, cost_line, flow_peak, resume_note, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 
@@ -155,14 +155,11 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
         prepare_out(out, resume=resume, overwrite=overwrite)
         if resume:
             check_same_config(out, cfg)
+    note = resume_note(out, state) if resume else None
+    if note and rank == 0:
+        print(f"[{out.name}] {note}", file=sys.stderr, flush=True)
     if state == "complete":  # every rank: nothing to do, and the record is left as it is
-        if rank == 0:
-            print(f"[{out.name}] {out} already holds a complete record: left untouched (pass "
-                  "--overwrite to run it again)", file=sys.stderr, flush=True)
         return out
-    if state == "none" and rank == 0:
-        print(f"[{out.name}] --resume: {out} holds no run yet, so a fresh one starts",
-              file=sys.stderr, flush=True)
     land, info = build_landscape(cfg, device=device, rank=rank, size=size)
     meta = {"regime": "scale", "experiment": cfg.experiment, "data": record_data(info),
             "data_info": info, "distributed": {"world_size": size, "backend": None if size == 1 else

@@ -152,3 +152,13 @@ def test_a_folder_holding_a_run_needs_resume_or_overwrite(tmp_path):
     assert toy(out, resume=True).returncode == 0
     r = toy(out)
     assert r.returncode == 2 and "complete record" in r.stderr and "--overwrite" in r.stderr
+
+
+def test_resume_before_the_first_checkpoint_says_it_starts_over(whole, tmp_path):
+    out = tmp_path / "run"
+    assert toy(out, crash="step:3").returncode == -signal.SIGKILL
+    assert not (out / "checkpoints" / "state.pt").exists()
+    r = toy(out, resume=True)
+    assert r.returncode == 0, r.stderr
+    assert "has no checkpoint yet (stopped before its first), so the run starts over" in r.stderr
+    assert files(out) == whole
