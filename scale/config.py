@@ -184,7 +184,8 @@ WORK_PER_OUTPUT = 3.0
 FIXED_COPIES = 12  # θ, θ_prev, g, θ_0, the model's parameters, products, projections, the moves
 # the three parts above came to 0.87–0.99 of the peak RSS measured for short cpu-preset runs
 # (AlexNet 1/16 at n_D 256 and 1024, AlexNet 1/4 and VGG-16 1/2 at n_D 64): the rest is the
-# allocator's slack and short-lived temporaries
+# allocator's slack and short-lived temporaries. Where the graphs dominate the estimate is high
+# (VGG-16 1/8 at n_D 512, the whole set's graph held: 1.54x the measured peak with this margin)
 OVERHEAD = 0.15
 IMAGE_FLOATS = 3 * 32 * 32
 
