@@ -175,9 +175,11 @@ def rel_err(values, ref) -> float:
 
 @settings(max_examples=25, deadline=None)
 @given(k=st.integers(1, 12), seed=st.integers(0, 10_000), tol=st.sampled_from([1e-3, 1e-5, 1e-8]),
-       n=st.integers(60, 150), spread=st.floats(0.0, 1.0))
+       n=st.integers(60, 150), spread=st.floats(0.0, 0.7))
 def test_lanczos_meets_the_asked_eigenvalue_accuracy_on_planted_spectra(k, seed, tol, n, spread):
-    """Twelve outliers 3 % apart (spread 0) to spread out, over a bulk in [−0.1, 1]. In a tight
+    """Twelve outliers 3 % apart (spread 0) to spread out, over a bulk in [−0.1, 1] (spread ≤ 0.7
+    keeps the twelfth at 11.5·(1 − 11·(0.03 + 0.7/15)) ≈ 1.8, above the bulk: at spread 1 it
+    would be negative and the top 11 would include bulk values, which no outlier test is about). In a tight
     cluster an eigenvalue the Krylov space has not met yet can be skipped (by this rule as by any
     Krylov method stopped early: see ``_settled``), so there only "each value is an eigenvalue to
     tol" is asserted."""

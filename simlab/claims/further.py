@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,21 +52,26 @@ def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
 
     runs = sc.gate(pool, real, validated)
 
+    notes: dict[str, str] = {}
+
     def numbers(r):
         f, src = rd.near_zero(r, th)
-        if src != "exact":
-            val, _ = rd.validated_density_near_zero(r, th)
-            f, band = val["near_zero_fraction"], val["band"]
-        else:
-            band = th.eps
-        return {"near_zero_fraction": f, "band": band, "n_params": n_params(r), "exact": src == "exact"}
+        if src == "exact":
+            return {"near_zero_fraction": f, "band": th.eps, "n_params": n_params(r),
+                    "source": "exact"}
+        val, why = rd.validated_density_near_zero(r, th)
+        notes[why] = rd.label(r)
+        return {**val, "n_params": n_params(r), "source": "density"}
 
     sets = st.over_seeds(runs, numbers, lambda n: n["near_zero_fraction"] >= th.f1_fraction,
                          lambda m: f"near-zero {m['near_zero_fraction']:.3g} at |λ| ≤ {m['band']:g}·λ_1 "
                                    f"({m['n_params']:.0f} parameters; ≥ {th.f1_fraction:g})", th)
-    return claim_map("F1", sets, sc.na, threshold=thresholds_of(
+    v = claim_map("F1", sets, sc.na, threshold=thresholds_of(
         th, "eps", "f1_fraction", "f1_min_params", "f1_validation"), runs=sc.used,
         excluded=sc.excluded, none_reason="no run with a spectrum or spectral density")
+    if notes:   # which SLQ settings the scale fractions were read with, and at which band
+        v = dataclasses.replace(v, reason=f"{v.reason}; densities: " + " / ".join(sorted(notes)))
+    return v
 
 
 def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
