@@ -22,23 +22,13 @@ from simlab.claims import (CLAIM_IDS, FAILS, HOLDS, INCONCLUSIVE, MIXED, NOT_APP
 from simlab.claims.lowell import OTHER_PROTOCOLS
 from simlab.errors import UsageError
 from simlab.paper.bridge import PATHS, QUANTITIES
+from simlab.paper.headline import (_cell, _rel, choices_section, coverage, headline,  # noqa: F401
+                                   not_applicable_section, split, verdicts)
 from simlab.paper.published import CANNOT, PUBLISHED
 from simlab.record import Record
 
 REGIMES = ("toy", "scale")
 EDGE_CLAIMS = ("L1", "L2", "L3", "L4", "L5", "L6", "L7", "L10")
-
-
-def _cell(text, n: int = 160) -> str:
-    text = str(text).replace("\n", " ").replace("|", "\\|")
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _rel(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _show(x) -> str:
@@ -51,8 +41,6 @@ def _show(x) -> str:
     return str(x)
 
 
-from simlab.paper.headline import (choices_section, coverage, headline, not_applicable_section,  # noqa: E402,F401
-                                   split, verdicts)
 
 
 def _verdict_cell(v: Verdict, g: str) -> str:
