@@ -10,16 +10,22 @@ import numpy as np
 from simlab.claims import readers as rd
 from simlab.claims import settings as st
 from simlab.claims.sagun import lambda_min_max
-from simlab.claims.verdict import (FAILS, HOLDS, NOT_MEASURED, REPORTED, Setting, Thresholds,
+from simlab.claims.verdict import (FAILS, HOLDS, MIXED, NOT_MEASURED, REPORTED, Setting, Thresholds,
                                    Verdict, claim_map, fmt, thresholds_of)
 from simlab.record import Record
 
 
-def _units(cid: str, units: dict, threshold: dict, used, none_reason: str) -> Verdict:
-    """Verdict of checks that are each their own setting (a prediction check, a Langevin run)."""
+def _units(cid: str, units: dict, threshold: dict, used, none_reason: str,
+           every: bool = False) -> Verdict:
+    """Verdict of checks that are each their own setting (a prediction check, a Langevin run).
+    ``every``: exact checks (the analytic predictions), where one failed check fails the claim
+    rather than making a map of where it holds."""
     sets = [Setting(k, status, stat.get("why", ""), {k2: v for k2, v in stat.items() if k2 != "why"})
             for k, (status, stat) in units.items()]
-    return claim_map(cid, sets, [], threshold=threshold, runs=used, none_reason=none_reason)
+    v = claim_map(cid, sets, [], threshold=threshold, runs=used, none_reason=none_reason)
+    if every and v.status == MIXED:
+        v = dataclasses.replace(v, status=FAILS, reason="fails: an exact check failed — " + v.reason)
+    return v
 
 
 def evaluate_F1(records: Sequence[Record], th: Thresholds) -> Verdict:
@@ -197,7 +203,7 @@ def _evaluate_prediction(cid: str, records: Sequence[Record], th: Thresholds) ->
                 continue
             units[name] = (HOLDS if ok else FAILS, stat)
             used.append(rd.label(r))
-    return _units(cid, units, {}, used, f"no predictions record holds {cid}")
+    return _units(cid, units, {}, used, f"no predictions record holds {cid}", every=True)
 
 
 def prediction_evaluator(cid: str):
