@@ -73,6 +73,7 @@ def _verdicts(records) -> dict:
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_compacted_records_give_identical_verdicts_report_and_figures(grid, monkeypatch, capsys):
     root, full, lean = grid
     rels = [p.relative_to(full).as_posix() for p in find_records([full])]
@@ -101,6 +102,7 @@ def test_compacted_records_give_identical_verdicts_report_and_figures(grid, monk
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_compacted_records_hold_exactly_what_the_readers_read(grid):
     _, full, lean = grid
     n_in = sum(p.stat().st_size for p in full.rglob("*") if p.is_file())
@@ -145,6 +147,7 @@ def test_compacted_records_hold_exactly_what_the_readers_read(grid):
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_rewritten_files_are_byte_identical_when_nothing_is_dropped(grid):
     """json.dumps of each parsed point is what RecordWriter.append wrote: with no key dropped the
     compacted telemetry is the runner's file byte for byte (no float is re-rounded)."""
@@ -166,6 +169,7 @@ def test_rewritten_files_are_byte_identical_when_nothing_is_dropped(grid):
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_compaction_is_idempotent_skips_unfinished_runs_and_prunes_on_request(grid, tmp_path,
                                                                               capsys):
     _, full, lean = grid
@@ -199,6 +203,7 @@ def test_compaction_is_idempotent_skips_unfinished_runs_and_prunes_on_request(gr
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_verify_fails_when_a_key_a_reader_uses_is_dropped(grid, tmp_path):
     """The check that guards the committed records can fail: without ρ no run reaches the edge."""
     _, full, _ = grid
@@ -209,6 +214,7 @@ def test_verify_fails_when_a_key_a_reader_uses_is_dropped(grid, tmp_path):
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_dry_run_on_compacted_records_shows_them_done(grid, capsys):
     _, _, lean = grid
     capsys.readouterr()
@@ -254,6 +260,7 @@ def headline_mismatch(records_dir: Path, report: Path) -> str:
 
 
 @needs_cifar
+@pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_a_report_whose_headline_its_records_do_not_give_is_caught(grid, tmp_path):
     root, _, lean = grid
     report = tmp_path / "report" / "report.md"
