@@ -24,8 +24,7 @@ from simlab.errors import UsageError, check_device, check_out_dir, check_seed, r
 from simlab.models import mlp_param_count
 from simlab.toy import data as toy_data
 from simlab.toy.data import DATASETS
-from simlab.trainer import SCHEDULES
-from simlab.toy.run import DTYPES, MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
+from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
 
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
 MAX_THREADS = 4096
@@ -196,14 +195,21 @@ def plan(cfg: ToyConfig) -> list[str]:
     every = tc.cadence() or cfg.max_steps or 1
     points = cfg.max_steps // every + 2
     step = 4.0 * n * n_data
-    point = (8.0 * n * n * n_data + n**3 / 3) if cfg.eig_method == "dense" else 8.0 * n * n_data * 3 * cfg.k
-    seconds = (cfg.max_steps * step + points * point) / NOMINAL_FLOPS
+    dense = 8.0 * n * n * n_data + n**3 / 3       # one exact Hessian and its eigendecomposition
+    point = dense if cfg.eig_method == "dense" else 8.0 * n * n_data * 3 * cfg.k
+    spectra = ((2 + (cfg.max_steps // cfg.dense_every if cfg.dense_every else 0))
+               if cfg.full_spectra else 0)
+    seconds = (cfg.max_steps * step + points * point + spectra * dense) / NOMINAL_FLOPS
     dims = "-".join(str(d) for d in (INPUT_DIM.get(cfg.dataset, cfg.input_dim), *cfg.widths(),
                                      n_classes(cfg)))
     return [f"toy run: {cfg.dataset}, {n_data} examples, MLP {dims} {cfg.activation} "
             f"({n:,} parameters), {cfg.loss}, η = {cfg.lr:g}",
             f"up to {cfg.max_steps:,} steps, telemetry every {every} ({points} points, "
-            f"{cfg.eig_method} top-{cfg.k}); estimated cost ≈ {_duration(seconds)} on one core"]
+            f"{cfg.eig_method} top-{cfg.k}), "
+            + (f"{spectra} full dense spectra (θ_0, end" + (f", every {cfg.dense_every}" if cfg.dense_every
+                                                          else "") + f"; {_duration(spectra * dense / NOMINAL_FLOPS)})"
+               if spectra else "no full spectra (--no-full-spectra)")
+            + f"; estimated cost ≈ {_duration(seconds)} on one core"]
 
 
 def _duration(seconds: float) -> str:

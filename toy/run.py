@@ -94,6 +94,9 @@ class ToyConfig:
     eig_tol: float = option(1e-4, "lanczos: residual tolerance")
     dense_every: int = option(0, "the full dense spectrum also every N iterations, in arrays.npz and "
                               "summary[\"dense_spectra\"] (0: at θ_0 and the end only)")
+    full_spectra: bool = option(True, "every eigenvalue of the dense Hessian at θ_0 and at the end "
+                                "(and every --dense-every); --no-full-spectra when the run needs "
+                                "only the top-k telemetry (Sagun's claims then have no spectrum)")
     eigenvalues_only: bool = option(False, "dense spectra by eigvalsh, H not kept (else H at θ_0 "
                                     "and at the end go in arrays.npz, n² floats each)")
     snapshot_every: int = option(0, "save θ every N iterations (0: never)")
@@ -162,6 +165,9 @@ class ToyConfig:
             raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
         if self.dense_every < 0:
             raise UsageError(f"--dense-every must be ≥ 0, got {self.dense_every}")
+        if self.dense_every and not self.full_spectra:
+            raise UsageError(f"--dense-every {self.dense_every} asks for full spectra during the run: "
+                             "drop --no-full-spectra, or --dense-every 0")
         if self.dense_every and self.snapshot_every and self.dense_every % self.snapshot_every:
             raise UsageError(f"--dense-every {self.dense_every} takes its spectra at θ snapshots: "
                              f"make it a multiple of --snapshot-every {self.snapshot_every}")
@@ -240,12 +246,12 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     train_s = time.perf_counter() - t0
     n_c = info["n_classes"]
     t1 = time.perf_counter()
-    steps, spectra, H0, H = dense_spectra(land, cfg, out, result)
+    steps, spectra, H0, H = dense_spectra(land, cfg, out, result) if cfg.full_spectra else ([], [], None, None)
     dense_s = time.perf_counter() - t1
-    lam0 = spectra[0]
+    lam0 = spectra[0] if spectra else None
     # the final spectrum is taken at the last θ with a finite loss (a diverged run's has none)
     theta = result.theta_finite
-    lam = spectra[-1] if theta is not None else None
+    lam = spectra[-1] if theta is not None and spectra else None
     summary = {
         "regime": "toy", "experiment": cfg.experiment,
         "n_params": land.n_params, "dataset": info["name"], "n_data": info["n_data"],
@@ -257,22 +263,26 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
         "final_loss": result.loss, "final_grad_norm": result.grad_norm,
         "theta_norm_init": float(torch.linalg.vector_norm(land.theta0)),
         "spectrum_step": result.step_finite,
-        "eigenvalues_init": lam0.tolist(),
-        **{f"{k}_init": v for k, v in spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps).items()},
+        **({"eigenvalues_init": lam0.tolist(), **{
+            f"{k}_init": v for k, v in spectrum_stats(lam0, n_classes=n_c, eps=cfg.eps).items()}}
+           if lam0 is not None else {}),
         "eps": cfg.eps,
     }
-    arrays = {"dense_steps": np.asarray(steps), "dense_eigenvalues": np.stack(spectra),
-              "eigenvalues_init": lam0}
-    if not cfg.eigenvalues_only:
-        arrays["hessian_init"] = H0.cpu().numpy()
-    if theta is not None:
-        arrays["eigenvalues"] = lam
+    arrays = {}
+    if lam0 is not None:
+        arrays = {"dense_steps": np.asarray(steps), "dense_eigenvalues": np.stack(spectra),
+                  "eigenvalues_init": lam0}
         if not cfg.eigenvalues_only:
-            arrays["hessian"] = H.cpu().numpy()
+            arrays["hessian_init"] = H0.cpu().numpy()
+    if theta is not None:
         summary.update({"final_accuracy": land.accuracy(theta),
-                        "theta_norm": float(torch.linalg.vector_norm(theta)),
-                        "eigenvalues": lam.tolist(),
-                        **spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)})
+                        "theta_norm": float(torch.linalg.vector_norm(theta))})
+        if lam is not None:
+            arrays["eigenvalues"] = lam
+            if not cfg.eigenvalues_only:
+                arrays["hessian"] = H.cpu().numpy()
+            summary.update({"eigenvalues": lam.tolist(),
+                            **spectrum_stats(lam, n_classes=n_c, eps=cfg.eps)})
     writer.save_arrays(arrays)
     summary.update({
         "dense_spectra": [{"step": s, **spectrum_stats(w, n_classes=n_c, eps=cfg.eps)}
