@@ -148,7 +148,7 @@ def load_tensor_file(path: Path | str, what: str = "file") -> Any:
 def _load_failure(err: Exception) -> str:
     """What was wrong with a file torch.load(weights_only=True) refused, in a few words: the
     pickled global it met, else the first line of the error, never torch's advice to load it
-    with weights_only=False (which would run whatever the file holds)."""
+    with the tensors-only guard turned off (which would run whatever the file holds)."""
     import re
 
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
