@@ -383,11 +383,18 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
                    f"{_show(s.get('stop_reason'))} | {_show(w)} |")
     out += ["", f"Total wall time of the runs: {total / 60:.1f} min.", "",
             "## Environment", ""] + [f"- {k}: `{v}`" for k, v in env.items()]
-    out += ["", "## Regenerate", "", "```", "pip install -e .",
-            f"python -m simlab paper run{preset_flag} --runs {_rel(runs_dir, base)}",
-            f"python -m simlab paper report --runs {_rel(runs_dir, base)}"
-            + (f" --out {_rel(report_path, base)}" if report_path.name != "report.md" else "")
-            + preset_flag, "```", ""]
+    rel = _rel(runs_dir, base)
+    if rel == "paper/records":   # the committed, compacted records: runs go to paper/runs first
+        steps = [f"python -m simlab paper report{preset_flag}      # from the committed records",
+                 f"python -m simlab paper run{preset_flag}         # the runs themselves, into paper/runs",
+                 "python -m simlab paper compact        # paper/runs → paper/records",
+                 f"python -m simlab paper report{preset_flag}"]
+    else:
+        steps = [f"python -m simlab paper run{preset_flag} --runs {rel}",
+                 f"python -m simlab paper report --runs {rel}"
+                 + (f" --out {_rel(report_path, base)}" if report_path.name != "report.md" else "")
+                 + preset_flag]
+    out += ["", "## Regenerate", "", "```", "pip install -e .", *steps, "```", ""]
     return "\n".join(out)
 
 
