@@ -39,6 +39,11 @@ def parser() -> ArgumentParser:
     r.add_argument("--only", nargs="+", metavar="GRID",
                    help="run only these grids (see `paper list`), or run folders")
     r.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="where the records go")
+    r.add_argument("--records", type=Path, default=DEFAULT_RECORDS,
+                   help="a folder of kept records (default paper/records, the committed ones): "
+                        "a run complete there with the same config is not run again")
+    r.add_argument("--fresh", action="store_true",
+                   help="ignore --records: run everything --runs lacks")
     r.add_argument("--dry-run", action="store_true", help="list the runs and their status")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--threads", type=nonnegative(int), default=1,
@@ -71,23 +76,26 @@ def parser() -> ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from simlab.paper.runner import holder, run_grid, status
+    from simlab.paper.runner import holder, kept, run_grid, status
 
     check_out_dir(a.runs, "--runs")
     runs = select(grid(a.preset), a.only)
+    also = [] if a.fresh or not a.records.is_dir() else [a.records]
     if a.dry_run:
         total = 0.0
         for r in runs:
-            st = status(r, a.runs)
+            st = status(r, a.runs, also)
+            if st == "done" and status(r, a.runs) != "done" and kept(r, also) is not None:
+                st = "kept"
             if st != "done" and holder(r, a.runs) is not None:
                 st = "running"
-            if st != "done":
+            if st not in ("done", "kept"):
                 total += r.cost_s
             print(f"{st:<8} {r.regime:<6} {r.name:<40} ~{r.cost_s:>5.0f} s  {' '.join(r.claims)}")
         print(f"{len(runs)} runs; still to run: about {total / 60:.0f} min of one core")
         return 0
     t0 = time.perf_counter()
-    res = run_grid(runs, a.runs, progress=not a.quiet, threads=a.threads)
+    res = run_grid(runs, a.runs, progress=not a.quiet, threads=a.threads, also=also)
     busy = f", {len(res.busy)} left to other processes" if res.busy else ""
     print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete{busy}, "
           f"{len(res.failed)} not run; {time.perf_counter() - t0:.1f} s; records in {a.runs}")

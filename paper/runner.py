@@ -8,6 +8,12 @@ folder is removed and the run starts again (bridge runs take seconds and keep no
 A run that raises a usage or data error (e.g. CIFAR-10 absent) is reported and skipped; the rest
 of the grid still runs.
 
+Records kept elsewhere count too: ``run_grid(..., also=[paper/records])`` treats a run whose
+complete record of this very config is in one of those folders (the compacted records committed
+beside the report) as done, and a continuation or alias whose source is only there reads it from
+there (a continuation replays its source's GD from the config, so no weights are needed). A grid
+therefore continues across sessions from what was committed, not from scratch.
+
 Several processes may work on one grid at once (e.g. one per core): each run is claimed by a
 lock file ``.locks/<run>.lock`` under the runs directory, created exclusively and holding the
 owner's pid; a process skips runs another live process holds, and takes over the lock of a
@@ -77,13 +83,34 @@ def same_config(run: Run, run_dir: Path) -> bool:
     return old == new
 
 
-def status(run: Run, runs_dir: Path) -> str:
-    """``done`` (summary.json of this very config), ``stale`` (a complete record written with a
-    different config: it is redone), ``partial`` (a folder without a summary), or ``todo``."""
+def kept(run: Run, also=()) -> Path | None:
+    """The first folder of ``also`` holding a complete record of ``run`` with this very config."""
+    for root in also:
+        d = Path(root) / run.name
+        if is_complete(d) and not stale_fields(run, d):
+            return d
+    return None
+
+
+def status(run: Run, runs_dir: Path, also=()) -> str:
+    """``done`` (summary.json of this very config, under ``runs_dir`` or one of ``also``),
+    ``stale`` (a complete record written with a different config: it is redone), ``partial`` (a
+    folder without a summary), or ``todo``."""
     d = runs_dir / run.name
     if is_complete(d):
         return "stale" if stale_fields(run, d) else "done"
+    if kept(run, also) is not None:
+        return "done"
     return "partial" if d.exists() else "todo"
+
+
+def source_dir(source: str, runs_dir: Path, also=()) -> Path:
+    """Where a continuation's or alias's source record is: ``runs_dir`` when complete there, else
+    the first of ``also`` that holds it complete (else ``runs_dir``, for the error message)."""
+    for root in (runs_dir, *also):
+        if is_complete(Path(root) / source):
+            return Path(root) / source
+    return Path(runs_dir) / source
 
 
 LOCKS = ".locks"
@@ -140,11 +167,12 @@ def release(run: Run, runs_dir: Path) -> None:
         pass
 
 
-def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> None:
+def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, also=()) -> None:
     """Run one grid entry into ``out`` (which holds no complete record), on ``threads`` torch
     CPU threads (0: torch's default). One thread is the default: these nets are small, and on a
     shared two-core machine a second intra-op thread mostly waits (measured here: the same tiny
-    scale run took 8 s on one thread and up to 58 s on two while other work ran)."""
+    scale run took 8 s on one thread and up to 58 s on two while other work ran). A source a
+    continuation or alias needs is looked up under ``out``'s runs folder, then under ``also``."""
     before = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
@@ -168,13 +196,16 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1) -> 
             return
         if out.exists():
             shutil.rmtree(out)
+        runs_dir = out.parents[len(Path(run.name).parts) - 1]
         if run.kind == "alias":
-            copy_as(out.parents[len(Path(run.name).parts) - 1] / run.config.source, out,
-                    run.config.experiment, run.config.source)
+            copy_as(source_dir(run.config.source, runs_dir, also), out, run.config.experiment,
+                    run.config.source)
         elif run.kind == "continuation":
             from simlab.continuation import run as continuation_run
 
-            continuation_run(run.config, out, runs_dir=out.parents[len(Path(run.name).parts) - 1],
+            src = source_dir(run.config.source, runs_dir, also)
+            continuation_run(run.config, out,
+                             runs_dir=src.parents[len(Path(run.config.source).parts) - 1],
                              progress=progress)
         elif run.kind == "bridge":
             from simlab.paper.bridge import run as bridge_run
@@ -216,15 +247,18 @@ def copy_as(src: Path, out: Path, experiment: str, source_name: str) -> None:
 
 
 def run_grid(runs: list[Run], runs_dir: Path | str, *, progress: bool = True,
-             threads: int = 1, log=None) -> GridResult:
-    """Run every entry of ``runs`` that is not complete under ``runs_dir``."""
+             threads: int = 1, log=None, also=()) -> GridResult:
+    """Run every entry of ``runs`` that is not complete under ``runs_dir`` or one of ``also``
+    (folders of kept records, e.g. the committed ``paper/records``)."""
     runs_dir = Path(runs_dir)
+    also = [Path(a) for a in also if Path(a).resolve() != runs_dir.resolve()]
     log = log or (lambda m: print(m, file=sys.stderr))
     res = GridResult()
-    todo = [r for r in runs if status(r, runs_dir) != "done"]
+    todo = [r for r in runs if status(r, runs_dir, also) != "done"]
     res.skipped = [r.name for r in runs if r not in todo]
     if res.skipped:
-        log(f"{len(res.skipped)} of {len(runs)} runs already complete under {runs_dir}: skipped")
+        where = " or ".join(str(p) for p in (runs_dir, *also))
+        log(f"{len(res.skipped)} of {len(runs)} runs already complete under {where}: skipped")
     bar = tqdm(todo, desc="paper grid", unit="run", disable=not progress or None,
                dynamic_ncols=True)
     for run in bar:
@@ -235,10 +269,10 @@ def run_grid(runs: list[Run], runs_dir: Path | str, *, progress: bool = True,
             continue
         t0 = time.perf_counter()
         try:
-            if status(run, runs_dir) == "done":  # finished by another process meanwhile
+            if status(run, runs_dir, also) == "done":  # finished by another process meanwhile
                 res.skipped.append(run.name)
                 continue
-            execute(run, runs_dir / run.name, progress=progress, threads=threads)
+            execute(run, runs_dir / run.name, progress=progress, threads=threads, also=also)
         except UsageError as e:  # DataError is a UsageError: the grid goes on without this run
             res.failed.append((run.name, str(e)))
             log(f"{run.name}: not run: {e}")

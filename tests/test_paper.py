@@ -224,3 +224,41 @@ def test_the_report_shows_the_slq_validation_or_says_it_is_missing(tmp_path):
     if SLQ_VALIDATION.is_file():
         shown = "\n".join(slq_section())
         assert "narrowest band within the tolerance" in shown and "1 × 20" in shown
+
+
+def test_records_kept_elsewhere_count_as_done_and_feed_continuations_and_aliases(tmp_path):
+    """paper run continues from the committed records: a run complete (same config) in a kept
+    folder is skipped, a continuation or alias whose source is only there reads it from there,
+    and a kept record of another config does not count."""
+    from simlab.paper.records import compact
+    from simlab.paper.runner import status
+
+    runs = {r.name: r for r in grid("smoke")}
+    src = runs["toy/lr_sweep/lr0.2_s0"]
+    cont, alias = runs["toy/continuation/lr_sweep_lr0.2_s0"], runs["toy/edge_nd/nD60"]
+    full, kept, new = tmp_path / "full", tmp_path / "kept", tmp_path / "new"
+    assert run_grid([src], full, progress=False, log=lambda m: None).ran == [src.name]
+    compact(full, kept)  # what paper/records holds: no weights, no checkpoints
+    assert not (kept / src.name / "weights.pt").exists()
+
+    assert status(src, new) == "todo" and status(src, new, [kept]) == "done"
+    res = run_grid([src, cont, alias], new, progress=False, log=lambda m: None, also=[kept])
+    assert res.skipped == [src.name] and res.ran == [cont.name, alias.name] and not res.failed
+    assert not (new / src.name).exists()
+    c = json.loads((new / cont.name / "summary.json").read_text())
+    assert c["source"] == src.name
+    a = json.loads((new / alias.name / "summary.json").read_text())
+    assert a["alias_of"] == src.name and a["experiment"] == alias.config.experiment
+
+    # the continuation replays GD from the source's config: the same record from the full source
+    ref = run_grid([cont], full, progress=False, log=lambda m: None)
+    assert ref.ran == [cont.name]
+    r = json.loads((full / cont.name / "summary.json").read_text())
+    assert ({k: r[k] for k in ("valid", "invalid_reason", "continuation")}
+            == {k: c[k] for k in ("valid", "invalid_reason", "continuation")})
+
+    # a kept record of another config is stale there: not done
+    cfg = json.loads((kept / src.name / "config.json").read_text())
+    cfg["config"]["lr"] = 0.3
+    (kept / src.name / "config.json").write_text(json.dumps(cfg))
+    assert status(src, tmp_path / "other", [kept]) == "todo"
