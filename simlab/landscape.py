@@ -312,12 +312,27 @@ class Landscape:
 
     def chunk_loss(self, theta: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         """This chunk's share of the mean: Σ_chunk ℓ / N."""
-        out = self.outputs(theta, xb)
+        return self.output_loss(self.outputs(theta, xb), yb)
+
+    def output_loss(self, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """A chunk's share of the mean as a function of its outputs f (batch × n_outputs):
+        Σ_chunk ℓ(f, y) / N."""
         if self.loss_name == "ce":
             s = F.cross_entropy(out, yb, reduction="sum")
         else:
             s = F.mse_loss(out, F.one_hot(yb, self.n_classes).to(out.dtype), reduction="sum")
         return s / self._norm
+
+    def output_hvp(self, out: torch.Tensor, yb: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """∇²_f (Σ_chunk ℓ / N) u: the Hessian of :meth:`output_loss` w.r.t. the outputs times
+        u (batch × n_outputs), block-diagonal over examples. Cross-entropy: per example
+        (diag(p) − p pᵀ) u / N with p = softmax(f); MSE: 2 u / N."""
+        if self.loss_name == "ce":
+            p = torch.softmax(out, dim=-1)
+            return (p * u - p * (p * u).sum(dim=-1, keepdim=True)) / self._norm
+        if self.loss_name == "mse":
+            return 2.0 * u / self._norm
+        return jvp(lambda o: grad(self.output_loss)(o, yb), (out,), (u,))[1]
 
     # --- full-batch quantities ----------------------------------------------------------------
     def _theta(self, theta, name: str = "theta") -> torch.Tensor:
@@ -397,9 +412,32 @@ class Landscape:
         all_reduce(H)
         return (H + H.T) / 2
 
-    def operator(self, theta: torch.Tensor, *, hold_graph: bool | None = None):
-        """The Hessian at θ as a :class:`simlab.operators.HVPOperator` (``hold_graph``: None
-        follows the memory budget, True holds every chunk's graph, False none)."""
-        from simlab.operators import HVPOperator
+    def param_indices(self, params) -> torch.Tensor:
+        """The positions in the flat θ of the named parameters (names as in
+        ``model.named_parameters()``, e.g. ``"0.weight"``), in θ's order, as a LongTensor."""
+        if isinstance(params, str):
+            params = [params]
+        names = list(params)
+        unknown = [p for p in names if p not in self._names]
+        if unknown or not names:
+            raise UsageError(f"params must name the model's parameters ({', '.join(self._names)}); "
+                             f"got {', '.join(map(repr, unknown)) if unknown else 'none'}")
+        starts = np.cumsum([0, *self._numels])
+        return torch.cat([torch.arange(int(starts[i]), int(starts[i + 1]))
+                          for i, name in enumerate(self._names) if name in names])
 
-        return HVPOperator(self, self._theta(theta), hold_graph=hold_graph)
+    def operator(self, theta: torch.Tensor, *, hold_graph: bool | None = None,
+                 curvature: str = "hessian", params=None):
+        """A curvature matrix at θ as an operator: ``curvature="hessian"`` the Hessian
+        (:class:`~simlab.operators.HVPOperator`), ``"ggn"`` the generalised Gauss–Newton matrix
+        (:class:`~simlab.operators.GGNOperator`); ``params`` (parameter names) restricts it to
+        their block (:class:`~simlab.operators.BlockOperator`). ``hold_graph``: None follows the
+        memory budget, True holds every chunk's graph, False none."""
+        from simlab.operators import BlockOperator, GGNOperator, HVPOperator
+
+        kinds = {"hessian": HVPOperator, "ggn": GGNOperator}
+        if curvature not in kinds:
+            raise UsageError(f"unknown curvature {curvature!r}; choose one of {', '.join(kinds)}")
+        idx = None if params is None else self.param_indices(params)
+        op = kinds[curvature](self, self._theta(theta), hold_graph=hold_graph)
+        return op if idx is None else BlockOperator(op, idx)

@@ -1,7 +1,9 @@
 """One linear-operator type for every curvature matrix.
 
-A dense matrix (the toy regime's exact Hessian) and the matrix-free Hessian-vector product (the
-scale regime) present the same interface, so every eigensolver and estimator is written once:
+A dense matrix (the toy regime's exact Hessian), the matrix-free Hessian-vector product (the
+scale regime), the generalised Gauss–Newton matrix and any principal sub-block of these (one
+layer's parameters) present the same interface, so every eigensolver and estimator is written
+once:
 
     op.shape              (n, n)
     op.dtype, op.device   of the vectors it takes and returns
@@ -16,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
+from torch.func import jvp, vjp
 
 from simlab.distributed import all_reduce
+from simlab.errors import UsageError
 
 
 class Operator:
@@ -137,3 +141,114 @@ class HVPOperator(Operator):
     def release(self):
         """Drop the held graphs (frees their memory)."""
         self._graphs = None
+
+
+class GGNOperator(Operator):
+    """The generalised Gauss–Newton matrix of a :class:`~simlab.landscape.Landscape` at θ,
+    matrix-free:
+
+        G = Σ_chunks J_cᵀ H_c J_c,   J_c = ∂f_θ(X_c)/∂θ,   H_c = ∇²_f (Σ_{x∈c} ℓ(f, y) / N),
+
+    the Hessian with the term Σ (∂ℓ/∂f) ∇²_θ f left out (the full-batch mean's N as in the
+    loss). H_c is block-diagonal over examples: for cross-entropy (diag(p) − p pᵀ)/N with
+    p = softmax(f), for MSE 2I/N (:meth:`Landscape.output_hvp`), so G is positive semi-definite
+    for both; for a loss callable, the Hessian of the criterion w.r.t. the outputs by autograd.
+    Each product is, per chunk, a forward-mode J v (``torch.func.jvp``), H_c times it, and one
+    reverse-mode product with Jᵀ (``torch.func.vjp``); the first ``landscape.held_chunks``
+    chunks keep their reverse graph between products (``hold_graph`` as for
+    :class:`HVPOperator`). Equal to the Hessian where f is linear in θ.
+    """
+
+    def __init__(self, landscape, theta: torch.Tensor, *, hold_graph: bool | None = None):
+        super().__init__()
+        self.landscape = landscape
+        self.theta = theta.detach()
+        n = self.theta.numel()
+        self.shape = (n, n)
+        self.dtype, self.device = landscape.dtype, landscape.device
+        chunks = list(landscape.chunks())
+        if hold_graph is None:
+            n_held = landscape.held_chunks
+        else:
+            n_held = len(chunks) if hold_graph else 0
+        self._held_data, self._free_data = chunks[:n_held], chunks[n_held:]
+        self.hold_graph = n_held > 0
+        self._graphs = None
+
+    def _outputs_fn(self, xb):
+        return lambda th: self.landscape.outputs(th, xb)
+
+    def _chunk_product(self, v, xb, yb, vjp_fn=None):
+        out, Jv = jvp(self._outputs_fn(xb), (self.theta,), (v,))  # (batch, n_outputs) each
+        u = self.landscape.output_hvp(out.detach(), yb, Jv)
+        if vjp_fn is None:
+            _, vjp_fn = vjp(self._outputs_fn(xb), self.theta)
+        return vjp_fn(u)[0]
+
+    def _matvec(self, v):
+        if self._graphs is None:
+            self._graphs = [vjp(self._outputs_fn(xb), self.theta)[1] for xb, _ in self._held_data]
+        out = torch.zeros_like(self.theta)
+        for (xb, yb), vjp_fn in zip(self._held_data, self._graphs):
+            out += self._chunk_product(v, xb, yb, vjp_fn)
+        for xb, yb in self._free_data:
+            out += self._chunk_product(v, xb, yb)
+        return all_reduce(out)
+
+    def release(self):
+        """Drop the held graphs (frees their memory)."""
+        self._graphs = None
+
+
+class BlockOperator(Operator):
+    """The principal sub-block A[I, I] of an operator A for an index set I (one layer's
+    parameters, any subset of θ): v ↦ (A P v)[I], P placing v at the positions I of a zero
+    vector. The curvature of the loss restricted to those parameters, the others held fixed
+    (not a Schur complement). Each product is one product of A (no cheaper than A's), and
+    ``n_matvecs`` counts the block's own; A's count goes on as usual.
+
+    ``indices``: positions in θ (a 1-D integer sequence or tensor, distinct, kept in the order
+    given) or a boolean mask of length n; :meth:`Landscape.param_indices` gives a layer's.
+    """
+
+    def __init__(self, op: Operator, indices):
+        super().__init__()
+        if not (hasattr(op, "matvec") and isinstance(getattr(op, "shape", None), tuple)):
+            raise UsageError(f"op must be a simlab Operator, got {type(op).__name__}")
+        n = op.shape[0]
+        idx = torch.as_tensor(indices)
+        if idx.dtype == torch.bool:
+            if idx.shape != (n,):
+                raise UsageError(f"a boolean mask of indices needs the operator's length {n}, got "
+                                 f"shape {tuple(idx.shape)}")
+            idx = torch.nonzero(idx).reshape(-1)
+        if idx.ndim != 1 or idx.numel() == 0 or idx.dtype.is_floating_point or idx.dtype.is_complex:
+            raise UsageError(f"indices must be a non-empty 1-D set of integer positions, got "
+                             f"{idx.dtype} of shape {tuple(idx.shape)}")
+        idx = idx.long()
+        if int(idx.min()) < 0 or int(idx.max()) >= n:
+            raise UsageError(f"indices must lie in 0..{n - 1}, got {int(idx.min())}..{int(idx.max())}")
+        if torch.unique(idx).numel() != idx.numel():
+            raise UsageError("indices must be distinct")
+        self.op = op
+        self.indices = idx.to(op.device)
+        m = idx.numel()
+        self.shape = (m, m)
+        self.dtype, self.device = op.dtype, op.device
+
+    def _matvec(self, v):
+        full = torch.zeros(self.op.shape[0], dtype=self.dtype, device=self.device)
+        full[self.indices] = v
+        return self.op.matvec(full)[self.indices]
+
+    def matmat(self, V: torch.Tensor) -> torch.Tensor:
+        V = V.to(device=self.device, dtype=self.dtype)
+        self.n_matvecs += V.shape[1]
+        full = torch.zeros(self.op.shape[0], V.shape[1], dtype=self.dtype, device=self.device)
+        full[self.indices] = V
+        return self.op.matmat(full)[self.indices]
+
+    def dense(self) -> torch.Tensor:
+        if isinstance(self.op, DenseOperator):
+            return self.op.H[self.indices][:, self.indices]
+        return super().dense()
