@@ -20,7 +20,8 @@ from simlab.claims.verdict import (FAILS, HOLDS, SPLIT, Setting, Thresholds, Ver
                                    median, rounded, thresholds_of)
 from simlab.record import Record
 
-SINGLE_RUNS = ("toy", "scale")  # a user's own `python -m simlab toy|scale` run
+# a user's own `python -m simlab toy|scale` run, or own model (simlab.run, simlab.EdgeMonitor)
+SINGLE_RUNS = ("toy", "scale", "own")
 # other protocols' grids: the edge claims leave these to their own claims
 OTHER_PROTOCOLS = ("width_sweep", "training_spectrum", "fluctuation", "std_sweep", "random_inputs",
                    "interpolation", "continuation", "predictions", "langevin", "cusp")

@@ -13,8 +13,9 @@ from simlab.record import Record
 
 SAGUN_EXPERIMENTS = ("toy", "width_sweep", "training_spectrum", "fluctuation", "std_sweep", "mse",
                      "random_inputs", "interpolation")
-# "scale" is the scale regime's single protocol run (python -m simlab scale), as "toy" is the toy's
-LOWELL_EXPERIMENTS = ("toy", "scale", "lr_sweep", "class_sweep", "entry", "gradient_flow")
+# "scale" is the scale regime's single protocol run (python -m simlab scale), as "toy" is the toy's;
+# "own" is a user's own model (simlab.run, simlab.EdgeMonitor): a single run of Lowell's telemetry
+LOWELL_EXPERIMENTS = ("toy", "scale", "own", "lr_sweep", "class_sweep", "entry", "gradient_flow")
 GROUP_KEYS = ("regime", "dataset", "arch", "hidden", "activation", "loss", "n_classes", "n_data",
               "blob_std", "lr", "schedule")
 STOP_AT_INIT = ("target_loss", "target_accuracy", "grad_tol")
