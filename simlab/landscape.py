@@ -6,6 +6,8 @@ not grow with n_D and the result does not depend on the chunk size:
     L(θ) = (1/N) Σ_x ℓ(f_θ(x), y)          cross-entropy ("ce"): ℓ = −log softmax(f)_y, N = n_D
                                             mean squared error ("mse"): ℓ = ‖f − onehot(y)‖²,
                                             N = n_D · n_c (torch's ``mse_loss`` mean reduction)
+                                            a callable criterion(f, y) with its stated reduction
+                                            ("mean" or "sum" over a batch): N = n_D (Landscape)
     g = ∇L(θ),   Hv = ∇²L(θ) v,   accuracy = mean[argmax f = y]
 
 Each chunk contributes its *sum* divided by the global N (:meth:`Landscape.chunk_loss`, the one
@@ -33,6 +35,7 @@ one reference of the toy regime and the tests.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -49,6 +52,8 @@ from simlab.errors import UsageError, require
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
 
 LOSSES = ("ce", "mse")
+REDUCTIONS = ("mean", "sum")  # what a loss callable returns over a batch's examples
+DETERMINISM_PROBE = 64  # examples on which construction evaluates the loss twice
 HVP_METHODS = ("rev-rev", "fwd-rev")
 MEMORY_BUDGET_MB = 1024.0  # default budget for held graphs + one working chunk
 DTYPES = (torch.float32, torch.float64)  # the precisions measurements are taken in
@@ -144,6 +149,47 @@ def _output_width(model, X: torch.Tensor, device) -> int | None:
     return int(out.shape[1])
 
 
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}: " + ", ".join(type(v).__name__ for v in value)
+    return f"a {type(value).__name__}"
+
+
+def materialise(loader) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, y): every batch of a ``torch.utils.data.DataLoader`` read once and concatenated (the
+    landscape is over the whole set, so the loader's order and batch size do not matter; a
+    random transform is sampled once). Each batch must be an (inputs, labels) pair of tensors."""
+    xs, ys = [], []
+    for i, batch in enumerate(loader):
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2
+                and all(isinstance(b, torch.Tensor) for b in batch)):
+            raise UsageError(f"the DataLoader must yield (inputs, labels) pairs of tensors; its batch "
+                             f"{i} is {_describe(batch)}")
+        xs.append(batch[0])
+        ys.append(batch[1].reshape(-1) if batch[1].ndim == 0 else batch[1])
+    if not xs:
+        raise UsageError("the DataLoader yielded no batches; give it at least one example")
+    try:
+        return torch.cat(xs), torch.cat(ys)
+    except RuntimeError as e:
+        raise UsageError(f"the DataLoader's batches do not concatenate into one set: "
+                         f"{_first_line(e)}") from None
+
+
+def working_copy(model: torch.nn.Module, device, dtype) -> torch.nn.Module:
+    """A copy of ``model`` in the working device and dtype, in eval mode (no dropout; batch-norm
+    uses its running statistics): the caller's model is left as it was."""
+    try:
+        work = copy.deepcopy(model)
+    except Exception as e:  # noqa: BLE001 - whatever stops the copy, the user must hear it in one line
+        raise UsageError(f"model ({type(model).__name__}) could not be copied ({type(e).__name__}: "
+                         f"{_first_line(e)}); simlab measures a copy so that the model is left as "
+                         f"it was") from None
+    return work.to(device=device, dtype=dtype).eval()
+
+
 def check_landscape(landscape) -> None:
     """What the measuring functions take: a :class:`Landscape` (or an object with its methods)."""
     if not all(hasattr(landscape, a) for a in ("loss_grad", "loss", "accuracy", "n_params", "theta0")):
@@ -180,20 +226,48 @@ def _graph_bytes(fn) -> int:
 class Landscape:
     """Loss, gradient, HVP and accuracy of ``model`` on (X, y) as functions of a flat θ.
 
-    ``X`` and ``y`` are this process's examples (under torch.distributed: this rank's shard);
-    ``n_data`` is the global number of examples. The model's parameters at construction are
-    ``theta0``; the model itself is only used as a function (``functional_call``).
+    ``X`` and ``y`` are this process's examples (under torch.distributed: this rank's shard):
+    tensors (or numpy arrays), or ``X`` a ``torch.utils.data.DataLoader`` of (inputs, labels)
+    batches, read once (``y`` then left out). ``n_data`` is the global number of examples.
+
+    ``loss``: ``"ce"``, ``"mse"`` (see the module docstring) or a callable
+    ``criterion(outputs, y)`` with ``reduction`` stating what it returns for a batch:
+    ``"mean"`` (the mean over its examples, as ``nn.CrossEntropyLoss()``; a chunk then adds
+    criterion · |chunk| / n_D) or ``"sum"`` (the sum over its examples; a chunk adds
+    criterion / n_D). Either way L(θ) is a mean over the n_D examples; y reaches the criterion
+    as the integer labels.
+
+    The model is copied (:func:`working_copy`: the working dtype and device, eval mode) and the
+    caller's model left as it was; the copy's parameters at construction are ``theta0``, and it
+    is only used as a function (``functional_call``). Construction evaluates the loss at θ_0
+    twice on the first examples and refuses a model whose two values differ (randomness in its
+    forward pass), as curvlinops does.
 
     ``chunk_size`` fixes the examples per forward pass; left out, it follows ``memory_budget_mb``
     (``None``: no budget, one chunk and its graph held, whatever n_D).
     """
 
-    def __init__(self, model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *,
-                 loss: str = "ce", n_classes: int | None = None, chunk_size: int | None = None,
+    def __init__(self, model: torch.nn.Module, X, y=None, *,
+                 loss="ce", reduction: str | None = None, n_classes: int | None = None,
+                 chunk_size: int | None = None,
                  dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
                  hvp_method: str = "rev-rev", memory_budget_mb: float | None = MEMORY_BUDGET_MB):
-        if loss not in LOSSES:
-            raise UsageError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        self.criterion = None
+        if callable(loss) and not isinstance(loss, str):
+            if reduction not in REDUCTIONS:
+                raise UsageError(f"a loss callable needs reduction='mean' or 'sum' (what "
+                                 f"criterion(outputs, y) returns over a batch's examples), got "
+                                 f"{reduction!r}")
+            self.criterion, self.reduction = loss, reduction
+            loss = "callable"
+        elif loss not in LOSSES:
+            raise UsageError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a "
+                             f"callable criterion(outputs, y) with reduction='mean' or 'sum'")
+        elif reduction not in (None, "mean"):
+            raise UsageError(f"reduction is for a loss callable; {loss!r} is always a mean (got "
+                             f"reduction={reduction!r})")
+        else:
+            self.reduction = "mean"
         if hvp_method not in HVP_METHODS:
             raise UsageError(f"unknown HVP method {hvp_method!r}; choose one of {', '.join(HVP_METHODS)}")
         require("chunk_size", chunk_size, integer=True, positive=True, optional=True, arg=True)
@@ -201,6 +275,13 @@ class Landscape:
         if dtype not in DTYPES:
             raise UsageError(f"dtype must be one of {', '.join(map(str, DTYPES))} (the precisions "
                              f"simlab measures in), got {dtype!r}")
+        if isinstance(X, torch.utils.data.DataLoader):
+            if y is not None:
+                raise UsageError("y must be left out when X is a DataLoader (its batches hold the labels)")
+            X, y = materialise(X)
+        elif y is None:
+            raise UsageError("y is needed: Landscape(model, X, y) with one label per row of X, or "
+                             "Landscape(model, loader) with a DataLoader of (inputs, labels) batches")
         X, y = check_data(model, X, y, n_classes=n_classes)
         try:
             self.device = torch.device(device)
@@ -211,8 +292,12 @@ class Landscape:
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = False
         self.dtype = dtype
-        self.model = model.to(device=self.device, dtype=dtype)
-        self.loss_name = loss
+        self.model = working_copy(model, self.device, dtype)
+        self.loss_name = loss  # "ce", "mse" or "callable"
+        # what a record can say about the loss
+        self.loss_description = (loss if self.criterion is None else
+                                 f"{getattr(self.criterion, '__name__', type(self.criterion).__name__)}"
+                                 f" (reduction={self.reduction!r})")
         self.hvp_method = hvp_method
         self.X = X.to(device=self.device, dtype=dtype)
         self.y = y.to(device=self.device, dtype=torch.long)
@@ -238,6 +323,28 @@ class Landscape:
         self.n_params = self.theta0.numel()
         # the normaliser N of the mean: examples for CE, examples × classes for MSE
         self._norm = float(self.n_data * (self.n_classes if loss == "mse" else 1))
+        self._check_deterministic()
+
+    def _check_deterministic(self) -> None:
+        """Two evaluations of the loss at θ_0 on the first examples agree (else a UsageError);
+        a loss callable returns a scalar. The RNG is left as it was."""
+        xb, yb = self.X[:DETERMINISM_PROBE], self.y[:DETERMINISM_PROBE]
+        if not len(xb):
+            return
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+                a, b = (float(self.chunk_loss(self.theta0, xb, yb)) for _ in range(2))
+        except UsageError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the criterion's own error, in one line
+            raise UsageError(f"the loss could not be evaluated on the model's outputs: "
+                             f"{type(e).__name__}: {_first_line(e)}") from None
+        rtol = 1e-5 if self.dtype == torch.float32 else 1e-9
+        if not (a == b or math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12)):
+            raise UsageError(f"the model is not deterministic: two evaluations of the loss at θ_0 "
+                             f"on the same {len(xb)} examples gave {a!r} and {b!r}; remove the "
+                             f"randomness from its forward pass (simlab measures in eval mode)")
 
     # --- θ <-> parameters -------------------------------------------------------------------
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -319,20 +426,33 @@ class Landscape:
         Σ_chunk ℓ(f, y) / N."""
         if self.loss_name == "ce":
             s = F.cross_entropy(out, yb, reduction="sum")
-        else:
+        elif self.loss_name == "mse":
             s = F.mse_loss(out, F.one_hot(yb, self.n_classes).to(out.dtype), reduction="sum")
+        else:
+            s = self.criterion(out, yb)
+            if not isinstance(s, torch.Tensor) or s.numel() != 1:
+                shown = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+                raise UsageError(f"the loss callable must return one number (a scalar tensor) for "
+                                 f"a batch, got {shown}; give it reduction='mean' or 'sum'")
+            s = s.reshape(()) * (len(yb) if self.reduction == "mean" else 1)
         return s / self._norm
 
     def output_hvp(self, out: torch.Tensor, yb: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """∇²_f (Σ_chunk ℓ / N) u: the Hessian of :meth:`output_loss` w.r.t. the outputs times
         u (batch × n_outputs), block-diagonal over examples. Cross-entropy: per example
-        (diag(p) − p pᵀ) u / N with p = softmax(f); MSE: 2 u / N."""
+        (diag(p) − p pᵀ) u / N with p = softmax(f); MSE: 2 u / N; a loss callable: by double
+        backward through the criterion, ∇_f (∇_f ℓ · u)."""
         if self.loss_name == "ce":
             p = torch.softmax(out, dim=-1)
             return (p * u - p * (p * u).sum(dim=-1, keepdim=True)) / self._norm
         if self.loss_name == "mse":
             return 2.0 * u / self._norm
-        return jvp(lambda o: grad(self.output_loss)(o, yb), (out,), (u,))[1]
+        with torch.enable_grad():
+            o = out.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.output_loss(o, yb), o, create_graph=True)
+            if not g.requires_grad:  # a criterion linear in f
+                return torch.zeros_like(u)
+            return torch.autograd.grad(g, o, grad_outputs=u)[0]
 
     # --- full-batch quantities ----------------------------------------------------------------
     def _theta(self, theta, name: str = "theta") -> torch.Tensor:
@@ -397,13 +517,25 @@ class Landscape:
 
         H[:, j] = H e_j by forward-over-reverse, vectorised over ``block`` basis vectors with
         ``torch.func.vmap`` and summed over chunks exactly as the loss is; 64 was ~3x faster than
-        256 for a few hundred parameters on CPU (smaller intermediate tensors)."""
+        256 for a few hundred parameters on CPU (smaller intermediate tensors). With a loss
+        callable, by batched double backward instead (``is_grads_batched``): the criterion then
+        needs only what training needs (torch's forward mode fails through some criteria, e.g.
+        ``mse_loss`` with its mean reduction)."""
         theta = self._theta(theta).detach()
         require("block", block, integer=True, positive=True, arg=True)
         n = theta.numel()
         H = torch.zeros(n, n, dtype=self.dtype, device=self.device)
         eye = torch.eye(n, dtype=self.dtype, device=self.device)
         for xb, yb in self.chunks():
+            if self.criterion is not None:
+                th = theta.clone().requires_grad_(True)
+                (gb,) = torch.autograd.grad(self.chunk_loss(th, xb, yb), th, create_graph=True)
+                for j in range(0, n, block):
+                    H[:, j:j + block] += torch.autograd.grad(
+                        gb, th, grad_outputs=eye[j:j + block], retain_graph=True,
+                        is_grads_batched=True)[0].T
+                continue
+
             def col(e):
                 return jvp(lambda th: grad(self.chunk_loss)(th, xb, yb), (theta,), (e,))[1]
 
