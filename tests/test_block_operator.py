@@ -13,7 +13,7 @@ from conftest import make_landscape
 from simlab.errors import UsageError
 from simlab.operators import BlockOperator, DenseOperator, HVPOperator
 from simlab.spectrum import top_eigen
-from simlab.trace import hutchpp
+from simlab.trace_estimators import hutchpp
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import make_landscape
 from simlab.errors import UsageError
 from simlab.operators import DenseOperator
-from simlab.trace import Trace, hutchinson, hutchpp, trace
+from simlab.trace_estimators import Trace, hutchinson, hutchpp, trace
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 
@@ -128,7 +128,7 @@ def test_hutchpp_beats_hutchinson_on_a_decaying_spectrum():
 
 
 def test_the_probes_are_rademacher_and_independent_of_the_block_size():
-    from simlab.trace import rademacher
+    from simlab.trace_estimators import rademacher
 
     like = torch.empty(0, dtype=torch.float64)
     Z = rademacher(7, 5, torch.Generator().manual_seed(4), like)
