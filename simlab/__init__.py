@@ -3,6 +3,7 @@
 Public API (see the README's "Your own model")::
 
     from simlab import Landscape, top_eigen, measure, train, Record
+    from simlab import TrainConfig, run, EdgeMonitor
 
 The core (this package) is shared by both regimes:
 
@@ -15,6 +16,8 @@ The core (this package) is shared by both regimes:
 - :mod:`simlab.telemetry`   the measurements of Lowell 2022 and Sagun et al. 2016 at one point
 - :mod:`simlab.trainer`     full-batch gradient descent with a telemetry cadence and stop rules
 - :mod:`simlab.record`      the run directory: config, telemetry, arrays, weights, summary
+- :mod:`simlab.own`         ``run``: your own model and data trained into a complete record
+- :mod:`simlab.monitor`     ``EdgeMonitor``: is your own training loop (SGD, Adam) on the edge?
 - :mod:`simlab.claims`      one evaluator per claim of CLAIMS.md, reading records only
 
 The regimes are :mod:`simlab.toy` (exact dense Hessians) and :mod:`simlab.scale`
@@ -35,6 +38,9 @@ _PUBLIC = {
     "measure": "simlab.telemetry",
     "train": "simlab.trainer",
     "Record": "simlab.record",
+    "TrainConfig": "simlab.trainer",
+    "run": "simlab.own",
+    "EdgeMonitor": "simlab.monitor",
 }
 __all__ = list(_PUBLIC)
 

@@ -22,9 +22,15 @@ def readme_example() -> str:
 def test_public_names():
     import simlab
 
-    for name in ("Landscape", "top_eigen", "measure", "train", "Record"):
+    names = {"Landscape", "top_eigen", "measure", "train", "Record", "TrainConfig", "run",
+             "EdgeMonitor"}
+    for name in names:
         assert callable(getattr(simlab, name)), name
-    assert set(simlab.__all__) == {"Landscape", "top_eigen", "measure", "train", "Record"}
+    assert names <= set(simlab.__all__)
+    from simlab.monitor import EdgeMonitor
+    from simlab.own import run
+    from simlab.trainer import TrainConfig
+    assert (simlab.run, simlab.EdgeMonitor, simlab.TrainConfig) == (run, EdgeMonitor, TrainConfig)
 
 
 def test_readme_example_runs_and_agrees_with_the_dense_hessian():
