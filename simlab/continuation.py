@@ -31,10 +31,9 @@ import torch
 from simlab import plots
 from simlab.errors import UsageError
 from simlab.record import Record, RecordWriter
-from simlab.spectrum import top_eigen
+from simlab.steps import PROJECTIONS as MODES
+from simlab.steps import Projected, project
 from simlab.trainer import TrainConfig, train
-
-MODES = ("gd", "bulk", "top")
 
 
 @dataclass(frozen=True)
@@ -53,38 +52,26 @@ class ContinuationConfig:
 
 def projected_step(g: torch.Tensor, V: torch.Tensor, mode: str) -> torch.Tensor:
     """The update direction of one mode: g, P_bulk g = g − V Vᵀ g, or P_top g = V Vᵀ g."""
-    if mode == "gd":
-        return g
-    top = V @ (V.T @ g)
-    if mode == "top":
-        return top
-    if mode == "bulk":
-        return g - top
-    raise UsageError(f"unknown continuation mode {mode!r}; choose one of {', '.join(MODES)}")
+    return project(g, V, mode)
 
 
 def continue_from(landscape, theta: torch.Tensor, *, lr: float, n_iter: int, mode: str,
                   n_top: int, refresh_every: int = 1, tol: float = 1e-6,
                   eig_fn=None) -> tuple[list[float], torch.Tensor]:
-    """``n_iter`` iterations of one mode from θ: (losses L_0 … L_N, final θ). ``eig_fn(θ, v0)``
-    gives the top-``n_top`` eigenvectors (default: Lanczos on ``landscape.operator(θ)``); a
-    non-finite loss ends the list early (the caller marks the mode invalid)."""
-    if eig_fn is None:
-        def eig_fn(th, v0):
-            return top_eigen(landscape.operator(th), n_top, tol=tol, v0=v0,
-                             with_residuals=False).eigenvectors
-    theta = theta.detach().clone()
-    V = None
-    losses = []
-    for i in range(n_iter + 1):
-        loss, g = landscape.loss_grad(theta)
-        losses.append(loss)
-        if i == n_iter or not math.isfinite(loss):
-            break
-        if mode != "gd" and (V is None or i % refresh_every == 0):
-            V = eig_fn(theta, V).to(g.dtype)
-        theta = theta - lr * projected_step(g, V, mode)
-    return losses, theta
+    """``n_iter`` iterations of one mode from θ: (losses L_0 … L_N, final θ), run by the one GD
+    loop (:func:`simlab.trainer.train`) with the :class:`~simlab.steps.Projected` step rule and
+    no telemetry. ``eig_fn(θ, v0)`` gives the top-``n_top`` eigenvectors (default: Lanczos on
+    ``landscape.operator(θ)``); a non-finite loss ends the list early (the caller marks the mode
+    invalid)."""
+    rule = Projected(lr, mode, n_top, refresh_every=refresh_every, tol=tol, eig_fn=eig_fn)
+    res = train(landscape, TrainConfig(lr=lr, max_steps=n_iter, telemetry_every=0, k=1),
+                theta=theta, rule=rule, telemetry=False, progress=False, desc=mode)
+    losses = [float(x) for x in res.history["loss"]]
+    if res.stop_reason == "diverged":
+        losses.append(res.loss)  # the non-finite loss that ended the run
+    elif res.stop_reason == "dead":  # g = 0 exactly: θ never moves again, whatever the mode
+        losses += [res.loss] * (n_iter + 1 - len(losses))
+    return losses, res.theta
 
 
 def on_edge_step(points: list[dict], lr: float, *, edge_rho: float = 0.8,
@@ -157,7 +144,7 @@ def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str,
         return summary
     step, rho1 = start
     theta = train(land, TrainConfig(lr=lr, max_steps=step, telemetry_every=0, k=1),
-                  progress=False, desc="replay").theta if step > 0 else land.theta0
+                  progress=False, desc="replay", telemetry=False).theta if step > 0 else land.theta0
     n_top = max(n_c - 1, 1)
     losses, valid = {}, {}
     for mode in MODES:

@@ -5,9 +5,10 @@ top Hessian eigenvector at the gradient-flow peak θ*, by re-evaluating the loss
 - :func:`loss_slice` — L(θ + Δh) − L(θ) for each Δ, h normalised;
 - :func:`cusp_at` — h_1 at θ (Lanczos on the landscape's operator) and the slice along it;
 - :func:`theta_at_step` — θ after ``step`` iterations of a full-batch GD run, replayed from θ_0
-  with the run's own per-iteration η (``history["lr"]``). The trainer's update is
-  θ ← θ − η_n ∇L(θ) with the same ``Landscape.loss_grad``, so on the same device, dtype and
-  thread count the replay gives the run's θ bit for bit: a gradient-flow run needs no snapshot
+  with the run's own per-iteration η (``history["lr"]``), by the one GD loop with the
+  :class:`~simlab.steps.Replay` step rule (θ ← θ − η_n ∇L(θ), the run's own update with the same
+  ``Landscape.loss_grad``), so on the same device, dtype and thread count the replay gives the
+  run's θ bit for bit: a gradient-flow run needs no snapshot
   at its peak to be sliced there (the toy regime, whose gradients cost milliseconds).
 """
 
@@ -19,6 +20,8 @@ import numpy as np
 import torch
 
 from simlab.spectrum import top_eigen
+from simlab.steps import Replay
+from simlab.trainer import TrainConfig, train
 
 
 def cusp_deltas(radius: float, points: int) -> np.ndarray:
@@ -53,7 +56,8 @@ def theta_at_step(landscape, lrs: Sequence[float], step: int,
     if not 0 <= step <= len(lrs):
         raise ValueError(f"step {step} is outside the run's {len(lrs)} recorded iterations")
     theta = (landscape.theta0 if theta0 is None else theta0).detach().clone()
-    for lr in lrs[:step]:
-        _, g = landscape.loss_grad(theta)
-        theta = theta - float(lr) * g
-    return theta
+    if step == 0:
+        return theta
+    # lr=1.0 only satisfies the config: the Replay rule takes η_n from lrs
+    return train(landscape, TrainConfig(lr=1.0, max_steps=step, telemetry_every=0), theta=theta,
+                 rule=Replay(lrs), telemetry=False, progress=False, desc="replay").theta

@@ -3,10 +3,12 @@
     θ_{n+1} = θ_n − η_n ∇L(θ_n),   t_n = Σ_{m<n} η_m   (t = nη for a constant η)
 
 No momentum, no mini-batches: ∇L is the whole-set mean of :class:`~simlab.landscape.Landscape`.
-Schedules: ``constant`` (η_n = lr), ``flow`` (gradient flow as in Lowell: λ_1 at every
-iteration and η_n = min(lr, flow_c/λ_1)) and ``stable`` (η_n = lr for the first
-``stable_after`` iterations, then η_n = flow_c/λ_1 with λ_1 re-measured every ``stable_every``
-iterations: a stable step that follows the curvature down to a critical point, Sagun's ‖g‖ ≈ 1e-4). Telemetry (:func:`simlab.telemetry.measure` on the
+How θ moves is a step rule's (:mod:`simlab.steps`), one per schedule: ``constant`` (η_n = lr),
+``flow`` (gradient flow as in Lowell: λ_1 at every iteration and η_n = min(lr, flow_c/λ_1)),
+``stable`` (η_n = lr for the first ``stable_after`` iterations, then η_n = flow_c/λ_1 with λ_1
+re-measured every ``stable_every`` iterations: a stable step that follows the curvature down to a
+critical point, Sagun's ‖g‖ ≈ 1e-4); callers pass others (Bulk-GD / Top-GD, a replay). The
+rules' own eigensolves count as telemetry (``step_rule_hvps``, ``step_rule_seconds``). Telemetry (:func:`simlab.telemetry.measure` on the
 operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
 (default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
 entry-capture experiment), at every step a :class:`Probe` is due (its dict is merged into the
@@ -38,6 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from simlab import steps
 from simlab.options import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
@@ -46,6 +49,7 @@ from simlab.operators import DenseOperator
 from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
                            save_tensor_file)
 from simlab.spectrum import top_eigen
+from simlab.steps import StepRule
 from simlab.telemetry import measure
 
 SCHEDULES = ("constant", "flow", "stable")
@@ -154,6 +158,8 @@ class TrainResult:
     train_seconds: float = 0.0                # the loop without telemetry
     telemetry_seconds: float = 0.0            # telemetry points and probes
     grads_per_hvp: float | None = None        # measured cost of one HVP in gradients
+    step_rule_hvps: int = 0                   # the step rule's eigensolves (part of total_hvps)
+    step_rule_seconds: float = 0.0            # ... and their seconds (part of telemetry_seconds)
 
 
 def validity(result: TrainResult, cfg: TrainConfig) -> dict:
@@ -189,6 +195,7 @@ def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
     """The summary fields every run writes: validity and cost."""
     return {**validity(result, cfg), "train_seconds": result.train_seconds,
             "telemetry_seconds": result.telemetry_seconds, "total_hvps": result.total_hvps,
+            "step_rule_seconds": result.step_rule_seconds, "step_rule_hvps": result.step_rule_hvps,
             "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape)}
 
 
@@ -206,8 +213,10 @@ def cost_line(summary: dict) -> str:
     """One line of a summary's cost (for the run's printed summary)."""
     g = summary.get("grads_per_hvp")
     c = summary.get("chunking") or {}
+    rule = (f" (the step rule's eigensolves {summary['step_rule_seconds']:.3g} s, "
+            f"{summary.get('step_rule_hvps')} products)" if summary.get("step_rule_hvps") else "")
     return (f"train {summary.get('train_seconds', 0):.3g} s, telemetry "
-            f"{summary.get('telemetry_seconds', 0):.3g} s, {summary.get('total_hvps')} operator "
+            f"{summary.get('telemetry_seconds', 0):.3g} s{rule}, {summary.get('total_hvps')} operator "
             f"products" + (f" (1 HVP ≈ {g:.3g} gradients)" if g is not None else "")
             + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else ""))
 
@@ -220,7 +229,15 @@ def _save_state(writer: RecordWriter, state: dict) -> None:
 
 
 _STATE_KEYS = ("format", "theta", "theta_prev", "step", "t", "n_points", "history", "warm",
-               "lam1_warm", "elapsed", "counters", "rng")
+               "elapsed", "counters", "rng")
+
+
+def _rule_state(state: dict) -> dict:
+    """The step rule's part of a checkpoint (one written before step rules were objects held
+    the flow/stable λ_1 warm start and the stable schedule's λ_1 at the top level)."""
+    if "rule" in state:
+        return state["rule"]
+    return {"warm": state.get("lam1_warm"), "lam1": state.get("stable_lam1")}
 
 
 def resume_note(out, state: str | None) -> str | None:
@@ -306,10 +323,11 @@ def _dead_reason(landscape, theta, step: int, loss: float, gnorm: float, cfg: Tr
 
 class _Clock:
     """Seconds and operator products, checkpointed with the state so that a resumed run counts
-    what the interrupted one did."""
+    what the interrupted one did. ``step_rule_*`` are the step rule's own eigensolves (a part of
+    ``total_hvps`` and of ``telemetry_seconds``: curvature measured, not training)."""
 
     KEYS = ("total_hvps", "telemetry_seconds", "hvp_seconds", "n_hvps_timed", "grad_seconds",
-            "n_grads")
+            "n_grads", "step_rule_hvps", "step_rule_seconds")
 
     def __init__(self, counters: dict | None = None):
         self.c = {k: 0 for k in self.KEYS}
@@ -331,20 +349,25 @@ class _Clock:
         op._matvec = matvec
         return op
 
+    def solver(self, landscape):
+        """The step rules' ``solve(θ, k, v0, tol)``: the top-k eigenpairs of the Hessian at θ
+        (Lanczos, warm-started from ``v0``), counted and timed as the step rule's telemetry."""
+        def solve(theta, k, v0, tol):
+            s = time.perf_counter()
+            op = self.timed(landscape.operator(theta))
+            e = top_eigen(op, k, tol=tol, v0=v0, with_residuals=False)
+            for key in ("total_hvps", "step_rule_hvps"):
+                self.c[key] += op.n_matvecs
+            for key in ("telemetry_seconds", "step_rule_seconds"):
+                self.c[key] += time.perf_counter() - s
+            return e
+        return solve
+
     def grads_per_hvp(self) -> float | None:
         c = self.c
         if not (c["n_hvps_timed"] and c["n_grads"] and c["grad_seconds"] > 0):
             return None
         return (c["hvp_seconds"] / c["n_hvps_timed"]) / (c["grad_seconds"] / c["n_grads"])
-
-
-def _top1(landscape, theta, clock, tol, warm):
-    """λ_1 at θ and its eigenvector (warm-started from ``warm``) for the step-size schedules;
-    the products are timed and counted as telemetry."""
-    op = clock.timed(landscape.operator(theta))
-    e = top_eigen(op, 1, tol=tol, v0=warm, with_residuals=False)
-    clock.c["total_hvps"] += op.n_matvecs
-    return float(e.eigenvalues[0]), e.eigenvectors
 
 
 def _is_terminal(stream) -> bool:
@@ -381,14 +404,19 @@ def _all_ranks(flag: bool, device) -> bool:
 def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
           theta: torch.Tensor | None = None, operator_fn=None, probes: Sequence[Probe] = (),
           progress: bool = True, desc: str = "GD", resume: bool = False,
-          on_point=None, checkpoint_seconds: float | None = None) -> TrainResult:
+          on_point=None, checkpoint_seconds: float | None = None, rule: StepRule | None = None,
+          telemetry: bool = True) -> TrainResult:
     """Run full-batch GD from ``theta`` (default: the landscape's θ_0) under ``cfg``.
 
+    How θ moves is the step rule's (:mod:`simlab.steps`): ``rule`` (default: the one of
+    ``cfg.schedule``, :func:`simlab.steps.for_config`) sizes the step η_n before the point at
+    θ_n and moves θ after the stop rules; ``t`` advances by η_n.
     ``operator_fn(θ)`` gives the curvature operator of every telemetry point (default
     ``landscape.operator``; the toy regime passes a dense Hessian's operator with
     ``eig_method="dense"``, whose points then carry the full-spectrum statistics).
     ``probes`` add measurements (see :class:`Probe`). ``on_point(point, eig)`` is called after
-    each point is written.
+    each point is written. ``telemetry=False`` takes no point at all (a replay or a continuation
+    that needs only the history; probes are then never called).
 
     With a ``writer``, the resumable state is saved every ``cfg.checkpoint_every`` iterations
     and also once ``checkpoint_seconds`` of wall time have passed since the last save (default
@@ -410,13 +438,14 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     for p in probes:
         require("probe every", p.every, integer=True, positive=True)
     operator_fn = operator_fn or landscape.operator
+    rule = rule if rule is not None else steps.for_config(cfg, landscape)
     if theta is not None:
         theta = check_vector("theta", theta, landscape.n_params, dtype=landscape.dtype,
                              device=landscape.device)
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     prev = None
     step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
-    warm = lam1_warm = stable_lam1 = None
+    warm = None
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
     clock = _Clock()
     if resume and writer is not None:
@@ -426,15 +455,16 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         else:
             theta, prev = _to(state["theta"], landscape), _to(state["theta_prev"], landscape)
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
-            warm, lam1_warm = _to(state["warm"], landscape), _to(state["lam1_warm"], landscape)
-            elapsed0, clock = state["elapsed"], _Clock(state["counters"])
-            stable_lam1 = state.get("stable_lam1")
+            warm, elapsed0, clock = _to(state["warm"], landscape), state["elapsed"], _Clock(state["counters"])
+            rule.load({k: _to(v, landscape) if isinstance(v, torch.Tensor) else v
+                       for k, v in _rule_state(state).items()})
             torch.set_rng_state(state["rng"])
             writer.truncate_telemetry(n_points)
             writer.clear_summary()
             if progress:
                 print(f"[{desc}] resuming from the checkpoint at step {step} ({n_points} telemetry "
                       f"points, {_hms(elapsed0)} of wall time so far)", file=sys.stderr, flush=True)
+    solve = clock.solver(landscape)
     every = cfg.cadence()
     start = time.perf_counter() - elapsed0
     last_point_step = -1
@@ -459,22 +489,12 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             message = (f"training diverged at step {step} (loss={loss}, |g|={gnorm}); "
                        f"everything recorded up to here is kept; try a smaller learning rate")
             break
-        lr = cfg.lr
-        lam1 = float("nan")
-        if cfg.schedule == "flow":
-            lam1, lam1_warm = _top1(landscape, theta, clock, cfg.eig_tol, lam1_warm)
-            lr = min(cfg.lr, cfg.flow_c / lam1) if lam1 > 0 else cfg.lr
-        elif cfg.schedule == "stable" and step >= cfg.stable_after:
-            if stable_lam1 is None or (step - cfg.stable_after) % cfg.stable_every == 0:
-                stable_lam1, lam1_warm = _top1(landscape, theta, clock, cfg.eig_tol, lam1_warm)
-            lam1 = stable_lam1
-            # λ_1 ≤ 0 (no positive curvature to size the step by): keep the first phase's η
-            lr = cfg.flow_c / lam1 if lam1 > 0 else cfg.lr
+        lr, lam1 = rule.size(theta, g, step, solve)
         due_probes = [p for p in probes if p.due(step)]
-        due = (every > 0 and step % every == 0) or step == 0 or bool(due_probes) or (
-            cfg.entry_every > 0 and step < cfg.entry_until and step % cfg.entry_every == 0)
+        due = telemetry and ((every > 0 and step % every == 0) or step == 0 or bool(due_probes) or (
+            cfg.entry_every > 0 and step < cfg.entry_until and step % cfg.entry_every == 0))
         stop_reason = _stop(cfg, step, t, loss, gnorm, time.perf_counter() - start)
-        if (due or stop_reason) and step != last_point_step:
+        if telemetry and (due or stop_reason) and step != last_point_step:
             s = time.perf_counter()
             op = clock.timed(operator_fn(theta))
             point, eig = measure(landscape, theta, lr=lr, operator=op, k=cfg.k, method=cfg.eig_method,
@@ -499,8 +519,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 writer.append(point)
             n_points += 1
             last_point_step = step
-            lam = point["eigenvalues"]
-            nt = point["n_top"]
+            lam, nt = point["eigenvalues"], point["n_top"]
             if lam:
                 last_lam1 = (float(lam[0]), step)
             last_fields = {"λ1": f"{lam[0]:.3g}",
@@ -518,7 +537,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         if cfg.snapshot_every and step % cfg.snapshot_every == 0 and writer is not None:
             save_tensor_file(writer.path / "snapshots" / f"step_{step:07d}.pt", theta.detach().cpu())
         prev = theta
-        theta = theta - lr * g
+        theta = rule.move(theta, g, step, lr, solve)
         step += 1
         t += lr
         bar.update(1)
@@ -537,10 +556,9 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 "format": STATE_FORMAT, "theta": theta.cpu(),
                 "theta_prev": None if prev is None else prev.cpu(), "step": step, "t": t,
                 "n_points": n_points, "history": hist,
-                "warm": None if warm is None else warm.cpu(),
-                "lam1_warm": None if lam1_warm is None else lam1_warm.cpu(),
+                "warm": None if warm is None else warm.cpu(), "rule": rule.state(),
                 "elapsed": time.perf_counter() - start, "counters": dict(clock.c),
-                "rng": torch.get_rng_state(), "stable_lam1": stable_lam1})
+                "rng": torch.get_rng_state()})
     bar.close()
     history = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
     if writer is not None:
@@ -556,7 +574,9 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                        total_hvps=int(clock.c["total_hvps"]),
                        train_seconds=wall - clock.c["telemetry_seconds"],
                        telemetry_seconds=clock.c["telemetry_seconds"],
-                       grads_per_hvp=clock.grads_per_hvp())
+                       grads_per_hvp=clock.grads_per_hvp(),
+                       step_rule_hvps=int(clock.c["step_rule_hvps"]),
+                       step_rule_seconds=clock.c["step_rule_seconds"])
 
 
 def _stop(cfg: TrainConfig, step: int, t: float, loss: float, gnorm: float, seconds: float) -> str:

@@ -157,7 +157,7 @@ def test_a_killed_toy_edge_run_is_resumed_by_the_runner_into_the_same_record(tmp
     # resumed, not started over: the killed run's first point (its wall time too) is kept
     assert (tmp_path / "cut" / "telemetry.jsonl").read_text().splitlines()[0] == first
     timing = {"wall_time", "run_seconds", "dense_seconds", "train_seconds", "telemetry_seconds",
-              "grads_per_hvp"}
+              "grads_per_hvp", "step_rule_seconds"}
 
     def numbers(d):
         s = {k: v for k, v in json.loads((d / "summary.json").read_text()).items() if k not in timing}

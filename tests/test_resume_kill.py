@@ -25,7 +25,8 @@ from simlab.toy.run import ToyConfig, run
 sys.exit(run_guarded(lambda: run(ToyConfig(**json.loads(sys.argv[1])), sys.argv[2], progress=False,
                                  figures=False, resume=sys.argv[3] == "1") and 0))
 """
-WALL = {"wall_time", "train_seconds", "telemetry_seconds", "grads_per_hvp", "run_seconds", "dense_seconds"}
+WALL = {"wall_time", "train_seconds", "telemetry_seconds", "grads_per_hvp", "run_seconds", "dense_seconds",
+        "step_rule_seconds"}
 
 
 def toy(out: Path, *, resume: bool = False, crash: str | None = None, cfg: dict = CFG):

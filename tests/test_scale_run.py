@@ -379,7 +379,8 @@ def test_scale_killed_and_resumed_gives_the_uninterrupted_record(npz, tmp_path, 
                "--no-progress", "--out", str(out), *extra]
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
-    wall = {"wall_time", "wall_time_total", "train_seconds", "telemetry_seconds", "grads_per_hvp"}
+    wall = {"wall_time", "wall_time_total", "train_seconds", "telemetry_seconds", "grads_per_hvp",
+            "step_rule_seconds"}
 
     def record(out):
         tele = [{k: v for k, v in json.loads(l).items() if k not in wall}

@@ -183,7 +183,7 @@ def test_loss_fraction_stops_mse_relative_to_the_initial_loss(tmp_path):
 def _numbers(d: Path):
     """A record's numbers: telemetry, summary and arrays without timings and the experiment name."""
     timing = {"wall_time", "run_seconds", "dense_seconds", "train_seconds", "telemetry_seconds",
-              "seconds", "grads_per_hvp", "experiment"}
+              "seconds", "grads_per_hvp", "experiment", "step_rule_seconds"}
 
     def strip(x):
         if isinstance(x, dict):

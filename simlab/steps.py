@@ -1,0 +1,185 @@
+"""Step rules: *how* θ moves in the one GD loop (:func:`simlab.trainer.train`).
+
+The loop asks a rule two things at every iteration n, with g = ∇L(θ_n):
+
+- ``rule.size(theta, g, n, solve) -> (η_n, λ_1)`` before the telemetry point at θ_n (which
+  reports η_n), at every iteration including the last; ``λ_1`` is the top eigenvalue the rule
+  measured at θ_n (NaN when it measured none); t advances by η_n;
+- ``rule.move(theta, g, n, eta, solve) -> θ_{n+1}`` once the stop rules have let the step happen.
+
+``solve(theta, k, v0, tol)`` is the loop's eigensolver: the top-k eigenpairs of H at θ
+(:func:`simlab.spectrum.top_eigen`, warm-started from the columns of ``v0``), its products and
+seconds counted as telemetry cost (``step_rule_hvps``, ``step_rule_seconds``), not as training.
+``rule.state()`` / ``rule.load(state)`` carry what the rule keeps between iterations (warm starts,
+a held λ_1) through a checkpoint: tensors and plain data only.
+
+The rules (``schedule`` in :class:`~simlab.trainer.TrainConfig`; :func:`for_config` builds one):
+
+=============  ================================================================================
+``constant``   θ ← θ − η g, η = lr
+``flow``       η = min(lr, c/λ_1), λ_1 at every iteration (Lowell 2022's gradient flow)
+``stable``     η = lr for ``stable_after`` iterations, then c/λ_1, λ_1 every ``stable_every``
+(projected)    θ ← θ − η P g, P = P_bulk or P_top (Bulk-GD / Top-GD, the continuations of L10)
+(replay)       θ ← θ − η_n g with a recorded η_n per iteration (a run's ``history["lr"]``)
+=============  ================================================================================
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence
+
+import torch
+
+from simlab.errors import UsageError
+from simlab.spectrum import Eigen
+
+# solve(θ, k, v0, tol) -> the top-k eigenpairs of H at θ, its cost counted by the loop
+Solve = Callable[[torch.Tensor, int, "torch.Tensor | None", float], Eigen]
+NAN = float("nan")
+
+
+class StepRule(Protocol):
+    def size(self, theta: torch.Tensor, g: torch.Tensor, n: int, solve: Solve) -> tuple[float, float]: ...
+    def move(self, theta: torch.Tensor, g: torch.Tensor, n: int, eta: float, solve: Solve) -> torch.Tensor: ...
+    def state(self) -> dict: ...
+    def load(self, state: dict) -> None: ...
+
+
+class _Stateless:
+    def state(self) -> dict:
+        return {}
+
+    def load(self, state: dict) -> None:
+        pass
+
+    def move(self, theta, g, n, eta, solve):
+        return theta - eta * g
+
+
+class Constant(_Stateless):
+    """θ ← θ − η g with η = ``lr`` at every iteration."""
+
+    def __init__(self, lr: float):
+        self.lr = lr
+
+    def size(self, theta, g, n, solve):
+        return self.lr, NAN
+
+
+class Replay(_Stateless):
+    """θ ← θ − η_n g with η_n = ``lrs[n]``: a recorded run's steps taken again (its history's
+    ``lr``); the same update as the run's, so the same θ bit for bit on the same device."""
+
+    def __init__(self, lrs: Sequence[float]):
+        self.lrs = [float(x) for x in lrs]
+
+    def size(self, theta, g, n, solve):
+        return self.lrs[n], NAN
+
+
+class Flow:
+    """Gradient flow as Lowell 2022 follows it: λ_1 at every iteration (warm-started from the
+    previous iteration's h_1), η = min(lr, c/λ_1); λ_1 ≤ 0 keeps η = lr."""
+
+    def __init__(self, lr: float, c: float, tol: float):
+        self.lr, self.c, self.tol = lr, c, tol
+        self.warm = None
+
+    def size(self, theta, g, n, solve):
+        e = solve(theta, 1, self.warm, self.tol)
+        lam1, self.warm = float(e.eigenvalues[0]), e.eigenvectors
+        return (min(self.lr, self.c / lam1) if lam1 > 0 else self.lr), lam1
+
+    move = _Stateless.move
+
+    def state(self) -> dict:
+        return {"warm": _cpu(self.warm)}
+
+    def load(self, state: dict) -> None:
+        self.warm = state.get("warm")
+
+
+class Stable:
+    """η = lr for the first ``after`` iterations, then η = c/λ_1 with λ_1 re-measured every
+    ``every`` iterations and held in between (λ_1 ≤ 0: η = lr)."""
+
+    def __init__(self, lr: float, c: float, after: int, every: int, tol: float):
+        self.lr, self.c, self.after, self.every, self.tol = lr, c, after, every, tol
+        self.warm = self.lam1 = None
+
+    def size(self, theta, g, n, solve):
+        if n < self.after:
+            return self.lr, NAN
+        if self.lam1 is None or (n - self.after) % self.every == 0:
+            e = solve(theta, 1, self.warm, self.tol)
+            self.lam1, self.warm = float(e.eigenvalues[0]), e.eigenvectors
+        return (self.c / self.lam1 if self.lam1 > 0 else self.lr), self.lam1
+
+    move = _Stateless.move
+
+    def state(self) -> dict:
+        return {"warm": _cpu(self.warm), "lam1": self.lam1}
+
+    def load(self, state: dict) -> None:
+        self.warm, self.lam1 = state.get("warm"), state.get("lam1")
+
+
+PROJECTIONS = ("gd", "bulk", "top")
+
+
+def project(g: torch.Tensor, V: torch.Tensor | None, mode: str) -> torch.Tensor:
+    """g, P_bulk g = g − V Vᵀ g, or P_top g = V Vᵀ g (V: orthonormal columns)."""
+    if mode == "gd":
+        return g
+    top = V @ (V.T @ g)
+    if mode == "top":
+        return top
+    if mode == "bulk":
+        return g - top
+    raise UsageError(f"unknown projection {mode!r}; choose one of {', '.join(PROJECTIONS)}")
+
+
+class Projected:
+    """Bulk-GD / Top-GD at a constant η: θ ← θ − η P_bulk g or θ − η P_top g, with V the top
+    ``n_top`` eigenvectors of H, recomputed (warm-started from the previous V) at the iterations
+    n with n % ``refresh_every`` == 0 and held in between; ``mode="gd"`` is plain GD.
+    ``eig_fn(θ, V_prev)``, when given, supplies V instead of the loop's solver (uncounted)."""
+
+    def __init__(self, lr: float, mode: str, n_top: int, *, refresh_every: int = 1,
+                 tol: float = 1e-6, eig_fn=None):
+        if mode not in PROJECTIONS:
+            raise UsageError(f"unknown projection {mode!r}; choose one of {', '.join(PROJECTIONS)}")
+        self.lr, self.mode, self.n_top = lr, mode, n_top
+        self.refresh_every, self.tol, self.eig_fn = refresh_every, tol, eig_fn
+        self.V = None
+
+    def size(self, theta, g, n, solve):
+        return self.lr, NAN
+
+    def move(self, theta, g, n, eta, solve):
+        if self.mode != "gd" and (self.V is None or n % self.refresh_every == 0):
+            V = (self.eig_fn(theta, self.V) if self.eig_fn is not None
+                 else solve(theta, self.n_top, self.V, self.tol).eigenvectors)
+            self.V = V.to(g.dtype)
+        return theta - eta * project(g, self.V, self.mode)
+
+    def state(self) -> dict:
+        return {"V": _cpu(self.V)}
+
+    def load(self, state: dict) -> None:
+        self.V = state.get("V")
+
+
+def for_config(cfg, landscape) -> StepRule:
+    """The step rule of ``cfg.schedule`` (a :class:`~simlab.trainer.TrainConfig`)."""
+    if cfg.schedule == "constant":
+        return Constant(cfg.lr)
+    if cfg.schedule == "flow":
+        return Flow(cfg.lr, cfg.flow_c, cfg.eig_tol)
+    if cfg.schedule == "stable":
+        return Stable(cfg.lr, cfg.flow_c, cfg.stable_after, cfg.stable_every, cfg.eig_tol)
+    raise UsageError(f"unknown schedule {cfg.schedule!r}")
+
+
+def _cpu(x):
+    return None if x is None else x.detach().cpu()
