@@ -4,13 +4,16 @@ Public API (see the README's "Your own model")::
 
     from simlab import Landscape, top_eigen, measure, train, Record
     from simlab import TrainConfig, run, EdgeMonitor
+    from simlab import trace, GGNOperator, BlockOperator
 
 The core (this package) is shared by both regimes:
 
 - :mod:`simlab.landscape`   loss, gradient, Hessian-vector product and dense Hessian over the
                             whole training set, in chunks sized to a memory budget
 - :mod:`simlab.distributed` world size, rank, sharding and the all-reduce (torchrun)
-- :mod:`simlab.operators`   one linear-operator type for a dense matrix and for the HVP
+- :mod:`simlab.operators`   one linear-operator type for a dense matrix, the HVP, the
+                            Gauss–Newton matrix and parameter blocks (one layer's)
+- :mod:`simlab.trace_estimators` the trace from products: Hutchinson and Hutch++
 - :mod:`simlab.spectrum`    eigensolvers over an operator (lanczos, arpack, power, dense) and
                             the spectral density by stochastic Lanczos quadrature (SLQ)
 - :mod:`simlab.telemetry`   the measurements of Lowell 2022 and Sagun et al. 2016 at one point
@@ -41,6 +44,12 @@ _PUBLIC = {
     "TrainConfig": "simlab.trainer",
     "run": "simlab.own",
     "EdgeMonitor": "simlab.monitor",
+    "trace": "simlab.trace_estimators",
+    "hutchinson": "simlab.trace_estimators",
+    "hutchpp": "simlab.trace_estimators",
+    "DenseOperator": "simlab.operators",
+    "GGNOperator": "simlab.operators",
+    "BlockOperator": "simlab.operators",
 }
 __all__ = list(_PUBLIC)
 
