@@ -68,7 +68,7 @@ import torch
 from simlab.errors import UsageError, require
 from simlab.landscape import MEMORY_BUDGET_MB, Landscape
 from simlab.operators import Operator
-from simlab.own import OWN, describe_data, describe_loss, dtype_name, model_copy
+from simlab.own import OWN, describe_data, describe_loss, dtype_name
 from simlab.record import RecordWriter, prepare_out
 from simlab.spectrum import top_eigen
 from simlab.telemetry import projections
@@ -172,8 +172,9 @@ class EdgeMonitor:
     """Is my training on the edge of stability, along how many directions, and is the top
     subspace learning? See the module docstring for what is measured and how.
 
-    ``model`` is observed (never modified); ``X``, ``y`` the fixed measurement batch; ``loss``
-    "ce" or "mse" (as :class:`Landscape`); ``optimizer`` a torch.optim.SGD/Adam/AdamW (its
+    ``model`` is observed (never modified); ``X``, ``y`` the fixed measurement batch (tensors,
+    or X a DataLoader read once and y left out); ``loss`` "ce", "mse" or a criterion callable
+    with ``reduction`` "mean" or "sum" (as :class:`Landscape`); ``optimizer`` a torch.optim.SGD/Adam/AdamW (its
     settings give η_eff and, for Adam, the preconditioner) or ``lr`` for plain GD; ``every``:
     :meth:`step` measures when ``step % every == 0``; ``k`` eigenpairs (default n_c + 1: enough
     for ρ_{n_c}); ``tol`` the eigensolver's relative tolerance; ``out`` a record folder (None:
@@ -182,8 +183,9 @@ class EdgeMonitor:
     next step uses, up to the next v update) and :meth:`close` at the end (or use ``with``).
     """
 
-    def __init__(self, model: torch.nn.Module, X, y, *, optimizer=None, lr: float | None = None,
-                 loss: str = "ce", n_classes: int | None = None, every: int = 10,
+    def __init__(self, model: torch.nn.Module, X, y=None, *, optimizer=None,
+                 lr: float | None = None, loss="ce", reduction: str | None = None,
+                 n_classes: int | None = None, every: int = 10,
                  k: int | None = None, tol: float = 1e-4, out: str | Path | None = None,
                  dtype: torch.dtype = torch.float64, device=None, seed: int | None = None,
                  data_name: str = "own", chunk_size: int | None = None,
@@ -208,11 +210,11 @@ class EdgeMonitor:
         if device is None:
             device = self.params[0].device if self.params else "cpu"
         self.every, self.tol, self.verbose = every, tol, verbose
-        self._copy = model_copy(model).eval()
-        # the copy must stay the same function: its buffers are refreshed before each point
+        # the landscape works on a copy of the model (eval mode, ``dtype``); the copy's buffers
+        # are refreshed from the model before each point
         with torch.random.fork_rng(devices=self._cuda_devices(device)):
-            self.land = Landscape(self._copy, X, y, loss=loss, n_classes=n_classes, dtype=dtype,
-                                  device=device, chunk_size=chunk_size,
+            self.land = Landscape(model, X, y, loss=loss, reduction=reduction, n_classes=n_classes,
+                                  dtype=dtype, device=device, chunk_size=chunk_size,
                                   memory_budget_mb=memory_budget_mb)
         n = sum(p.numel() for p in self.params)
         if n != self.land.n_params:

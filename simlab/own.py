@@ -24,14 +24,13 @@ claims that need a sweep or another protocol say ``not applicable`` with their r
 that differ only by ``seed`` are seeds of one setting (3 are needed to decide one; ``--threshold
 min_seeds=1`` judges a single run).
 
-The caller's model is left as it was: the landscape is built on a copy (in ``dtype``), and the
-trained weights are in the record (``torch.nn.utils.vector_to_parameters(record.weights(),
+The caller's model is left as it was: :class:`~simlab.landscape.Landscape` works on a copy (in
+``dtype``, eval mode), and the trained weights are in the record (``torch.nn.utils.vector_to_parameters(record.weights(),
 model.parameters())`` loads them). This module imports nothing from the regimes.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import sys
 import time
@@ -58,38 +57,26 @@ _TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
 
 
-def model_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """A deep copy of ``model`` (the caller's module, its parameters, buffers and mode are never
-    touched by what is done to the copy)."""
-    if not isinstance(model, torch.nn.Module):
-        raise UsageError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    try:
-        return copy.deepcopy(model)
-    except Exception as e:  # noqa: BLE001 - a module holding something deepcopy refuses
-        raise UsageError(f"model ({type(model).__name__}) cannot be copied ({type(e).__name__}: "
-                         f"{e}); simlab measures a copy so that your model is left as it was") from None
-
-
-def input_shape(X) -> list[int] | None:
-    """The shape of one example (X's shape less its first axis), or None for other inputs."""
-    shape = getattr(X, "shape", None)
-    return [int(s) for s in shape[1:]] if shape is not None and len(shape) >= 1 else None
-
-
 def describe_data(land, X, name: str) -> dict:
-    """The record's ``data``: name, n_data, n_classes, input_shape (and input_dim, its product),
-    source."""
-    shape = input_shape(X)
+    """The record's ``data``: name, n_data, n_classes, input_shape (one example's; input_dim its
+    product), source (tensors or a DataLoader)."""
+    shape = [int(s) for s in land.X.shape[1:]]
+    source = ("a DataLoader passed to simlab (the user's own data, read once)"
+              if isinstance(X, torch.utils.data.DataLoader) else
+              "tensors passed to simlab (the user's own data)")
     return {"name": name, "n_data": int(land.n_data), "n_classes": int(land.n_classes),
-            "input_shape": shape, "input_dim": int(np.prod(shape)) if shape else None,
-            "source": "tensors passed to simlab (the user's own data)"}
+            "input_shape": shape, "input_dim": int(np.prod(shape)) if shape else 1,
+            "source": source}
 
 
 def describe_loss(land) -> dict:
-    """The record's ``loss``: name, reduction and the formula of L(θ)."""
-    name = getattr(land, "loss_name", None)
-    return {"name": str(name), "reduction": "mean",
-            "formula": LOSS_FORMULAS.get(name, f"mean of {name} over the examples")}
+    """The record's ``loss``: name ("ce", "mse" or "callable"), the criterion and its reduction,
+    and the formula of L(θ)."""
+    name = str(land.loss_name)
+    what = getattr(land, "loss_description", name)
+    formula = LOSS_FORMULAS.get(name, f"L(θ) = (1/n_D) Σ_x ℓ(f_θ(x), y) with ℓ from {what}")
+    return {"name": name, "criterion": what, "reduction": getattr(land, "reduction", "mean"),
+            "formula": formula}
 
 
 def dtype_name(dtype) -> str:
@@ -114,14 +101,15 @@ def train_config(config: TrainConfig | None, lr: float | None, fields: dict) -> 
     return dataclasses.replace(cfg, **fields).validate()
 
 
-def run(model: torch.nn.Module, X, y, *, out: str | Path, lr: float | None = None,
-        config: TrainConfig | None = None, loss: str = "ce", n_classes: int | None = None,
+def run(model: torch.nn.Module, X, y=None, *, out: str | Path, lr: float | None = None,
+        config: TrainConfig | None = None, loss="ce", reduction: str | None = None,
+        n_classes: int | None = None,
         dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
         data_name: str = "own", seed: int | None = None, chunk_size: int | None = None,
         memory_budget_mb: float | None = MEMORY_BUDGET_MB, progress: bool = True,
         overwrite: bool = False, **settings) -> Record:
-    """Train ``model`` on (X, y) by full-batch GD with simlab's telemetry; write the record
-    ``out``; return it (a :class:`~simlab.record.Record`: ``.summary``, ``.telemetry``,
+    """Train ``model`` on (X, y) (tensors, or X a DataLoader and y left out) by full-batch GD with
+    simlab's telemetry; write the record ``out``; return it (a :class:`~simlab.record.Record`: ``.summary``, ``.telemetry``,
     ``.weights()``).
 
     ``lr`` and ``settings`` (any :class:`TrainConfig` field: ``max_steps``, ``max_t``,
@@ -130,7 +118,9 @@ def run(model: torch.nn.Module, X, y, *, out: str | Path, lr: float | None = Non
     with telemetry every ≤ 1/(5η) iterations through the edge phase; a run capped earlier is
     *truncated* and the edge claims say so. ``seed`` is recorded (the model's initialisation is
     the caller's): runs differing only by it are seeds of one setting. ``out`` must not hold a run
-    unless ``overwrite``. The caller's model is not modified (a copy is trained)."""
+    unless ``overwrite``. ``loss`` is "ce", "mse" or a criterion callable with ``reduction``
+    (as :class:`~simlab.landscape.Landscape`). The caller's model is not modified (a copy is
+    trained)."""
     cfg = train_config(config, lr, settings)
     if seed is not None:
         require("seed", seed, integer=True, nonneg=True, arg=True)
@@ -138,7 +128,7 @@ def run(model: torch.nn.Module, X, y, *, out: str | Path, lr: float | None = Non
         raise UsageError(f"data_name must be a non-empty string, got {data_name!r}")
     t0 = time.perf_counter()
     out = prepare_out(out, overwrite=overwrite)
-    land = Landscape(model_copy(model), X, y, loss=loss, n_classes=n_classes, dtype=dtype,
+    land = Landscape(model, X, y, loss=loss, reduction=reduction, n_classes=n_classes, dtype=dtype,
                      device=device, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb)
     data = describe_data(land, X, data_name)
     config_doc = {**dataclasses.asdict(cfg), "loss": land.loss_name, "dtype": dtype_name(dtype),

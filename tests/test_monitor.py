@@ -246,3 +246,36 @@ def test_bad_arguments_are_one_line_errors():
     with pytest.raises(ValueError, match="not in the optimizer"):
         EdgeMonitor(model, X, y, optimizer=torch.optim.SGD(model[0].parameters(), lr=0.1))
     assert math.isclose(step_rule(None, 0.5)["lr"], 0.5)
+
+
+def test_a_criterion_callable_and_batch_norm_buffers():
+    """A criterion callable gives the numbers of "ce"; a batch-norm model is measured in eval mode
+    with the running statistics the model has at that step (copied in before each point)."""
+    X, y = data(n=40)
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    kw = dict(optimizer=opt, every=1, k=2, tol=1e-12, verbose=False)
+    named = EdgeMonitor(model, X, y, **kw)
+    crit = EdgeMonitor(model, X, y, loss=nn.CrossEntropyLoss(), reduction="mean", **kw)
+    for step in range(3):
+        model.train()
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+    a, b = named.step(3), crit.step(3)
+    ref = Landscape(model, X, y, dtype=torch.float64)  # a copy in eval mode: today's running stats
+    assert model.training  # the monitors and the reference left the model's mode alone
+    assert a["loss"] == pytest.approx(ref.loss(ref.theta0), rel=1e-12)
+    lam = top_eigen(ref.operator(ref.theta0), 2, tol=1e-12).eigenvalues
+    np.testing.assert_allclose(a["eigenvalues"], lam, rtol=1e-8)
+    np.testing.assert_allclose(b["eigenvalues"], a["eigenvalues"], rtol=1e-8)
+    assert b["loss"] == pytest.approx(a["loss"], rel=1e-12)
+    # the running statistics moved during training: a monitor that kept θ_0's would differ
+    stale = Landscape(mlp_bn_at_init(), X, y, dtype=torch.float64)
+    assert abs(stale.loss(ref.theta0) - a["loss"]) > 1e-6
+
+
+def mlp_bn_at_init():
+    torch.manual_seed(5)
+    return nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3))

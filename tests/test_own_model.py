@@ -147,3 +147,17 @@ def test_readme_monitor_example_runs(tmp_path, monkeypatch, capsys):
     rec = Record.load(tmp_path / "runs" / "monitor_sgd")
     assert rec.config["optimizer"] == "SGD" and rec.config["lr"] == pytest.approx(0.05 / 1.9)
     assert all(len(p["rho"]) == 10 for p in rec.telemetry)
+
+
+def test_run_from_a_dataloader_with_a_criterion(tmp_path):
+    """A DataLoader and a criterion callable give the record of tensors and "ce"."""
+    model, X, y = tiny(1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=16)
+    kw = dict(lr=0.5, max_steps=5, telemetry_every=5, k=2, progress=False)
+    a = simlab.run(model, X, y, out=tmp_path / "a", **kw)
+    b = simlab.run(model, loader, out=tmp_path / "b", loss=nn.CrossEntropyLoss(), reduction="mean", **kw)
+    assert torch.allclose(a.weights(), b.weights(), rtol=0, atol=1e-12)
+    assert b.doc["loss"]["name"] == "callable" and b.doc["loss"]["reduction"] == "mean"
+    assert "CrossEntropyLoss" in b.doc["loss"]["criterion"] and "DataLoader" in b.doc["data"]["source"]
+    assert b.doc["data"]["input_shape"] == [6] and b.doc["data"]["n_data"] == 40
+    np.testing.assert_allclose(b.telemetry[-1]["eigenvalues"], a.telemetry[-1]["eigenvalues"], rtol=1e-6)
