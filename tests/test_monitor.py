@@ -228,6 +228,13 @@ def test_the_monitor_record_is_read_by_the_claims(tmp_path):
     single = {v.id: v for v in evaluate(recs, dataclasses.replace(Thresholds(), min_seeds=1), only=["L6"])}
     assert single["L6"].status in ("holds", "fails")
     assert mon.cost()["points"] == 60 and recs[0].summary["cost"]["total_hvps"] > 0
+    # the figures read it too: Lowell's Fig. 1 (ρ_i over t) and Fig. 3 (the projections)
+    from simlab.figures_lowell import fig_projections, fig_rho
+
+    _, reading = fig_rho(recs, tmp_path / "rho.png", "monitor")
+    assert (tmp_path / "rho.png").stat().st_size > 0 and "η = 4, seed 0: entered the edge" in reading and "n_c − 1 = 2" in reading
+    _, reading = fig_projections(recs, tmp_path / "proj.png")
+    assert (tmp_path / "proj.png").stat().st_size > 0 and "‖P_top g‖" in reading
 
 
 def test_bad_arguments_are_one_line_errors():
