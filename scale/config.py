@@ -44,8 +44,8 @@ class ScaleConfig(TrainConfig):
     trainer its part."""
 
     # TrainConfig's fields with the protocol's defaults
-    lr: float = option(0.001, "learning rate η (constant schedule; η_max under flow, the first "
-                       "phase's η under stable)")
+    lr: float = option(0.001, "learning rate η (constant schedule; η_max under flow and expeuler, "
+                       "the first phase's η under stable)")
     max_steps: int | None = option(None, "iteration limit")
     max_t: float | None = option(40.0, "stop when t = Σ η ≥ this (Lowell: 40)")
     target_loss: float | None = option(0.1, "stop when the loss L < this (Lowell: 0.1)")

@@ -204,7 +204,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
                 summary["slq"] = {k: est[k] for k in ("probes", "steps", "band", "validated", "eps")}
                 summary["near_zero_fraction"] = est["near_zero_fraction"]
                 summary["eps"] = EPS
-        if cfg.schedule == "flow":
+        if cfg.schedule in ("flow", "expeuler"):  # λ_1 at every iteration: its peak, the cusp there
             summary.update(flow_peak(res.history))
             peak = peak_snapshot(writer.path / "snapshots", res.history)
             if peak is not None:

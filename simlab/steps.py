@@ -19,6 +19,7 @@ The rules (``schedule`` in :class:`~simlab.trainer.TrainConfig`; :func:`for_conf
 ``constant``   θ ← θ − η g, η = lr
 ``flow``       η = min(lr, c/λ_1), λ_1 at every iteration (Lowell 2022's gradient flow)
 ``stable``     η = lr for ``stable_after`` iterations, then c/λ_1, λ_1 every ``stable_every``
+``expeuler``   exponential Euler on the top k + 1 eigenpairs (Lowell & Kastner 2024; below)
 (projected)    θ ← θ − η P g, P = P_bulk or P_top (Bulk-GD / Top-GD, the continuations of L10)
 (replay)       θ ← θ − η_n g with a recorded η_n per iteration (a run's ``history["lr"]``)
 =============  ================================================================================
@@ -170,6 +171,69 @@ class Projected:
         self.V = state.get("V")
 
 
+def phi(lam: torch.Tensor, tau: float) -> torch.Tensor:
+    """φ(λ, τ) = (1 − e^{−λτ})/λ, the exact flow's step along an eigendirection of curvature λ,
+    capped at τ: for λ ≤ 0 (and λ → 0, where φ → τ) the direction takes a plain Euler step τ."""
+    out = torch.full_like(lam, tau)
+    pos = lam > 0
+    out[pos] = torch.minimum(-torch.expm1(-lam[pos] * tau) / lam[pos], out[pos])
+    return out
+
+
+class ExpEuler:
+    r"""Exponential Euler (Lowell & Kastner 2024, arXiv 2406.00127): the gradient flow
+    dθ/dt = −∇L(θ) integrated exactly on the local quadratic's stiff directions.
+
+    With the top k + 1 eigenpairs (λ_i, h_i) of H at θ_n (warm-started from θ_{n−1}'s) and
+    c_i = h_iᵀ g:
+
+        τ_n     = min(lr, 1/|λ_{k+1}|)            (lr = η_max; λ_{k+1} = 0: τ_n = lr)
+        θ_{n+1} = θ_n − Σ_{i≤k} φ(λ_i, τ_n) c_i h_i − τ_n P_bulk g,
+        φ(λ, τ) = min((1 − e^{−λτ})/λ, τ)          (φ → τ as λ → 0; τ for λ ≤ 0)
+        P_bulk g = g − Σ_{i≤k} c_i h_i,           t_{n+1} = t_n + τ_n.
+
+    On L(θ) = ½ θᵀAθ the stiff coordinates land exactly on the flow's e^{−λ_i τ} c_i: the step
+    is e^{−Aτ} on span(h_1..h_k), a plain Euler step of size τ ≤ 1/λ_{k+1} on the rest (stable:
+    a bulk direction of curvature 0 < λ ≤ λ_{k+1} contracts by 1 − τλ ∈ [0, 1)). The eigenpairs
+    are the loop's Lanczos (``solve``, at ``eig_tol``) whatever the telemetry's method. k is the stiff dimension: n_c − 1 for
+    cross-entropy, the output dimension for MSE. The authors' solver (``stable_solvers``)
+    clamps φ at τ and takes 1/|λ_{k+1}| the same way.
+    """
+
+    def __init__(self, lr: float, k: int, tol: float):
+        self.lr, self.k, self.tol = lr, k, tol
+        self.warm = None
+        self.eig = None  # (λ_1..λ_{k+1}, h_1..h_k) at the current θ, from size() for move()
+
+    def size(self, theta, g, n, solve):
+        e = solve(theta, self.k + 1, self.warm, self.tol)
+        self.warm = e.eigenvectors
+        lam = torch.as_tensor(e.eigenvalues, dtype=g.dtype, device=g.device)
+        last = abs(float(lam[self.k]))
+        tau = min(self.lr, 1.0 / last) if last > 0 else self.lr
+        self.eig = (lam[:self.k], e.eigenvectors[:, :self.k].to(g.dtype))
+        return tau, float(lam[0])
+
+    def move(self, theta, g, n, eta, solve):
+        lam, V = self.eig
+        c = V.T @ g                                   # (k,) stiff coordinates of g
+        bulk = g - V @ c                              # P_bulk g
+        return theta - V @ (phi(lam, eta) * c) - eta * bulk
+
+    def state(self) -> dict:
+        return {"warm": _cpu(self.warm)}
+
+    def load(self, state: dict) -> None:
+        self.warm = state.get("warm")
+
+
+def stiff_dim(landscape) -> int:
+    """k of the exponential Euler rule, the stiff dimension: n_c − 1 under cross-entropy (the
+    softmax's outputs sum to one), n_c, the output dimension, under MSE."""
+    n_c = int(landscape.n_classes)
+    return max(n_c - 1, 1) if getattr(landscape, "loss_name", "ce") == "ce" else n_c
+
+
 def for_config(cfg, landscape) -> StepRule:
     """The step rule of ``cfg.schedule`` (a :class:`~simlab.trainer.TrainConfig`)."""
     if cfg.schedule == "constant":
@@ -178,6 +242,8 @@ def for_config(cfg, landscape) -> StepRule:
         return Flow(cfg.lr, cfg.flow_c, cfg.eig_tol)
     if cfg.schedule == "stable":
         return Stable(cfg.lr, cfg.flow_c, cfg.stable_after, cfg.stable_every, cfg.eig_tol)
+    if cfg.schedule == "expeuler":
+        return ExpEuler(cfg.lr, stiff_dim(landscape), cfg.eig_tol)
     raise UsageError(f"unknown schedule {cfg.schedule!r}")
 
 

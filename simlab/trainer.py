@@ -7,7 +7,9 @@ How θ moves is a step rule's (:mod:`simlab.steps`), one per schedule: ``constan
 ``flow`` (gradient flow as in Lowell: λ_1 at every iteration and η_n = min(lr, flow_c/λ_1)),
 ``stable`` (η_n = lr for the first ``stable_after`` iterations, then η_n = flow_c/λ_1 with λ_1
 re-measured every ``stable_every`` iterations: a stable step that follows the curvature down to a
-critical point, Sagun's ‖g‖ ≈ 1e-4); callers pass others (Bulk-GD / Top-GD, a replay). The
+critical point, Sagun's ‖g‖ ≈ 1e-4), ``expeuler`` (Lowell & Kastner 2024's exponential Euler: the
+flow integrated exactly on the top n_c − 1 eigendirections, τ_n = min(lr, 1/λ_{k+1}); the update
+is then not −η_n ∇L); callers pass others (Bulk-GD / Top-GD, a replay). The
 rules' own eigensolves count as telemetry (``step_rule_hvps``, ``step_rule_seconds``). Telemetry (:func:`simlab.telemetry.measure` on the
 operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
 (default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
@@ -52,9 +54,14 @@ from simlab.spectrum import top_eigen
 from simlab.steps import StepRule
 from simlab.telemetry import measure
 
-SCHEDULES = ("constant", "flow", "stable")
+SCHEDULES = ("constant", "flow", "stable", "expeuler")
 STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_t", "max_seconds",
                 "diverged", "dead")
+SCHEDULE_HELP = ("constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every iteration; stable: "
+                 "η = lr for --stable-after iterations, then flow_c/λ_1; expeuler: exponential "
+                 "Euler (Lowell & Kastner 2024), the top k = n_c − 1 directions (n_c under mse) "
+                 "flowed exactly for τ = min(lr, 1/λ_{k+1}), the rest an Euler step τ; k + 1 "
+                 "eigenpairs every iteration")
 CHECKPOINT = "checkpoints/state.pt"
 STATE_FORMAT = 2
 # a checkpoint also after this much wall time since the last one (besides checkpoint_every), so
@@ -69,11 +76,9 @@ class TrainConfig:
     """The trainer's settings. Each field's ``option(default, help, choices)`` is its
     documentation and the help of its flag in every regime whose config includes it."""
 
-    lr: float = option(0.01, "learning rate η (constant schedule; η_max under flow, the first "
-                       "phase's η under stable)")
-    schedule: str = option("constant", "constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every "
-                           "iteration; stable: η = lr for --stable-after iterations, then "
-                           "flow_c/λ_1", SCHEDULES)
+    lr: float = option(0.01, "learning rate η (constant schedule; η_max under flow and expeuler, "
+                       "the first phase's η under stable)")
+    schedule: str = option("constant", SCHEDULE_HELP, SCHEDULES)
     flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
     stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
     stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")

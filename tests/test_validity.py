@@ -106,14 +106,15 @@ def test_total_hvps_is_every_product_of_every_operator():
         ops.append(ls.operator(theta))
         return ops[-1]
 
-    for schedule in ("constant", "flow"):
+    for schedule in ("constant", "flow", "expeuler"):
         ops.clear()
         res = train(ls, TrainConfig(lr=0.3, schedule=schedule, max_steps=6, k=3, telemetry_every=2),
                     operator_fn=operator_fn, progress=False)
         flow = 0
-        if schedule == "flow":  # λ_1 at every step on the landscape's own operators
+        if schedule != "constant":  # λ_1 (top 3) at every step on the landscape's own operators
             flow = res.total_hvps - sum(op.n_matvecs for op in ops)
             assert flow >= 7
+        assert flow == res.step_rule_hvps  # filed as the step rule's, apart from the points'
         assert res.total_hvps == sum(op.n_matvecs for op in ops) + flow and len(ops) == 4
         assert res.grads_per_hvp is not None and res.grads_per_hvp > 0
 

@@ -34,7 +34,7 @@ from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, pre
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import SCHEDULES, TrainConfig, flow_peak, resume_note, run_summary, train
+from simlab.trainer import SCHEDULE_HELP, SCHEDULES, TrainConfig, flow_peak, resume_note, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -69,8 +69,8 @@ class ToyConfig:
     loss: str = option("ce", "ce: softmax cross-entropy (NLL); mse: squared error on one-hot "
                        "targets", ("ce", "mse"))
     # optimisation: full-batch GD until a stop rule (the first that holds)
-    lr: float = option(0.1, "learning rate η (constant schedule; η_max under flow, the first "
-                       "phase's η under stable)")
+    lr: float = option(0.1, "learning rate η (constant schedule; η_max under flow and expeuler, "
+                       "the first phase's η under stable)")
     max_steps: int = option(4_000, "iteration limit (also --steps)")
     grad_tol: float | None = option(1e-4, "stop when ‖g‖ ≤ this (Sagun: 1e-4)")
     target_loss: float | None = option(None, "stop when the loss L < this")
@@ -78,9 +78,7 @@ class ToyConfig:
                                            "telemetry points)")
     max_t: float | None = option(None, "stop when t = Σ η ≥ this")
     loss_fraction: float | None = option(None, "stop when L < this · L(θ_0) (MSE: L(θ_0) ≈ 1/n_c)")
-    schedule: str = option("constant", "constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 "
-                           "every iteration; stable: η = lr for --stable-after iterations, then "
-                           "flow_c/λ_1", SCHEDULES)
+    schedule: str = option("constant", SCHEDULE_HELP, SCHEDULES)
     flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
     stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
     stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")
@@ -289,9 +287,11 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
                           for s, w in zip(steps, spectra)],
         "n_telemetry": result.n_points, "run_seconds": train_s + result.resumed_seconds,
         "dense_seconds": dense_s})
-    if cfg.schedule == "flow":
+    if cfg.schedule in ("flow", "expeuler"):  # λ_1 at every iteration: its peak
         summary.update(flow_peak(result.history))
-        if cfg.cusp_points and "peak_step" in summary and result.stop_reason != "diverged":
+        # the cusp replays θ* by GD steps of history["lr"]: not exponential Euler's trajectory
+        if (cfg.schedule == "flow" and cfg.cusp_points and "peak_step" in summary
+                and result.stop_reason != "diverged"):
             summary["cusp"] = flow_cusp(land, result.history, summary["peak_step"], cfg)
             summary["cusp"]["n_data"] = info["n_data"]
     rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
