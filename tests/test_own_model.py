@@ -161,3 +161,21 @@ def test_run_from_a_dataloader_with_a_criterion(tmp_path):
     assert "CrossEntropyLoss" in b.doc["loss"]["criterion"] and "DataLoader" in b.doc["data"]["source"]
     assert b.doc["data"]["input_shape"] == [6] and b.doc["data"]["n_data"] == 40
     np.testing.assert_allclose(b.telemetry[-1]["eigenvalues"], a.telemetry[-1]["eigenvalues"], rtol=1e-6)
+
+
+def test_readme_torchvision_block_is_python_with_the_monitor_arguments():
+    """The resnet18 / CIFAR-10 block is not run (minutes on a CPU); it parses, and every keyword
+    it gives EdgeMonitor is one EdgeMonitor takes."""
+    import ast
+    import inspect
+
+    code = readme_block("Is my own training on the edge? `EdgeMonitor`")
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Is my own training on the edge? `EdgeMonitor`", 1)[1]
+    blocks = re.findall(r"```python\n(.*?)```", re.split(r"\n##+ ", section, maxsplit=1)[0], re.S)
+    assert blocks[0] == code and len(blocks) == 2 and "resnet18" in blocks[1]
+    tree = ast.parse(blocks[1])
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and getattr(n.func, "id", None) == "EdgeMonitor"]
+    params = inspect.signature(simlab.EdgeMonitor).parameters
+    assert calls and all(k.arg in params for c in calls for k in c.keywords)
