@@ -78,15 +78,11 @@ class DenseOperator(Operator):
         return self.H
 
 
-class HVPOperator(Operator):
-    """The Hessian of a :class:`~simlab.landscape.Landscape` at a fixed θ, matrix-free.
-
-    The gradient graph of the first ``landscape.held_chunks`` chunks (all with ``hold_graph=True``,
-    none with False; default: as many as the landscape's memory budget allows) is built once with
-    ``create_graph=True`` and kept, and each product through it is one more backward pass (the
-    vector-Jacobian product of g, equal to Hv since H is symmetric). The other chunks recompute
-    their gradient at each product by the landscape's ``hvp_method``.
-    """
+class _ChunkedOperator(Operator):
+    """A curvature matrix of a landscape at a fixed θ, summed over its data chunks: the first
+    ``landscape.held_chunks`` chunks (all with ``hold_graph=True``, none with False; default: as
+    many as the landscape's memory budget allows) keep a graph between products in
+    ``self._graphs``, built by the subclass on the first product; the others recompute it."""
 
     def __init__(self, landscape, theta: torch.Tensor, *, hold_graph: bool | None = None):
         super().__init__()
@@ -103,6 +99,22 @@ class HVPOperator(Operator):
         self._held_data, self._free_data = chunks[:n_held], chunks[n_held:]
         self.hold_graph = n_held > 0
         self._graphs = None
+
+    def release(self):
+        """Drop the held graphs (frees their memory)."""
+        self._graphs = None
+
+
+class HVPOperator(_ChunkedOperator):
+    """The Hessian of a :class:`~simlab.landscape.Landscape` at a fixed θ, matrix-free.
+
+    The gradient graph of the first ``landscape.held_chunks`` chunks (all with ``hold_graph=True``,
+    none with False; default: as many as the landscape's memory budget allows) is built once with
+    ``create_graph=True`` and kept, and each product through it is one more backward pass (the
+    vector-Jacobian product of g, equal to Hv since H is symmetric). The other chunks recompute
+    their gradient at each product by the landscape's ``hvp_method``.
+    """
+
 
     def _build_graphs(self):
         self._graphs = []
@@ -138,12 +150,8 @@ class HVPOperator(Operator):
                 out[j] += self.landscape.chunk_hvp(self.theta, V[:, j], xb, yb)
         return all_reduce(out.T.contiguous())
 
-    def release(self):
-        """Drop the held graphs (frees their memory)."""
-        self._graphs = None
 
-
-class GGNOperator(Operator):
+class GGNOperator(_ChunkedOperator):
     """The generalised Gauss–Newton matrix of a :class:`~simlab.landscape.Landscape` at θ,
     matrix-free:
 
@@ -159,21 +167,6 @@ class GGNOperator(Operator):
     :class:`HVPOperator`). Equal to the Hessian where f is linear in θ.
     """
 
-    def __init__(self, landscape, theta: torch.Tensor, *, hold_graph: bool | None = None):
-        super().__init__()
-        self.landscape = landscape
-        self.theta = theta.detach()
-        n = self.theta.numel()
-        self.shape = (n, n)
-        self.dtype, self.device = landscape.dtype, landscape.device
-        chunks = list(landscape.chunks())
-        if hold_graph is None:
-            n_held = landscape.held_chunks
-        else:
-            n_held = len(chunks) if hold_graph else 0
-        self._held_data, self._free_data = chunks[:n_held], chunks[n_held:]
-        self.hold_graph = n_held > 0
-        self._graphs = None
 
     def _outputs_fn(self, xb):
         return lambda th: self.landscape.outputs(th, xb)
@@ -194,10 +187,6 @@ class GGNOperator(Operator):
         for xb, yb in self._free_data:
             out += self._chunk_product(v, xb, yb)
         return all_reduce(out)
-
-    def release(self):
-        """Drop the held graphs (frees their memory)."""
-        self._graphs = None
 
 
 class BlockOperator(Operator):
