@@ -277,3 +277,16 @@ def test_sensitivity_says_robust_or_where_it_flips(lab):
     # ten on-edge points: edge_points doubled to 10 still reached; the ρ_1 = 1.05 points stay on
     assert v.sensitivity["edge_points"][10] == "holds"
     assert np.isfinite(TH.edge_rho)
+
+
+def test_seeds_are_one_setting_whatever_they_measured_besides(lab):
+    """Fields that change what is measured, not the run (dense spectra cadence, the switch that
+    skips them, the seed), do not split a setting: a grid whose seed 0 took dense spectra and
+    whose seeds 1–2 did not (and recorded ``full_spectra``, a field added later) is one setting."""
+    rows = [[0.5, 0.01, 0.01, 0.01]] + [ON] * 10
+    runs = [lab("class_sweep", telemetry=tel(rows), seed=0, dense_every=125, name="nc_3_s0")]
+    runs += [lab("class_sweep", telemetry=tel(rows), seed=s, dense_every=0, full_spectra=True,
+                 name=f"nc_3_s{s}") for s in (1, 2)]
+    assert len({readers.setting_key(r) for r in runs}) == 1
+    v = evaluate_claim("L2", runs, TH)
+    assert v.status == "holds" and "3 seeds" in v.reason
