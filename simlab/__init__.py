@@ -4,7 +4,9 @@ Public API (see the README's "Your own model")::
 
     from simlab import Landscape, top_eigen, measure, train, Record
     from simlab import TrainConfig, run, EdgeMonitor
-    from simlab import trace, GGNOperator, BlockOperator
+    from simlab import trace, slq, HVPOperator, GGNOperator, BlockOperator
+
+Every public name, with its signature and docstring: ``docs/API.md`` (``python -m simlab.apidoc``).
 
 The core (this package) is shared by both regimes:
 
@@ -50,6 +52,8 @@ _PUBLIC = {
     "DenseOperator": "simlab.operators",
     "GGNOperator": "simlab.operators",
     "BlockOperator": "simlab.operators",
+    "HVPOperator": "simlab.operators",
+    "slq": "simlab.spectrum",
 }
 __all__ = list(_PUBLIC)
 

@@ -393,6 +393,8 @@ class Landscape:
 
     @property
     def chunk_size(self) -> int:
+        """Examples per chunk (every sum over the data runs chunk by chunk; sized to the memory
+        budget unless set)."""
         if self._held_chunks is None:
             self._resolve_chunking()
         return self._chunk_size
@@ -413,6 +415,7 @@ class Landscape:
                 "memory_budget_mb": self.memory_budget_mb}
 
     def chunks(self):
+        """The (X_c, y_c) chunks of this process's share of the training set, in order."""
         size = self.chunk_size
         for i in range(0, self.n_local, size):
             yield self.X[i:i + size], self.y[i:i + size]
@@ -459,6 +462,7 @@ class Landscape:
         return check_vector(name, theta, self.n_params, dtype=self.dtype, device=self.device)
 
     def loss(self, theta: torch.Tensor) -> float:
+        """L(θ) = (1/n_D) Σ_x ℓ(f_θ(x), y) over the whole training set (summed chunk by chunk)."""
         theta = self._theta(theta)
         with torch.no_grad():
             total = torch.zeros((), dtype=self.dtype, device=self.device)
@@ -467,6 +471,7 @@ class Landscape:
         return float(all_reduce(total).item())
 
     def loss_grad(self, theta: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """(L(θ), ∇L(θ)) in one pass over the chunks; the gradient flat like θ."""
         theta = self._theta(theta).detach()
         total = torch.zeros((), dtype=self.dtype, device=self.device)
         g = torch.zeros_like(theta)
@@ -481,6 +486,7 @@ class Landscape:
         return float(all_reduce(total).item()), g
 
     def grad(self, theta: torch.Tensor) -> torch.Tensor:
+        """∇L(θ), flat like θ (the mean over the whole training set)."""
         return self.loss_grad(theta)[1]
 
     def chunk_hvp(self, theta: torch.Tensor, v: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor,
@@ -504,6 +510,7 @@ class Landscape:
         return all_reduce(out)
 
     def accuracy(self, theta: torch.Tensor) -> float:
+        """The fraction of training examples whose largest output is their label."""
         theta = self._theta(theta)
         with torch.no_grad():
             correct = torch.zeros((), dtype=self.dtype, device=self.device)

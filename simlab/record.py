@@ -512,10 +512,12 @@ class Record:
 
     @property
     def config(self) -> dict:
+        """The run's config as written in config.json (its "config" object)."""
         return self.doc.get("config", {})
 
     @property
     def name(self) -> str:
+        """The run folder's name."""
         return self.path.name
 
     @classmethod
@@ -553,10 +555,12 @@ class Record:
         return cls(path, doc, telemetry, summary)
 
     def arrays(self, name: str = ARRAYS) -> dict[str, np.ndarray]:
+        """The arrays of ``name`` (default arrays.npz; no pickles), {} when the record has none."""
         target = self.path / name
         return read_npz(target) if target.exists() else {}
 
     def weights(self):
+        """The final θ from weights.pt, loaded as tensors only (``weights_only=True``)."""
         return load_tensor_file(self.path / WEIGHTS, "weights file")
 
     def series(self, key: str) -> list:

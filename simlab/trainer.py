@@ -126,6 +126,7 @@ class TrainConfig:
         return self
 
     def cadence(self) -> int:
+        """Iterations between telemetry points: telemetry_every, else round(1/η) (at least 1)."""
         if self.telemetry_every is not None:
             return self.telemetry_every
         return max(1, round(1.0 / self.lr))
