@@ -88,12 +88,26 @@ def n_members(cfg: ScaleConfig) -> int:
             "gradient_flow": len(cfg.flow_sizes)}.get(cfg.experiment, 1)
 
 
+# schedules whose η falls below lr as λ_1 grows: t = Σ η bounds nothing, only max_steps does
+ADAPTIVE = ("flow", "stable", "expeuler")
+
+
 def iterations(cfg: ScaleConfig) -> int | None:
-    """The iteration limit the stop rules imply (None: only a loss/accuracy target)."""
+    """The iteration limit the stop rules imply (None: only a loss/accuracy target). Under a
+    schedule whose η shrinks with λ_1 (flow, stable, expeuler), max_t/lr is a lower bound on the
+    iterations, not a limit: only max_steps bounds them."""
     limits = [cfg.max_steps] if cfg.max_steps is not None else []
-    if cfg.max_t is not None:
+    if cfg.max_t is not None and cfg.schedule not in ADAPTIVE:
         limits.append(math.ceil(cfg.max_t / cfg.lr))
     return min(limits) if limits else None
+
+
+def step_rule_products(cfg: ScaleConfig) -> int:
+    """Hessian-vector products the step rule takes per iteration, warm-started: flow's λ_1 (about
+    4), expeuler's top n_c (or n_c + 1) pairs (about that many + 4); stable re-measures λ_1 only
+    every stable_every iterations (counted as 4 / stable_every, rounded up), constant none."""
+    return {"flow": 4, "stable": math.ceil(4 / max(cfg.stable_every, 1)),
+            "expeuler": cfg.n_classes + 5}.get(cfg.schedule, 0)
 
 
 def plan(cfg: ScaleConfig, chosen: bool) -> list[str]:
@@ -113,11 +127,17 @@ def plan(cfg: ScaleConfig, chosen: bool) -> list[str]:
                      "set --max-steps or --max-t to bound it")
         return lines
     points = iters // max(cfg.train_config().cadence(), 1) + 2
-    flops = n_members(cfg) * (iters * 3 * fwd + points * (4 * cfg.k + 10) * 5 * fwd)
+    flops = n_members(cfg) * (iters * 3 * fwd + points * (4 * cfg.k + 10) * 5 * fwd
+                              + iters * step_rule_products(cfg) * 5 * fwd)
     seconds = flops / NOMINAL_FLOPS[device]
     lines.append(f"at most {iters:,} iterations and {points:,} telemetry points per run; "
                  f"estimated ≤ {_duration(seconds)} on {device} (rough: {flops:.2g} FLOP at "
                  f"{NOMINAL_FLOPS[device]:.0e} FLOP/s; it stops earlier at L < {cfg.target_loss})")
+    if cfg.schedule in ADAPTIVE:
+        lines.append(f"schedule {cfg.schedule}: η shrinks as λ_1 grows, so --max-t {cfg.max_t} "
+                     f"does not bound the iterations (≥ {math.ceil((cfg.max_t or 0) / cfg.lr):,} "
+                     f"at η = lr); --max-steps does; about {step_rule_products(cfg)} "
+                     "Hessian-vector products per iteration for the step size, counted above")
     return lines
 
 

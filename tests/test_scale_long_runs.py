@@ -148,3 +148,19 @@ def test_resume_into_an_empty_folder_says_it_starts_fresh(npz, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "holds no run yet, so a fresh one starts" in err
     assert (tmp_path / "new" / "summary.json").exists()
+
+
+def test_dry_run_bounds_adaptive_schedules_by_max_steps_and_counts_their_eigensolves():
+    """Under flow / expeuler η shrinks as λ_1 grows: max_t/lr is not a limit on the iterations
+    (`--dry-run` said "at most 1 iterations" for a flow run), and the step size's own products
+    are part of the estimate."""
+    from simlab.scale.cli import iterations, plan, step_rule_products
+
+    base = tiny(Path("unused.npz"), lr=0.01, max_t=10.0, max_steps=5000)
+    const, flow, ee = (replace(base, schedule=s) for s in ("constant", "flow", "expeuler"))
+    assert iterations(const) == 1000 and iterations(flow) == iterations(ee) == 5000
+    assert step_rule_products(const) == 0 and step_rule_products(flow) == 4
+    assert step_rule_products(ee) == ee.n_classes + 5
+    text = "\n".join(plan(flow, chosen=False))
+    assert "at most 5,000 iterations" in text and "does not bound the iterations" in text
+    assert "does not bound" not in "\n".join(plan(const, chosen=False))
