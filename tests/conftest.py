@@ -73,3 +73,14 @@ def shared_data() -> Path:
 needs_cifar = pytest.mark.skipif(
     not (SHARED_DATA / "cifar10_subset.npz").exists(),
     reason="the smoke grid's cifar8 runs need ../shared/data/cifar10_subset.npz, which is absent")
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_block(heading: str) -> str:
+    """The first python block under the README's ``heading`` (``## …`` or ``### …``, as written)."""
+    import re
+
+    section = README.read_text(encoding="utf-8").split(heading, 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)

@@ -22,14 +22,12 @@ from simlab.cli import main
 from simlab.landscape import Landscape
 from simlab.record import Record
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from conftest import README
+from conftest import readme_block as _block
 
 
 def readme_block(heading: str) -> str:
-    """The first python block under the README's ``### heading``."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split(f"### {heading}", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return _block(f"### {heading}")
 
 
 def run_block(code: str, cwd: Path, monkeypatch) -> tuple[dict, str]:

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-from pathlib import Path
 
 import numpy as np
 import torch
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from conftest import README, readme_block
 
 
 def readme_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Your own model", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return readme_block("## Your own model")
 
 
 def test_public_names():

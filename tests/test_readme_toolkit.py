@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-from pathlib import Path
 
 import numpy as np
 import torch
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from conftest import README, readme_block
 
 
 def toolkit_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Trace, Gauss–Newton and one layer's curvature", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return readme_block("### Trace, Gauss–Newton and one layer's curvature")
 
 
 def test_the_toolkit_names_are_public():
