@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from simlab.errors import UsageError
 from simlab.paper.common import is_complete
 from simlab.experiments import Run
-from simlab.trainer import CHECKPOINT
+from simlab.checkpoint import CHECKPOINT
 
 
 @dataclass

@@ -40,7 +40,8 @@ from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.spectrum import slq
-from simlab.trainer import TrainConfig, cost_line, flow_peak, resume_note, run_summary, train
+from simlab.checkpoint import resume_note
+from simlab.trainer import TrainConfig, cost_line, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 

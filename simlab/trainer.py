@@ -35,7 +35,6 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -43,13 +42,13 @@ import torch
 from tqdm.auto import tqdm
 
 from simlab import steps
+from simlab.checkpoint import STATE_FORMAT, load_state, rule_state, save_state
 from simlab.options import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator
-from simlab.record import (RecordError, RecordWriter, crash_point, load_tensor_file,
-                           save_tensor_file)
+from simlab.record import RecordWriter, crash_point, save_tensor_file
 from simlab.spectrum import top_eigen
 from simlab.steps import StepRule
 from simlab.telemetry import measure
@@ -62,8 +61,6 @@ SCHEDULE_HELP = ("constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every
                  "Euler (Lowell & Kastner 2024), the top k = n_c − 1 directions (n_c under mse) "
                  "flowed exactly for τ = min(lr, 1/λ_{k+1}), the rest an Euler step τ; k + 1 "
                  "eigenpairs every iteration")
-CHECKPOINT = "checkpoints/state.pt"
-STATE_FORMAT = 2
 # a checkpoint also after this much wall time since the last one (besides checkpoint_every), so
 # that a killed long run loses minutes, not the run; train(checkpoint_seconds=...) overrides it
 CHECKPOINT_SECONDS = 300.0
@@ -225,52 +222,6 @@ def cost_line(summary: dict) -> str:
             f"{summary.get('telemetry_seconds', 0):.3g} s{rule}, {summary.get('total_hvps')} operator "
             f"products" + (f" (1 HVP ≈ {g:.3g} gradients)" if g is not None else "")
             + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else ""))
-
-
-# ------------------------------------------------------------------------------ checkpoints
-
-
-def _save_state(writer: RecordWriter, state: dict) -> None:
-    save_tensor_file(writer.path / CHECKPOINT, state)
-
-
-_STATE_KEYS = ("format", "theta", "theta_prev", "step", "t", "n_points", "history", "warm",
-               "elapsed", "counters", "rng")
-
-
-def _rule_state(state: dict) -> dict:
-    """The step rule's part of a checkpoint (one written before step rules were objects held
-    the flow/stable λ_1 warm start and the stable schedule's λ_1 at the top level)."""
-    if "rule" in state:
-        return state["rule"]
-    return {"warm": state.get("lam1_warm"), "lam1": state.get("stable_lam1")}
-
-
-def resume_note(out, state: str | None) -> str | None:
-    """What ``--resume`` into ``out`` will do, for one line on stderr, given the folder's
-    :func:`~simlab.record.record_state` taken before any work: nothing for a complete record
-    (the caller leaves it untouched), a fresh run for an empty folder, a start over for a run
-    stopped before its first checkpoint; None when it continues from a checkpoint."""
-    if state == "complete":
-        return f"{out} already holds a complete record: left untouched (pass --overwrite to run it again)"
-    if state == "none":
-        return f"--resume: {out} holds no run yet, so a fresh one starts"
-    if state == "unfinished" and not (Path(out) / CHECKPOINT).exists():
-        return f"--resume: {out} has no checkpoint yet (stopped before its first), so the run starts over"
-    return None
-
-
-def _load_state(writer: RecordWriter) -> dict | None:
-    path = writer.path / CHECKPOINT
-    if not path.exists():
-        return None
-    state = load_tensor_file(path, "checkpoint")
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or \
-            not set(_STATE_KEYS) <= set(state):
-        raise RecordError(f"{path}: not a checkpoint of this simlab version (format "
-                          f"{state.get('format') if isinstance(state, dict) else None}); "
-                          "remove it to start the run over, or rerun without --resume")
-    return state
 
 
 def _to(x, landscape):
@@ -455,7 +406,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
     clock = _Clock()
     if resume and writer is not None:
-        state = _load_state(writer)
+        state = load_state(writer)
         if state is None:
             writer.restart()  # killed before its first checkpoint: start over cleanly
         else:
@@ -463,7 +414,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
             warm, elapsed0, clock = _to(state["warm"], landscape), state["elapsed"], _Clock(state["counters"])
             rule.load({k: _to(v, landscape) if isinstance(v, torch.Tensor) else v
-                       for k, v in _rule_state(state).items()})
+                       for k, v in rule_state(state).items()})
             torch.set_rng_state(state["rng"])
             writer.truncate_telemetry(n_points)
             writer.clear_summary()
@@ -558,7 +509,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         by_steps = bool(cfg.checkpoint_every) and step % cfg.checkpoint_every == 0
         if by_steps or _all_ranks(now - last_save >= checkpoint_seconds, landscape.device):
             last_save = now
-            _save_state(writer, {
+            save_state(writer, {
                 "format": STATE_FORMAT, "theta": theta.cpu(),
                 "theta_prev": None if prev is None else prev.cpu(), "step": step, "t": t,
                 "n_points": n_points, "history": hist,

@@ -14,7 +14,8 @@ import torch
 from conftest import make_landscape
 from simlab import trainer
 from simlab.record import Record, RecordWriter, load_tensor_file
-from simlab.trainer import CHECKPOINT, TrainConfig, train
+from simlab.checkpoint import CHECKPOINT
+from simlab.trainer import TrainConfig, train
 
 CFG = TrainConfig(lr=0.2, max_steps=17, k=2, eig_tol=1e-6, telemetry_every=3, checkpoint_every=0)
 

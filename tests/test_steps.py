@@ -13,7 +13,8 @@ from simlab import steps
 from simlab.continuation import continue_from
 from simlab.cusp import theta_at_step
 from simlab.spectrum import top_eigen
-from simlab.trainer import TrainConfig, _rule_state, run_summary, train
+from simlab.checkpoint import rule_state as _rule_state
+from simlab.trainer import TrainConfig, run_summary, train
 
 
 def tiny(**kw):

@@ -34,7 +34,8 @@ from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, pre
 from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
-from simlab.trainer import SCHEDULE_HELP, SCHEDULES, TrainConfig, flow_peak, resume_note, run_summary, train
+from simlab.checkpoint import resume_note
+from simlab.trainer import SCHEDULE_HELP, SCHEDULES, TrainConfig, flow_peak, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
