@@ -32,7 +32,7 @@ from simlab import plots
 from simlab.errors import UsageError
 from simlab.record import Record, RecordWriter
 from simlab.steps import PROJECTIONS as MODES
-from simlab.steps import Projected, project
+from simlab.steps import Projected
 from simlab.trainer import TrainConfig, train
 
 
@@ -49,11 +49,6 @@ class ContinuationConfig:
 
 
 # ------------------------------------------------------------------------------ the maths
-
-def projected_step(g: torch.Tensor, V: torch.Tensor, mode: str) -> torch.Tensor:
-    """The update direction of one mode: g, P_bulk g = g − V Vᵀ g, or P_top g = V Vᵀ g."""
-    return project(g, V, mode)
-
 
 def continue_from(landscape, theta: torch.Tensor, *, lr: float, n_iter: int, mode: str,
                   n_top: int, refresh_every: int = 1, tol: float = 1e-6,

@@ -128,16 +128,18 @@ class Stable:
 PROJECTIONS = ("gd", "bulk", "top")
 
 
+def check_projection(mode: str) -> str:
+    if mode not in PROJECTIONS:
+        raise UsageError(f"unknown projection {mode!r}; choose one of {', '.join(PROJECTIONS)}")
+    return mode
+
+
 def project(g: torch.Tensor, V: torch.Tensor | None, mode: str) -> torch.Tensor:
     """g, P_bulk g = g − V Vᵀ g, or P_top g = V Vᵀ g (V: orthonormal columns)."""
-    if mode == "gd":
+    if check_projection(mode) == "gd":
         return g
     top = V @ (V.T @ g)
-    if mode == "top":
-        return top
-    if mode == "bulk":
-        return g - top
-    raise UsageError(f"unknown projection {mode!r}; choose one of {', '.join(PROJECTIONS)}")
+    return top if mode == "top" else g - top
 
 
 class Projected:
@@ -148,9 +150,7 @@ class Projected:
 
     def __init__(self, lr: float, mode: str, n_top: int, *, refresh_every: int = 1,
                  tol: float = 1e-6, eig_fn=None):
-        if mode not in PROJECTIONS:
-            raise UsageError(f"unknown projection {mode!r}; choose one of {', '.join(PROJECTIONS)}")
-        self.lr, self.mode, self.n_top = lr, mode, n_top
+        self.lr, self.mode, self.n_top = lr, check_projection(mode), n_top
         self.refresh_every, self.tol, self.eig_fn = refresh_every, tol, eig_fn
         self.V = None
 

@@ -19,7 +19,8 @@ import torch
 
 from simlab import experiments as ex
 from simlab.claims import STATUSES, load_records
-from simlab.continuation import continue_from, on_edge_step, projected_step
+from simlab.continuation import continue_from, on_edge_step
+from simlab.steps import project
 from simlab.errors import UsageError
 from simlab.record import Record
 from simlab.toy import experiments, grid, lowell, sagun
@@ -135,7 +136,7 @@ def test_top_and_bulk_steps_are_eta_times_dense_projections():
     from simlab.spectrum import top_eigen
 
     e = top_eigen(land.operator(theta), n_top, tol=1e-10)
-    torch.testing.assert_close(projected_step(g, e.eigenvectors, "top"), P_top @ g,
+    torch.testing.assert_close(project(g, e.eigenvectors, "top"), P_top @ g,
                                rtol=0, atol=1e-8)
 
 
