@@ -65,7 +65,9 @@ def parser() -> ArgumentParser:
                    help="where the compacted records go (default paper/records)")
     c.add_argument("--telemetry", choices=("lean", "full"), default="lean",
                    help="lean (default): drop the telemetry keys no reader reads ("
-                        + ", ".join(DROP_TELEMETRY) + "); full: keep every key")
+                        + ", ".join(k for k in DROP_TELEMETRY if k != "rho")
+                        + ") and rho where it is exactly lr*eigenvalue/2 (derived again on "
+                        "load); full: keep every key")
     c.add_argument("--prune", action="store_true",
                    help="remove records under --out that --runs has no complete record for")
     c.add_argument("--no-verify", action="store_true",

@@ -9,7 +9,8 @@ same relative paths, keeping only what :mod:`simlab.claims` readers, :mod:`simla
   (``bridge_points.json``, ``density_<p>x<s>.json``: read by the bridge figure and F1);
 - ``summary.json``, less the lists that ``arrays.npz`` keeps with exactly the same values (toy
   records store each full spectrum in both; readers.spectrum reads the array first);
-- ``telemetry.jsonl`` without the keys in :data:`DROP_TELEMETRY` (read by no reader); every line
+- ``telemetry.jsonl`` without the keys in :data:`DROP_TELEMETRY` (read by no reader), ``rho`` only
+  where it is exactly η·λ_i/2 (:meth:`simlab.record.Record.load` derives it again); every line
   is ``json.dumps`` of the parsed point, so floats come back exactly (``repr`` round-trips a
   float64) and a line without those keys is unchanged byte for byte;
 - ``arrays.npz`` reduced to :data:`KEEP_ARRAYS` (the ``history_`` ones for gradient-flow records
@@ -39,8 +40,8 @@ import numpy as np
 from simlab.errors import UsageError
 from simlab.paper.common import DEFAULT_RUNS, PAPER_DIR
 from simlab.record import (ARRAYS, CONFIG, SUMMARY, TELEMETRY, Record, atomic_write_bytes,
-                           find_records, read_json_object, read_jsonl, read_npz, to_jsonable,
-                           write_npz)
+                           find_records, read_json_object, read_jsonl, read_npz, rho_of,
+                           to_jsonable, write_npz)
 
 DEFAULT_RECORDS = PAPER_DIR / "records"
 
@@ -52,7 +53,8 @@ KEEP_ARRAYS = ("eigenvalues", "eigenvalues_init", "top_eigenvalues", "history_la
 # telemetry keys no reader reads: η*_i = 2/λ_i (the readers use λ_i and ρ_i), the eigensolver's
 # residuals, the coordinates d_i = h_i·g (read only by L4, from the entry captures: kept there,
 # see KEEP_FOR), the wall-clock time of the point
-DROP_TELEMETRY = ("eta_star", "residuals", "d", "wall_time")
+# ρ_i is dropped only where it is exactly η·λ_i/2 (Record.load derives it again; _derived_rho)
+DROP_TELEMETRY = ("eta_star", "residuals", "d", "wall_time", "rho")
 # telemetry keys a reader needs from records of one experiment: L4 reads |d_i| of entry captures
 KEEP_FOR = {"entry": ("d",)}
 
@@ -91,6 +93,14 @@ def _keep_arrays(src: Path) -> tuple[str, ...]:
     return tuple(k for k in KEEP_ARRAYS if flow or not k.startswith("history_"))
 
 
+def _derived_rho(point: dict) -> bool:
+    """True when the point's ``rho`` holds exactly η·λ_i/2 of its own ``lr`` and
+    ``eigenvalues`` (:func:`simlab.record.rho_of`), which Record.load derives again: a third of
+    a toy record's bytes. A ρ that differs in any bit is kept."""
+    return ("lr" in point and point.get("eigenvalues") is not None
+            and point["rho"] == rho_of(point["lr"], point["eigenvalues"]))
+
+
 def compact_files(src: Path, drop: tuple[str, ...] = DROP_TELEMETRY) -> dict[str, bytes]:
     """{file name: bytes} of the compacted record ``src`` (a complete record folder), its
     telemetry without the keys ``drop``.
@@ -107,7 +117,9 @@ def compact_files(src: Path, drop: tuple[str, ...] = DROP_TELEMETRY) -> dict[str
         points = read_jsonl(src / TELEMETRY, drop_truncated=True)
         keep = KEEP_FOR.get(read_json_object(src / "config.json").get("experiment"), ())
         drop = tuple(k for k in drop if k not in keep)
-        out[TELEMETRY] = "".join(json.dumps({k: v for k, v in p.items() if k not in drop}) + "\n"
+        out[TELEMETRY] = "".join(json.dumps({k: v for k, v in p.items()
+                                             if k not in drop or (k == "rho" and not _derived_rho(p))})
+                                 + "\n"
                                  for p in points).encode()
     if (src / ARRAYS).is_file():
         arrays = read_npz(src / ARRAYS)

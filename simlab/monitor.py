@@ -69,7 +69,7 @@ from simlab.errors import UsageError, require
 from simlab.landscape import MEMORY_BUDGET_MB, Landscape
 from simlab.operators import Operator
 from simlab.own import OWN, describe_data, describe_loss, dtype_name
-from simlab.record import RecordWriter, prepare_out
+from simlab.record import RecordWriter, prepare_out, rho_of
 from simlab.spectrum import top_eigen
 from simlab.telemetry import projections
 
@@ -344,7 +344,7 @@ class EdgeMonitor:
         if self._last_step is not None and step > self._last_step:
             self._t += (step - self._last_step) * eta
         self._last_step = step
-        rho = [eta * x / 2 for x in lam]
+        rho = rho_of(eta, lam)
         return {
             "step": step, "t": self._t, "lr": eta, "optimizer_lr": self._current_lr(),
             "loss": loss, "accuracy": land.accuracy(theta),

@@ -549,6 +549,9 @@ class Record:
                 telemetry = read_jsonl(path / TELEMETRY, drop_truncated=True, check=check)
                 warn(f"{path / TELEMETRY}: dropped a truncated last line (the run was interrupted "
                      "mid-write)")
+        for p in telemetry:  # compacted records drop ρ, which is η·λ/2 to the bit
+            if "rho" not in p and "lr" in p and p.get("eigenvalues") is not None:
+                p["rho"] = rho_of(p["lr"], p["eigenvalues"])
         summary = read_json_object(path / SUMMARY) if (path / SUMMARY).exists() else None
         if summary is not None:
             check_summary(summary, path / SUMMARY)
@@ -584,6 +587,13 @@ def find_records(paths) -> list[Path]:
         except OSError as err:
             raise path_error(err, p, "run folder") from None
     return found
+
+
+def rho_of(lr: float, eigenvalues) -> list[float]:
+    """ρ_i = η·λ_i/2 (Lowell's ratio to the edge, η*_i = 2/λ_i), as every telemetry point stores
+    it: the one expression, so a record that drops ρ (``paper compact``) gets the same floats back
+    from :meth:`Record.load`."""
+    return [lr * x / 2 for x in eigenvalues]
 
 
 def finite(x) -> bool:

@@ -25,6 +25,7 @@ import torch
 
 from simlab.errors import MAX_SEED, UsageError, require
 from simlab.landscape import check_landscape, check_vector
+from simlab.record import rho_of
 from simlab.spectrum import METHODS, Eigen, spectrum_stats, top_eigen
 
 
@@ -97,7 +98,7 @@ def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_class
         "theta_norm": float(torch.linalg.vector_norm(theta)),
         "eigenvalues": lam.tolist(),
         "eta_star": [_safe_inv(x) for x in lam],
-        "rho": [lr * x / 2 for x in lam],
+        "rho": rho_of(lr, lam),
         "d": d.cpu().tolist(),
         "n_top": n_top,
         "p_top_norm": float(torch.linalg.vector_norm(p_top)),

@@ -120,7 +120,8 @@ def test_compacted_records_hold_exactly_what_the_readers_read(grid):
         # telemetry: every point, every kept value exactly (floats bit for bit)
         assert len(a.telemetry) == len(b.telemetry)
         for p, q in zip(a.telemetry, b.telemetry):
-            assert _same({k: v for k, v in p.items() if k not in DROP_TELEMETRY}, q)
+            # ρ comes back from Record.load (derived where compaction dropped it)
+            assert _same({k: v for k, v in p.items() if k not in DROP_TELEMETRY or k == "rho"}, q)
         # the spectra the readers see are the same numbers
         for which in ("final", "init"):
             x, y = rd.spectrum(a, which), rd.spectrum(b, which)
@@ -205,11 +206,12 @@ def test_compaction_is_idempotent_skips_unfinished_runs_and_prunes_on_request(gr
 @needs_cifar
 @pytest.mark.slow  # runs the smoke grid (~2.5 min on 2 busy cores)
 def test_verify_fails_when_a_key_a_reader_uses_is_dropped(grid, tmp_path):
-    """The check that guards the committed records can fail: without ρ no run reaches the edge."""
+    """The check that guards the committed records can fail: without λ_i (and so without ρ_i,
+    which compaction drops as derived) no run reaches the edge."""
     _, full, _ = grid
     rels = [p.relative_to(full).as_posix() for p in find_records([full])]
-    compact(full, tmp_path / "no_rho", drop=DROP_TELEMETRY + ("rho",))
-    diffs = verify(full, tmp_path / "no_rho", rels)
+    compact(full, tmp_path / "no_lambda", drop=DROP_TELEMETRY + ("eigenvalues",))
+    diffs = verify(full, tmp_path / "no_lambda", rels)
     assert diffs and any(" L1:" in d or " L2:" in d for d in diffs), diffs
 
 
@@ -299,3 +301,29 @@ def test_entry_captures_keep_d_for_L4_and_other_records_drop_it(tmp_path):
     dropped = json.loads(compact_files(tmp_path / "lr_sweep")["telemetry.jsonl"])
     assert kept == {"step": 0, "rho": [0.5, 0.1], "d": [1.0, 2.0]}
     assert dropped == {"step": 0, "rho": [0.5, 0.1]}
+
+
+def test_compaction_drops_rho_only_where_load_derives_the_same_floats(tmp_path):
+    """ρ_i = η·λ_i/2 is a third of a toy record: compaction drops it where it is that expression
+    to the bit, Record.load derives it again (same floats), and a ρ that differs is kept."""
+    from simlab.paper.records import compact_files
+    from simlab.record import RecordWriter, rho_of
+
+    lam = [7.123456789, 3.3, 1e-3]
+    points = [{"step": 0, "lr": 0.07, "eigenvalues": lam, "rho": rho_of(0.07, lam)},
+              {"step": 1, "lr": 0.07, "eigenvalues": lam, "rho": [0.25, 0.1155, 3.5e-5]}]
+    w = RecordWriter(tmp_path / "src", {"lr": 0.07, "n_classes": 2},
+                     meta={"regime": "toy", "experiment": "lr_sweep", "data": {"name": "cifar8"}})
+    for p in points:
+        w.append(p)
+    w.write_summary({"valid": True})
+    files = compact_files(tmp_path / "src")
+    lines = [json.loads(x) for x in files["telemetry.jsonl"].decode().splitlines()]
+    assert "rho" not in lines[0] and lines[1]["rho"] == [0.25, 0.1155, 3.5e-5]
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    back = Record.load(out).telemetry
+    assert back[0]["rho"] == points[0]["rho"] and back[0]["rho"][0] == 0.07 * 7.123456789 / 2
+    assert back[1]["rho"] == [0.25, 0.1155, 3.5e-5]
