@@ -242,6 +242,8 @@ def print_summary(s: dict, out: Path) -> None:
             ("outliers", f"{s.get('outlier_count')}   (largest gap ratio {_num(s, 'gap_ratio', '.3g')} "
                          f"after λ_{s.get('gap_index')})"),
         ]
+    elif s.get("final_loss") is not None and "final_accuracy" in s:
+        rows.append(("spectrum", "not taken (--no-full-spectra: the top-k telemetry only)"))
     else:
         rows.append(("spectrum", "none (diverged at initialisation: no finite θ)"))
     try:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab import plots
+from simlab import gauss_newton, plots
 from simlab.options import option
 from simlab.cusp import cusp_at, theta_at_step
 from simlab.errors import UsageError, require
@@ -35,7 +35,8 @@ from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab.toy import data as toy_data
 from simlab.toy.models import build_mlp, count_params
 from simlab.checkpoint import resume_note
-from simlab.trainer import SCHEDULE_HELP, SCHEDULES, TrainConfig, flow_peak, run_summary, train
+from simlab.trainer import (SCHEDULE_HELP, SCHEDULES, Probe, TrainConfig, flow_peak, run_summary,
+                            train)
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -98,6 +99,9 @@ class ToyConfig:
                                 "only the top-k telemetry (Sagun's claims then have no spectrum)")
     eigenvalues_only: bool = option(False, "dense spectra by eigvalsh, H not kept (else H at θ_0 "
                                     "and at the end go in arrays.npz, n² floats each)")
+    ggn_every: int = option(0, "λ_1 of the Hessian and of its Gauss–Newton part G, whole and per "
+                            "layer, exactly (dense) every N iterations, in the telemetry "
+                            "(Lowell & Kastner 2024, claim K2; 0: never)")
     snapshot_every: int = option(0, "save θ every N iterations (0: never)")
     checkpoint_every: int | None = option(None, "save resumable state every N iterations "
                                           "(default: at every telemetry point; 0: never)")
@@ -164,6 +168,7 @@ class ToyConfig:
             raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
         if self.dense_every < 0:
             raise UsageError(f"--dense-every must be ≥ 0, got {self.dense_every}")
+        require("ggn_every", self.ggn_every, integer=True, nonneg=True)
         if self.dense_every and not self.full_spectra:
             raise UsageError(f"--dense-every {self.dense_every} asks for full spectra during the run: "
                              "drop --no-full-spectra, or --dense-every 0")
@@ -239,8 +244,9 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     loss0 = land.loss(land.theta0)
     tcfg = cfg.train_config(loss0)
     dense = cfg.eig_method == "dense"
+    probes = [Probe(cfg.ggn_every, gauss_newton.probe("dense"))] if cfg.ggn_every else []
     result = train(land, tcfg, writer, operator_fn=(lambda th: DenseOperator(hess(th))) if dense else None,
-                   progress=progress, desc=f"toy {cfg.experiment} {cfg.dataset} h={cfg.hidden} η={cfg.lr:g}",
+                   probes=probes, progress=progress, desc=f"toy {cfg.experiment} {cfg.dataset} h={cfg.hidden} η={cfg.lr:g}",
                    resume=resume)
     train_s = time.perf_counter() - t0
     n_c = info["n_classes"]
