@@ -32,6 +32,9 @@ toy_continuation*  toy    GD / Bulk-GD / Top-GD for 2/η iterations from on-edge
 toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8×)      L8 L9
 toy_edge_nd        toy    η = 0.1, n_D ∈ {125, 250, 500, 1000}: on-edge λ vs n_D   L8 (plot)
 predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
+toy_kastner*       toy    the toy_flow sizes by exponential Euler and by flow with  K1 K2
+                          c = 0.1, λ_1(H) and λ_1(G) every 100 iterations
+toy_gauss_newton*  toy    η = 0.2 (= lr_sweep), seeds 0–2, λ_1(G) every 100        K2
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random,    S1–S7 F1 F2
                           3 seeds; std 0.5: η = 0.1 then 1/λ_1 until ‖g‖ ≤ 1e-4
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
@@ -49,11 +52,11 @@ from simlab.experiments.sagun import SAGUN, SagunSizes, sagun_runs
 from simlab.experiments.scale import SCALE, SCALE_FIRST_LR, bridge_runs, scale_runs
 from simlab.experiments.toy_lowell import (CLASS_COUNTS, EDGE, EdgeSizes, edge_config,
                                            prediction_runs, toy_continuation_runs, toy_edge_runs,
-                                           toy_flow_runs)
+                                           toy_flow_runs, toy_kastner_runs)
 
 __all__ = ["PRESETS", "GRIDS", "Run", "AliasConfig", "grid", "grid_names", "names", "select",
            "expand", "CLASS_COUNTS", "EDGE", "EdgeSizes", "edge_config", "SAGUN", "SagunSizes",
-           "SCALE", "SCALE_FIRST_LR", "toy_edge_runs", "toy_continuation_runs", "toy_flow_runs",
+           "SCALE", "SCALE_FIRST_LR", "toy_edge_runs", "toy_continuation_runs", "toy_flow_runs", "toy_kastner_runs",
            "prediction_runs", "sagun_runs", "scale_runs", "bridge_runs"]
 
 PRESETS = ("smoke", "cpu")
@@ -79,6 +82,8 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_continuation": ("scale", ("L10",)),
     "scale_mse": ("scale", ("S8",)),
     "scale_flow": ("scale", ("L8", "L9")),
+    "toy_kastner": ("toy", ("K1", "K2")),
+    "toy_gauss_newton": ("toy", ("K2",)),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
 }
@@ -116,6 +121,8 @@ def _tier(r: Run) -> int:
         return 8
     if r.grid == "scale_flow":
         return 12   # λ_1 every iteration: the costliest scale runs, last
+    if r.grid in ("toy_kastner", "toy_gauss_newton"):
+        return 13   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11
 
 
@@ -125,6 +132,7 @@ def grid(preset: str) -> list[Run]:
         raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     e = EDGE[preset]
     runs = (toy_edge_runs(e) + toy_continuation_runs(e) + toy_flow_runs(e)
+            + (toy_kastner_runs(e) if preset != "smoke" else [])
             + sagun_runs(SAGUN[preset]) + prediction_runs(preset) + scale_runs(preset)
             + bridge_runs(preset))
     runs = sorted(runs, key=_tier)  # stable: the builders' order within a tier

@@ -150,6 +150,36 @@ def toy_flow_runs(e: EdgeSizes) -> list[Run]:
     return out
 
 
+# [K] Lowell & Kastner 2024 on the toy: the probe of λ_1(H) and λ_1(G) every this many iterations
+# (dense H and G at n_D = 500 take ~50 s; a run of ~850 iterations gets 9 points)
+GGN_EVERY = 100
+
+
+def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
+    """K1: the toy_flow settings (η_max = flow_lr, L < 0.1) under exponential Euler, and under
+    gradient flow with c = 0.1 as a closer reference than L8's c = 0.5 (no cusp slice); both with
+    the λ_1(G) probe (K2 at the flow's peak). K2 on the edge: the η-sweep's first η, every seed,
+    with the probe. Their experiment names (``kastner``, ``gauss_newton``) keep them out of the
+    L-claims, which read the η sweep's and toy_flow's own records."""
+    out, last = [], []
+    for n in e.flow_sizes:
+        into = last if n == max(e.flow_sizes) else out   # the costliest size after K2's seeds
+        base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
+                    telemetry_every=max(1, e.flow_steps // 20), dense_every=0, ggn_every=GGN_EVERY,
+                    experiment="kastner")
+        into.append(Run(f"toy/kastner/expeuler_nD{n}", "toy_kastner", "toy",
+                        edge_config(e, schedule="expeuler", **base), ("K1", "K2"), 4 * n))
+        into.append(Run(f"toy/kastner/flow_c0.1_nD{n}", "toy_kastner", "toy",
+                       edge_config(e, schedule="flow", flow_c=0.1, cusp_points=0, **base),
+                       ("K1", "K2"), 4 * n))
+    lr = e.lrs[0]
+    for seed in e.seeds:
+        out.append(Run(f"toy/gauss_newton/lr{fmt(lr)}_s{seed}", "toy_gauss_newton", "toy",
+                       edge_config(e, lr=lr, seed=seed, dense_every=0, ggn_every=GGN_EVERY,
+                                   experiment="gauss_newton"), ("K2",), 900))
+    return out + last
+
+
 def prediction_runs(preset: str) -> list[Run]:
     if preset == "smoke":
         return []
