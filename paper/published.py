@@ -35,6 +35,10 @@ PUBLISHED: dict[str, str] = {
           "cusp as n_D grows",
     "L10": "beyond the papers (Song, Ahn & Yun, ICLR 2025): from an on-edge θ, Bulk-GD trains "
            "as well as GD while Top-GD does not",
+    "K1": "[K] Lowell & Kastner 2024: an exponential Euler solver on the top n_c eigenpairs "
+          "follows the gradient flow without entering the edge of stability",
+    "K2": "[K]: the rise in sharpness is the Gauss–Newton term's (H = G + residual), led by the "
+          "first layer's block",
     "F1": "[F]: around 90 % of eigenvalues at or near zero",
     "F2": "[F]: critical points reached are almost all saddles",
     "F3": "[F]: flatter minima occupy more volume and generalise better (no number)",
@@ -59,6 +63,9 @@ CANNOT: dict[tuple[str, str], str] = {
     ("scale", "F3"): "needs full spectra and test accuracy",
     ("toy", "F3"): "no grid entry records test accuracy",
     ("scale", "F4"): "a 2-D Langevin toy; not a scale experiment",
+    **{("scale", c): "no scale run integrates the flow by exponential Euler or probes λ_1(G) "
+                     "yet (the cpu grid's scale flow runs alone take an hour each)"
+       for c in ("K1", "K2")},
     ("toy", "F4"): "no grid entry runs the Langevin toy",
 }
 

@@ -13,8 +13,8 @@ same relative paths, keeping only what :mod:`simlab.claims` readers, :mod:`simla
   where it is exactly η·λ_i/2 (:meth:`simlab.record.Record.load` derives it again); every line
   is ``json.dumps`` of the parsed point, so floats come back exactly (``repr`` round-trips a
   float64) and a line without those keys is unchanged byte for byte;
-- ``arrays.npz`` reduced to :data:`KEEP_ARRAYS` (the ``history_`` ones for gradient-flow records
-  only, the only ones a figure reads them from); written by :func:`simlab.record.write_npz`
+- ``arrays.npz`` reduced to :data:`KEEP_ARRAYS` (the ``history_`` ones for gradient-flow and
+  exponential Euler records only, the only ones a figure reads them from); written by :func:`simlab.record.write_npz`
   (no pickles, fixed zip timestamps: the same arrays give the same bytes). No arrays left: no
   ``arrays.npz``.
 
@@ -46,10 +46,10 @@ from simlab.record import (ARRAYS, CONFIG, SUMMARY, TELEMETRY, Record, atomic_wr
 DEFAULT_RECORDS = PAPER_DIR / "records"
 
 # arrays some reader reads: the full final and initial spectra (readers.spectrum: S1–S8, F1, F2,
-# the Sagun figures), the fluctuation runs' top eigenvalues (S5), λ_1 every iteration under
-# gradient flow and its t (figures.fig_flow)
+# the Sagun figures), the fluctuation runs' top eigenvalues (S5), λ_1, t and L every iteration
+# under gradient flow and exponential Euler (figures.fig_flow; K1 compares the loss curves)
 KEEP_ARRAYS = ("eigenvalues", "eigenvalues_init", "top_eigenvalues", "history_lambda_1",
-               "history_t")
+               "history_t", "history_loss")
 # telemetry keys no reader reads: η*_i = 2/λ_i (the readers use λ_i and ρ_i), the eigensolver's
 # residuals, the coordinates d_i = h_i·g (read only by L4, from the entry captures: kept there,
 # see KEEP_FOR), the wall-clock time of the point
@@ -83,13 +83,14 @@ def _same(values, a: np.ndarray) -> bool:
 
 
 def _keep_arrays(src: Path) -> tuple[str, ...]:
-    """The array keys kept for the record ``src``: the spectra, and λ_1 every iteration only
-    where a figure reads it (gradient flow, readers.is_flow; elsewhere it is NaN or unread)."""
+    """The array keys kept for the record ``src``: the spectra, and λ_1, t and L every iteration
+    only where a figure or K1 reads them (gradient flow and exponential Euler,
+    readers.follows_flow; elsewhere they are NaN or unread)."""
     from simlab.claims import readers as rd
 
-    # is_flow reads the config (experiment, schedule) only: no need to parse the telemetry
-    flow = rd.is_flow(Record(src, read_json_object(src / CONFIG), [],
-                             read_json_object(src / SUMMARY)))
+    # follows_flow reads the config (experiment, schedule) only: no need to parse the telemetry
+    flow = rd.follows_flow(Record(src, read_json_object(src / CONFIG), [],
+                                  read_json_object(src / SUMMARY)))
     return tuple(k for k in KEEP_ARRAYS if flow or not k.startswith("history_"))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from simlab.claims import further, gradient_flow, lowell, sagun
+from simlab.claims import further, gradient_flow, kastner, lowell, sagun
 import dataclasses
 
 from simlab.claims.verdict import CHOICES, Thresholds, Verdict
@@ -32,6 +32,8 @@ CLAIM_TEXT = {
     "L8": "gradient flow: peak λ_1 linear in n_D",
     "L9": "a cusp forms along h_1 as n_D grows",
     "L10": "Bulk-GD learns like GD, Top-GD does not (whole trajectory)",
+    "K1": "exponential Euler follows the gradient flow, in fewer iterations",
+    "K2": "the sharpness is the Gauss–Newton term's: λ_1(G) ≥ 0.9 λ_1(H)",
     "F1": "most eigenvalues (~90 %) near zero",
     "F2": "critical points are saddles",
     "F3": "flatter minima generalise better (reported)",
@@ -54,6 +56,7 @@ EVALUATORS: dict[str, Callable[[Sequence[Record], Thresholds], Verdict]] = {
     "L4": lowell.evaluate_L4, "L5": lowell.evaluate_L5, "L6": lowell.evaluate_L6,
     "L7": lowell.evaluate_L7, "L8": gradient_flow.evaluate_L8, "L9": gradient_flow.evaluate_L9,
     "L10": lowell.evaluate_L10,
+    "K1": kastner.evaluate_K1, "K2": kastner.evaluate_K2,
     "F1": further.evaluate_F1, "F2": further.evaluate_F2, "F3": further.evaluate_F3,
     "F4": further.evaluate_F4,
     **{f"Y{i}": further.prediction_evaluator(f"Y{i}") for i in range(1, 9)},

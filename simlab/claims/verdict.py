@@ -175,6 +175,9 @@ class Thresholds:
     continuation_eta: float = 10.0  # L10: continuations of N = this/η iterations
     l10_bulk: float = 0.8          # L10: Bulk-GD's decrease ≥ this × GD's
     l10_top: float = 0.2           # L10: Top-GD's decrease ≤ this × GD's
+    # -- [K] Lowell & Kastner 2024
+    k1_tol: float = 0.05           # K1: loss curves and peak λ_1 within this relative gap
+    ggn_share: float = 0.9         # K2: λ_1(G)/λ_1(H) ≥ this
     # -- Sagun and the essay
     eps: float = 1e-3              # near zero: |λ| ≤ eps·λ_1
     near_zero_min: float = 0.5     # S1/S4: near-zero fraction at least this
@@ -220,6 +223,8 @@ SOURCES: dict[str, str] = {
     "tanh_slope_high": "choice", "cusp_sizes": "choice", "cusp_ratio": "choice",
     "continuation_eta": "choice", "l10_bulk": "choice (\"just as effective\")",
     "l10_top": "choice (\"the training loss does not decrease further\")",
+    "k1_tol": "choice (CLAIMS.md K1: \"within 5 %\")",
+    "ggn_share": "choice (CLAIMS.md K2)",
     "eps": "choice", "near_zero_min": "choice", "gap": "choice",
     "near_critical": "choice ([S] stopped at ‖g‖ ≈ 1e−4)",
     "neg_tol": "choice (float64 eigh's numerical zero, ≥ 100× margin)",
@@ -248,6 +253,8 @@ CHOICES: dict[str, tuple[float, float]] = {
     "continuation_eta": (5.0, 20.0),
     "l10_bulk": (0.6, 0.9),            # half and double of the shortfall from 1
     "l10_top": (0.1, 0.4),
+    "k1_tol": (0.025, 0.1),
+    "ggn_share": (0.8, 0.95),          # half and double of the shortfall from 1
     "eps": (5e-4, 2e-3), "near_zero_min": (0.25, 0.75), "gap": (1.5, 6.0),
     "near_critical": (5e-4, 2e-3), "neg_tol": (5e-11, 2e-10), "neg_ratio": (0.05, 0.2),
     "spread_factor": (1.0, 4.0), "f1_fraction": (0.7, 0.925),  # shortfall from 1 doubled/halved

@@ -64,3 +64,40 @@ def cusp_sharpness(deltas: Sequence[float], values: Sequence[float]) -> dict:
     far_v = 0.5 * (np.interp(d[i0] + H, d, v) + np.interp(d[i0] - H, d, v))
     ratio = float(near / (far_v / H ** 2)) if far_v > 0 else float("nan")
     return {"second_difference": float(d2), "parabola_ratio": ratio}
+
+
+# ============================================================================ [K] Lowell & Kastner
+
+
+def follows_flow(r: Record) -> bool:
+    """A run that integrates the gradient flow: η = min(η_max, c/λ_1) (``flow``) or exponential
+    Euler (``expeuler``)."""
+    from simlab.claims.readers.records import field_value, is_flow
+
+    return is_flow(r) or field_value(r, "schedule") == "expeuler"
+
+
+def loss_curve(r: Record) -> tuple[np.ndarray, np.ndarray] | None:
+    """(t, L) at every iteration of a flow run (arrays ``history_t``, ``history_loss``)."""
+    from simlab.claims.readers.records import arrays
+
+    a = arrays(r)
+    if "history_t" not in a or "history_loss" not in a or len(a["history_t"]) < 2:
+        return None
+    return np.asarray(a["history_t"], float), np.asarray(a["history_loss"], float)
+
+
+def ggn_points(r: Record) -> list[dict]:
+    """The telemetry points that carry λ_1(H) and λ_1(G) (the ``--ggn-every`` probe)."""
+    return [p for p in r.telemetry if num(p.get("ggn_ratio")) is not None]
+
+
+def block_ratios(points: Sequence[dict]) -> dict[str, float]:
+    """{layer: median over the points of λ_1(G[I, I]) / λ_1(H[I, I])}."""
+    rows: dict[str, list[float]] = {}
+    for p in points:
+        for layer, b in (p.get("ggn_blocks") or {}).items():
+            h, g = num(b.get("h")), num(b.get("ggn"))
+            if h and h > 0 and g is not None:
+                rows.setdefault(layer, []).append(g / h)
+    return {k: float(np.median(v)) for k, v in rows.items()}

@@ -1,0 +1,132 @@
+"""K1 and K2 (Lowell & Kastner 2024) on hand-made records: each rule passes, fails and sets a run
+aside with its deciding number, and settings are judged over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simlab.claims import Thresholds, evaluate_claim
+from simlab.record import Record, RecordWriter
+
+TH = Thresholds()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    n = [0]
+
+    def make(*, telemetry=(), summary=None, arrays=None, name=None, experiment="kastner", **config):
+        n[0] += 1
+        path = tmp_path / (name or f"run_{n[0]}")
+        config = {"dataset": "cifar8", "n_classes": 3, "lr": 0.1, "n_data": 64, "hidden": 16,
+                  "activation": "tanh", **config}
+        w = RecordWriter(path, config, meta={"regime": "toy", "experiment": experiment,
+                                             "data": {"name": "cifar8"}})
+        for p in telemetry:
+            w.append(p)
+        if arrays:
+            w.save_arrays(arrays)
+        w.write_summary({"stop_reason": "target_loss", "valid": True, "steps": 100,
+                         **(summary or {})})
+        return Record.load(path)
+
+    return make
+
+
+def flow_run(lab, schedule, seed, *, scale=1.0, peak=30.0, peak_step=50, steps=100, t_end=40.0,
+             flow_c=0.5, rise_at=None):
+    """A flow record: L(t) = 2.3·e^{−t/10}·scale at ``steps`` + 1 iterations up to ``t_end``
+    (with one rise of the loss at iteration ``rise_at``)."""
+    t = np.linspace(0.0, t_end, steps + 1)
+    loss = 2.3 * np.exp(-t / 10) * scale
+    loss[0] = 2.3
+    if rise_at is not None:
+        loss[rise_at] = loss[rise_at - 1] * 1.5
+    return lab(schedule=schedule, flow_c=flow_c, seed=seed,
+               name=f"{schedule}_c{flow_c}_s{seed}",
+               arrays={"history_t": t, "history_loss": loss},
+               summary={"peak_lambda_1": peak, "peak_step": peak_step, "steps": steps})
+
+
+def test_k1_holds_when_exponential_euler_tracks_the_flow_in_fewer_iterations(lab):
+    recs = []
+    for s in (0, 1):
+        recs.append(flow_run(lab, "flow", s, steps=400))
+        recs.append(flow_run(lab, "expeuler", s, steps=100, scale=1.01, peak=30.6, peak_step=20))
+    v = evaluate_claim("K1", recs, TH)
+    assert v.status == "holds", v.reason
+    (setting,) = v.settings
+    assert setting.statistic["curve_gap"] == pytest.approx(0.01, abs=5e-4)  # interpolation
+    assert setting.statistic["peak_gap"] == pytest.approx(0.02)
+    assert setting.statistic["speedup"] == pytest.approx(4.0)
+    assert "vs flow c = 0.5" in v.reason and "4× fewer iterations" in v.reason
+
+
+def test_k1_fails_on_a_curve_off_by_ten_percent_and_needs_two_seeds(lab):
+    recs = []
+    for s in (0, 1):
+        recs.append(flow_run(lab, "flow", s))
+        recs.append(flow_run(lab, "expeuler", s, scale=1.1))
+    assert evaluate_claim("K1", recs, TH).status == "fails"
+    one = evaluate_claim("K1", recs[:2], TH)
+    assert one.status == "inconclusive" and "2 seeds needed" in one.reason
+
+
+def test_k1_a_loss_that_rises_fails_and_an_unseen_peak_is_undecided(lab):
+    recs = []
+    for s in (0, 1):
+        recs.append(flow_run(lab, "flow", s))
+        recs.append(flow_run(lab, "expeuler", s, rise_at=30))
+    v = evaluate_claim("K1", recs, TH)
+    assert v.status == "fails" and "1 loss rise(s)" in v.reason
+    late = [flow_run(lab, "flow", 5, peak_step=99), flow_run(lab, "expeuler", 5, peak_step=99)]
+    assert evaluate_claim("K1", late, TH).status == "inconclusive"
+
+
+def test_k1_without_a_reference_flow_is_not_applicable(lab):
+    v = evaluate_claim("K1", [flow_run(lab, "expeuler", 0)], TH)
+    assert v.status == "not applicable" and "no reference flow" in v.reason
+
+
+def edge_points(ratios, *, start=10, every=10):
+    """Constant-η telemetry (η = 0.1, n_c = 3): off the edge, then on it (ρ_1 ≥ 1), with the
+    probe's λ_1(G)/λ_1(H) = ``ratios`` at the on-edge points."""
+    pts = [{"step": 0, "rho": [0.5, 0.3, 0.1]}, {"step": start, "rho": [0.6, 0.3, 0.1]}]
+    for i, q in enumerate(ratios):
+        pts.append({"step": start + every * (i + 1), "rho": [1.02, 0.9, 0.1],
+                    "lambda_1_h": 20.4, "lambda_1_ggn": 20.4 * q, "ggn_ratio": q,
+                    "ggn_blocks": {"0": {"h": 20.0, "ggn": 20.0 * q}, "2": {"h": 1.0, "ggn": 1.0}}})
+    return pts
+
+
+def test_k2_on_the_edge_holds_fails_and_needs_enough_probe_points(lab):
+    good = [lab(telemetry=edge_points([0.95, 0.93, 0.97, 0.94, 0.96]), seed=s, name=f"g{s}",
+                experiment="gauss_newton", schedule="constant") for s in range(3)]
+    v = evaluate_claim("K2", good, TH)
+    assert v.status == "holds", v.reason
+    (setting,) = v.settings
+    assert setting.statistic["ggn_ratio"] == pytest.approx(0.95)
+    assert setting.statistic["block_0"] == pytest.approx(0.95) and setting.statistic["block_2"] == 1.0
+    assert "on the edge" in setting.name
+    bad = [lab(telemetry=edge_points([0.5] * 5), seed=s, name=f"b{s}", lr=0.2,
+               experiment="gauss_newton", schedule="constant") for s in range(3)]
+    assert evaluate_claim("K2", bad, TH).status == "fails"
+    few = [lab(telemetry=edge_points([0.95, 0.95]) + [{"step": 100 + i, "rho": [1.02, 0.9, 0.1]}
+                                                       for i in range(5)],
+               seed=s, name=f"f{s}", lr=0.3, experiment="gauss_newton") for s in range(3)]
+    v = evaluate_claim("K2", few, TH)
+    assert v.status == "not applicable" and "too few probe points on the edge (3 runs): 2 (≥ 3" in v.reason
+
+
+def test_k2_at_the_flow_peak_reads_the_probe_nearest_the_peak(lab):
+    recs = []
+    for s in (0, 1):
+        pts = [{"step": k, "lambda_1_h": 10.0, "lambda_1_ggn": 10.0 * q, "ggn_ratio": q}
+               for k, q in ((0, 0.5), (40, 0.8), (60, 0.97), (100, 0.9))]
+        recs.append(lab(telemetry=pts, schedule="expeuler", seed=s, name=f"p{s}",
+                        summary={"peak_lambda_1": 12.0, "peak_step": 58, "steps": 100}))
+    v = evaluate_claim("K2", recs, TH)
+    assert v.status == "holds", v.reason
+    assert v.settings[0].statistic["ggn_ratio"] == pytest.approx(0.97)
+    assert v.settings[0].statistic["from_peak"] == 2
