@@ -412,7 +412,7 @@ def make_figures(record_dirs, out_dir, th: Thresholds = TH, *, regime: str = "sc
         made.append(fig_projections(proj, out / "fig3_projections.png", th))
     for j, r in enumerate(_by(recs, "entry")):
         made.append(fig_entry(r, out / ("fig4_entry.png" if j == 0 else f"fig4_entry_{j}.png"), th))
-    flow = [r for r in recs if rd.is_flow(r)]
+    flow = [r for r in recs if rd.is_flow(r) and rd.is_lowell(r)]
     if flow:
         made.append(fig_flow(flow, out / "fig5_flow_lambda1.png", th))
     cusp = [r for r in recs if rd.cusp(r)]

@@ -130,3 +130,20 @@ def test_k2_at_the_flow_peak_reads_the_probe_nearest_the_peak(lab):
     assert v.status == "holds", v.reason
     assert v.settings[0].statistic["ggn_ratio"] == pytest.approx(0.97)
     assert v.settings[0].statistic["from_peak"] == 2
+
+
+def test_k_runs_do_not_count_in_the_2022_claims(lab):
+    """A gauss_newton run repeats an η-sweep setting with the probe, and an exponential Euler
+    run's ρ uses η_max: neither may enter L1–L7 or S8 (they would count a seed twice or read a
+    meaningless ρ)."""
+    from simlab.claims import readers as rd
+
+    pts = edge_points([0.95] * 6)
+    for exp, sched in (("gauss_newton", "constant"), ("kastner", "expeuler")):
+        r = lab(telemetry=pts, experiment=exp, schedule=sched)
+        assert not rd.is_lowell(r)
+        for cid in ("L1", "L7", "S8"):
+            v = evaluate_claim(cid, [r], TH)
+            assert rd.label(r) not in v.runs, (cid, v.reason)
+    same = lab(telemetry=pts, experiment="lr_sweep", schedule="constant")
+    assert rd.is_lowell(same) and rd.label(same) in evaluate_claim("L1", [same], TH).runs

@@ -354,8 +354,9 @@ def evaluate_S8(records: Sequence[Record], th: Thresholds) -> Verdict:
     """S8: Sagun's outlier count beside Lowell's edge count (windowed reach ≥ rho_edge) and
     n_c − 1, per valid run; status ``reported`` (a tension simlab measures)."""
     sc = st.Scope()
-    ok = sc.keep(r for r in records if rd.n_classes(r) is not None and (
-        rd.spectrum(r) is not None or any(p.get("rho") for p in r.telemetry)))
+    ok = sc.keep(r for r in records if rd.n_classes(r) is not None
+                 and rd.experiment(r) not in rd.KASTNER_EXPERIMENTS and (
+                     rd.spectrum(r) is not None or any(p.get("rho") for p in r.telemetry)))
     per = {rd.label(r): rd.s8_row(r, th) for r in ok}
     if not per:
         return claim_map("S8", [], [], threshold={}, excluded=sc.excluded,

@@ -166,7 +166,7 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
         into = last if n == max(e.flow_sizes) else out   # the costliest size after K2's seeds
         base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                     telemetry_every=max(1, e.flow_steps // 20), dense_every=0, ggn_every=GGN_EVERY,
-                    experiment="kastner")
+                    full_spectra=False, experiment="kastner")
         into.append(Run(f"toy/kastner/expeuler_nD{n}", "toy_kastner", "toy",
                         edge_config(e, schedule="expeuler", **base), ("K1", "K2"), 4 * n))
         into.append(Run(f"toy/kastner/flow_c0.1_nD{n}", "toy_kastner", "toy",
@@ -176,7 +176,7 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
     for seed in e.seeds:
         out.append(Run(f"toy/gauss_newton/lr{fmt(lr)}_s{seed}", "toy_gauss_newton", "toy",
                        edge_config(e, lr=lr, seed=seed, dense_every=0, ggn_every=GGN_EVERY,
-                                   experiment="gauss_newton"), ("K2",), 900))
+                                   full_spectra=False, experiment="gauss_newton"), ("K2",), 900))
     return out + last
 
 

@@ -16,6 +16,8 @@ SAGUN_EXPERIMENTS = ("toy", "width_sweep", "training_spectrum", "fluctuation", "
 # "scale" is the scale regime's single protocol run (python -m simlab scale), as "toy" is the toy's;
 # "own" is a user's own model (simlab.run, simlab.EdgeMonitor): a single run of Lowell's telemetry
 LOWELL_EXPERIMENTS = ("toy", "scale", "own", "lr_sweep", "class_sweep", "entry", "gradient_flow")
+# Lowell & Kastner 2024's runs (K1, K2): exponential Euler and reference flows, the λ_1(G) probe
+KASTNER_EXPERIMENTS = ("kastner", "gauss_newton")
 GROUP_KEYS = ("regime", "dataset", "arch", "hidden", "activation", "loss", "n_classes", "n_data",
               "blob_std", "lr", "schedule")
 STOP_AT_INIT = ("target_loss", "target_accuracy", "grad_tol")
@@ -103,7 +105,11 @@ def setting_label(r: Record) -> str:
 
 def is_lowell(r: Record) -> bool:
     """A run of Lowell's edge-of-stability protocol: the scale regime, CIFAR data, or one of
-    Lowell's experiments (a user's own ``toy`` run is both Lowell's and Sagun's)."""
+    Lowell's experiments (a user's own ``toy`` run is both Lowell's and Sagun's). The [K] runs
+    (:data:`KASTNER_EXPERIMENTS`) are not: K1/K2 judge them, and the η-sweep settings they repeat
+    with a probe must not count twice in L1–L7."""
+    if experiment(r) in KASTNER_EXPERIMENTS:
+        return False
     return (regime(r) == "scale" or str(field_value(r, "dataset")) in LOWELL_DATA
             or experiment(r) in LOWELL_EXPERIMENTS + ("continuation", "edge_nd"))
 
