@@ -26,7 +26,8 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
-from simlab.figures_flow import draw_cusp, draw_flow, fig_cusp, fig_flow  # noqa: F401
+from simlab.figures_flow import (draw_cusp, draw_flow, draw_kastner, fig_cusp, fig_flow,  # noqa: F401
+                                 fig_kastner)
 from simlab.figures_lowell import (draw_entry, draw_profile, draw_projections,  # noqa: F401
                                    draw_rho, fig_entry, fig_profile, fig_projections, fig_rho,
                                    make_figures, table1)

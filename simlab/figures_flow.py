@@ -3,6 +3,8 @@ the claims engine (L8, L9), so a number drawn is the number a verdict used:
 
 - ``fig5_flow_lambda1.png``  λ_1 over t per n_D under gradient flow; L8's fit of peak λ_1
 - ``fig6_cusp.png``          L(θ*+Δh_1) − L(θ*) per n_D and its even part over Δ²
+- ``kastner_k1_k2.png``      Lowell & Kastner 2024: loss and λ_1 against t by exponential Euler
+                             and by flow (K1); λ_1(G)/λ_1(H) at the probe points (K2)
 
 ``draw_*`` builds the Figure (constrained layout, legend outside the data, n_D a sequential
 colour) and its reading; ``fig_*`` saves it. :func:`simlab.figures_lowell.make_figures` calls them.
@@ -120,4 +122,70 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
 
 def fig_cusp(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
     fig, reading = draw_cusp(records, th)
+    return save(fig, path), reading
+
+
+# ---------------------------------------------------------------------------- [K] Lowell & Kastner
+
+_SOLVER_STYLE = {"expeuler": "-", "flow": "--"}
+
+
+def _solver(r: Record) -> str:
+    s = rd.field_value(r, "schedule") or "flow"
+    return "exp. Euler" if s == "expeuler" else f"flow c={rd.field_value(r, 'flow_c') or 0.5:g}"
+
+
+def draw_kastner(records: Sequence[Record], th: Thresholds = TH):
+    """Lowell & Kastner 2024 (K1, K2): left, the loss against t of every flow run (exponential
+    Euler solid, η = min(η_max, c/λ_1) dashed for c = 0.5 and dotted for c = 0.1; colour = n_D);
+    middle, λ_1 against t; right, λ_1(G)/λ_1(H) at the probe points against t (flow runs as
+    lines, constant-η runs on the edge as dots), with K2's threshold."""
+    from simlab.claims import evaluate_claim
+
+    fig, axes = figure(1, 3, panel=(3.8, 3.1), extra_width=2.4)
+    a, b, c = axes[0]
+    flows = [r for r in records if rd.follows_flow(r)]
+    colour = _nd_colours(flows) if flows else {}
+    for r in sorted(flows, key=lambda r: (rd.n_data(r) or 0, _solver(r))):
+        arr = rd.arrays(r)
+        if "history_t" not in arr:
+            continue
+        style = ":" if (rd.field_value(r, "flow_c") or 0.5) < 0.5 and rd.is_flow(r) else \
+            _SOLVER_STYLE.get(rd.field_value(r, "schedule") or "flow", "--")
+        kw = dict(color=colour[rd.n_data(r) or 0], ls=style, lw=1,
+                  label=f"n_D={rd.n_data(r)}, {_solver(r)}")
+        if "history_loss" in arr:
+            a.plot(arr["history_t"], arr["history_loss"], gid="loss", **kw)
+        if "history_lambda_1" in arr:
+            b.plot(arr["history_t"], arr["history_lambda_1"], gid="lambda_1", **kw)
+    a.set_yscale("log")
+    a.set_xlabel("t = Σ η")
+    a.set_ylabel("training loss")
+    b.set_xlabel("t = Σ η")
+    b.set_ylabel("λ_1")
+    for r in records:
+        pts = rd.ggn_points(r)
+        if not pts:
+            continue
+        t = [p.get("t", p["step"]) for p in pts]
+        q = [p["ggn_ratio"] for p in pts]
+        if rd.follows_flow(r):
+            c.plot(t, q, ls=_SOLVER_STYLE.get(rd.field_value(r, "schedule") or "flow", "--"),
+                   marker=".", lw=0.8, color=colour.get(rd.n_data(r) or 0, "C0"), gid="ggn_flow")
+        else:
+            on = {id(p) for p in rd.edge(r, th).points}
+            c.plot([x for x, p in zip(t, pts) if id(p) in on],
+                   [y for y, p in zip(q, pts) if id(p) in on], "o", ms=3, color="C3",
+                   label=f"on the edge, η = {rd.lr(r):g}", gid="ggn_edge")
+    c.axhline(th.ggn_share, color="0.5", lw=0.8, ls=":", label=f"K2 threshold {th.ggn_share:g}",
+              gid="threshold")
+    c.set_xlabel("t = Σ η")
+    c.set_ylabel("λ_1(G) / λ_1(H)")
+    legend_outside(fig, axes.ravel())
+    v1, v2 = evaluate_claim("K1", records, th), evaluate_claim("K2", records, th)
+    return fig, f"K1 {v1.status}: {v1.gist or v1.reason}; K2 {v2.status}: {v2.gist or v2.reason}"
+
+
+def fig_kastner(records: Sequence[Record], path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_kastner(records, th)
     return save(fig, path), reading

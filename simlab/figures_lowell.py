@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
-from simlab.figures_flow import fig_cusp, fig_flow
+from simlab.figures_flow import fig_cusp, fig_flow, fig_kastner
 from simlab.plots import (figure, index_colorbar, index_colours, integer_ticks, legend_outside,
                           save)
 from simlab.record import Record
@@ -415,6 +415,9 @@ def make_figures(record_dirs, out_dir, th: Thresholds = TH, *, regime: str = "sc
     flow = [r for r in recs if rd.is_flow(r) and rd.is_lowell(r)]
     if flow:
         made.append(fig_flow(flow, out / "fig5_flow_lambda1.png", th))
+    kastner = [r for r in recs if rd.experiment(r) in rd.KASTNER_EXPERIMENTS]
+    if kastner:  # with the 2022 flow runs: K1's c = 0.5 references
+        made.append(fig_kastner(kastner + flow, out / "kastner_k1_k2.png", th))
     cusp = [r for r in recs if rd.cusp(r)]
     if cusp:
         made.append(fig_cusp(cusp, out / "fig6_cusp.png", th))

@@ -45,7 +45,8 @@ def flow_run(lab, schedule, seed, *, scale=1.0, peak=30.0, peak_step=50, steps=1
         loss[rise_at] = loss[rise_at - 1] * 1.5
     return lab(schedule=schedule, flow_c=flow_c, seed=seed,
                name=f"{schedule}_c{flow_c}_s{seed}",
-               arrays={"history_t": t, "history_loss": loss},
+               arrays={"history_t": t, "history_loss": loss,
+                       "history_lambda_1": peak * np.exp(-((np.arange(steps + 1) - peak_step) / 30) ** 2)},
                summary={"peak_lambda_1": peak, "peak_step": peak_step, "steps": steps})
 
 
@@ -147,3 +148,23 @@ def test_k_runs_do_not_count_in_the_2022_claims(lab):
             assert rd.label(r) not in v.runs, (cid, v.reason)
     same = lab(telemetry=pts, experiment="lr_sweep", schedule="constant")
     assert rd.is_lowell(same) and rd.label(same) in evaluate_claim("L1", [same], TH).runs
+
+
+def test_the_kastner_figure_draws_each_solver_and_the_probe(lab):
+    from simlab import figures
+    from test_claims_figures import check_layout, data_axes, lines
+
+    recs = [flow_run(lab, "flow", 0, steps=400), flow_run(lab, "expeuler", 0),
+            flow_run(lab, "flow", 0, flow_c=0.1, steps=800)]
+    recs.append(lab(telemetry=edge_points([0.95] * 5), seed=0, name="edge", experiment="gauss_newton",
+                    schedule="constant"))
+    fig, reading = figures.draw_kastner(recs, TH)
+    panels = data_axes(fig)
+    assert len(panels) == 3
+    assert len(lines(panels[0], "loss")) == 3 and panels[0].get_yscale() == "log"
+    styles = sorted(ln.get_linestyle() for ln in lines(panels[0], "loss"))
+    assert styles == ["-", "--", ":"]
+    assert len(lines(panels[2], "ggn_edge")) == 1 and len(lines(panels[2], "threshold")) == 1
+    assert list(lines(panels[2], "ggn_edge")[0].get_ydata()) == [0.95] * 5
+    assert reading.startswith("K1 inconclusive") and "K2 inconclusive" in reading
+    check_layout(fig)
