@@ -168,6 +168,8 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
         out += [f"- {s}" for s in _claims_sentence(g, t, EDGE_CLAIMS, "Lowell's edge claims")]
         out += [f"- {s}" for s in _claims_sentence(g, t, ("L8", "L9"),
                                                     "Lowell's gradient-flow claims")]
+        out += [f"- {s}" for s in _claims_sentence(g, t, ("K1", "K2"),
+                                                    "Lowell & Kastner 2024's claims")]
         out += [f"- {s}" for s in _claims_sentence(g, t, [c for c in CLAIM_IDS if c[0] in "SF"],
                                                     "Sagun's and the essay's claims")]
     sag = [r for r in records if rd.experiment(r) in rd.SAGUN_EXPERIMENTS and rd.grad_norm(r)]
