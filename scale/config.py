@@ -67,7 +67,10 @@ class ScaleConfig(TrainConfig):
     n_data: int | None = option(None, "n_D: seeded balanced subset size (default: every kept image)")
     classes: int | tuple[int, ...] | None = option(None, "n_c (labels 0..n_c−1) or comma-separated labels, e.g. 0,1")
     loss: str = option("ce", "ce: softmax cross-entropy; mse: squared error on one-hot targets", LOSSES)
-    # end-of-run measurements
+    # measurements
+    ggn_every: int = option(0, "λ_1 of the Hessian and of its Gauss–Newton part G, whole and per "
+                            "layer, by Lanczos on the operators every N iterations, in the "
+                            "telemetry (Lowell & Kastner 2024, claim K2; 0: never)")
     slq_vectors: int = option(2, "SLQ probes for the end-of-run density (0: skip)")
     slq_steps: int = option(40, "Lanczos steps per SLQ probe")
     # sweeps
@@ -107,6 +110,7 @@ class ScaleConfig(TrainConfig):
                 one_of(f.name, f.metadata["choices"])
         one_of("experiment", EXPERIMENTS)
         one_of("eig_method", ("lanczos", "power"))
+        require("ggn_every", self.ggn_every, integer=True, nonneg=True)
         super().validate()
         require("width", self.width, lo=WIDTHS[0], hi=WIDTHS[1])
         require("n_data", self.n_data, integer=True, positive=True, optional=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab import cusp
+from simlab import cusp, gauss_newton
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
 from simlab.memory import check_fits
@@ -41,7 +41,7 @@ from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.spectrum import slq
 from simlab.checkpoint import resume_note
-from simlab.trainer import TrainConfig, cost_line, flow_peak, run_summary, train
+from simlab.trainer import Probe, TrainConfig, cost_line, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 
@@ -171,8 +171,10 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
         writer = ShadowWriter(out, rank)
     tag = f"{cfg.arch}-{cfg.activation} η={cfg.lr:g} n_c={info['n_classes']} n_D={info['n_data']}"
     t0 = time.perf_counter()
+    probes = ([Probe(cfg.ggn_every, gauss_newton.probe("lanczos", tol=cfg.eig_tol))]
+              if cfg.ggn_every else [])
     res = train(land, tcfg, writer, progress=progress and rank == 0, desc=tag,
-                resume=resume, on_point=on_point)
+                resume=resume, on_point=on_point, probes=probes)
 
     points = _read_points(out) if rank == 0 else []
     last = points[-1] if points else {}

@@ -99,8 +99,8 @@ def sharpness_parts(landscape, theta: torch.Tensor, *, method: str = "dense", bl
             "ggn_blocks": per, "ggn_seconds": time.perf_counter() - t0}
 
 
-def probe(method: str = "dense", blocks: bool = True):
+def probe(method: str = "dense", blocks: bool = True, tol: float = 1e-6):
     """A :class:`simlab.trainer.Probe` function: ``sharpness_parts`` at the probe's θ."""
     def fn(theta, step, landscape):
-        return sharpness_parts(landscape, theta, method=method, blocks=blocks)
+        return sharpness_parts(landscape, theta, method=method, blocks=blocks, tol=tol)
     return fn
