@@ -16,11 +16,14 @@ import argparse
 import math
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, config_flags, given, is_registered, registry_names, run_registered
+from simlab.cli import ArgumentParser, config_flags, given
 from simlab.errors import UsageError, check_out_dir
+from simlab.paper import experiments as grids
+from simlab.paper.runner import run_experiment
 from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
 
+HELP = "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"  # one line in `python -m simlab --help`
 # nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset
 # AlexNet took ~2–5 s per Hessian-vector product on one loaded core, i.e. ~2e9 FLOP/s)
 NOMINAL_FLOPS = {"cpu": 3e9, "cuda": 1e13}
@@ -176,11 +179,11 @@ def main(argv=None) -> int:
     if args.remeasure_density:
         return remeasure_density(args)
     if args.experiment and args.experiment not in EXPERIMENTS:
-        if not is_registered(args.experiment, "scale"):
-            names = sorted(set(EXPERIMENTS) | set(registry_names("scale")))
+        if not grids.declared(args.experiment, "scale"):
+            names = sorted(set(EXPERIMENTS) | set(grids.names("scale")))
             raise UsageError(f"unknown experiment {args.experiment!r}; choose one of {', '.join(names)}")
         others = [n for n in given(args, args.config_fields) if n != "experiment"]
-        return run_registered(args.experiment, "scale", args.preset or "cpu", args.out,
+        return run_experiment(args.experiment, "scale", args.preset or "cpu", args.out,
                               progress=not args.no_progress, dry_run=args.dry_run, given_flags=others)
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"
