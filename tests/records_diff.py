@@ -8,7 +8,8 @@ of ``telemetry.jsonl`` are compared value by value, floats exactly; ``arrays.npz
 bit for bit (dtype, shape and bytes); ``.pt`` files (weights, checkpoints, snapshots) are loaded
 with ``weights_only=True`` and their tensors compared bit for bit. Only what a clock or the
 checkout decides is ignored: keys named in :data:`IGNORED` (wall-clock seconds, the measured
-gradients-per-HVP ratio, the git commit the run was made from). Lock files are skipped.
+gradients-per-HVP ratio, the git commit the run was made from, the checkpoints' copy of the
+process's unseeded global RNG state). Lock files are skipped.
 
 Exit status 0 when identical, 1 with one line per difference otherwise. The refactors of issue 21
 are checked with it against a smoke grid (``python -m simlab paper run --preset smoke``) run
@@ -31,6 +32,10 @@ IGNORED = frozenset({
     "step_rule_seconds", "run_seconds", "dense_seconds", "hvp_seconds", "grad_seconds",
     "grads_per_hvp",          # hvp_seconds / grad_seconds: a measured time ratio
     "git_commit",
+    # a checkpoint's copy of the process's global torch RNG state: torch seeds it at random per
+    # process here (torch.initial_seed() differs run to run) and no number draws from it (every
+    # seeded draw has its own generator or fork_rng), so two runs of one commit differ in it
+    "rng",
 })
 SKIPPED_DIRS = frozenset({".locks"})
 
