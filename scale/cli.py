@@ -22,6 +22,7 @@ from simlab.paper import experiments as grids
 from simlab.paper.runner import run_experiment
 from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
+from simlab.scale.run import resolve_device
 
 HELP = "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"  # one line in `python -m simlab --help`
 # nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset
@@ -67,18 +68,15 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def resolve_device(device: str | None) -> str:
-    """``cuda`` or ``cpu`` for ``--device`` (``auto``/absent: CUDA when available)."""
-    if device and device != "auto":
-        return "cuda" if device.startswith("cuda") else "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def device_kind(device: str | None) -> str:
+    """``cuda`` or ``cpu``: the kind of the device ``--device`` names (absent: ``auto``), as
+    :func:`simlab.scale.run.resolve_device` resolves it, for the default preset and the cost."""
+    return "cuda" if resolve_device(device or "auto").startswith("cuda") else "cpu"
 
 
 def default_preset(device: str | None) -> str:
     """``paper`` on a CUDA device, ``cpu`` otherwise."""
-    return "paper" if resolve_device(device) == "cuda" else "cpu"
+    return "paper" if device_kind(device) == "cuda" else "cpu"
 
 
 def config_from_args(args) -> ScaleConfig:
@@ -115,7 +113,7 @@ def step_rule_products(cfg: ScaleConfig) -> int:
 
 def plan(cfg: ScaleConfig, chosen: bool) -> list[str]:
     """The preset, the run's size and a rough cost bound, as plain lines."""
-    device = resolve_device(cfg.device)
+    device = device_kind(cfg.device)
     why = (f" (chosen for this machine: {'a CUDA device' if device == 'cuda' else 'no CUDA device'}; "
            f"--preset {'cpu' if cfg.preset == 'paper' else 'paper'} for the other)") if chosen else ""
     n_img = cfg.n_data or 50_000 * cfg.n_classes // 10
