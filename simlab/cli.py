@@ -20,7 +20,6 @@ import math
 import re
 import sys
 import typing
-from pathlib import Path
 
 from simlab.errors import UsageError, flag, path_error
 from simlab.options import field_help
