@@ -26,7 +26,10 @@ from simlab.cli import ArgumentParser, nonnegative
 from simlab.errors import UsageError, check_out_dir, check_out_file
 from simlab.paper.common import DEFAULT_FIGURES, DEFAULT_REPORT, DEFAULT_RUNS
 from simlab.paper.records import DEFAULT_RECORDS, DROP_TELEMETRY
-from simlab.experiments import PRESETS, grid, grid_names, select
+from simlab.paper.experiments import PRESETS, grid, grid_names, select
+
+
+HELP = "the cross-regime reproduction and its report"  # one line in `python -m simlab --help`
 
 
 def parser() -> ArgumentParser:

@@ -45,7 +45,7 @@ def coverage(records: Sequence[Record], runs_dir: Path, preset: str | None) -> l
     grid says so (a claim whose settings lack seeds is inconclusive, not judged on fewer)."""
     if preset is None:
         return []
-    from simlab.experiments import grid
+    from simlab.paper.experiments import grid
 
     have = {_rel(r.path, runs_dir) for r in records}
     runs = grid(preset)

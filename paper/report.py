@@ -189,17 +189,17 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
 
 
 def slq_section(path: Path | None = None) -> list[str]:
-    """The SLQ validation (``python -m simlab.slq_validation``'s measurement against the bridge
+    """The SLQ validation (``python -m simlab.paper.slq_validation``'s measurement against the bridge
     CNN's exact Hessian) that decides at which band F1 reads a scale density."""
     import json
 
-    from simlab.slq_validation import table
+    from simlab.paper.slq_validation import table
     from simlab.spectrum import SLQ_VALIDATION
 
     path = Path(path) if path is not None else SLQ_VALIDATION
     out = ["## F1's estimator: SLQ validated against the exact Hessian", ""]
     if not path.is_file():
-        return out + [f"No validation measured ({path.name} absent; `python -m simlab."
+        return out + [f"No validation measured ({path.name} absent; `python -m simlab.paper."
                       "slq_validation` measures it): every scale density is unvalidated and F1 at "
                       "scale is inconclusive.", ""]
     return out + [
@@ -208,7 +208,7 @@ def slq_section(path: Path | None = None) -> list[str]:
         "|λ| ≤ ε·λ_1 that its settings (probes × Lanczos steps) resolve within the tolerance on "
         "the bridge CNN, whose exact Hessian is known; a record re-measured at 4 × 160 "
         "(`python -m simlab scale --remeasure-density`) is read at the finer band. Measured by "
-        f"`python -m simlab.slq_validation` into `simlab/{path.name}`:", "",
+        f"`python -m simlab.paper.slq_validation` into `simlab/{path.name}`:", "",
         "```", table(json.loads(path.read_text())).rstrip(), "```", ""]
 
 

@@ -32,10 +32,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from simlab.errors import UsageError
-from simlab.paper.common import is_complete
-from simlab.experiments import Run
 from simlab.checkpoint import CHECKPOINT
+from simlab.cli import one_line
+from simlab.errors import UsageError, check_out_dir, flag
+from simlab.paper.common import is_complete
+from simlab.paper.experiments import Run, expand
 
 
 @dataclass
@@ -206,7 +207,7 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, als
             src = source_dir(run.config.source, runs_dir, also)
             continuation_run(run.config, out,
                              runs_dir=src.parents[len(Path(run.config.source).parts) - 1],
-                             progress=progress)
+                             rebuild=rebuilder(run.config.regime), progress=progress)
         elif run.kind == "bridge":
             from simlab.paper.bridge import run as bridge_run
 
@@ -222,6 +223,18 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, als
             raise UsageError(f"unknown run kind {run.kind!r}")
     finally:
         torch.set_num_threads(before)
+
+
+def rebuilder(regime: str):
+    """The regime's ``rebuild(config) -> (landscape, η, schedule)`` a continuation replays its
+    source run with."""
+    if regime == "toy":
+        from simlab.toy.run import rebuild
+    elif regime == "scale":
+        from simlab.scale.run import rebuild
+    else:
+        raise UsageError(f"unknown regime {regime!r} for a continuation; use toy or scale")
+    return rebuild
 
 
 def copy_as(src: Path, out: Path, experiment: str, source_name: str) -> None:
@@ -283,3 +296,29 @@ def run_grid(runs: list[Run], runs_dir: Path | str, *, progress: bool = True,
         res.ran.append(run.name)
     bar.close()
     return res
+
+
+def run_experiment(name: str, regime: str, preset: str, out, *, progress: bool = True,
+                   dry_run: bool = False, given_flags=()) -> int:
+    """``toy|scale --experiment NAME``: the runs :mod:`simlab.paper.experiments` declares for the
+    grid NAME (and the sources they need), resumable (runs whose record is complete under ``out``
+    are skipped): the very runs ``paper run --only`` makes."""
+    if given_flags:
+        raise UsageError(f"--experiment {name} runs the configs declared in paper/experiments/; "
+                         f"drop {' '.join(flag(n) for n in given_flags)} (or run one config without "
+                         "--experiment)")
+    runs = expand(name, preset, regime=regime, with_sources=True)
+    out = check_out_dir(out if out is not None else Path("runs") / f"{regime}-{name}-{preset}")
+    print(f"experiment {name} ({preset} preset): {len(runs)} run(s), roughly "
+          f"{sum(r.cost_s for r in runs) / 60:.0f} min of one core (a guess, not a measurement); "
+          f"records in {out}", flush=True)
+    if dry_run:
+        for r in runs:
+            print(f"  {r.name:<40} {' '.join(r.claims)}")
+        return 0
+    res = run_grid(runs, out, progress=progress)
+    print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete, {len(res.failed)} not run; "
+          f"records in {out}")
+    for run_name, why in res.failed:
+        print(f"  not run: {run_name}: {one_line(why)}")
+    return 1 if res.failed else 0

@@ -16,11 +16,15 @@ import argparse
 import math
 from pathlib import Path
 
-from simlab.cli import ArgumentParser, config_flags, given, is_registered, registry_names, run_registered
+from simlab.cli import ArgumentParser, config_flags, given
 from simlab.errors import UsageError, check_out_dir
+from simlab.paper import experiments as grids
+from simlab.paper.runner import run_experiment
 from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
+from simlab.scale.run import resolve_device
 
+HELP = "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"  # one line in `python -m simlab --help`
 # nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset
 # AlexNet took ~2–5 s per Hessian-vector product on one loaded core, i.e. ~2e9 FLOP/s)
 NOMINAL_FLOPS = {"cpu": 3e9, "cuda": 1e13}
@@ -64,18 +68,15 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def resolve_device(device: str | None) -> str:
-    """``cuda`` or ``cpu`` for ``--device`` (``auto``/absent: CUDA when available)."""
-    if device and device != "auto":
-        return "cuda" if device.startswith("cuda") else "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def device_kind(device: str | None) -> str:
+    """``cuda`` or ``cpu``: the kind of the device ``--device`` names (absent: ``auto``), as
+    :func:`simlab.scale.run.resolve_device` resolves it, for the default preset and the cost."""
+    return "cuda" if resolve_device(device or "auto").startswith("cuda") else "cpu"
 
 
 def default_preset(device: str | None) -> str:
     """``paper`` on a CUDA device, ``cpu`` otherwise."""
-    return "paper" if resolve_device(device) == "cuda" else "cpu"
+    return "paper" if device_kind(device) == "cuda" else "cpu"
 
 
 def config_from_args(args) -> ScaleConfig:
@@ -112,7 +113,7 @@ def step_rule_products(cfg: ScaleConfig) -> int:
 
 def plan(cfg: ScaleConfig, chosen: bool) -> list[str]:
     """The preset, the run's size and a rough cost bound, as plain lines."""
-    device = resolve_device(cfg.device)
+    device = device_kind(cfg.device)
     why = (f" (chosen for this machine: {'a CUDA device' if device == 'cuda' else 'no CUDA device'}; "
            f"--preset {'cpu' if cfg.preset == 'paper' else 'paper'} for the other)") if chosen else ""
     n_img = cfg.n_data or 50_000 * cfg.n_classes // 10
@@ -176,11 +177,11 @@ def main(argv=None) -> int:
     if args.remeasure_density:
         return remeasure_density(args)
     if args.experiment and args.experiment not in EXPERIMENTS:
-        if not is_registered(args.experiment, "scale"):
-            names = sorted(set(EXPERIMENTS) | set(registry_names("scale")))
+        if not grids.declared(args.experiment, "scale"):
+            names = sorted(set(EXPERIMENTS) | set(grids.names("scale")))
             raise UsageError(f"unknown experiment {args.experiment!r}; choose one of {', '.join(names)}")
         others = [n for n in given(args, args.config_fields) if n != "experiment"]
-        return run_registered(args.experiment, "scale", args.preset or "cpu", args.out,
+        return run_experiment(args.experiment, "scale", args.preset or "cpu", args.out,
                               progress=not args.no_progress, dry_run=args.dry_run, given_flags=others)
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / "scale" / f"{cfg.experiment}-{cfg.arch}-{cfg.activation}-{cfg.preset}"

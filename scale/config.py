@@ -15,7 +15,7 @@ Presets (flags override any field):
   η ∈ {0.005, 0.0025, 0.01} (λ_1(θ_0) ≈ 201, so 2/λ_1 ≈ 0.01), telemetry every 20 iterations
   with the top 10, at most 1600 iterations. The edge condition ρ_i = ηλ_i/2 ≈ 1 is what the claims
   test; the absolute λ values are not comparable to the paper's. The experiment registry
-  (:mod:`simlab.experiments`) builds its scale grids from this preset.
+  (:mod:`simlab.paper.experiments`) builds its scale grids from this preset.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ScaleConfig(TrainConfig):
                              "iteration)", ("lanczos", "power"))
     # what is run
     experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
-                         "grid declared in simlab/experiments/ (default: scale, one run)")
+                         "grid declared in paper/experiments/ (default: scale, one run)")
     preset: str = option("paper", "the preset it started from", flag=False)
     # model
     arch: str = option("alexnet", "architecture", ARCHS)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from simlab.claims import linear_fit as claims_linear_fit
+from simlab.claims import linear_fit
 from simlab.errors import UsageError
 from simlab.record import Record, find_records, write_json
 from simlab.scale.config import ENTRY, FLOW, ScaleConfig
@@ -39,12 +39,6 @@ from simlab.scale.run import build_landscape, cusp_at, peak_snapshot, resolve_de
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
-
-
-def linear_fit(x, y) -> dict:
-    """The claims engine's least-squares fit y ≈ a + b x (with R²), as a dict for the summary."""
-    slope, intercept, r2 = claims_linear_fit(x, y)
-    return {"slope": slope, "intercept": intercept, "r2": r2}
 
 
 def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:
@@ -111,7 +105,8 @@ def flow_fit(dirs) -> dict:
     doc = {"experiment": "gradient_flow", "n_data": [n for n, _ in rows],
            "peak_lambda_1": [p for _, p in rows], "records": [str(Path(d).name) for d in dirs]}
     if len(rows) >= 2:
-        doc["fit"] = linear_fit(*zip(*rows))
+        slope, intercept, r2 = linear_fit(*zip(*rows))  # the claims engine's fit, once
+        doc["fit"] = {"slope": slope, "intercept": intercept, "r2": r2}
     return doc
 
 

@@ -72,6 +72,14 @@ def build_landscape(cfg: ScaleConfig, *, device: str = "cpu", rank: int = 0, siz
     return land, info
 
 
+def rebuild(config: dict):
+    """(landscape, η, schedule) of a record's config (``config.json``'s ``config``): how a
+    continuation (:func:`simlab.continuation.run`) rebuilds a scale source run."""
+    cfg = ScaleConfig.from_dict(config)
+    land, _ = build_landscape(cfg, device=resolve_device(cfg.device))
+    return land, cfg.lr, cfg.schedule
+
+
 def train_config(cfg: ScaleConfig) -> TrainConfig:
     return cfg.train_config()
 

@@ -1,9 +1,13 @@
 """``python -m simlab <command>``: one entry point, one way of reporting user errors.
 
 Commands: ``toy`` (exact regime), ``scale`` (matrix-free regime), ``claims`` (evaluate records),
-``paper`` (the cross-regime reproduction). Each command's module builds a config from its flags
-and runs it; a :class:`~simlab.errors.UsageError` anywhere becomes one line on stderr and exit
-code 2, with no traceback.
+``paper`` (the cross-regime reproduction). The core names none of their modules: each package
+declares its command as an entry point of group ``simlab.commands`` in pyproject.toml (a module
+with ``main(argv)`` and a one-line ``HELP``), and :func:`commands` reads them from the installed
+metadata, so the core (``simlab/``) imports nothing from the regimes or ``paper/``. Each
+command's module builds a config from its flags and runs it; a
+:class:`~simlab.errors.UsageError` anywhere becomes one line on stderr and exit code 2, with no
+traceback.
 """
 
 from __future__ import annotations
@@ -11,22 +15,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
-import importlib
+import importlib.metadata
 import math
 import re
 import sys
 import typing
-from pathlib import Path
 
 from simlab.errors import UsageError, flag, path_error
 from simlab.options import field_help
 
-COMMANDS = {
-    "toy": ("simlab.toy.cli", "exact Hessians of small MLPs (Sagun et al. 2016)"),
-    "scale": ("simlab.scale.cli", "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"),
-    "claims": ("simlab.claims.cli", "evaluate the claims of CLAIMS.md on run records"),
-    "paper": ("simlab.paper.cli", "the cross-regime reproduction and its report"),
-}
+COMMAND_GROUP = "simlab.commands"  # the entry-point group of pyproject.toml that lists the commands
+
+
+def commands() -> dict[str, importlib.metadata.EntryPoint]:
+    """{name: entry point} of every ``python -m simlab`` command, sorted by name, as the installed
+    distribution declares them (``[project.entry-points."simlab.commands"]`` in pyproject.toml).
+    Loading one gives its module, which has ``main(argv)`` and ``HELP``."""
+    eps = importlib.metadata.entry_points(group=COMMAND_GROUP)
+    return {ep.name: ep for ep in sorted(eps, key=lambda ep: ep.name)}
 
 
 # every character str.splitlines() breaks at: echoed user input must not start a second line
@@ -198,61 +204,6 @@ def given(args, names) -> dict:
             for n in names if getattr(args, n, None) is not None}
 
 
-# ------------------------------------------------------------------ the experiment registry
-
-
-def registry():
-    """:mod:`simlab.experiments` (the one declaration of every grid), or None while it is absent."""
-    try:
-        from simlab import experiments as reg
-
-        reg.expand, reg.names  # noqa: B018  (the API the CLIs use)
-    except (ImportError, AttributeError):
-        return None
-    return reg
-
-
-def registry_names(regime: str) -> list[str]:
-    reg = registry()
-    return list(reg.names(regime)) if reg is not None else []
-
-
-def is_registered(name: str, regime: str) -> bool:
-    names = registry_names(regime)
-    return name in names or f"{regime}_{name}" in names
-
-
-def run_registered(name: str, regime: str, preset: str, out, *, progress: bool = True,
-                   dry_run: bool = False, given_flags=()) -> int:
-    """``toy|scale --experiment NAME``: the runs the registry declares for NAME, resumable (runs
-    whose record is complete under ``out`` are skipped)."""
-    from simlab.errors import check_out_dir
-
-    reg = registry()
-    if given_flags:
-        raise UsageError(f"--experiment {name} runs the configs declared in simlab/experiments/; "
-                         f"drop {' '.join(flag(n) for n in given_flags)} (or run one config without "
-                         "--experiment)")
-    runs = reg.expand(name, preset, regime=regime, with_sources=True)
-    out = check_out_dir(out if out is not None else Path("runs") / f"{regime}-{name}-{preset}")
-    print(f"experiment {name} ({preset} preset): {len(runs)} run(s), roughly "
-          f"{sum(r.cost_s for r in runs) / 60:.0f} min of one core (a guess, not a measurement); "
-          f"records in {out}", flush=True)
-    if dry_run:
-        for r in runs:
-            print(f"  {r.name:<40} {' '.join(r.claims)}")
-        return 0
-    runner = getattr(reg, "run_runs", None)
-    if runner is None:
-        from simlab.paper.runner import run_grid as runner
-    res = runner(runs, out, progress=progress)
-    print(f"ran {len(res.ran)}, skipped {len(res.skipped)} complete, {len(res.failed)} not run; "
-          f"records in {out}")
-    for run_name, why in res.failed:
-        print(f"  not run: {run_name}: {one_line(why)}")
-    return 1 if res.failed else 0
-
-
 def run_guarded(fn, *args) -> int:
     """Call ``fn``; a UsageError becomes a one-line message and exit code 2."""
     try:
@@ -273,16 +224,20 @@ def run_guarded(fn, *args) -> int:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    found = commands()
+    if not found:  # the metadata lists none: an install from before the entry points existed
+        print(f"simlab: error: no commands installed (entry points {COMMAND_GROUP!r}); reinstall "
+              "simlab: pip install -e .", file=sys.stderr)
+        return 2
     if not argv or argv[0] in ("-h", "--help"):
         lines = ["usage: python -m simlab <command> [options]", "", "commands:"]
-        lines += [f"  {name:<8} {doc}" for name, (_, doc) in COMMANDS.items()]
+        lines += [f"  {name:<8} {ep.load().HELP}" for name, ep in found.items()]
         lines += ["", "`python -m simlab <command> --help` for a command's options."]
         print("\n".join(lines))
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"simlab: error: unknown command {one_line(repr(name))}; choose one of {', '.join(COMMANDS)}",
+    if name not in found:
+        print(f"simlab: error: unknown command {one_line(repr(name))}; choose one of {', '.join(found)}",
               file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return run_guarded(module.main, rest)
+    return run_guarded(found[name].load().main, rest)

@@ -39,7 +39,7 @@ from simlab.trainer import TrainConfig, train
 @dataclass(frozen=True)
 class ContinuationConfig:
     source: str                      # the source record's folder, relative to the runs directory
-    regime: str = "toy"              # "toy" | "scale": how to rebuild the source's landscape
+    regime: str = "toy"              # "toy" | "scale": whose builder rebuilds the source's landscape
     n_iter: int | None = None        # None: round(2/η)
     refresh_every: int = 2           # eigenvectors recomputed every this many iterations
     edge_rho: float = 0.8            # on the edge: ρ_1 ≥ this
@@ -91,35 +91,20 @@ def on_edge_step(points: list[dict], lr: float, *, edge_rho: float = 0.8,
 
 # ------------------------------------------------------------------------------ the record
 
-def _rebuild(cfg: ContinuationConfig, src: Record):
-    """(landscape, η, n_c, train config of the source) for the source record."""
-    if cfg.regime == "toy":
-        from simlab.toy.run import ToyConfig, build
-
-        names = ToyConfig.__dataclass_fields__
-        sc = ToyConfig(**{k: (tuple(v) if isinstance(v, list) else v)
-                          for k, v in src.config.items() if k in names})
-        land, _ = build(sc)
-        return land, sc.lr, land.n_classes, sc.schedule
-    if cfg.regime == "scale":
-        from simlab.scale.config import ScaleConfig
-        from simlab.scale.run import build_landscape, resolve_device
-
-        sc = ScaleConfig.from_dict(src.config)
-        land, _ = build_landscape(sc, device=resolve_device(sc.device))
-        return land, sc.lr, land.n_classes, sc.schedule
-    raise UsageError(f"unknown regime {cfg.regime!r} for a continuation; use toy or scale")
-
-
-def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str,
+def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str, rebuild,
         progress: bool = False) -> dict:
-    """The three continuations from the source record's on-edge θ, written as a record."""
+    """The three continuations from the source record's on-edge θ, written as a record.
+
+    ``rebuild(config)`` turns the source record's ``config.json`` config (a dict) into
+    ``(landscape, η, schedule)``: the regime's own builder (``simlab.toy.run.rebuild`` or
+    ``simlab.scale.run.rebuild``), passed by the caller, so this module names no regime."""
     t0 = time.perf_counter()
     src_dir = Path(runs_dir) / cfg.source
     if not (src_dir / "summary.json").is_file():
         raise UsageError(f"continuation needs the finished record {src_dir}; run its grid first")
     src = Record.load(src_dir)
-    land, lr, n_c, schedule = _rebuild(cfg, src)
+    land, lr, schedule = rebuild(src.config)
+    n_c = land.n_classes
     if schedule != "constant":
         raise UsageError(f"{src_dir} trained under schedule {schedule!r}; a continuation needs GD at a constant η")
     start = on_edge_step(src.telemetry, lr, edge_rho=cfg.edge_rho, min_points=cfg.min_points)

@@ -15,6 +15,8 @@ once:
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
@@ -76,6 +78,54 @@ class DenseOperator(Operator):
 
     def dense(self):
         return self.H
+
+
+class TimedOperator(Operator):
+    """Another operator's products, forwarded and timed: the same interface, the same numbers.
+
+    ``n_matvecs`` counts as every operator's does (a solver may reset it, as
+    :func:`simlab.spectrum.residuals` does); ``n_timed`` counts every product forwarded and
+    ``seconds`` is their wall-clock time, neither ever reset. ``matmat`` and ``dense`` go to the
+    base's own (a block product stays one; an explicit matrix is returned as it is). The trainer wraps each matrix-free telemetry operator in one
+    to measure what a product costs (``grads_per_hvp`` in a run's summary)."""
+
+    def __init__(self, base: Operator):
+        super().__init__()
+        self.base = base
+        self.shape, self.dtype, self.device = base.shape, base.dtype, base.device
+        self.n_timed = 0
+        self.seconds = 0.0
+
+    def _matvec(self, v):
+        s = time.perf_counter()
+        out = self.base.matvec(v)
+        self.seconds += time.perf_counter() - s
+        self.n_timed += 1
+        return out
+
+    def matmat(self, V: torch.Tensor) -> torch.Tensor:
+        s = time.perf_counter()
+        out = self.base.matmat(V)
+        self.seconds += time.perf_counter() - s
+        self.n_matvecs += V.shape[1]
+        self.n_timed += V.shape[1]
+        return out
+
+    def dense(self) -> torch.Tensor:
+        """The base's own dense form (an explicit matrix's, a block's slice), its products
+        counted and timed here too."""
+        before = self.base.n_matvecs
+        s = time.perf_counter()
+        H = self.base.dense()
+        self.seconds += time.perf_counter() - s
+        self.n_matvecs += self.base.n_matvecs - before
+        self.n_timed += self.base.n_matvecs - before
+        return H
+
+    def release(self):
+        """The base's held graphs dropped, where it holds any."""
+        if hasattr(self.base, "release"):
+            self.base.release()
 
 
 class _ChunkedOperator(Operator):

@@ -27,7 +27,7 @@ operator products the solve used (checks included) and residuals ‖H h_i − λ
 
 :func:`slq_density` estimates the spectral density for the bulk when only products are
 affordable; :func:`near_zero_mass` reads its near-zero mass, and :func:`validated_band` the band
-that mass is known to resolve (measured by :mod:`simlab.slq_validation` on the bridge CNN).
+that mass is known to resolve (measured by :mod:`simlab.paper.slq_validation` on the bridge CNN).
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def lanczos_tridiag(op: Operator, v: torch.Tensor, steps: int) -> tuple[np.ndarr
 
 # SLQ defaults: 4 probes × 160 steps. Which band |λ| ≤ ε·λ_1 a setting's near-zero mass resolves
 # (within 0.03 of the exact fraction) is not a constant here: it is measured against the exact
-# Hessian of the bridge CNN by ``python -m simlab.slq_validation`` and stored in SLQ_VALIDATION,
+# Hessian of the bridge CNN by ``python -m simlab.paper.slq_validation`` and stored in SLQ_VALIDATION,
 # which :func:`validated_band` reads (nothing is validated when that file is absent).
 SLQ_PROBES, SLQ_STEPS = 4, 160
 SLQ_VALIDATION = Path(__file__).with_name("slq_validation.json")
@@ -456,7 +456,7 @@ def validated_band(probes: int, steps: int, *, eps: float = 1e-3, tolerance: flo
                    path: Path | str | None = None) -> dict | None:
     """The narrowest band |λ| ≤ ε·λ_1 (ε ≥ ``eps``) whose near-zero mass SLQ at ``probes`` ×
     ``steps`` got within ``tolerance`` of the exact fraction in the stored validation
-    (:mod:`simlab.slq_validation`; every θ and probe seed there), or None.
+    (:mod:`simlab.paper.slq_validation`; every θ and probe seed there), or None.
 
     A row validated with p probes covers every setting with ≥ p probes at the same steps (a
     p-probe mass is the mean of single-probe masses, so it is no further off than the worst of

@@ -47,7 +47,7 @@ from simlab.options import option
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
-from simlab.operators import DenseOperator
+from simlab.operators import DenseOperator, TimedOperator
 from simlab.record import RecordWriter, crash_point, save_tensor_file
 from simlab.spectrum import top_eigen
 from simlab.steps import StepRule
@@ -290,21 +290,18 @@ class _Clock:
         self.c = {k: 0 for k in self.KEYS}
         self.c.update(counters or {})
 
-    def timed(self, op):
-        """Count (and, for matrix-free operators, time) every product ``op`` takes."""
-        if isinstance(op, DenseOperator):
-            return op
-        inner = op._matvec
+    @staticmethod
+    def timed(op):
+        """``op`` wrapped to time its products (:class:`~simlab.operators.TimedOperator`); an
+        explicit matrix's products are no HVPs and are not timed."""
+        return op if isinstance(op, DenseOperator) else TimedOperator(op)
 
-        def matvec(v):
-            s = time.perf_counter()
-            out = inner(v)
-            self.c["hvp_seconds"] += time.perf_counter() - s
-            self.c["n_hvps_timed"] += 1
-            return out
-
-        op._matvec = matvec
-        return op
+    def add(self, op) -> None:
+        """Count ``op``'s products (and time those a :meth:`timed` wrapper took)."""
+        self.c["total_hvps"] += op.n_matvecs
+        if isinstance(op, TimedOperator):
+            self.c["hvp_seconds"] += op.seconds
+            self.c["n_hvps_timed"] += op.n_timed
 
     def solver(self, landscape):
         """The step rules' ``solve(θ, k, v0, tol)``: the top-k eigenpairs of the Hessian at θ
@@ -313,8 +310,8 @@ class _Clock:
             s = time.perf_counter()
             op = self.timed(landscape.operator(theta))
             e = top_eigen(op, k, tol=tol, v0=v0, with_residuals=False)
-            for key in ("total_hvps", "step_rule_hvps"):
-                self.c[key] += op.n_matvecs
+            self.add(op)
+            self.c["step_rule_hvps"] += op.n_matvecs
             for key in ("telemetry_seconds", "step_rule_seconds"):
                 self.c[key] += time.perf_counter() - s
             return e
@@ -456,7 +453,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             op = clock.timed(operator_fn(theta))
             point, eig = measure(landscape, theta, lr=lr, operator=op, k=cfg.k, method=cfg.eig_method,
                                  tol=cfg.eig_tol, v0=warm, eps=cfg.eps, loss_grad=(loss, g), seed=step)
-            clock.c["total_hvps"] += op.n_matvecs
+            clock.add(op)
             if hasattr(op, "release"):
                 op.release()
             warm = eig.eigenvectors

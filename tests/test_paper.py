@@ -19,7 +19,7 @@ from simlab.errors import UsageError
 from simlab.paper import bridge
 from simlab.paper.cli import main as paper_main
 from simlab.paper.common import data_root, has_cifar
-from simlab.paper.grids import grid, select
+from simlab.paper.experiments import grid, select
 from simlab.paper.report import split
 from simlab.paper.runner import run_grid
 
@@ -122,7 +122,7 @@ def test_smoke_grid_run_report_and_resume(tmp_path):
 
 KILLED_TOY = """
 import json, sys
-from simlab.experiments import Run
+from simlab.paper.experiments import Run
 from simlab.paper.runner import execute
 from simlab.toy import lowell
 execute(Run("toy/x", "toy_lr_sweep", "toy", lowell.config(**json.loads(sys.argv[1]))), __import__("pathlib").Path(sys.argv[2]),
@@ -137,7 +137,7 @@ def test_a_killed_toy_edge_run_is_resumed_by_the_runner_into_the_same_record(tmp
     import subprocess
     import sys
 
-    from simlab.experiments import Run
+    from simlab.paper.experiments import Run
     from simlab.paper.runner import execute, same_config
     from simlab.record import CRASH_ENV
     from simlab.toy import lowell
@@ -190,7 +190,7 @@ def test_whole_smoke_preset_runs(tmp_path):
 def test_a_run_held_by_a_live_process_is_left_to_it_and_a_dead_holders_lock_is_taken_over(tmp_path):
     import subprocess
 
-    from simlab.experiments import Run
+    from simlab.paper.experiments import Run
     from simlab.paper.runner import claim, holder, lock_path, release, run_grid
 
     run = Run("toy/x/y", "g", "no-such-kind", None)

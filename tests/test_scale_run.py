@@ -21,7 +21,7 @@ import torch
 from simlab.cli import main as simlab_main
 from simlab.record import Record
 from simlab.scale.config import PRESETS, ScaleConfig, preset
-from simlab.scale.experiments import linear_fit, run_experiment
+from simlab.scale.experiments import run_experiment
 from simlab.cusp import loss_slice as cusp_scan
 from simlab.scale.run import build_landscape, run_one
 from simlab.spectrum import top_eigen
@@ -268,8 +268,12 @@ def test_cusp_scan_of_a_quadratic():
 
 
 def test_linear_fit():
-    f = linear_fit([1, 2, 3, 4], [3, 5, 7, 9])
-    assert f["slope"] == pytest.approx(2) and f["intercept"] == pytest.approx(1) and f["r2"] == pytest.approx(1)
+    from simlab.claims import linear_fit  # the one fit: the claims engine's and the scale summary's
+
+    slope, intercept, r2 = linear_fit([1, 2, 3, 4], [3, 5, 7, 9])
+    assert slope == pytest.approx(2) and intercept == pytest.approx(1) and r2 == pytest.approx(1)
+    slope, intercept, r2 = linear_fit([0, 1, 2], [0, 2, 1])
+    assert slope == pytest.approx(0.5) and intercept == pytest.approx(0.5) and r2 == pytest.approx(0.25)
 
 
 def test_presets_and_overrides():

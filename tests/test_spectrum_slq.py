@@ -16,7 +16,7 @@ from simlab import spectrum
 from simlab.claims import Thresholds, evaluate_claim
 from simlab.operators import DenseOperator
 from simlab.record import Record, RecordWriter
-from simlab.slq_validation import SLQValidationConfig, document, table
+from simlab.paper.slq_validation import SLQValidationConfig, document, table
 from simlab.spectrum import near_zero_mass, slq, slq_density, validated_band
 
 
@@ -166,7 +166,7 @@ def test_slq_against_the_exact_hessian_of_the_bridge_cnn(shared_data):
     npz = shared_data / "cifar10_subset.npz"
     if not npz.exists():
         pytest.skip(f"{npz} not found")
-    from simlab.slq_validation import bridge_landscape
+    from simlab.paper.slq_validation import bridge_landscape
 
     val = validated_band(spectrum.SLQ_PROBES, spectrum.SLQ_STEPS)
     if val is None:

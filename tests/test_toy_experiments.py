@@ -17,7 +17,7 @@ import pytest
 from conftest import needs_cifar
 import torch
 
-from simlab import experiments as ex
+from simlab.paper import experiments as ex
 from simlab.claims import STATUSES, load_records
 from simlab.continuation import continue_from, on_edge_step
 from simlab.steps import project

@@ -18,44 +18,35 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from simlab.cli import (ArgumentParser, config_flags, given, is_registered, positive,
-                        registry, registry_names, run_registered)
+from simlab.cli import ArgumentParser, config_flags, given, positive
 from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
 from simlab.models import mlp_param_count
+from simlab.paper import experiments as grids
+from simlab.paper.runner import run_experiment
 from simlab.toy import data as toy_data
 from simlab.toy.data import DATASETS
+from simlab.toy.experiments import EXPERIMENTS
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
 
+HELP = "exact Hessians of small MLPs (Sagun et al. 2016)"  # one line in `python -m simlab --help`
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
 MAX_THREADS = 4096
 MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
-
-
-def experiments() -> dict:
-    """Named toy experiments (Sagun 2016, Lowell's protocol in the toy regime, presets)."""
-    try:
-        from simlab.toy.experiments import EXPERIMENTS
-    except (ImportError, AttributeError):  # the experiment modules are being rebuilt
-        return {}
-    return EXPERIMENTS
 
 
 def experiment_names() -> list[str]:
     """Every ``--experiment`` name, one spelling each: the registry's toy grids without their
     ``toy_`` prefix (``lr_sweep``; ``toy_lr_sweep`` is accepted too, as ``paper run --only``
     spells it), Sagun's toy-only views and ``reproduce``."""
-    short = [g.removeprefix("toy_") for g in registry_names("toy")]
-    return list(dict.fromkeys(short + sorted(set(experiments()) - set(short))))
+    short = [g.removeprefix("toy_") for g in grids.names("toy")]
+    return list(dict.fromkeys(short + sorted(set(EXPERIMENTS) - set(short))))
 
 
 def record_experiments() -> dict[str, str]:
     """{a record's ``experiment`` field: the grid that writes it}, for names that are not grids
     (``width_sweep`` is what the records of ``sagun_width`` say): a hint for the error."""
-    reg = registry()
-    if reg is None:
-        return {}
     hints: dict[str, list[str]] = {}
-    for r in reg.grid("cpu"):
+    for r in grids.grid("cpu"):
         exp = getattr(r.config, "experiment", None)
         if r.regime == "toy" and isinstance(exp, str):
             grid = r.grid.removeprefix("toy_")
@@ -98,7 +89,7 @@ def parser() -> ArgumentParser:
                    help="derive Y1–Y8 with sympy and check them on exact toy Hessians")
     names = experiment_names()
     g.add_argument("--experiment", metavar="NAME",
-                   help="run a declared grid of simlab/experiments/ or one of Sagun's experiments"
+                   help="run a declared grid of paper/experiments/ or one of Sagun's experiments"
                    + (f" ({', '.join(names)})" if names else ""))
     g.add_argument("--preset", choices=("smoke", "cpu"),
                    help="size of --experiment runs: smoke (seconds, plumbing only) "
@@ -283,17 +274,17 @@ def main(argv=None) -> int:
         from simlab.toy import check_predictions
 
         return check_predictions.main(["--out", str(a.out)] if a.out else [])
-    if a.experiment and (is_registered(a.experiment, "toy") or a.experiment not in experiments()):
-        if not is_registered(a.experiment, "toy"):
+    if a.experiment and (grids.declared(a.experiment, "toy") or a.experiment not in EXPERIMENTS):
+        if not grids.declared(a.experiment, "toy"):
             raise unknown_experiment(a.experiment)
-        return run_registered(a.experiment, "toy", a.preset or "cpu", a.out, progress=not a.no_progress,
+        return run_experiment(a.experiment, "toy", a.preset or "cpu", a.out, progress=not a.no_progress,
                               dry_run=a.dry_run, given_flags=list(given(a, a.config_fields)))
     if a.experiment:
         if a.dry_run:
             print(f"experiment {a.experiment}: Sagun's experiment of simlab.toy.experiments "
                   f"({a.preset or 'cpu'} preset); --dry-run stops here")
             return 0
-        exp = experiments()[a.experiment]
+        exp = EXPERIMENTS[a.experiment]
         for name in ("threads", "data_root"):
             setattr(a, name, getattr(a, name) if getattr(a, name) is not None else getattr(ToyConfig(), name))
         return exp(a)

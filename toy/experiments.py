@@ -4,7 +4,7 @@
     python -m simlab toy --experiment continuation --out runs/toy              # L10 (+ its sources)
     python -m simlab toy --experiment reproduce --preset smoke --out runs/toy-smoke   # everything
 
-Every toy grid is declared once, in :mod:`simlab.experiments` — the paper's grid runs the very
+Every toy grid is declared once, in :mod:`simlab.paper.experiments` — the paper's grid runs the very
 same records: ``lr_sweep``, ``class_sweep``, ``entry``, ``mse``, ``continuation``, ``flow``,
 ``edge_nd`` (Lowell on the edge of stability, cifar8), ``sagun_width``, ``sagun_std``,
 ``sagun_mse``, ``sagun_random`` (Sagun) and ``predictions`` (Y1–Y8). ``--experiment NAME`` runs
@@ -36,7 +36,7 @@ EXTRAS = ("training_spectrum", "fluctuation", "interpolation")
 def registry_grids(preset: str | None = None) -> dict[str, str]:
     """{CLI name: registry grid name} of the toy regime (``toy_`` dropped from the name): the
     grids a preset declares, or (``None``) every toy grid of any preset."""
-    from simlab.experiments import grid, grid_names, names
+    from simlab.paper.experiments import grid, grid_names, names
 
     toy = names("toy")
     present = toy if preset is None else [g for g in grid_names(grid(preset)) if g in toy]
@@ -46,7 +46,7 @@ def registry_grids(preset: str | None = None) -> dict[str, str]:
 def run_registry(name: str, root: Path, preset: str, *, progress: bool = False,
                  log=print) -> list[Path]:
     """The records of one registry grid (and the sources they need) in ``root``; its figures."""
-    from simlab.experiments import expand
+    from simlab.paper.experiments import expand
     from simlab.paper.runner import run_grid
 
     grid_name = registry_grids(preset).get(name, name)

@@ -31,7 +31,7 @@ from simlab.trainer import TrainConfig, train
 class Sizes:
     """Sizes of the toy-only Sagun experiments (defaults: the ``cpu`` preset). The grids the
     claims read (Lowell on the edge, Sagun's width/std/MSE/random-input sweeps) are declared in
-    :mod:`simlab.experiments`."""
+    :mod:`simlab.paper.experiments`."""
 
     blob_n: int = 1000
     blob_lr: float = 0.1               # 2/η = 20, far above λ_1 of the blob nets (≈ 2–4): stable GD

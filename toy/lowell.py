@@ -30,7 +30,7 @@ The same run from the command line (every field is a flag; ``--grad-tol 0`` neve
         --standardise --eig-method lanczos --eigenvalues-only --grad-tol 0 --target-loss 0.1 \
         --lr 0.1 --max-t 250 --steps 2501 --telemetry-every 2 --dense-every 250
 
-The grids that use it are declared once, in :mod:`simlab.experiments`.
+The grids that use it are declared once, in :mod:`simlab.paper.experiments`.
 """
 
 from __future__ import annotations

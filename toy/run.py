@@ -211,6 +211,16 @@ def build(cfg: ToyConfig):
     return land, info
 
 
+def rebuild(config: dict):
+    """(landscape, η, schedule) of a record's config (``config.json``'s ``config``): how a
+    continuation (:func:`simlab.continuation.run`) rebuilds a toy source run."""
+    names = ToyConfig.__dataclass_fields__
+    cfg = ToyConfig(**{k: (tuple(v) if isinstance(v, list) else v)
+                       for k, v in config.items() if k in names})
+    land, _ = build(cfg)
+    return land, cfg.lr, cfg.schedule
+
+
 def layer_boundaries(model) -> list[int]:
     """Flat-θ indices where each parameter tensor starts (for the heat map's block lines)."""
     out, i = [], 0

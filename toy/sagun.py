@@ -3,7 +3,7 @@ three toy-only experiments, each a function ``experiment(root, sizes, ...) -> re
 that also draws its figure.
 
 The width, std, MSE and random-input grids (the claims' inputs) are declared in
-:mod:`simlab.experiments` and run by :mod:`simlab.toy.experiments`; their figures are drawn
+:mod:`simlab.paper.experiments` and run by :mod:`simlab.toy.experiments`; their figures are drawn
 here (:func:`width_figure`, :func:`std_figure`, :func:`overlay_figure`). Toy-only (sized by
 :data:`simlab.toy.grid.SIZES`):
 

@@ -23,6 +23,7 @@ from simlab.cli import ArgumentParser
 from simlab.errors import UsageError, check_out_dir
 from simlab.record import atomic_write_text, write_json
 
+HELP = "evaluate the claims of CLAIMS.md on run records"  # one line in `python -m simlab --help`
 REGIME_ORDER = ("toy", "scale")
 
 

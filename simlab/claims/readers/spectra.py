@@ -160,7 +160,7 @@ def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> t
     """F1 at scale: the near-zero fraction of the record's finest-resolving SLQ density at the
     narrowest band |λ| ≤ ε·λ_1 (ε ≥ th.eps) its settings resolve within ``th.f1_validation`` of
     the exact fraction in the stored validation (:func:`simlab.spectrum.validated_band`, measured
-    on the bridge CNN by ``python -m simlab.slq_validation``; ``validation``: another such file).
+    on the bridge CNN by ``python -m simlab.paper.slq_validation``; ``validation``: another such file).
 
     The densities are those of :func:`densities` (the run's own and any re-measured at other
     settings); the one whose validated band is narrowest is read (on a tie, the most probes ×

@@ -1,14 +1,15 @@
 """The toy Lowell grids (experiments ``lr_sweep``, ``class_sweep``, ``entry``, ``mse``,
 ``continuation``, ``gradient_flow``, ``edge_nd``) and the symbolic predictions Y1–Y8: CIFAR-10
 average-pooled to 8×8×3 and standardised, a 192-16-16-n_c tanh MLP, telemetry every ≤ 1/(5η)
-with the top 20 by Lanczos on exact Hessian products (see :mod:`simlab.experiments` for the
+with the top 20 by Lanczos on exact Hessian products (see :mod:`simlab.paper.experiments` for the
 table of every grid)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simlab.experiments.run import AliasConfig, Run, data_root, fmt
+from simlab.paper.common import data_root
+from simlab.paper.experiments.run import AliasConfig, Run, fmt
 
 CLASS_COUNTS = (2, 3, 5, 10)
 

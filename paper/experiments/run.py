@@ -1,8 +1,8 @@
 """The unit of every grid: a :class:`Run` (one record's folder, grid, runner, frozen config and
 claims) and an :class:`AliasConfig` (a run that is an earlier run's record under another
-experiment name), with the two helpers every grid module uses. The grids themselves are in
-:mod:`simlab.experiments.toy_lowell`, :mod:`~simlab.experiments.sagun` and
-:mod:`~simlab.experiments.scale`; :mod:`simlab.experiments` puts them in order."""
+experiment name), with the helper every grid module uses. The grids themselves are in
+:mod:`simlab.paper.experiments.toy_lowell`, :mod:`~simlab.paper.experiments.sagun` and
+:mod:`~simlab.paper.experiments.scale`; :mod:`simlab.paper.experiments` puts them in order."""
 
 from __future__ import annotations
 
@@ -41,10 +41,3 @@ class AliasConfig:
 def fmt(x: float) -> str:
     """A number as it appears in a run's folder name (0.2 → "0.2", 1e-05 → "1e-05")."""
     return f"{x:g}"
-
-
-def data_root():
-    """The data root every grid passes to its runs (:func:`simlab.paper.common.data_root`)."""
-    from simlab.paper.common import data_root as root
-
-    return root()

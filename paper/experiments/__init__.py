@@ -7,10 +7,10 @@ a :class:`Run` is one record: a unique ``name`` (its folder under the runs direc
 and the claims it feeds. Each record's ``config.json`` states its ``experiment`` (the claims
 engine groups by it; no folder-name sniffing).
 
-The grids are declared in one module per source: :mod:`simlab.experiments.toy_lowell` (the toy
-Lowell grids and the predictions), :mod:`simlab.experiments.sagun` (Sagun's grids) and
-:mod:`simlab.experiments.scale` (the scale grids and the bridge); :class:`Run` is in
-:mod:`simlab.experiments.run`. This module is the registry over them: ``GRIDS`` (each grid's
+The grids are declared in one module per source: :mod:`simlab.paper.experiments.toy_lowell` (the toy
+Lowell grids and the predictions), :mod:`simlab.paper.experiments.sagun` (Sagun's grids) and
+:mod:`simlab.paper.experiments.scale` (the scale grids and the bridge); :class:`Run` is in
+:mod:`simlab.paper.experiments.run`. This module is the registry over them: ``GRIDS`` (each grid's
 regime and claims), :func:`grid` (every run of a preset, in run order), :func:`select`,
 :func:`expand` and :func:`names`.
 
@@ -47,14 +47,14 @@ bridge_*           both   the same nets measured by dense eigh and by Lanczos   
 from __future__ import annotations
 
 from simlab.errors import UsageError
-from simlab.experiments.run import AliasConfig, Run
-from simlab.experiments.sagun import SAGUN, SagunSizes, sagun_runs
-from simlab.experiments.scale import SCALE, SCALE_FIRST_LR, bridge_runs, scale_runs
-from simlab.experiments.toy_lowell import (CLASS_COUNTS, EDGE, EdgeSizes, edge_config,
+from simlab.paper.experiments.run import AliasConfig, Run
+from simlab.paper.experiments.sagun import SAGUN, SagunSizes, sagun_runs
+from simlab.paper.experiments.scale import SCALE, SCALE_FIRST_LR, bridge_runs, scale_runs
+from simlab.paper.experiments.toy_lowell import (CLASS_COUNTS, EDGE, EdgeSizes, edge_config,
                                            prediction_runs, toy_continuation_runs, toy_edge_runs,
                                            toy_flow_runs, toy_kastner_runs)
 
-__all__ = ["PRESETS", "GRIDS", "Run", "AliasConfig", "grid", "grid_names", "names", "select",
+__all__ = ["PRESETS", "GRIDS", "Run", "AliasConfig", "grid", "grid_names", "names", "declared", "select",
            "expand", "CLASS_COUNTS", "EDGE", "EdgeSizes", "edge_config", "SAGUN", "SagunSizes",
            "SCALE", "SCALE_FIRST_LR", "toy_edge_runs", "toy_continuation_runs", "toy_flow_runs", "toy_kastner_runs",
            "prediction_runs", "sagun_runs", "scale_runs", "bridge_runs"]
@@ -149,6 +149,13 @@ def names(regime: str | None = None, preset: str = "cpu") -> list[str]:
     """Grid names of a regime ("toy", "scale", "bridge") or of all (``preset`` is accepted for
     symmetry: every preset declares the same grids, the smoke preset without predictions)."""
     return [g for g, (reg, _) in GRIDS.items() if regime is None or reg == regime]
+
+
+def declared(name: str, regime: str) -> bool:
+    """``name`` is a grid of ``regime``, spelled with or without its prefix (``lr_sweep`` or
+    ``toy_lr_sweep`` under ``toy``): what ``toy|scale --experiment NAME`` accepts."""
+    grids = names(regime)
+    return name in grids or f"{regime}_{name}" in grids
 
 
 def select(runs: list[Run], only: list[str] | None) -> list[Run]:

@@ -21,7 +21,7 @@ that cell is misread by up to the cell's weight. So the band is measured, not as
 The result is a JSON document (``simlab/slq_validation.json`` by default; the one
 :func:`simlab.spectrum.validated_band` reads), whose ``rows`` say which bands each setting
 resolves to the tolerance (``--show`` prints the stored one as a table). Run:
-``python -m simlab.slq_validation [--out PATH]`` (one core: the
+``python -m simlab.paper.slq_validation [--out PATH]`` (one core: the
 dense Hessian costs ~4 CPU minutes per θ at 128 images; ``--hessian-cache DIR`` keeps the
 Hessians, so runs with ``--points`` apart can fill it in parallel and a last run reads them).
 It needs ``cifar10_subset.npz`` (``--data-root``).
@@ -43,6 +43,8 @@ import torch
 from simlab.errors import UsageError, check_out_file
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
+from simlab.scale.data import DataSpec, load_cifar10
+from simlab.scale.models import build_model
 from simlab.trainer import TrainConfig, train
 from simlab.spectrum import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tridiag, near_zero_mass
 
@@ -85,9 +87,6 @@ class SLQValidationConfig:
 def bridge_landscape(cfg: SLQValidationConfig, n_data: int = 128,
                      dtype: torch.dtype = torch.float64) -> Landscape:
     """The bridge CNN and a CIFAR-10 subset of ``n_data`` images as a landscape in ``dtype``."""
-    from simlab.scale.data import DataSpec, load_cifar10
-    from simlab.scale.models import build_model
-
     X, y, info = load_cifar10(DataSpec(data_root=cfg.data_root, n_data=n_data, seed=cfg.seed))
     model = build_model("alexnet", n_classes=info["n_classes"], activation="relu",
                         width=cfg.width, seed=cfg.seed)
@@ -242,7 +241,7 @@ def table(doc: dict) -> str:
 
 def parse_args(argv):
     d = SLQValidationConfig()
-    ap = argparse.ArgumentParser(prog="python -m simlab.slq_validation", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m simlab.paper.slq_validation", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(SLQ_VALIDATION), help="validation JSON to write")
     ap.add_argument("--show", action="store_true", help="print the stored validation (--out) and stop")
     ap.add_argument("--data-root", default=None, help="cifar10_subset.npz or its folder")
@@ -273,7 +272,7 @@ def main(argv=None) -> int:
         cfg, out, cache = parse_args(argv)
         if cfg is None:  # --show
             if not out.is_file():
-                raise UsageError(f"no SLQ validation at {out}; run python -m simlab.slq_validation first")
+                raise UsageError(f"no SLQ validation at {out}; run python -m simlab.paper.slq_validation first")
             print(table(json.loads(out.read_text())))
             return 0
         cfg.validate()

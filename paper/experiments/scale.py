@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simlab.experiments.run import Run, data_root
+from simlab.paper.common import data_root
+from simlab.paper.experiments.run import Run
 
 SCALE_FIRST_LR = 0.005   # scale L10 starts from the η = 0.005 and 0.01 runs (2/λ_1(θ_0) ≈ 0.00995)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simlab.experiments.run import Run, data_root, fmt
+from simlab.paper.common import data_root, has_mnist
+from simlab.paper.experiments.run import Run, fmt
+from simlab.toy.run import ToyConfig
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,6 @@ SAGUN = {
 }
 
 
-def _toy(**kw):
-    from simlab.toy.run import ToyConfig
-
-    return ToyConfig(**kw)
-
-
-def _has_mnist(root) -> bool:
-    from simlab.paper.common import has_mnist
-
-    return has_mnist(root)
-
-
 def sagun_runs(s: SagunSizes) -> list[Run]:
     """Blobs (width and std sweeps, ≥ 3 seeds each, MSE, init fluctuations) and 784-k-10 on
     MNIST-1000 vs random inputs, with Sagun's stop rule ‖g‖ ≤ 1e-4.
@@ -81,35 +71,35 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     for seed in seeds3:
         for h in s.blob_widths:
             out.append(Run(f"toy/sagun_width/h{h}_s{seed}", "sagun_width", "toy",
-                           _toy(**blob, hidden=h, seed=seed, experiment="width_sweep"),
+                           ToyConfig(**blob, hidden=h, seed=seed, experiment="width_sweep"),
                            width_claims, 0.5 + 0.02 * h * h))
         if s.stable_steps:
             for h in s.blob_widths:
                 out.append(Run(f"toy/sagun_width/std{fmt(s.critical_std)}_h{h}_s{seed}",
                                "sagun_width", "toy",
-                               _toy(**two, hidden=h, std=s.critical_std, seed=seed,
+                               ToyConfig(**two, hidden=h, std=s.critical_std, seed=seed,
                                     experiment="width_sweep"), width_claims, 1 + 0.05 * h * h))
         for std in s.blob_stds:
             out.append(Run(f"toy/sagun_std/std{fmt(std)}_s{seed}", "sagun_std", "toy",
-                           _toy(**two_std, hidden=10, std=std, seed=seed, experiment="std_sweep"),
+                           ToyConfig(**two_std, hidden=10, std=std, seed=seed, experiment="std_sweep"),
                            ("S3",), 3 if std == s.critical_std else 20))
     for seed in s.seeds:
         out.append(Run(f"toy/sagun_std/fluct_s{seed}", "sagun_std", "toy",
-                       _toy(**blob, hidden=10, seed=seed, experiment="fluctuation"), ("S3", "S7"), 3))
+                       ToyConfig(**blob, hidden=10, seed=seed, experiment="fluctuation"), ("S3", "S7"), 3))
     out.append(Run("toy/sagun_mse/h10", "sagun_mse", "toy",
-                   _toy(**blob, hidden=10, loss="mse", experiment="mse"), ("S4",), 3))
+                   ToyConfig(**blob, hidden=10, loss="mse", experiment="mse"), ("S4",), 3))
     if s.stable_steps:
         # near-critical MSE: std-0.5 blobs in two phases end at ‖g‖ 2.3e-4 after 30,000 (std 1
         # stays at 2e-3, as the std-1 h10 run above shows at 4000)
         out.append(Run(f"toy/sagun_mse/std{fmt(s.critical_std)}_h10", "sagun_mse", "toy",
-                       _toy(**two, hidden=10, std=s.critical_std, loss="mse", experiment="mse"),
+                       ToyConfig(**two, hidden=10, std=s.critical_std, loss="mse", experiment="mse"),
                        ("S4",), 150))
-    real = s.real_data if s.real_data != "auto" else ("mnist" if _has_mnist(root) else "digits")
+    real = s.real_data if s.real_data != "auto" else ("mnist" if has_mnist(root) else "digits")
     mn = dict(n_data=s.random_n, hidden=s.random_hidden, depth=1, lr=0.1,
               max_steps=s.random_steps, grad_tol=1e-4,
               telemetry_every=max(1, s.random_steps // 4))
     out.append(Run("toy/sagun_random/random", "sagun_random", "toy",
-                   _toy(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
+                   ToyConfig(dataset="random", classes=10, input_dim=784 if real == "mnist" else 64,
                         **mn, experiment="random_inputs"), ("S7",), 60))
     real_kw = dict(data_root=root) if real == "mnist" else {}
     # near-critical points with full spectra during training (experiment "training_spectrum": a
@@ -120,19 +110,19 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     crit = ("S1", "S5", "S6", "F2")
     for h in s.critical_widths:
         out.append(Run(f"toy/sagun_critical/blobs_std0.5_h{h}", "sagun_critical", "toy",
-                       _toy(**(dict(two, telemetry_every=s.stable_every) if s.stable_steps
+                       ToyConfig(**(dict(two, telemetry_every=s.stable_every) if s.stable_steps
                                else {**blob, "max_steps": s.critical_steps}),
                             hidden=h, std=0.5, experiment="training_spectrum"), crit, 60))
     stable_mn = (dict(schedule="stable", stable_after=0, stable_every=s.stable_every, flow_c=1.0)
                  if s.stable_steps else {})
     out.append(Run(f"toy/sagun_critical/{real}_h{s.random_hidden}", "sagun_critical", "toy",
-                   _toy(dataset=real, **real_kw, **{**mn, "max_steps": s.critical_steps,
+                   ToyConfig(dataset=real, **real_kw, **{**mn, "max_steps": s.critical_steps,
                                                      "telemetry_every": s.critical_steps // 10},
                         **stable_mn, experiment="training_spectrum"), crit, 120))
     # the real-data side of S7 and its init spread (experiment "fluctuation": a Sagun run, not
     # read as a Lowell protocol run)
     for seed in seeds3:
         out.append(Run(f"toy/sagun_random/{real}_s{seed}", "sagun_random", "toy",
-                       _toy(dataset=real, **real_kw, **mn, seed=seed, experiment="fluctuation"),
+                       ToyConfig(dataset=real, **real_kw, **mn, seed=seed, experiment="fluctuation"),
                        ("S7",), 60))
     return out
