@@ -160,8 +160,9 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
     """K1: the toy_flow settings (η_max = flow_lr, L < 0.1) under exponential Euler, and under
     gradient flow with c = 0.1 as a closer reference than L8's c = 0.5 (no cusp slice); both with
     the λ_1(G) probe (K2 at the flow's peak). K2 on the edge: the η-sweep's first η, every seed,
-    with the probe. Their experiment names (``kastner``, ``gauss_newton``) keep them out of the
-    L-claims, which read the η sweep's and toy_flow's own records."""
+    with the probe. No full spectra (K1/K2 read the telemetry and the flow's history). Their
+    experiment names (``kastner``, ``gauss_newton``: readers.KASTNER_EXPERIMENTS) keep them out
+    of the 2022 claims, which read the η sweep's and toy_flow's own records."""
     out, last = [], []
     for n in e.flow_sizes:
         into = last if n == max(e.flow_sizes) else out   # the costliest size after K2's seeds
