@@ -163,9 +163,10 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
     with the probe. No full spectra (K1/K2 read the telemetry and the flow's history). Their
     experiment names (``kastner``, ``gauss_newton``: readers.KASTNER_EXPERIMENTS) keep them out
     of the 2022 claims, which read the η sweep's and toy_flow's own records."""
-    out, last = [], []
-    for n in e.flow_sizes:
-        into = last if n == max(e.flow_sizes) else out   # the costliest size after K2's seeds
+    out, k2, seed1, last = [], [], [], []
+    sizes = sorted(e.flow_sizes)
+    for n in sizes:
+        into = out if n in sizes[:2] else last   # the two costliest sizes after seed 1 and K2
         base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                     telemetry_every=max(1, e.flow_steps // 20), dense_every=0, ggn_every=GGN_EVERY,
                     full_spectra=False, experiment="kastner")
@@ -176,10 +177,21 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                        ("K1", "K2"), 4 * n))
     lr = e.lrs[0]
     for seed in e.seeds:
-        out.append(Run(f"toy/gauss_newton/lr{fmt(lr)}_s{seed}", "toy_gauss_newton", "toy",
+        k2.append(Run(f"toy/gauss_newton/lr{fmt(lr)}_s{seed}", "toy_gauss_newton", "toy",
                        edge_config(e, lr=lr, seed=seed, dense_every=0, ggn_every=GGN_EVERY,
                                    full_spectra=False, experiment="gauss_newton"), ("K2",), 900))
-    return out + last
+    # K1 decides a setting on ≥ 2 seeds (flow_seeds, as L8): seed 1 of the two smallest sizes by
+    # each solver, without the probe (K1 reads the loss curves; ggn_every is bookkeeping)
+    for n in sorted(e.flow_sizes)[:2]:
+        base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
+                    telemetry_every=max(1, e.flow_steps // 20), dense_every=0, seed=1,
+                    full_spectra=False, cusp_points=0, experiment="kastner")
+        for name, kw in (("expeuler", dict(schedule="expeuler")),
+                         ("flow_c0.1", dict(schedule="flow", flow_c=0.1)),
+                         ("flow_c0.5", dict(schedule="flow", flow_c=0.5))):
+            seed1.append(Run(f"toy/kastner/{name}_nD{n}_s1", "toy_kastner", "toy",
+                             edge_config(e, **kw, **base), ("K1",), 2 * n))
+    return out + seed1 + k2 + last
 
 
 def prediction_runs(preset: str) -> list[Run]:
