@@ -102,7 +102,7 @@ def evaluate_K1(records: Sequence[Record], th: Thresholds) -> Verdict:
                f"{med['peak_gap']:.3g}" if decided else
                f"vs flow c = {c:g}: loss-curve gap {med['curve_gap']:.3g}, a peak of λ_1 not "
                f"observed in both runs") + (
-            f" (≤ {th.k1_tol:g}), {int(med['loss_rises'])} loss rise(s); "
+            f" (each needs ≤ {th.k1_tol:g}), {int(med['loss_rises'])} loss rise(s); "
             f"{med['speedup']:.3g}× fewer iterations to t = {med['t_common']:.3g}"
             if med.get("speedup") else "")
         sets.append(judge(f"{name} vs flow c={c:g}", seeds, passes, why, med, th.flow_seeds))
@@ -165,7 +165,7 @@ def evaluate_K2(records: Sequence[Record], th: Thresholds) -> Verdict:
             blocks = ", ".join(f"{k[6:]}: {v:.3g}" for k, v in m.items() if k.startswith("block_"))
             extra = (f", {m['from_peak']:.0f} iterations from the peak" if "from_peak" in m else
                      f" (median of {m['points']:.0f} on-edge points)")
-            return (f"{where}: λ_1(G)/λ_1(H) = {m['ggn_ratio']:.3g} (≥ {th.ggn_share:g}){extra}; "
+            return (f"{where}: λ_1(G)/λ_1(H) = {m['ggn_ratio']:.3g} (needs ≥ {th.ggn_share:g}){extra}; "
                     f"per layer {blocks}")
         return f
 
