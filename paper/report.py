@@ -185,6 +185,47 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
     return out + [""]
 
 
+def edge_map_section(records: list[Record], fig_list, report_path: Path,
+                     th: Thresholds = Thresholds()) -> list[str]:
+    """Where Lowell's n_c − 1 edge appears: readers.edge_map's table and figure (issue 22's map;
+    it grows as runs over model size and n_D are added)."""
+    rows = rd.edge_map(records, th)
+    out = ["## The edge map: where Lowell's n_c − 1 edge appears", ""]
+    on = [u for u in rows if u["edge_count"] is not None]
+    if not on:
+        return out + ["No setting of Lowell's protocol reached the edge.", ""]
+    fig = next(((p, why) for p, why in fig_list if p is not None and p.stem == "edge_map"), None)
+    if fig:
+        out += [f"![edge_map]({_rel(fig[0], report_path.parent)})", "", f"*{_cell(fig[1], 600)}*", ""]
+    full = [u for u in on if u["fraction"] >= 1]
+    sub = [u for u in on if u["subspace"]]
+    nets: dict = {}
+    for u in on:  # a net's size at its largest n_c (the output layer grows with n_c)
+        nets[(u["regime"], u["net"])] = max(nets.get((u["regime"], u["net"]), 0), u["n_params"] or 0)
+    sizes = sorted(nets.values())
+    out += [f"{len(on)} settings reached the edge, in {len(nets)} net{'s' if len(nets) > 1 else ''} of "
+            f"{', '.join(f'{n:,}' for n in sizes)} parameters; the edge count reached n_c − 1 in "
+            f"{len(full)} of them (all at n_c ≤ {max((u['n_classes'] for u in full), default=0)}"
+            f"{'' if full else ': none'}), and an n_c − 1 outlier subspace "
+            f"(λ_(n_c−1)/λ_(n_c) ≥ {th.outlier_ratio:g}) existed in {len(sub)}. "
+            f"Edge count: the number of i whose ρ_i reaches {th.rho_edge:g} over 1/η windows (the "
+            "verdicts' reading), beside the plain maximum and the median over on-edge points.", "",
+            "| regime | net | parameters | n_D | η | n_c | runs (on edge) | edge count (seeds) "
+            "| plain max | median | count/(n_c−1) | λ_(n_c−1)/λ_(n_c) | subspace |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for u in rows:
+        rng = u["count_range"]
+        params = f"{u['n_params']:,}" if u["n_params"] else "–"
+        out.append(
+            f"| {u['regime']} | {u['net']} | {params} | {u['n_data']} | "
+            f"{_show(u['lr'])} | {u['n_classes']} | {u['runs']} ({u['reached']}) | "
+            f"{_show(u['edge_count'])}{f' ({rng[0]}–{rng[1]})' if rng and rng[0] != rng[1] else ''} | "
+            f"{_show(u['plain_max'])} | {_show(u['median_reading'])} | {_show(u['fraction'])} | "
+            f"{_show(u['outlier_ratio'])} | "
+            f"{'–' if u['subspace'] is None else ('yes' if u['subspace'] else 'no')} |")
+    return out + [""]
+
+
 # ------------------------------------------------------------------------------ F1's estimator
 
 
@@ -305,6 +346,7 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
     out += coverage(records, runs_dir, preset)
     out += headline(table)
     out += what_we_found(records, table, rows)
+    out += edge_map_section(records, fig_list, report_path, th)
     out += not_applicable_section(table)
     out += choices_section(table, th)
     out += ["## Each claim: the paper's value, the toy regime, the scale regime", "",

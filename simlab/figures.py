@@ -275,9 +275,68 @@ def report_figures(records: Sequence[Record], out: Path, th: Thresholds = TH,
         None, "on-edge λ vs n_D skipped: no (regime, η) with runs on the edge at ≥ 2 sizes n_D"
               + (f" ({rd.edge_not_reached(nd, th)})" if nd and not any(rd.edge(r, th).reached
                                                                       for r in nd) else "")))
+    emap = rd.edge_map(records, th)
+    made.append(fig_edge_map(emap, out / "edge_map.png", th)
+                if any(u["edge_count"] is not None for u in emap) else
+                (None, "edge map skipped: no setting of Lowell's protocol reached the edge"))
     made += sagun_figures(valid, out, th)
     for r in records:
         if rd.regime(r) == "bridge" and (f := fig_bridge(r, out / f"bridge_{r.name}_eigenvalues.png",
                                                          bridge_paths)):
             made.append(f)
     return made
+
+
+def draw_edge_map(rows: Sequence[dict], th: Thresholds = TH):
+    """The edge map (readers.edge_map): per setting that reached the edge, the edge count over
+    n_c − 1 (windowed reading; bars: the range over its seeds) against the number of parameters
+    and against n_D, and the on-edge λ_{n_c−1}/λ_{n_c} (whether an n_c − 1 outlier subspace
+    exists) against the number of parameters. Colour = n_c, marker = regime (toy ○, scale □);
+    1 is Lowell's n_c − 1 edge, the dotted line L1–L3's outlier-subspace threshold."""
+    on = [u for u in rows if u["edge_count"] is not None and u["n_params"]]
+    if not on:
+        raise ValueError("no setting reached the edge")
+    fig, axes = figure(1, 3, panel=(3.8, 3.2), extra_width=1.8)
+    a, b, c = axes[0]
+    ncs = sorted({u["n_classes"] for u in on})
+    colour = {nc: plt.get_cmap("tab10")(j % 10) for j, nc in enumerate(ncs)}
+    marker = {"toy": "o", "scale": "s"}
+    for u in on:
+        nc, m = u["n_classes"], marker.get(u["regime"], "^")
+        lo, hi = u["count_range"]
+        err = [[u["fraction"] - lo / (nc - 1)], [hi / (nc - 1) - u["fraction"]]]
+        kw = dict(color=colour[nc], marker=m, ms=5, ls="none", capsize=2, elinewidth=0.8)
+        a.errorbar([u["n_params"]], [u["fraction"]], yerr=err, gid="fraction",
+                   label=f"n_c = {nc}", **kw)
+        if u["n_data"]:
+            b.errorbar([u["n_data"]], [u["fraction"]], yerr=err, gid="fraction_nd", **kw)
+        if u["outlier_ratio"] is not None:
+            c.plot([u["n_params"]], [u["outlier_ratio"]], marker=m, ls="none", ms=5,
+                   color=colour[nc], gid="outlier_ratio")
+    for ax in (a, b):
+        ax.axhline(1.0, color="0.4", lw=0.8, ls="--", gid="ref")
+        ax.set_ylabel("edge count / (n_c − 1)")
+    a.set_xscale("log")
+    a.set_xlabel("parameters")
+    b.set_xscale("log", base=2)
+    b.set_xlabel("n_D")
+    c.axhline(th.outlier_ratio, color="0.4", lw=0.8, ls=":", gid="threshold")
+    c.set_xscale("log")
+    c.set_yscale("log")
+    c.set_xlabel("parameters")
+    c.set_ylabel("on-edge λ_(n_c−1) / λ_(n_c)")
+    for g, m in marker.items():
+        if any(u["regime"] == g for u in on):
+            a.plot([], [], marker=m, ls="none", color="0.3", label=g)
+    legend_outside(fig, axes.ravel())
+    full = [u for u in on if u["fraction"] >= 1]
+    where = sorted({f"{u['net']} n_c={u['n_classes']}" for u in full})
+    reading = (f"edge count ≥ n_c − 1 in {len(full)} of {len(on)} settings on the edge "
+               f"({', '.join(where) or 'none'}); an n_c − 1 outlier subspace in "
+               f"{sum(bool(u['subspace']) for u in on)} of {len(on)}")
+    return fig, reading
+
+
+def fig_edge_map(rows: Sequence[dict], path: Path, th: Thresholds = TH) -> Fig:
+    fig, reading = draw_edge_map(rows, th)
+    return save(fig, path), reading

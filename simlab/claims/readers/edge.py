@@ -403,3 +403,78 @@ def on_edge_lambda(r: Record, i: int, th: Thresholds) -> float | None:
     if e.median_rho is None or not e.lr or len(e.median_rho) < i:
         return None
     return float(2.0 * e.median_rho[i - 1] / e.lr)
+
+
+# ---------------------------------------------------------------------------- the edge map
+
+
+def net_label(r: Record) -> str:
+    """The net in a few words: ``alexnet-relu ×1/16`` (scale) or ``cifar8 192-16-16-10 tanh``."""
+    from simlab.claims.readers.records import field_value, regime
+
+    if regime(r) == "scale":
+        w = field_value(r, "width") or 1
+        width = f"1/{round(1 / w)}" if w < 1 else f"{w:g}"
+        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'} ×{width}"
+    widths = (r.summary or {}).get("widths") or []
+    return (f"{field_value(r, 'dataset')} {'-'.join(map(str, widths))} "
+            f"{field_value(r, 'activation') or 'relu'}").strip()
+
+
+def edge_counts(r: Record, th: Thresholds) -> dict:
+    """The edge count read three ways, side by side (CLAIMS.md "riding the edge"): the number of
+    i with ρ_i reaching ``rho_edge`` over 1/η windows (the verdicts' reading), with the plain
+    maximum over on-edge points ≥ rho_edge, and with the median over them ≥ rho_edge."""
+    e = edge(r, th)
+    if not e.reached or e.median_rho is None:
+        return {"windowed": None, "plain_max": None, "median": None}
+    k = len(e.median_rho)
+    plain = [max_rho_on_edge(r, i, th) for i in range(1, k + 1)]
+    return {"windowed": e.edge_count,
+            "plain_max": int(sum(x is not None and x >= th.rho_edge for x in plain)),
+            "median": int(np.sum(e.median_rho >= th.rho_edge))}
+
+
+def edge_map(records: Sequence[Record], th: Thresholds) -> list[dict]:
+    """The edge map: one row per setting of Lowell's constant-η cross-entropy protocol (runs of
+    the η and class sweeps, the n_D sweep and plain runs; aliases counted once) over model size,
+    n_D and η: ``{"regime", "net", "experiments", "n_params", "n_data", "lr", "n_classes", "runs", "reached",
+    "edge_count" (median over the runs that reached the edge, windowed reading), "plain_max",
+    "median_reading", "fraction" (edge count / (n_c − 1)), "count_range", "outlier_ratio"
+    (median λ_{n_c−1}/λ_{n_c} on the edge), "subspace" (outlier_ratio ≥ th.outlier_ratio)}``."""
+    from simlab.claims.readers.records import (distinct, experiment, field_value, is_flow,
+                                               is_lowell, loss_kind, lr, n_data, regime,
+                                               setting_key, split_valid)
+
+    pool = [r for r in distinct(split_valid(records)[0])
+            if is_lowell(r) and loss_kind(r) == "ce" and not is_flow(r)
+            and field_value(r, "schedule") in (None, "constant") and n_classes(r)
+            and experiment(r) not in ("entry", "continuation") and r.telemetry]
+    groups: dict[str, list[Record]] = {}
+    for r in pool:
+        groups.setdefault(setting_key(r), []).append(r)
+    rows = []
+    for rs in groups.values():
+        r0, nc = rs[0], n_classes(rs[0])
+        on = [r for r in rs if edge(r, th).reached]
+        counts = [edge_counts(r, th) for r in on]
+        ratios = [q for r in on if (q := outlier_ratio(r, th)) is not None]
+
+        def med(key):
+            xs = [c[key] for c in counts if c[key] is not None]
+            return float(np.median(xs)) if xs else None
+
+        count = med("windowed")
+        win = [c["windowed"] for c in counts if c["windowed"] is not None]
+        q = float(np.median(ratios)) if ratios else None
+        rows.append({
+            "regime": regime(r0), "net": net_label(r0),
+            "experiments": sorted({str(experiment(r)) for r in rs}),
+            "n_params": (r0.summary or {}).get("n_params"), "n_data": n_data(r0), "lr": lr(r0),
+            "n_classes": nc, "runs": len(rs), "reached": len(on), "edge_count": count,
+            "plain_max": med("plain_max"), "median_reading": med("median"),
+            "fraction": count / (nc - 1) if count is not None and nc > 1 else None,
+            "count_range": (min(win), max(win)) if win else None,
+            "outlier_ratio": q, "subspace": None if q is None else bool(q >= th.outlier_ratio)})
+    return sorted(rows, key=lambda x: (x["regime"] != "toy", x["n_params"] or 0, x["n_data"] or 0,
+                                       x["n_classes"] or 0, -(x["lr"] or 0)))

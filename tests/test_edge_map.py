@@ -1,0 +1,68 @@
+"""The edge map (issue 22's centrepiece) on hand-made records: one row per setting with the edge
+count read three ways, its ratio to n_c − 1, the outlier-subspace test; the figure and the report
+section draw exactly those rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simlab import figures
+from simlab.claims import Thresholds
+from simlab.claims import readers as rd
+from simlab.paper.report import edge_map_section
+from simlab.record import Record, RecordWriter
+from test_claims_figures import check_layout, data_axes
+
+TH = Thresholds()
+
+
+def make(tmp_path, name, rows, *, n_classes=3, seed=0, lr=0.5, n_params=1000, experiment="lr_sweep",
+         regime="toy"):
+    cfg = {"dataset": "cifar8", "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": 4,
+           "n_data": 100}
+    w = RecordWriter(tmp_path / name, cfg, meta={"regime": regime, "experiment": experiment,
+                                                 "data": {"name": "cifar8"}})
+    for i, rho in enumerate(rows):
+        w.append({"step": i, "rho": list(rho), "eigenvalues": [2 * x / lr for x in rho]})
+    w.write_summary({"stop_reason": "target_loss", "valid": True, "steps": len(rows),
+                     "n_params": n_params, "widths": [4]})
+    return Record.load(tmp_path / name)
+
+
+OFF = [0.5, 0.4, 0.1, 0.05]
+TWO = [1.05, 0.9, 0.1, 0.05]     # n_c = 3: ρ_1, ρ_2 on the edge, ρ_3 off: count 2 = n_c − 1
+ONE = [1.05, 0.3, 0.25, 0.05]    # only ρ_1 rides: count 1, no gap after λ_2 (ratio 1.2)
+
+
+def test_rows_count_the_edge_three_ways_per_setting(tmp_path):
+    recs = [make(tmp_path, f"a_s{s}", [OFF] + [TWO] * 8, seed=s) for s in range(3)]
+    recs += [make(tmp_path, f"b_s{s}", [OFF] + [ONE] * 8, seed=s, lr=0.25, n_params=5000)
+             for s in range(2)]
+    recs.append(make(tmp_path, "never", [OFF] * 9, lr=0.1))
+    rows = rd.edge_map(recs, TH)
+    assert len(rows) == 3
+    a = next(u for u in rows if u["lr"] == 0.5)
+    assert (a["runs"], a["reached"], a["edge_count"], a["fraction"]) == (3, 3, 2, 1.0)
+    assert a["plain_max"] == 2 and a["median_reading"] == 2 and a["count_range"] == (2, 2)
+    assert a["outlier_ratio"] == pytest.approx(9.0) and a["subspace"] is True
+    b = next(u for u in rows if u["lr"] == 0.25)
+    assert (b["edge_count"], b["fraction"], b["subspace"]) == (1, 0.5, False)
+    assert b["outlier_ratio"] == pytest.approx(1.2) and b["n_params"] == 5000
+    never = next(u for u in rows if u["lr"] == 0.1)
+    assert never["reached"] == 0 and never["edge_count"] is None and never["subspace"] is None
+
+    fig, reading = figures.draw_edge_map(rows, TH)
+    panels = data_axes(fig)
+    assert len(panels) == 3
+    assert len([c for c in panels[0].containers]) == 2     # one error bar per setting on the edge
+    assert "edge count ≥ n_c − 1 in 1 of 2 settings" in reading and "subspace in 1 of 2" in reading
+    check_layout(fig)
+
+    lines = edge_map_section(recs, [(Path(tmp_path / "edge_map.png"), reading)],
+                             tmp_path / "report.md", TH)
+    table = [x for x in lines if x.startswith("| toy")]
+    assert len(table) == 3
+    assert "| 3 (3) | 2 | 2 | 2 | 1 | 9 | yes |" in table[0] + table[1] + table[2]
+    assert any("2 settings reached the edge, in 1 net of 5,000 parameters" in x for x in lines)
