@@ -177,9 +177,12 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                        ("K1", "K2"), 4 * n))
     lr = e.lrs[0]
     for seed in e.seeds:
+        # telemetry every 10 iterations (not 1/(5η) = 1): K2 reads the probe points, and the
+        # edge is found at this cadence too (a point costs ~50 exact products, a step one gradient)
         k2.append(Run(f"toy/gauss_newton/lr{fmt(lr)}_s{seed}", "toy_gauss_newton", "toy",
-                       edge_config(e, lr=lr, seed=seed, dense_every=0, ggn_every=GGN_EVERY,
-                                   full_spectra=False, experiment="gauss_newton"), ("K2",), 900))
+                      edge_config(e, lr=lr, seed=seed, dense_every=0, ggn_every=GGN_EVERY,
+                                  telemetry_every=10, full_spectra=False,
+                                  experiment="gauss_newton"), ("K2",), 600))
     # K1 decides a setting on ≥ 2 seeds (flow_seeds, as L8): seed 1 of the two smallest sizes by
     # each solver, without the probe (K1 reads the loss curves; ggn_every is bookkeeping)
     for n in sorted(e.flow_sizes)[:2]:
