@@ -96,3 +96,17 @@ def test_the_toy_flag_puts_both_sharpnesses_in_the_telemetry(tmp_path, capsys):
         last = p["ggn_blocks"][list(p["ggn_blocks"])[-1]]
         assert last["ggn"] == pytest.approx(last["h"], rel=1e-10)
     assert all("lambda_1_ggn" not in p for p in pts if p["step"] % 10)
+
+
+def test_the_readme_block_runs_and_prints_the_parts_it_claims(capsys):
+    from conftest import readme_block
+
+    code = readme_block("### How much of the sharpness is Gauss–Newton's? (Lowell & Kastner 2024)")
+    ns: dict = {}
+    exec(compile(code, "README", "exec"), ns)
+    out = capsys.readouterr().out
+    parts = ns["parts"]
+    assert f"ratio {parts['ggn_ratio']:.3f}" in out and out.count("layer ") == 2
+    last = parts["ggn_blocks"]["2"]
+    assert last["ggn"] == pytest.approx(last["h"], rel=1e-6)   # f is linear in the last layer
+    assert 0 < parts["ggn_ratio"] <= 1.5
