@@ -5,15 +5,20 @@ Solvers (scipy's names: ``k``, ``v0``, ``tol``, ``ncv``, ``maxiter``), all retur
 operator products the solve used (checks included) and residuals ‖H h_i − λ_i h_i‖:
 
 - ``lanczos``  (default, built for telemetry) Lanczos with full reorthogonalisation, written here
-               on the operator. It stops when the top-k Ritz values have settled to ``tol``
-               (relative change between two consecutive steps ≤ ``tol``, eigenvalue accuracy, not
-               ARPACK's residual bound) *and* each one's residual-based error bound
-               min(r_i, r_i²/gap_i) is ≤ ``tol``·|θ_i|. Residuals come from the recurrence,
-               r_i = β_m |s_{m,i}|, with no extra products. The Krylov size is chosen for k
-               (``ncv`` = 3k + 20 vectors; past it, a thick restart keeps the best Ritz
-               vectors). Warm start: ``v0`` (n × m, the previous point's eigenvectors) gives the
-               start vector Σ_i h_i (plus 1e−3 of a random vector): the settled-values test is
-               then the check that stops early when the previous eigenvectors still hold.
+               on the operator. It stops on a certificate: each top-k residual-based bound
+               r_i ≤ ``tol``·|θ_i| (residuals from the recurrence, r_i = β_m |s_{m,i}|, no extra
+               products), and no eigenvector holding more than δ of the start vector can have
+               its eigenvalue above θ_k + tol|θ_k| except within tol of a returned value
+               (:meth:`Krylov.start_bound`). Then |θ_i − λ_i| ≤ tol·|θ_i| for the i-th largest
+               eigenvalue λ_i, except with probability ≤ k·``miss`` over the random start or on a
+               cluster tighter than 2·tol (statement and proof: :func:`_lanczos`). The Krylov size
+               is chosen for k (``ncv`` = 3k + 20 vectors; past it, a thick restart keeps the best
+               Ritz vectors). Warm start: ``v0`` (n × m, the previous point's eigenvectors) gives
+               the start vector â + ĝ, â the normalised sum of the h_i, ĝ a random unit vector
+               (â + 0.01·ĝ with ``miss=None``); certified, it converges the top values sooner but
+               must still exclude what it does not hold, so it costs about a cold solve. ``miss=None`` stops on residuals
+               alone (and settled values): cheap when the previous eigenvectors still hold, no
+               guard against a skipped eigenvalue.
 - ``arpack``   scipy's ``eigsh`` (implicitly restarted Lanczos, which="LA") on ``as_scipy()``,
                the reference of the tests; its ``tol`` bounds residuals (so it delivers far more
                eigenvalue accuracy than asked, at more products); residuals by k more products
@@ -78,16 +83,20 @@ def _random_vector(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(n)
 
 
-# Warm starts mix in this much of a random unit vector (see _lanczos: the stop rule's guarantee
-# holds for eigenvectors the previous ones miss because of it), and MISS_PROBABILITY is the default
+# Warm starts mix in a random unit vector with this weight (see _lanczos: the stop rule's
+# guarantee holds for eigenvectors the previous ones miss because of it). Certified, a warm solve
+# must exclude what the previous vectors miss as a cold one does, so an equal weight costs nothing
+# and keeps δ large (float32 rounding floors δ, see _lanczos); uncertified (miss=None) a small one
+# lets the previous vectors stop the solve in a few products. MISS_PROBABILITY is the default
 # bound on the chance, per top-k eigenvector, that the start holds too little of it to be seen.
-WARM_RANDOM = 0.01
+WARM_RANDOM = 1.0
+WARM_RANDOM_FAST = 0.01
 MISS_PROBABILITY = 1e-3
 
 
-def _start_vector(op: Operator, v0, seed: int) -> torch.Tensor:
-    """A seeded random unit vector ĝ, or (warm) â + WARM_RANDOM·ĝ with â the normalised sum of
-    the normalised columns of ``v0``."""
+def _start_vector(op: Operator, v0, seed: int, weight: float = WARM_RANDOM_FAST) -> torch.Tensor:
+    """A seeded random unit vector ĝ, or (warm) â + weight·ĝ with â the normalised sum of the
+    normalised columns of ``v0``."""
     n = op.shape[0]
     g = torch.from_numpy(_random_vector(n, seed))
     start = g / torch.linalg.vector_norm(g)
@@ -97,7 +106,7 @@ def _start_vector(op: Operator, v0, seed: int) -> torch.Tensor:
         a = V0.sum(dim=1)
         norm = torch.linalg.vector_norm(a)
         if norm > 0:  # columns that cancel leave the random part alone
-            start = a / norm + WARM_RANDOM * start
+            start = a / norm + weight * start
     return start.to(op.device, op.dtype)
 
 
@@ -107,6 +116,13 @@ def _miss_delta(n: int, warm: bool, p: float) -> float:
     with ‖b‖ ≤ 1 + w and u·b = u·â + w u·ĝ (â fixed), so P ≤ δ(1 + w)/w·√(2n/π)."""
     d = p / math.sqrt(2 * n / math.pi)
     return d * WARM_RANDOM / (1 + WARM_RANDOM) if warm else d
+
+
+def _rounding_delta(op: Operator, theta: np.ndarray, nu: np.ndarray) -> float:
+    """The smallest δ the certificate can resolve with products accurate to ε‖H‖: ψ at a point
+    ν from a Ritz value is known to about ε‖H‖/ν (ε the operator's unit roundoff, ×10)."""
+    eps = float(torch.finfo(op.dtype).eps) if op.dtype.is_floating_point else 0.0
+    return 10 * eps * float(np.max(np.abs(theta))) / max(float(np.min(nu)), 1e-300)
 
 
 def _dense(op: Operator, k: int):
@@ -218,7 +234,7 @@ class Krylov:
             val = np.log(np.abs((a[None, :] / (lam[:, None] - theta[None, :])).sum(axis=1)))
             for D, logN in self.filters:
                 val = val + logN - np.log(np.abs(lam[:, None] - D[None, :])).sum(axis=1)
-        return np.exp(np.where(np.isnan(val), np.inf, val))
+        return np.exp(np.minimum(np.where(np.isnan(val), np.inf, val), 700.0))
 
     def vectors(self, S: np.ndarray) -> torch.Tensor:
         return self.Q[:, :self.m] @ torch.from_numpy(np.ascontiguousarray(S)).to(self.Q)
@@ -246,6 +262,7 @@ def _certified(kry: Krylov, theta: np.ndarray, S: np.ndarray, res: np.ndarray, k
     ends = np.r_[low, top[:-1] + nu[:-1], top[:-1] - nu[:-1]]
     inside = np.any(np.abs(ends[:, None] - top[None, :-1]) < nu[None, :-1] * (1 - 1e-12), axis=1)
     ends = ends[(ends >= low) & ~inside]
+    delta = max(delta, _rounding_delta(kry.op, theta, nu))
     return bool(np.all(kry.start_bound(ends, theta, S) < delta))
 
 
@@ -277,8 +294,11 @@ def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv, miss
     WARM_RANDOM), and δ is chosen (:func:`_miss_delta`) so that P(|u·q_1| < δ) ≤ ``miss`` for any
     fixed u: P(a) ≤ k·``miss`` for every H, and an eigenvector exactly orthogonal to the start
     (invisible to any Krylov method) has probability 0. Each returned value also has an
-    eigenvalue within r_i ≤ tol·|θ_i|. Rounding: with operator products accurate to ε‖H‖, ψ is
-    accurate to about ε‖H‖/ν_j, so the certificate is meaningful for tol·|θ_j| ≫ ε‖H‖/δ.
+    eigenvalue within r_i ≤ tol·|θ_i|. Rounding: with products accurate to ε‖H‖, ψ is known to
+    about ε‖H‖/ν_j, so δ is raised to 10·ε·|θ_1|/ν_k where that is larger (float32 at tol 1e−3:
+    δ ≈ 1e−3·θ_1/θ_k, and the bound on P(a) grows by the same factor over δ: there the
+    certificate excludes only eigenvectors holding ≳ 1e−3 of the start; rounding itself feeds
+    every direction into the space at about ε per step).
     A warm start helps the top values converge, but seeing an eigenvalue it does not hold takes
     as many products as a cold start: the certificate costs about the same either way.
     """
@@ -288,7 +308,8 @@ def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv, miss
     size = min(n, ncv or krylov_size(k, n))
     if size <= k:
         raise UsageError(f"ncv must exceed k (ncv={ncv}, k={k})")
-    kry = Krylov(op, _start_vector(op, v0, seed), size, seed)
+    kry = Krylov(op, _start_vector(op, v0, seed, WARM_RANDOM if miss is not None else WARM_RANDOM_FAST),
+                 size, seed)
     delta = None if miss is None else _miss_delta(n, v0 is not None, miss)
     budget = maxiter or 20 * size  # products before giving up with what has converged
     used, prev = 0, None

@@ -251,7 +251,7 @@ def check_cold_and_warm(n, k, tol, seed, noise, chained):
 
 
 # derandomized and modest: the default suite runs the same 20 cases every time (CI cannot
-# flake); the slow twin below draws 300
+# flake); the slow twin below draws 150
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(n=st.integers(40, 200), k=st.integers(1, 10), tol=st.sampled_from([1e-3, 1e-4, 1e-6]),
        seed=st.integers(0, 2 ** 31), noise=st.sampled_from([1e-6, 1e-4, 1e-2]), chained=st.booleans())
@@ -260,7 +260,7 @@ def test_lanczos_delivers_tol_cold_and_warm_against_dense_eigvalsh(n, k, tol, se
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(n=st.integers(40, 300), k=st.integers(1, 16), tol=st.sampled_from([1e-3, 1e-4, 1e-6, 1e-8]),
        seed=st.integers(0, 2 ** 31), noise=st.sampled_from([1e-7, 1e-5, 1e-4, 1e-3, 1e-2]),
        chained=st.booleans())
