@@ -429,7 +429,7 @@ def check_args(op, k, *, method="lanczos", tol=1e-3, v0=None, maxiter=None, seed
 def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-3,
               v0: torch.Tensor | None = None, maxiter: int | None = None, seed: int = 0,
               ncv: int | None = None, with_residuals: bool = True,
-              miss: float = MISS_PROBABILITY) -> Eigen:
+              miss: float | None = MISS_PROBABILITY) -> Eigen:
     """The k algebraically largest eigenpairs of a symmetric operator.
 
     ``tol`` is the relative accuracy asked of each eigenvalue (for ``arpack``, ARPACK's residual
