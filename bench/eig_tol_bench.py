@@ -158,8 +158,9 @@ def main(argv=None) -> None:
     p.add_argument("--cases", type=int, default=150, help="planted spectra per tol (default 150)")
     p.add_argument("--tols", type=float, nargs="+", default=[1e-3, 1e-4])
     p.add_argument("--seeds", type=int, default=5, help="seeds per solve on the net (default 5)")
-    p.add_argument("--miss", type=float, default=after.MISS_PROBABILITY,
-                   help="the after solver's miss probability (default the library's)")
+    p.add_argument("--miss", type=lambda v: None if v == "none" else float(v), default=after.MISS_PROBABILITY,
+                   help="the after solver's miss probability (default the library's; none: "
+                        "the uncertified residual rule)")
     p.add_argument("--no-planted", action="store_true", help="section 2 alone")
     a = p.parse_args(argv)
     MISS[0] = a.miss
@@ -168,7 +169,7 @@ def main(argv=None) -> None:
     print(f"# eig_tol bench, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
           f"torch {torch.__version__}, 1 thread; before = {BASE}, after = this tree "
-          f"(miss = {a.miss:g}, warm random weight {after.WARM_RANDOM:g})")
+          f"(miss = {a.miss}, warm random weight {after.WARM_RANDOM if a.miss is not None else after.WARM_RANDOM_FAST:g})")
     before = before_module()
     for tol in a.tols if not a.no_planted else ():
         planted(before, a.cases, tol)
