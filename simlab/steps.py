@@ -7,7 +7,7 @@ The loop asks a rule two things at every iteration n, with g = ∇L(θ_n):
   measured at θ_n (NaN when it measured none); t advances by η_n;
 - ``rule.move(theta, g, n, eta, solve) -> θ_{n+1}`` once the stop rules have let the step happen.
 
-``solve(theta, k, v0, tol)`` is the loop's eigensolver: the top-k eigenpairs of H at θ
+``solve(theta, k, v0, tol, miss)`` is the loop's eigensolver: the top-k eigenpairs of H at θ
 (:func:`simlab.spectrum.top_eigen`, warm-started from the columns of ``v0``), its products and
 seconds counted as telemetry cost (``step_rule_hvps``, ``step_rule_seconds``), not as training.
 ``rule.state()`` / ``rule.load(state)`` carry what the rule keeps between iterations (warm starts,
@@ -34,7 +34,11 @@ import torch
 from simlab.errors import UsageError
 from simlab.spectrum import Eigen
 
-# solve(θ, k, v0, tol) -> the top-k eigenpairs of H at θ, its cost counted by the loop
+# solve(θ, k, v0, tol, miss) -> the top-k eigenpairs of H at θ, its cost counted by the loop.
+# The rules that re-solve at every iteration (flow, stable, expeuler) pass miss=None: warm from
+# the previous iteration's eigenvectors, uncertified (a skipped eigenvalue shows as a jump of η
+# that the next solves correct), since the certificate costs 2 → 12 products per warm k = 1
+# solve (bench/eig_tol_bench.py); the projected rule and telemetry keep the certificate.
 Solve = Callable[[torch.Tensor, int, "torch.Tensor | None", float], Eigen]
 NAN = float("nan")
 
@@ -87,7 +91,7 @@ class Flow:
         self.warm = None
 
     def size(self, theta, g, n, solve):
-        e = solve(theta, 1, self.warm, self.tol)
+        e = solve(theta, 1, self.warm, self.tol, None)
         lam1, self.warm = float(e.eigenvalues[0]), e.eigenvectors
         return (min(self.lr, self.c / lam1) if lam1 > 0 else self.lr), lam1
 
@@ -112,7 +116,7 @@ class Stable:
         if n < self.after:
             return self.lr, NAN
         if self.lam1 is None or (n - self.after) % self.every == 0:
-            e = solve(theta, 1, self.warm, self.tol)
+            e = solve(theta, 1, self.warm, self.tol, None)
             self.lam1, self.warm = float(e.eigenvalues[0]), e.eigenvectors
         return (self.c / self.lam1 if self.lam1 > 0 else self.lr), self.lam1
 
@@ -206,7 +210,7 @@ class ExpEuler:
         self.eig = None  # (λ_1..λ_{k+1}, h_1..h_k) at the current θ, from size() for move()
 
     def size(self, theta, g, n, solve):
-        e = solve(theta, self.k + 1, self.warm, self.tol)
+        e = solve(theta, self.k + 1, self.warm, self.tol, None)
         self.warm = e.eigenvectors
         lam = torch.as_tensor(e.eigenvalues, dtype=g.dtype, device=g.device)
         last = abs(float(lam[self.k]))

@@ -49,7 +49,7 @@ from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator, TimedOperator
 from simlab.record import RecordWriter, crash_point, save_tensor_file
-from simlab.spectrum import top_eigen
+from simlab.spectrum import MISS_PROBABILITY, top_eigen
 from simlab.steps import StepRule
 from simlab.telemetry import measure
 
@@ -304,12 +304,13 @@ class _Clock:
             self.c["n_hvps_timed"] += op.n_timed
 
     def solver(self, landscape):
-        """The step rules' ``solve(θ, k, v0, tol)``: the top-k eigenpairs of the Hessian at θ
-        (Lanczos, warm-started from ``v0``), counted and timed as the step rule's telemetry."""
-        def solve(theta, k, v0, tol):
+        """The step rules' ``solve(θ, k, v0, tol, miss)``: the top-k eigenpairs of the Hessian
+        at θ (Lanczos, warm-started from ``v0``; ``miss`` as in :func:`top_eigen`), counted and
+        timed as the step rule's telemetry."""
+        def solve(theta, k, v0, tol, miss=MISS_PROBABILITY):
             s = time.perf_counter()
             op = self.timed(landscape.operator(theta))
-            e = top_eigen(op, k, tol=tol, v0=v0, with_residuals=False)
+            e = top_eigen(op, k, tol=tol, v0=v0, with_residuals=False, miss=miss)
             self.add(op)
             self.c["step_rule_hvps"] += op.n_matvecs
             for key in ("telemetry_seconds", "step_rule_seconds"):

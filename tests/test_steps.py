@@ -44,7 +44,7 @@ def lam1_lanczos(ls, tol):
     warm = [None]
 
     def lam1(theta):
-        e = top_eigen(ls.operator(theta), 1, tol=tol, v0=warm[0], with_residuals=False)
+        e = top_eigen(ls.operator(theta), 1, tol=tol, v0=warm[0], with_residuals=False, miss=None)
         warm[0] = e.eigenvectors
         return float(e.eigenvalues[0])
     return lam1
