@@ -10,7 +10,8 @@ as the runner writes it today), and the declared experiment it belongs to (a gri
     spec = RunSpec("toy", ToyConfig(hidden=8, max_steps=50))
     summary = run_spec(spec, "runs/mine")      # a complete record in runs/mine
 
-:func:`run_spec` is the one door: ``python -m simlab toy`` (one config), ``toy|scale
+:func:`run_spec` is the one door: ``python -m simlab toy`` (one config), ``python -m simlab
+scale`` (each member of the config's experiment, :mod:`simlab.scale.experiments`), ``toy|scale
 --experiment X`` and ``paper run --only X`` (each grid entry, :mod:`simlab.paper.runner`) and
 the API all call it, so the same spec gives the same record whichever of them ran it. It finds
 the runner the way the CLI finds its commands: each command module of the entry-point group
