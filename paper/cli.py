@@ -27,6 +27,7 @@ from simlab.errors import UsageError, check_out_dir, check_out_file
 from simlab.paper.common import DEFAULT_FIGURES, DEFAULT_REPORT, DEFAULT_RUNS
 from simlab.paper.records import DEFAULT_RECORDS, DROP_TELEMETRY
 from simlab.paper.experiments import PRESETS, grid, grid_names, select
+from simlab.paper.runner import RUNNERS  # noqa: F401 - simlab.runspec finds paper's runners here
 
 
 HELP = "the cross-regime reproduction and its report"  # one line in `python -m simlab --help`

@@ -37,6 +37,7 @@ from simlab.cli import one_line
 from simlab.errors import UsageError, check_out_dir, flag
 from simlab.paper.common import is_complete
 from simlab.paper.experiments import Run, expand
+from simlab.runspec import RunSpec, run_spec
 
 
 @dataclass
@@ -170,59 +171,73 @@ def release(run: Run, runs_dir: Path) -> None:
 
 def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, also=()) -> None:
     """Run one grid entry into ``out`` (which holds no complete record), on ``threads`` torch
-    CPU threads (0: torch's default). One thread is the default: these nets are small, and on a
+    CPU threads (0: torch's default), through :func:`simlab.runspec.run_spec` like every other
+    run. One thread is the default: these nets are small, and on a
     shared two-core machine a second intra-op thread mostly waits (measured here: the same tiny
-    scale run took 8 s on one thread and up to 58 s on two while other work ran). A source a
-    continuation or alias needs is looked up under ``out``'s runs folder, then under ``also``."""
+    scale run took 8 s on one thread and up to 58 s on two while other work ran). A toy or scale
+    run resumes from a checkpoint of its very config; any other partial folder is removed first.
+    A source a continuation or alias needs is looked up under ``out``'s runs folder, then under
+    ``also``."""
     before = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
     try:
+        resume = False
         if run.kind == "scale":
-            from simlab.scale.run import run_one
-
             resume = ((out / "config.json").exists() and (out / CHECKPOINT).exists()
                       and not stale_fields(run, out))
-            if out.exists() and not resume:
-                shutil.rmtree(out)
-            run_one(run.config, out, resume=resume, progress=progress, figures=False)
-            return
-        if run.kind == "toy":  # every toy run, Sagun's and Lowell's edge protocol alike
-            from simlab.toy.run import run as toy_run
-
+        elif run.kind == "toy":  # every toy run, Sagun's and Lowell's edge protocol alike
             resume = (out / CHECKPOINT).exists() and same_config(run, out)
-            if out.exists() and not resume:
-                shutil.rmtree(out)
-            toy_run(run.config, out, resume=resume, progress=progress, figures=False)
-            return
-        if out.exists():
+        if out.exists() and not resume:
             shutil.rmtree(out)
-        runs_dir = out.parents[len(Path(run.name).parts) - 1]
-        if run.kind == "alias":
-            copy_as(source_dir(run.config.source, runs_dir, also), out, run.config.experiment,
-                    run.config.source)
-        elif run.kind == "continuation":
-            from simlab.continuation import run as continuation_run
-
-            src = source_dir(run.config.source, runs_dir, also)
-            continuation_run(run.config, out,
-                             runs_dir=src.parents[len(Path(run.config.source).parts) - 1],
-                             rebuild=rebuilder(run.config.regime), progress=progress)
-        elif run.kind == "bridge":
-            from simlab.paper.bridge import run as bridge_run
-
-            bridge_run(run.config, out, progress=progress)
-        elif run.kind == "predictions":
-            from simlab.toy import check_predictions
-
-            cfg = run.config
-            results = check_predictions.check_all(seed=cfg.seed, numeric=cfg.numeric,
-                                                  symbolic=cfg.symbolic)
-            check_predictions.write_record(results, out, cfg)
-        else:
-            raise UsageError(f"unknown run kind {run.kind!r}")
+        depth = len(Path(run.name).parts)  # out is RUNS_DIR/run.name
+        runs_dir = out.parents[depth - 1] if len(out.parents) >= depth else None
+        run_spec(run.spec, out, resume=resume, progress=progress, figures=False,
+                 sources=(runs_dir, *also) if runs_dir is not None else tuple(also))
     finally:
         torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------ the runners of paper's own kinds
+# (simlab.runspec finds them through paper's command module, simlab.paper.cli.RUNNERS)
+
+
+def _source(spec: RunSpec, sources) -> Path:
+    roots = [Path(r) for r in sources] or [Path(".")]
+    return source_dir(spec.config.source, roots[0], roots[1:])
+
+
+def run_alias(spec: RunSpec, out: Path, *, sources=(), **_options) -> None:
+    """An alias: its source's record copied under the alias's experiment (:func:`copy_as`)."""
+    copy_as(_source(spec, sources), out, spec.config.experiment, spec.config.source)
+
+
+def run_continuation(spec: RunSpec, out: Path, *, progress: bool = True, sources=(),
+                     **_options) -> None:
+    """GD / Bulk-GD / Top-GD from a source record's on-edge θ (:mod:`simlab.continuation`)."""
+    from simlab.continuation import run as continuation_run
+
+    src = _source(spec, sources)
+    continuation_run(spec.config, out, runs_dir=src.parents[len(Path(spec.config.source).parts) - 1],
+                     rebuild=rebuilder(spec.config.regime), progress=progress)
+
+
+def run_bridge(spec: RunSpec, out: Path, *, progress: bool = True, **_options) -> None:
+    from simlab.paper.bridge import run as bridge_run
+
+    bridge_run(spec.config, out, progress=progress)
+
+
+def run_predictions(spec: RunSpec, out: Path, **_options) -> None:
+    from simlab.toy import check_predictions
+
+    cfg = spec.config
+    results = check_predictions.check_all(seed=cfg.seed, numeric=cfg.numeric, symbolic=cfg.symbolic)
+    check_predictions.write_record(results, out, cfg)
+
+
+RUNNERS = {"alias": run_alias, "continuation": run_continuation, "bridge": run_bridge,
+           "predictions": run_predictions}
 
 
 def rebuilder(regime: str):

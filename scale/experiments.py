@@ -32,9 +32,10 @@ import torch
 from simlab.claims import linear_fit
 from simlab.errors import UsageError
 from simlab.record import Record, find_records, write_json
+from simlab.runspec import RunSpec, run_spec
 from simlab.scale.config import ENTRY, FLOW, ScaleConfig
 from simlab.scale.distributed import init_from_env, world
-from simlab.scale.run import build_landscape, cusp_at, peak_snapshot, resolve_device, run_one
+from simlab.scale.run import build_landscape, cusp_at, peak_snapshot, resolve_device
 
 
 def _fmt(x: float) -> str:
@@ -80,9 +81,10 @@ def run_experiment(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, p
     if cfg.experiment == "cusp":
         return cusp_experiment(cfg, out, sources=sources, resume=resume, progress=progress, figures=figures)
     dirs = []
-    for sub, member in members(cfg):
-        dirs.append(run_one(member.validate(), out / sub if sub else out, resume=resume,
-                            progress=progress, figures=figures and not sub, overwrite=overwrite))
+    for sub, member in members(cfg):  # each member a spec, run through the one door
+        dirs.append(run_spec(RunSpec("scale", member.validate(), cfg.experiment),
+                             out / sub if sub else out, resume=resume, progress=progress,
+                             figures=figures and not sub, overwrite=overwrite))
     rank, _ = world()
     if cfg.experiment == "gradient_flow" and rank == 0:
         write_json(out / "summary.json", flow_fit(dirs))

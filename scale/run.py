@@ -146,6 +146,14 @@ def cusp_at(landscape, theta: torch.Tensor, cfg: ScaleConfig) -> dict:
 # ------------------------------------------------------------------------------ the run
 
 
+def run_spec(spec, out: Path, *, progress: bool = True, resume: bool = False,
+             overwrite: bool = False, figures: bool = False, sources=()) -> Path:
+    """The scale runner of :func:`simlab.runspec.run_spec` (``scale`` runs): :func:`run_one` of
+    the spec's :class:`ScaleConfig`; returns the record's folder."""
+    return run_one(spec.config, out, resume=resume, progress=progress, figures=figures,
+                   overwrite=overwrite)
+
+
 def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress: bool = True,
             on_point=None, figures: bool = True, overwrite: bool = False) -> Path:
     """Run ``cfg`` into the record directory ``out`` and return it (rank 0 writes; all ranks compute).

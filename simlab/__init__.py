@@ -3,7 +3,7 @@
 Public API (see the README's "Your own model")::
 
     from simlab import Landscape, top_eigen, measure, train, Record
-    from simlab import TrainConfig, run, EdgeMonitor
+    from simlab import TrainConfig, run, EdgeMonitor, RunSpec, run_spec
     from simlab import trace, slq, HVPOperator, GGNOperator, BlockOperator
 
 Every public name, with its signature and docstring: ``docs/API.md`` (``python -m simlab.apidoc``).
@@ -22,6 +22,8 @@ The core (this package) is shared by both regimes:
 - :mod:`simlab.trainer`     full-batch gradient descent with a telemetry cadence and stop rules
 - :mod:`simlab.record`      the run directory: config, telemetry, arrays, weights, summary
 - :mod:`simlab.own`         ``run``: your own model and data trained into a complete record
+- :mod:`simlab.runspec`     ``RunSpec`` and ``run_spec``: one declared run (toy, scale, a paper
+                            grid's entry) into a complete record, whichever command asks
 - :mod:`simlab.monitor`     ``EdgeMonitor``: is your own training loop (SGD, Adam) on the edge?
 - :mod:`simlab.claims`      one evaluator per claim of CLAIMS.md, reading records only
 
@@ -45,6 +47,8 @@ _PUBLIC = {
     "Record": "simlab.record",
     "TrainConfig": "simlab.trainer",
     "run": "simlab.own",
+    "RunSpec": "simlab.runspec",
+    "run_spec": "simlab.runspec",
     "EdgeMonitor": "simlab.monitor",
     "trace": "simlab.trace_estimators",
     "hutchinson": "simlab.trace_estimators",

@@ -36,12 +36,14 @@ import signal
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from simlab.errors import UsageError, check_out_dir
+from simlab.point import json_types as point_json_types
 
 CONFIG, TELEMETRY, SUMMARY, ARRAYS, WEIGHTS = (
     "config.json", "telemetry.jsonl", "summary.json", "arrays.npz", "weights.pt")
@@ -56,10 +58,10 @@ class RecordError(UsageError):
 
 def to_jsonable(obj: Any) -> Any:
     """Plain JSON types from dataclasses, numpy and torch values (NaN/inf kept as floats)."""
+    if isinstance(obj, Mapping):  # a dict, or a telemetry Point (its JSON form, not asdict)
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return to_jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, Path):
@@ -438,14 +440,12 @@ _SUMMARY_FIELDS = {
     **dict.fromkeys(("cusp", "continuation", "density", "slq", "predictions"), OBJECT),
     "widths": INTEGERS, "dense_spectra": OBJECTS, "valid": BOOLEAN,
 }
+# a telemetry line's fields are declared once, in simlab.point (the stamp and the point, their
+# types as annotated there); lambda_1 and top_eigenvalues are other writers' names for λ's
+_KIND_OF_TYPE = {"float": NUMBER, "int": INTEGER, "list[float]": NUMBERS}
 _TELEMETRY_FIELDS = {
-    **dict.fromkeys(("loss", "accuracy", "grad_norm", "theta_norm", "lr", "t", "p_top_norm",
-                     "p_bulk_norm", "dl_top", "dl_bulk", "lambda_max", "lambda_min", "lambda_1",
-                     "near_zero_fraction", "gap_ratio", "wall_time"), NUMBER),
-    **dict.fromkeys(("step", "n_top", "n_matvecs", "outlier_count", "gap_index", "n_negative"),
-                    INTEGER),
-    **dict.fromkeys(("rho", "eigenvalues", "top_eigenvalues", "d", "eta_star", "residuals"),
-                    NUMBERS),
+    **{name: _KIND_OF_TYPE[tp] for name, tp in point_json_types().items()},
+    "lambda_1": NUMBER, "top_eigenvalues": NUMBERS,
 }
 
 

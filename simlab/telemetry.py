@@ -12,7 +12,8 @@ At θ with learning rate η and n_c classes (top subspace = span(h_1 … h_{n_c�
 
 and, when the full spectrum is known (``method="dense"``, on any operator), the statistics of
 :func:`simlab.spectrum.spectrum_stats` (near-zero fraction, outlier count and gap, λ_min,
-negative count). The eigenpairs always come from :func:`simlab.spectrum.top_eigen` on an
+negative count). Every field of the point, its meaning and units: :class:`simlab.point.Point`.
+The eigenpairs always come from :func:`simlab.spectrum.top_eigen` on an
 :class:`~simlab.operators.Operator` (``landscape.operator(θ)`` unless one is given).
 """
 
@@ -25,6 +26,7 @@ import torch
 
 from simlab.errors import MAX_SEED, UsageError, require
 from simlab.landscape import check_landscape, check_vector
+from simlab.point import Point
 from simlab.record import rho_of
 from simlab.spectrum import METHODS, Eigen, spectrum_stats, top_eigen
 
@@ -65,8 +67,9 @@ def check_args(landscape, theta, *, lr, operator=None, n_classes=None, k=20, met
 def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_classes: int | None = None,
             k: int = 20, method: str = "lanczos", tol: float = 1e-3,
             v0: torch.Tensor | None = None, eps: float = 1e-3, seed: int = 0,
-            loss_grad=None) -> tuple[dict, Eigen]:
-    """One telemetry point at θ, its eigenpairs by ``top_eigen(operator, k, method=...)``.
+            loss_grad=None) -> tuple[Point, Eigen]:
+    """One telemetry point at θ (a :class:`~simlab.point.Point`: every field documented there;
+    it reads as the dict a record stores), its eigenpairs by ``top_eigen(operator, k, method=...)``.
 
     ``operator`` defaults to ``landscape.operator(theta)``; ``method="dense"`` takes the full
     spectrum (from a :class:`DenseOperator`'s matrix, else column by column) and adds the
@@ -91,23 +94,22 @@ def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_class
     d, p_top, p_bulk = projections(g, eig.eigenvectors.to(g.dtype), n_top)
     dl_top = landscape.loss(theta - lr * p_top) - loss
     dl_bulk = landscape.loss(theta - lr * p_bulk) - loss
-    point = {
-        "loss": loss,
-        "accuracy": landscape.accuracy(theta),
-        "grad_norm": float(torch.linalg.vector_norm(g)),
-        "theta_norm": float(torch.linalg.vector_norm(theta)),
-        "eigenvalues": lam.tolist(),
-        "eta_star": [_safe_inv(x) for x in lam],
-        "rho": rho_of(lr, lam),
-        "d": d.cpu().tolist(),
-        "n_top": n_top,
-        "p_top_norm": float(torch.linalg.vector_norm(p_top)),
-        "p_bulk_norm": float(torch.linalg.vector_norm(p_bulk)),
-        "dl_top": dl_top,
-        "dl_bulk": dl_bulk,
-        "n_matvecs": eig.n_matvecs,
-        "residuals": eig.residuals.tolist(),
-    }
-    if full is not None:
-        point.update(spectrum_stats(full, n_classes=n_c, eps=eps))
+    point = Point(
+        loss=loss,
+        accuracy=landscape.accuracy(theta),
+        grad_norm=float(torch.linalg.vector_norm(g)),
+        theta_norm=float(torch.linalg.vector_norm(theta)),
+        eigenvalues=lam.tolist(),
+        eta_star=[_safe_inv(x) for x in lam],
+        rho=rho_of(lr, lam),
+        d=d.cpu().tolist(),
+        n_top=n_top,
+        p_top_norm=float(torch.linalg.vector_norm(p_top)),
+        p_bulk_norm=float(torch.linalg.vector_norm(p_bulk)),
+        dl_top=dl_top,
+        dl_bulk=dl_bulk,
+        n_matvecs=eig.n_matvecs,
+        residuals=eig.residuals.tolist(),
+        **(spectrum_stats(full, n_classes=n_c, eps=eps) if full is not None else {}),
+    )
     return point, eig

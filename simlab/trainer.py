@@ -14,7 +14,9 @@ rules' own eigensolves count as telemetry (``step_rule_hvps``, ``step_rule_secon
 operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
 (default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
 entry-capture experiment), at every step a :class:`Probe` is due (its dict is merged into the
-point), and at the final θ; each eigensolve warm-starts from the previous point's eigenvectors.
+point's line), and at the final θ; each eigensolve warm-starts from the previous point's
+eigenvectors. A line of telemetry.jsonl is a :class:`~simlab.point.Stamp` (step, t, lr,
+wall_time) around a :class:`~simlab.point.Point` (:func:`simlab.point.line`).
 
 Stops at the first of: L < ``target_loss``, accuracy ≥ ``target_accuracy`` (checked at telemetry
 points), ‖g‖ ≤ ``grad_tol``, ``max_steps`` iterations, t ≥ ``max_t``, ``max_seconds`` of wall
@@ -48,6 +50,7 @@ from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator, TimedOperator
+from simlab.point import Point, Stamp, line
 from simlab.record import RecordWriter, crash_point, save_tensor_file
 from simlab.spectrum import MISS_PROBABILITY, top_eigen
 from simlab.steps import StepRule
@@ -263,14 +266,14 @@ def dead_layer(landscape, theta: torch.Tensor) -> int | None:
 
 
 def _dead_reason(landscape, theta, step: int, loss: float, gnorm: float, cfg: TrainConfig,
-                 point: dict | None) -> str | None:
+                 point: Point | None) -> str | None:
     above = cfg.target_loss is None or not loss < cfg.target_loss
     layer = dead_layer(landscape, theta)
     if layer is not None:
         return f"no live units (every ReLU of activation layer {layer + 1} is dead at step {step})"
     if above and gnorm == 0:
         return f"no live units (the gradient is exactly 0 at step {step}, loss {loss:.6g})"
-    if above and point is not None and point["eigenvalues"] and not any(point["eigenvalues"]):
+    if above and point is not None and point.eigenvalues and not any(point.eigenvalues):
         return f"no live units (every measured eigenvalue is exactly 0 at step {step}, loss {loss:.6g})"
     return None
 
@@ -369,9 +372,10 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``operator_fn(θ)`` gives the curvature operator of every telemetry point (default
     ``landscape.operator``; the toy regime passes a dense Hessian's operator with
     ``eig_method="dense"``, whose points then carry the full-spectrum statistics).
-    ``probes`` add measurements (see :class:`Probe`). ``on_point(point, eig)`` is called after
-    each point is written. ``telemetry=False`` takes no point at all (a replay or a continuation
-    that needs only the history; probes are then never called).
+    ``probes`` add measurements (see :class:`Probe`). ``on_point(row, eig)`` is called after
+    each point is written, with the line written (a dict, :func:`simlab.point.line`).
+    ``telemetry=False`` takes no point at all (a replay or a continuation that needs only the
+    history; probes are then never called).
 
     With a ``writer``, the resumable state is saved every ``cfg.checkpoint_every`` iterations
     and also once ``checkpoint_seconds`` of wall time have passed since the last save (default
@@ -458,29 +462,30 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             if hasattr(op, "release"):
                 op.release()
             warm = eig.eigenvectors
-            point = {"step": step, "t": t, "lr": lr, **point}
             dead = _dead_reason(landscape, theta, step, loss, gnorm, cfg, point)
             if dead and stop_reason not in ("target_loss", "target_accuracy"):
                 stop_reason = "dead"
             elif (not stop_reason and cfg.target_accuracy is not None
-                  and point["accuracy"] >= cfg.target_accuracy):
+                  and point.accuracy >= cfg.target_accuracy):
                 stop_reason = "target_accuracy"
+            extra = {}
             for p in (probes if stop_reason else due_probes):
-                point.update(p.fn(theta, step, landscape))
+                extra.update(p.fn(theta, step, landscape))
             clock.c["telemetry_seconds"] += time.perf_counter() - s
-            point["wall_time"] = time.perf_counter() - start
+            row = line(Stamp(step=step, t=t, lr=lr, wall_time=time.perf_counter() - start),
+                       point, extra)
             crash_point(f"telemetry:{step}")
             if writer is not None:
-                writer.append(point)
+                writer.append(row)
             n_points += 1
             last_point_step = step
-            lam, nt = point["eigenvalues"], point["n_top"]
+            lam, nt = point.eigenvalues, point.n_top
             if lam:
                 last_lam1 = (float(lam[0]), step)
             last_fields = {"λ1": f"{lam[0]:.3g}",
-                           f"ρ{nt}": f"{point['rho'][nt - 1]:.3f}" if len(lam) >= nt else "-"}
+                           f"ρ{nt}": f"{point.rho[nt - 1]:.3f}" if len(lam) >= nt else "-"}
             if on_point is not None:
-                on_point(point, eig)
+                on_point(row, eig)
         for key, val in zip(hist, (step, t, loss, gnorm, lr, lam1)):
             hist[key].append(val)
         if math.isfinite(lam1):

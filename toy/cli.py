@@ -26,7 +26,11 @@ from simlab.paper.runner import run_experiment
 from simlab.toy import data as toy_data
 from simlab.toy.data import DATASETS
 from simlab.toy.experiments import EXPERIMENTS
-from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, run, with_overrides
+from simlab.runspec import RunSpec, run_spec
+from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides
+from simlab.toy.run import run_spec as run_toy_spec
+
+RUNNERS = {"toy": run_toy_spec}  # how simlab.runspec.run_spec runs a "toy" RunSpec
 
 HELP = "exact Hessians of small MLPs (Sagun et al. 2016)"  # one line in `python -m simlab --help`
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
@@ -296,8 +300,8 @@ def main(argv=None) -> int:
     if a.dry_run:
         return 0
     check_out_dir(out, create=True)
-    summary = run(cfg, out, progress=not a.no_progress, figures=not a.no_figures,
-                  resume=a.resume, overwrite=a.overwrite)
+    summary = run_spec(RunSpec("toy", cfg), out, progress=not a.no_progress,
+                       figures=not a.no_figures, resume=a.resume, overwrite=a.overwrite)
     print_summary(summary, out)
     return exit_code(summary)
 

@@ -230,6 +230,14 @@ def layer_boundaries(model) -> list[int]:
     return out[1:]
 
 
+def run_spec(spec, out: Path, *, progress: bool = True, resume: bool = False,
+             overwrite: bool = False, figures: bool = False, sources=()) -> dict:
+    """The toy runner of :func:`simlab.runspec.run_spec` (``toy`` runs): :func:`run` of the
+    spec's :class:`ToyConfig`; returns the summary."""
+    return run(spec.config, out, progress=progress, figures=figures, resume=resume,
+               overwrite=overwrite)
+
+
 def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool = True,
         resume: bool = False, overwrite: bool = False) -> dict:
     """Train, measure, and write the record (and figures) into ``out``; returns the summary.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from simlab.runspec import RunSpec
+
 
 @dataclass(frozen=True)
 class Run:
@@ -18,6 +20,11 @@ class Run:
     config: Any               # the regime's frozen config
     claims: tuple[str, ...] = ()
     cost_s: float = 0.0       # rough single-core guess in seconds (for --dry-run); not a measurement
+
+    @property
+    def spec(self) -> RunSpec:
+        """What :func:`simlab.runspec.run_spec` runs: the kind, the config, the grid."""
+        return RunSpec(self.kind, self.config, self.grid)
 
     @property
     def regime(self) -> str:
