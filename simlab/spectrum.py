@@ -205,7 +205,10 @@ class Krylov:
         # its start has coordinates φ(θ_j)(s_j·c)/N on the kept Ritz vectors, N = ‖φ(H) q_1‖, and
         # u·(φ(H)q_1/N) = φ(λ)/N · u·q_1 for an eigenpair (λ, u).
         D = theta[keep:].copy()
-        logphi = np.log(np.abs(theta[:keep, None] - D[None, :])).sum(axis=1)
+        # a kept Ritz value equal to a discarded one (a degenerate spectrum: a block of zeros)
+        # makes φ vanish there; floor the factors at rounding so log φ stays finite
+        floor = np.finfo(np.float64).eps * max(1.0, float(np.abs(theta).max()))
+        logphi = np.log(np.maximum(np.abs(theta[:keep, None] - D[None, :]), floor)).sum(axis=1)
         x = (S[:, :keep].T @ self.c[:self.m]) * np.exp(logphi - logphi.max())
         N = float(np.linalg.norm(x))
         self.T[:] = 0.0
