@@ -277,8 +277,9 @@ def report_figures(records: Sequence[Record], out: Path, th: Thresholds = TH,
                                                                       for r in nd) else "")))
     emap = rd.edge_map(records, th)
     made.append(fig_edge_map(emap, out / "edge_map.png", th)
-                if any(u["edge_count"] is not None for u in emap) else
-                (None, "edge map skipped: no setting of Lowell's protocol reached the edge"))
+                if any(u["edge_count"] is not None and u["n_params"] for u in emap) else
+                (None, "edge map skipped: no setting of Lowell's protocol reached the edge "
+                       "with its parameter count recorded"))
     made += sagun_figures(valid, out, th)
     for r in records:
         if rd.regime(r) == "bridge" and (f := fig_bridge(r, out / f"bridge_{r.name}_eigenvalues.png",
