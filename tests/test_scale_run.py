@@ -403,6 +403,7 @@ def test_scale_killed_and_resumed_gives_the_uninterrupted_record(npz, tmp_path, 
         assert a == b, (crash, what)
 
 
+@pytest.mark.slow  # the dense H and G of the tiny AlexNet: minutes on 2 cores
 def test_ggn_probe_at_scale_agrees_with_the_dense_gauss_newton_split(npz, tmp_path):
     """--ggn-every at scale: λ_1(H) and λ_1(G) by Lanczos on the matrix-free operators, whole and
     per layer, agree with the dense matrices of the same net at the same θ (K2 matrix-free)."""
