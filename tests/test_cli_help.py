@@ -153,3 +153,18 @@ def test_a_pickled_weights_file_is_refused_without_torchs_advice(tmp_path):
     msg = str(e.value)
     assert "pickled object" in msg and "never runs pickled code" in msg
     assert "weights_only" not in msg and "\x1b" not in msg and "\n" not in msg
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`python -m simlab … | head -1`: the broken pipe ends the command quietly (exit 1; 0 if the
+    listing fitted in the pipe before the reader left), never with a traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "simlab", "paper", "run", "--preset", "cpu",
+                             "--dry-run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 1) and first.strip()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
