@@ -23,6 +23,7 @@ from torch.func import jacrev
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
+from simlab.operators import BlockOperator
 from simlab.spectrum import top_eigen
 
 METHODS = ("dense", "lanczos")
@@ -87,8 +88,13 @@ def sharpness_parts(landscape, theta: torch.Tensor, *, method: str = "dense", bl
             per[layer] = {"h": _lambda_1_dense(H[idx][:, idx]),
                           "ggn": _lambda_1_dense(G[idx][:, idx])}
     else:
+        # one operator of each kind (each holds its graphs), its layer blocks as views of it
+        ops = {c: landscape.operator(theta, curvature=c) for c in ("hessian", "ggn")}
+
         def top(curvature, params=None):
-            op = landscape.operator(theta, curvature=curvature, params=params)
+            op = ops[curvature]
+            if params is not None:
+                op = BlockOperator(op, landscape.param_indices(params))
             return float(top_eigen(op, 1, tol=tol).eigenvalues[0])
 
         lam_h, lam_g = top("hessian"), top("ggn")

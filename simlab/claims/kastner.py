@@ -97,7 +97,7 @@ def evaluate_K1(records: Sequence[Record], th: Thresholds) -> Verdict:
     for (name, c), seeds in sorted(rows.items()):
         med = st.medians([n for _, _, n in seeds])
         decided = med.get("peak_gap") is not None
-        passes = k1_passes({**med, "peak_gap": med.get("peak_gap")}, th) if decided else None
+        passes = k1_passes(med, th)
         why = (f"vs flow c = {c:g}: loss-curve gap {med['curve_gap']:.3g}, peak-λ_1 gap "
                f"{med['peak_gap']:.3g}" if decided else
                f"vs flow c = {c:g}: loss-curve gap {med['curve_gap']:.3g}, a peak of λ_1 not "
