@@ -235,7 +235,7 @@ def slq_section(path: Path | None = None) -> list[str]:
     import json
 
     from simlab.paper.slq_validation import table
-    from simlab.spectrum import SLQ_VALIDATION
+    from simlab.density import SLQ_VALIDATION
 
     path = Path(path) if path is not None else SLQ_VALIDATION
     out = ["## F1's estimator: SLQ validated against the exact Hessian", ""]

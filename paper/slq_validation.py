@@ -12,14 +12,14 @@ that cell is misread by up to the cell's weight. So the band is measured, not as
    fraction for every ε in ``eps``;
 3. ``seeds`` single Rademacher probes of ``max(steps)`` Lanczos steps on that Hessian in the scale
    regime's precision (``dtype``); a run's leading s × s tridiagonal is the s-step run, so every
-   s in ``steps`` comes from the same probes. Each estimator of :data:`simlab.spectrum.ESTIMATORS`
+   s in ``steps`` comes from the same probes. Each estimator of :data:`simlab.density.ESTIMATORS`
    reads each probe's mass; a p-probe estimate is the mean over p consecutive seeds (what
-   :func:`simlab.spectrum.slq_density` pools), ``seeds // p`` of them per θ;
+   :func:`simlab.density.slq_density` pools), ``seeds // p`` of them per θ;
 4. per (estimator, probes, steps, ε): the estimates, the exact fractions and the largest
    |estimate − exact| over every θ and every estimate.
 
 The result is a JSON document (``simlab/slq_validation.json`` by default; the one
-:func:`simlab.spectrum.validated_band` reads), whose ``rows`` say which bands each setting
+:func:`simlab.density.validated_band` reads), whose ``rows`` say which bands each setting
 resolves to the tolerance (``--show`` prints the stored one as a table). Run:
 ``python -m simlab.paper.slq_validation [--out PATH]`` (one core: the
 dense Hessian costs ~4 CPU minutes per θ at 128 images; ``--hessian-cache DIR`` keeps the
@@ -46,7 +46,7 @@ from simlab.operators import DenseOperator
 from simlab.scale.data import DataSpec, load_cifar10
 from simlab.scale.models import build_model
 from simlab.trainer import TrainConfig, train
-from simlab.spectrum import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tridiag, near_zero_mass
+from simlab.density import ESTIMATORS, SLQ_VALIDATION, gauss_nodes, lanczos_tridiag, near_zero_mass
 
 
 @dataclass(frozen=True)

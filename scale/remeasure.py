@@ -3,11 +3,11 @@
     python -m simlab scale --remeasure-density RUN_DIR [RUN_DIR ...] [--slq-vectors 4 --slq-steps 160]
 
 A scale run's end-of-run SLQ (summary.json's ``density``) resolves only the band its probes ×
-steps were validated for (:func:`simlab.spectrum.validated_band`); the cpu preset's 1 × 20
+steps were validated for (:func:`simlab.density.validated_band`); the cpu preset's 1 × 20
 resolves |λ| ≤ 3e−2·λ_1, not the 1e−3·λ_1 of claim F1. :func:`remeasure` rebuilds the run's
 landscape from its config.json exactly as the run did (:func:`simlab.scale.run.build_landscape`:
 same data subset, model, dtype), loads the final θ from weights.pt (``weights_only=True``),
-runs :func:`simlab.spectrum.slq` with the run's seed and writes ``density_<probes>x<steps>.json``
+runs :func:`simlab.density.slq` with the run's seed and writes ``density_<probes>x<steps>.json``
 beside the record's files (summary.json is not touched). F1 reads the finest-resolving density a
 record holds (:func:`simlab.claims.readers.validated_density_near_zero`).
 """
@@ -21,7 +21,7 @@ from simlab.errors import UsageError
 from simlab.operators import Operator
 from simlab.record import (CONFIG, SUMMARY, WEIGHTS, git_commit, load_tensor_file, read_json_object,
                            write_json)
-from simlab.spectrum import SLQ_PROBES, SLQ_STEPS, near_zero_mass, slq, validated_band
+from simlab.density import SLQ_PROBES, SLQ_STEPS, near_zero_mass, slq, validated_band
 
 DENSITY_FILE = "density_{probes}x{steps}.json"
 BANDS = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  # the bands the SLQ validation measures

@@ -39,7 +39,7 @@ from simlab.scale.config import MEMORY_FIX, ScaleConfig, memory_parts
 from simlab.scale.data import DataSpec, load_cifar10, record_data
 from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
-from simlab.spectrum import slq
+from simlab.density import slq
 from simlab.checkpoint import resume_note
 from simlab.trainer import Probe, TrainConfig, cost_line, flow_peak, run_summary, train
 

@@ -16,8 +16,8 @@ The core (this package) is shared by both regimes:
 - :mod:`simlab.operators`   one linear-operator type for a dense matrix, the HVP, the
                             Gauss–Newton matrix and parameter blocks (one layer's)
 - :mod:`simlab.trace_estimators` the trace from products: Hutchinson and Hutch++
-- :mod:`simlab.spectrum`    eigensolvers over an operator (lanczos, arpack, power, dense) and
-                            the spectral density by stochastic Lanczos quadrature (SLQ)
+- :mod:`simlab.spectrum`    eigensolvers over an operator (lanczos, arpack, power, dense)
+- :mod:`simlab.density`     the spectral density by stochastic Lanczos quadrature (SLQ)
 - :mod:`simlab.telemetry`   the measurements of Lowell 2022 and Sagun et al. 2016 at one point
 - :mod:`simlab.trainer`     full-batch gradient descent with a telemetry cadence and stop rules
 - :mod:`simlab.record`      the run directory: config, telemetry, arrays, weights, summary
@@ -57,7 +57,7 @@ _PUBLIC = {
     "GGNOperator": "simlab.operators",
     "BlockOperator": "simlab.operators",
     "HVPOperator": "simlab.operators",
-    "slq": "simlab.spectrum",
+    "slq": "simlab.density",
 }
 __all__ = list(_PUBLIC)
 

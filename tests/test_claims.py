@@ -289,12 +289,12 @@ def test_F1_on_real_networks_only(lab, tmp_path, monkeypatch):
     small = three(lab, "toy", lambda s: spec_summary(bulk_outliers([10.0, 8.0], 18, seed=s)), hidden=[2])
     v = evaluate_claim("F1", big + small, TH)
     assert v.status == "holds" and "not a real network (3 runs): 20 parameters (< 1000)" in v.reason
-    from simlab import spectrum
+    from simlab import density
 
     val = tmp_path / "slq_validation.json"
     val.write_text(json.dumps({"net": "test net", "rows": [
         {"estimator": "count", "probes": 1, "steps": 80, "eps": 1e-2, "max_abs_error": 0.02}]}))
-    monkeypatch.setattr(spectrum, "SLQ_VALIDATION", val)
+    monkeypatch.setattr(density, "SLQ_VALIDATION", val)
 
     def dens(steps):
         return {"lambda_max": 5.0, "n_params": 5000, "density": {

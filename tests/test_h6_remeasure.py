@@ -19,7 +19,8 @@ from simlab.cli import main as simlab_main  # noqa: E402
 from simlab.record import Record  # noqa: E402
 from simlab.scale.config import ScaleConfig  # noqa: E402
 from simlab.scale.run import build_landscape, run_one  # noqa: E402
-from simlab.spectrum import near_zero_mass, top_eigen, validated_band  # noqa: E402
+from simlab.spectrum import top_eigen  # noqa: E402
+from simlab.density import near_zero_mass, validated_band  # noqa: E402
 
 TH = Thresholds(min_seeds=1)  # one tiny record: its own setting of one seed
 

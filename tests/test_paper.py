@@ -217,7 +217,7 @@ def test_a_run_held_by_a_live_process_is_left_to_it_and_a_dead_holders_lock_is_t
 
 def test_the_report_shows_the_slq_validation_or_says_it_is_missing(tmp_path):
     from simlab.paper.report import slq_section
-    from simlab.spectrum import SLQ_VALIDATION
+    from simlab.density import SLQ_VALIDATION
 
     missing = "\n".join(slq_section(tmp_path / "absent.json"))
     assert "No validation measured" in missing and "inconclusive" in missing

@@ -14,7 +14,8 @@ from conftest import gd, make_landscape, random_theta
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
-from simlab.spectrum import SLQ_PROBES, SLQ_STEPS, lanczos_tridiag, slq, slq_density, spectrum_stats, top_eigen
+from simlab.spectrum import spectrum_stats, top_eigen
+from simlab.density import SLQ_PROBES, SLQ_STEPS, lanczos_tridiag, slq, slq_density
 from simlab.toy.data import blobs
 from simlab.toy.models import blob_mlp
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from simlab import spectrum
+from simlab import density
 from simlab.claims import Thresholds, evaluate_claim
 from simlab.operators import DenseOperator
 from simlab.record import Record, RecordWriter
 from simlab.paper.slq_validation import SLQValidationConfig, document, table
-from simlab.spectrum import near_zero_mass, slq, slq_density, validated_band
+from simlab.density import near_zero_mass, slq, slq_density, validated_band
 
 
 def test_near_zero_mass_count_and_cell_by_hand():
@@ -62,7 +62,7 @@ def validation(tmp_path, monkeypatch):
                          (1, 0.5, planted(200, 0.9, 1, rotate=False))], "planted {n}")
     path = tmp_path / "slq_validation.json"
     path.write_text(json.dumps(doc))
-    monkeypatch.setattr(spectrum, "SLQ_VALIDATION", path)
+    monkeypatch.setattr(density, "SLQ_VALIDATION", path)
     return doc
 
 
@@ -151,9 +151,9 @@ def test_slq_density_is_the_leading_block_of_a_longer_run():
     """The validation reads s-step densities off one max(steps) run: the same nodes as an s-step run."""
     H = planted(120, 0.5, 4)
     short = slq_density(DenseOperator(H), n_vectors=1, steps=15, seed=2)
-    a, b = spectrum.lanczos_tridiag(DenseOperator(H), (torch.randint(
+    a, b = density.lanczos_tridiag(DenseOperator(H), (torch.randint(
         0, 2, (120,), generator=torch.Generator().manual_seed(2)) * 2 - 1).double(), 60)
-    nodes, weights = spectrum.gauss_nodes(a[:15], b[:14])
+    nodes, weights = density.gauss_nodes(a[:15], b[:14])
     np.testing.assert_allclose(nodes, short[0], atol=1e-10)
     np.testing.assert_allclose(weights, short[1], atol=1e-10)
 
@@ -168,7 +168,7 @@ def test_slq_against_the_exact_hessian_of_the_bridge_cnn(shared_data):
         pytest.skip(f"{npz} not found")
     from simlab.paper.slq_validation import bridge_landscape
 
-    val = validated_band(spectrum.SLQ_PROBES, spectrum.SLQ_STEPS)
+    val = validated_band(density.SLQ_PROBES, density.SLQ_STEPS)
     if val is None:
         pytest.skip("the stored validation resolves no band at the default settings")
     land = bridge_landscape(SLQValidationConfig(data_root=str(npz)))

@@ -66,12 +66,12 @@ def density_near_zero(density: dict, lam_max: float, eps: float, estimator: str 
     """Mass of a spectral density in |λ| ≤ eps·λ_max.
 
     ``{"nodes", "weights"}`` (stochastic Lanczos quadrature, ``n_vectors`` probes one after
-    another): :func:`simlab.spectrum.near_zero_mass` by ``estimator`` ("count": the summed
+    another): :func:`simlab.density.near_zero_mass` by ``estimator`` ("count": the summed
     weight of the nodes in the window; "cell": each node's weight spread over its cell).
     ``{"grid", "density"}``: the trapezoid CDF of the density, interpolated linearly at
     ±eps·λ_max, over the total mass."""
     if "nodes" in density and "weights" in density:
-        from simlab.spectrum import near_zero_mass
+        from simlab.density import near_zero_mass
 
         f = near_zero_mass(density["nodes"], density["weights"], lam_max, eps,
                            n_vectors=int(density.get("n_vectors") or 1), estimator=estimator)
@@ -159,7 +159,7 @@ def densities(r: Record) -> list[dict]:
 def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> tuple[dict | None, str]:
     """F1 at scale: the near-zero fraction of the record's finest-resolving SLQ density at the
     narrowest band |λ| ≤ ε·λ_1 (ε ≥ th.eps) its settings resolve within ``th.f1_validation`` of
-    the exact fraction in the stored validation (:func:`simlab.spectrum.validated_band`, measured
+    the exact fraction in the stored validation (:func:`simlab.density.validated_band`, measured
     on the bridge CNN by ``python -m simlab.paper.slq_validation``; ``validation``: another such file).
 
     The densities are those of :func:`densities` (the run's own and any re-measured at other
@@ -169,7 +169,7 @@ def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> t
     Returns ({"near_zero_fraction", "band", "estimator", "max_abs_error", "probes", "steps",
     "density_source"}, why) or (None, why) when the record has no node/weight density or no
     density's settings resolve a band."""
-    from simlab.spectrum import validated_band
+    from simlab.density import validated_band
 
     found = [d for d in densities(r) if d["lambda_1"] is not None]
     if not found:
