@@ -238,7 +238,7 @@ def test_valid_inputs_still_measure(land):
 @pytest.mark.parametrize("kw, word", [({"n_vectors": 0}, "n_vectors"), ({"steps": 2.5}, "steps"),
                                       ({"seed": -2}, "seed")])
 def test_slq_density_arguments(kw, word):
-    from simlab.spectrum import slq_density
+    from simlab.density import slq_density
 
     op = DenseOperator(torch.diag(torch.arange(5, dtype=torch.float64)))
     raises(lambda: slq_density(op, **kw), word)
