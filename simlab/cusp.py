@@ -9,12 +9,16 @@ top Hessian eigenvector at the gradient-flow peak θ*, by re-evaluating the loss
   :class:`~simlab.steps.Replay` step rule (θ ← θ − η_n ∇L(θ), the run's own update with the same
   ``Landscape.loss_grad``), so on the same device, dtype and thread count the replay gives the
   run's θ bit for bit: a gradient-flow run needs no snapshot
-  at its peak to be sliced there (the toy regime, whose gradients cost milliseconds).
+  at its peak to be sliced there (the toy regime, whose gradients cost milliseconds);
+- :func:`theta_by_rerun` — θ after ``step`` iterations of a run whose step rule is not a
+  function of η_n alone (exponential Euler: the step needs the top eigenpairs), by running the
+  same rule again from θ_0 for ``step`` iterations without telemetry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -61,3 +65,16 @@ def theta_at_step(landscape, lrs: Sequence[float], step: int,
     # lr=1.0 only satisfies the config: the Replay rule takes η_n from lrs
     return train(landscape, TrainConfig(lr=1.0, max_steps=step, telemetry_every=0), theta=theta,
                  rule=Replay(lrs), telemetry=False, progress=False, desc="replay").theta
+
+
+def theta_by_rerun(landscape, cfg: TrainConfig, step: int) -> torch.Tensor:
+    """θ after ``step`` iterations of ``cfg``'s own step rule from θ_0, with no telemetry point
+    and no probe: the run again, stopped at ``step``. The rule's eigensolves start as the run's
+    did (no warm start at θ_0, the same seeded start vector), so on the same device, dtype and
+    thread count this is the run's θ; the caller checks it by the loss at ``step``."""
+    if step < 0:
+        raise ValueError(f"step must be ≥ 0, got {step}")
+    if step == 0:
+        return landscape.theta0.detach().clone()
+    return train(landscape, replace(cfg, max_steps=step, telemetry_every=0), telemetry=False,
+                 progress=False, desc="rerun").theta

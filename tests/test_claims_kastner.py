@@ -35,7 +35,7 @@ def lab(tmp_path):
 
 
 def flow_run(lab, schedule, seed, *, scale=1.0, peak=30.0, peak_step=50, steps=100, t_end=40.0,
-             flow_c=0.5, rise_at=None):
+             flow_c=0.5, rise_at=None, experiment="kastner", name=None):
     """A flow record: L(t) = 2.3·e^{−t/10}·scale at ``steps`` + 1 iterations up to ``t_end``
     (with one rise of the loss at iteration ``rise_at``)."""
     t = np.linspace(0.0, t_end, steps + 1)
@@ -43,8 +43,8 @@ def flow_run(lab, schedule, seed, *, scale=1.0, peak=30.0, peak_step=50, steps=1
     loss[0] = 2.3
     if rise_at is not None:
         loss[rise_at] = loss[rise_at - 1] * 1.5
-    return lab(schedule=schedule, flow_c=flow_c, seed=seed,
-               name=f"{schedule}_c{flow_c}_s{seed}",
+    return lab(schedule=schedule, flow_c=flow_c, seed=seed, experiment=experiment,
+               name=name or f"{schedule}_c{flow_c}_s{seed}",
                arrays={"history_t": t, "history_loss": loss,
                        "history_lambda_1": peak * np.exp(-((np.arange(steps + 1) - peak_step) / 30) ** 2)},
                summary={"peak_lambda_1": peak, "peak_step": peak_step, "steps": steps})
@@ -83,6 +83,39 @@ def test_k1_a_loss_that_rises_fails_and_an_unseen_peak_is_undecided(lab):
     assert v.status == "fails" and "1 loss rise(s)" in v.reason
     late = [flow_run(lab, "flow", 5, peak_step=99), flow_run(lab, "expeuler", 5, peak_step=99)]
     assert evaluate_claim("K1", late, TH).status == "inconclusive"
+
+
+def test_k1_counts_a_copied_reference_once(lab):
+    """L8's flow run and a [K] grid's copy of it (same setting, seed and c) are one reference:
+    with both present the setting still has 2 seeds, not 3, and L8's own record is read."""
+    recs = []
+    for s in (0, 1):
+        recs.append(flow_run(lab, "flow", s, steps=400, experiment="gradient_flow"))
+        recs.append(flow_run(lab, "expeuler", s, steps=100, scale=1.01, peak=30.6, peak_step=20))
+    # the copy of seed 1's flow (a [K] grid's, here off by 30 % so that reading it would fail)
+    copy = flow_run(lab, "flow", 1, steps=400, scale=1.3, name="copy_flow_s1")
+    v = evaluate_claim("K1", recs + [copy], TH)
+    assert v.status == "holds", v.reason
+    assert "2 seeds: 2 pass" in v.reason
+
+
+def test_l8_judges_an_exponential_euler_sweep_as_its_own_setting(lab):
+    """K1: "L8 and L9 are then also reported on the exponential Euler runs": the expeuler runs
+    of a size sweep make their own L8 setting beside the flow's, named by solver."""
+    recs = []
+    for n in (64, 128, 256, 384, 512):
+        for s in (0, 1):
+            for sched, exp in (("flow", "gradient_flow"), ("expeuler", "kastner")):
+                t = np.linspace(0.0, 40.0, 101)
+                recs.append(lab(schedule=sched, seed=s, n_data=n, activation="relu",
+                                experiment=exp, name=f"{sched}_{n}_s{s}",
+                                arrays={"history_t": t, "history_loss": 2.3 * np.exp(-t / 10),
+                                        "history_lambda_1": np.full(101, 1.0)},
+                                summary={"peak_lambda_1": 0.1 * n + s, "peak_step": 50}))
+    v = evaluate_claim("L8", recs, TH)
+    names = sorted(x.name for x in v.settings)
+    assert names == ["cifar8 relu exp. Euler n_D sweep", "cifar8 relu flow n_D sweep"], names
+    assert v.status == "holds" and all(x.statistic["r2"] > 0.999 for x in v.settings)
 
 
 def test_k1_without_a_reference_flow_is_not_applicable(lab):

@@ -11,7 +11,7 @@ import torch
 from conftest import make_landscape
 from simlab import steps
 from simlab.continuation import continue_from
-from simlab.cusp import theta_at_step
+from simlab.cusp import theta_at_step, theta_by_rerun
 from simlab.spectrum import top_eigen
 from simlab.checkpoint import rule_state as _rule_state
 from simlab.trainer import TrainConfig, run_summary, train
@@ -146,6 +146,21 @@ def test_the_cusp_replay_is_the_run_bit_for_bit():
                                 telemetry_every=0), progress=False)
     assert torch.equal(theta_at_step(ls, res.history["lr"], 6), res.theta)
     assert torch.equal(theta_at_step(ls, res.history["lr"], 0), ls.theta0)
+
+
+def test_the_exponential_euler_rerun_is_the_run_bit_for_bit():
+    """Exponential Euler's step needs the top eigenpairs, so its θ* is the rule run again: the
+    same θ at every step (the cusp of an exponential Euler run, L9 on its sweep)."""
+    ls = tiny(widths=(5,), seed=2)
+    cfg = TrainConfig(lr=0.5, schedule="expeuler", eig_tol=1e-6, max_steps=8, k=1,
+                      telemetry_every=0)
+    res = train(ls, cfg, progress=False)
+    part = train(ls, TrainConfig(lr=0.5, schedule="expeuler", eig_tol=1e-6, max_steps=5, k=1,
+                                 telemetry_every=0), progress=False)
+    assert torch.equal(theta_by_rerun(ls, cfg, 8), res.theta)
+    assert torch.equal(theta_by_rerun(ls, cfg, 5), part.theta)
+    assert not torch.equal(part.theta, res.theta)
+    assert torch.equal(theta_by_rerun(ls, cfg, 0), ls.theta0)
 
 
 def test_a_checkpoint_from_before_the_step_rules_still_resumes_the_rule():

@@ -25,7 +25,7 @@ import torch
 
 from simlab import gauss_newton, plots
 from simlab.options import option
-from simlab.cusp import cusp_at, theta_at_step
+from simlab.cusp import cusp_at, theta_at_step, theta_by_rerun
 from simlab.errors import UsageError, require
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
@@ -314,10 +314,8 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
         "dense_seconds": dense_s})
     if cfg.schedule in ("flow", "expeuler"):  # λ_1 at every iteration: its peak
         summary.update(flow_peak(result.history))
-        # the cusp replays θ* by GD steps of history["lr"]: not exponential Euler's trajectory
-        if (cfg.schedule == "flow" and cfg.cusp_points and "peak_step" in summary
-                and result.stop_reason != "diverged"):
-            summary["cusp"] = flow_cusp(land, result.history, summary["peak_step"], cfg)
+        if cfg.cusp_points and "peak_step" in summary and result.stop_reason != "diverged":
+            summary["cusp"] = flow_cusp(land, result.history, summary["peak_step"], cfg, tcfg)
             summary["cusp"]["n_data"] = info["n_data"]
     rho1 = [p["rho"][0] for p in Record.load(out, drop_truncated=True).telemetry if p.get("rho")]
     summary["max_rho_1"] = max(rho1) if rho1 else None
@@ -360,13 +358,16 @@ def dense_spectra(land: Landscape, cfg: ToyConfig, out: Path, result):
     return steps, spectra, H0, H
 
 
-def flow_cusp(land: Landscape, history: dict, peak_step: int, cfg: ToyConfig) -> dict:
-    """The cusp slice at the flow's peak θ* (replayed from θ_0 with ``history["lr"]``):
-    :func:`simlab.cusp.cusp_at` plus ``peak_step``, ``seconds`` and ``replay_loss_error`` =
-    |L(θ*) − the run's loss at that step| (0 when the replay is the run's θ, as it is on the
-    device, dtype and threads the run used)."""
+def flow_cusp(land: Landscape, history: dict, peak_step: int, cfg: ToyConfig,
+              tcfg: TrainConfig) -> dict:
+    """The cusp slice at the flow's peak θ* (gradient flow: replayed from θ_0 with
+    ``history["lr"]``; exponential Euler, whose step needs the top eigenpairs: the run's rule run
+    again to ``peak_step``, ``tcfg``): :func:`simlab.cusp.cusp_at` plus ``peak_step``,
+    ``seconds`` and ``replay_loss_error`` = |L(θ*) − the run's loss at that step| (0 when the
+    replay is the run's θ, as it is on the device, dtype and threads the run used)."""
     t0 = time.perf_counter()
-    theta = theta_at_step(land, history["lr"], peak_step)
+    theta = (theta_at_step(land, history["lr"], peak_step) if cfg.schedule == "flow"
+             else theta_by_rerun(land, tcfg, peak_step))
     err = abs(land.loss(theta) - float(history["loss"][peak_step]))
     c = cusp_at(land, theta, radius=cfg.cusp_radius, points=cfg.cusp_points, tol=cfg.eig_tol)
     return {**c, "peak_step": int(peak_step), "replay_loss_error": err,

@@ -29,17 +29,22 @@ toy_class_sweep    toy    n_c ∈ {2,3,5,10} at η = 0.2, seeds 0–2           
 toy_entry          toy    η = 0.2, telemetry every iteration (= lr_sweep η = 0.2)  L4
 toy_mse            toy    MSE, n_c ∈ {2,3,5,10}, η = 0.05·n_c, L < 0.1·L(θ_0)      S8 S4
 toy_continuation*  toy    GD / Bulk-GD / Top-GD for 2/η iterations from on-edge θ  L10
-toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (8×)      L8 L9
+toy_flow           toy    gradient flow η = min(0.1, 0.5/λ_1), n_D 64…512 (5 sizes,  L8 L9
+                          8×), seeds 0–1
+toy_flow_relu      toy    the same sweep on the ReLU net, seeds 0–2                L8 L9
 toy_edge_nd        toy    η = 0.1, n_D ∈ {125, 250, 500, 1000}: on-edge λ vs n_D   L8 (plot)
 predictions        toy    Y1–Y8 derived with sympy and checked on exact Hessians   Y1–Y8
 toy_kastner*       toy    the toy_flow sizes by exponential Euler and by flow with  K1 K2
-                          c = 0.1, λ_1(H) and λ_1(G) every 100 iterations
+                          c = 0.1, λ_1(H) and λ_1(G) every 100 iterations; both   L8 L9
+                          flow sweeps (tanh, ReLU) by exponential Euler
 toy_gauss_newton*  toy    η = 0.2 (= lr_sweep), seeds 0–2, λ_1(G) every 100        K2
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random,    S1–S7 F1 F2
                           3 seeds; std 0.5: η = 0.1 then 1/λ_1 until ‖g‖ ≤ 1e-4
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
 scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
                           for the n_D = 512 η sweep and the class sweep
+scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at every point; K1 K2
+                          K1: the smallest flow size by exponential Euler, seeds 0–1
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """
@@ -69,6 +74,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "toy_mse": ("toy", ("S8", "S4")),
     "toy_continuation": ("toy", ("L10",)),
     "toy_flow": ("toy", ("L8", "L9")),
+    "toy_flow_relu": ("toy", ("L8", "L9")),
     "toy_edge_nd": ("toy", ("L8",)),
     "sagun_width": ("toy", ("S1", "S2", "S5", "S6", "F1", "F2")),
     "sagun_std": ("toy", ("S3", "S7")),
@@ -82,8 +88,9 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_continuation": ("scale", ("L10",)),
     "scale_mse": ("scale", ("S8",)),
     "scale_flow": ("scale", ("L8", "L9")),
-    "toy_kastner": ("toy", ("K1", "K2")),
+    "toy_kastner": ("toy", ("K1", "K2", "L8", "L9")),
     "toy_gauss_newton": ("toy", ("K2",)),
+    "scale_kastner": ("scale", ("K1", "K2", "L8", "L9")),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
 }
@@ -109,7 +116,7 @@ def _tier(r: Run) -> int:
         if seed == 0:
             return 1 if r.grid == "toy_continuation" else 0
         return 4 if seed == 1 else 5
-    if r.grid == "toy_flow":
+    if r.grid in ("toy_flow", "toy_flow_relu"):
         return 2
     if r.grid.startswith("sagun") or r.grid == "predictions":
         return 3 if seed == 0 and "fluct" not in r.name else 9
@@ -121,7 +128,7 @@ def _tier(r: Run) -> int:
         return 8
     if r.grid == "scale_flow":
         return 12   # λ_1 every iteration: the costliest scale runs, last
-    if r.grid in ("toy_kastner", "toy_gauss_newton"):
+    if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11
 

@@ -84,6 +84,37 @@ def scale_runs(preset: str) -> list[Run]:
                    max_steps=sp["flow_steps"] or base.max_steps)
     for sub, member in members(flow):
         out.append(Run(f"scale/flow/{sub}", "scale_flow", "scale", member, ("L8", "L9"), 3600))
+    return out + scale_kastner_runs(preset, base, flow)
+
+
+# [K] at scale. K2 on the edge: η = 0.01 at n_D = 256 (2/λ_1(θ_0) ≈ 0.00995: on the edge from the
+# start; 232 iterations to L < 0.1), seeds 0–2, λ_1(H) and λ_1(G) at every telemetry point (a
+# probe of H, G and the 8 layer blocks by Lanczos cost 17 s at θ_0 on one core). K1: the flow
+# sweep's smallest size by exponential Euler (with the probe: K2 at the flow's peak) against
+# scale/flow, seeds 0–1 (the flow's seed 1 is a scale_flow run)
+KASTNER_EDGE_LR = 0.01
+KASTNER_FLOW_SEEDS = (0, 1)
+
+
+def scale_kastner_runs(preset: str, base, flow) -> list[Run]:
+    from simlab.scale.experiments import members
+
+    if preset == "smoke":
+        return []
+    out = []
+    edge = replace(base, experiment="gauss_newton", lr=KASTNER_EDGE_LR,
+                   ggn_every=base.telemetry_every)
+    for seed in (0, 1, 2):
+        out.append(Run(f"scale/gauss_newton/lr_{KASTNER_EDGE_LR:g}_s{seed}", "scale_kastner",
+                       "scale", replace(edge, seed=seed), ("K2",), 600))
+    sub, smallest = members(flow)[0]
+    for seed in KASTNER_FLOW_SEEDS:
+        if seed:
+            out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
+                           replace(smallest, seed=seed), ("L8", "L9", "K1"), 600))
+        out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
+                       replace(smallest, seed=seed, schedule="expeuler", experiment="kastner",
+                               ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"), 600))
     return out
 
 

@@ -35,6 +35,7 @@ class EdgeSizes:
     cont_refresh: int
     mse_lr: float               # MSE runs: η = mse_lr · n_c
     mse_t: float
+    relu_flow: bool = False     # the flow sweep's other seeds and the ReLU sweep (toy_flow_relu)
 
 
 EDGE = {
@@ -48,9 +49,9 @@ EDGE = {
     # peaked at 30.8 (t = 80) then fell, so 2/η = 40 was out of reach; η = 0.08 puts the edge at 25
     "cpu": EdgeSizes(n_data=500, hidden=16, lrs=(0.2, 0.1, 0.08), probe_lrs=(0.05,), class_lr=0.2,
                      class_counts=CLASS_COUNTS, seeds=(0, 1, 2), max_t=250.0, dense_t=25.0,
-                     entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 512),
+                     entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 384, 512),
                      flow_lr=0.1, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.1,
-                     cont_refresh=2, mse_lr=0.05, mse_t=400.0),
+                     cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True),
 }
 
 
@@ -132,14 +133,37 @@ def toy_continuation_runs(e: EdgeSizes) -> list[Run]:
     return out
 
 
+# L8 decides a sweep of ≥ 5 sizes spanning ≥ 8× with ≥ 2 seeds each (CLAIMS.md): the toy flow
+# sweep's seeds, and the ReLU net's (L9 needs a cusp, which a tanh loss cannot form). Measured on
+# one core: the ReLU flow at n_D = 128 met L < 0.1 at iteration 574 (peak λ_1 = 10.2 at 266) in
+# 13 s; the tanh flow at n_D = 512 took 5857 iterations, 109 s
+FLOW_SEEDS = (0, 1)
+RELU_FLOW_SEEDS = (0, 1, 2)
+
+
+def flow_config(e: EdgeSizes, n: int, *, seed: int = 0, **kw):
+    """A toy gradient-flow run of the L8 sweep at n_D = n (η = min(flow_lr, c/λ_1), L < 0.1)."""
+    base = dict(lr=e.flow_lr, n_data=n, seed=seed, schedule="flow", flow_c=0.5, max_t=None,
+                max_steps=e.flow_steps, target_loss=0.1,
+                telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
+                experiment="gradient_flow")
+    return edge_config(e, **{**base, **kw})
+
+
 def toy_flow_runs(e: EdgeSizes) -> list[Run]:
+    """The tanh flow sweep (toy_flow: seed 0, then seed 1), the ReLU one (toy_flow_relu: the same
+    sizes, :data:`RELU_FLOW_SEEDS`) and the on-edge n_D sweep (toy_edge_nd)."""
     out = []
-    for n in e.flow_sizes:
-        out.append(Run(f"toy/flow/nD{n}", "toy_flow", "toy",
-                       edge_config(e, lr=e.flow_lr, n_data=n, schedule="flow", flow_c=0.5,
-                                   max_t=None, max_steps=e.flow_steps, target_loss=0.1,
-                                   telemetry_every=max(1, e.flow_steps // 20), dense_every=0,
-                                   experiment="gradient_flow"), ("L8", "L9"), 200))
+    for seed in FLOW_SEEDS if e.relu_flow else (0,):
+        for n in e.flow_sizes:
+            out.append(Run(f"toy/flow/nD{n}" + (f"_s{seed}" if seed else ""), "toy_flow", "toy",
+                           flow_config(e, n, seed=seed), ("L8", "L9"), n // 2))
+    if e.relu_flow:
+        for seed in RELU_FLOW_SEEDS:
+            for n in e.flow_sizes:
+                out.append(Run(f"toy/flow_relu/nD{n}_s{seed}", "toy_flow_relu", "toy",
+                               flow_config(e, n, seed=seed, activation="relu"), ("L8", "L9"),
+                               n // 4))
     for n in e.nd_sizes:
         out.append(Run(f"toy/edge_nd/nD{n}", "toy_edge_nd", "toy",
                        edge_config(e, lr=e.nd_lr, n_data=n, dense_every=0,
@@ -154,6 +178,8 @@ def toy_flow_runs(e: EdgeSizes) -> list[Run]:
 # [K] Lowell & Kastner 2024 on the toy: the probe of λ_1(H) and λ_1(G) every this many iterations
 # (dense H and G at n_D = 500 take ~50 s; a run of ~850 iterations gets 9 points)
 GGN_EVERY = 100
+# the flow sizes whose exponential Euler run is paired with a flow at c = 0.1 (both probed)
+KASTNER_PROBE_SIZES = (64, 128, 256, 512)
 
 
 def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
@@ -164,7 +190,7 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
     experiment names (``kastner``, ``gauss_newton``: readers.KASTNER_EXPERIMENTS) keep them out
     of the 2022 claims, which read the η sweep's and toy_flow's own records."""
     out, k2, seed1, last = [], [], [], []
-    sizes = sorted(e.flow_sizes)
+    sizes = [n for n in sorted(e.flow_sizes) if n in KASTNER_PROBE_SIZES]
     for n in sizes:
         into = out if n in sizes[:2] else last   # the two costliest sizes after seed 1 and K2
         base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
@@ -172,9 +198,13 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                     full_spectra=False, experiment="kastner")
         into.append(Run(f"toy/kastner/expeuler_nD{n}", "toy_kastner", "toy",
                         edge_config(e, schedule="expeuler", **base), ("K1", "K2"), 4 * n))
+        # beyond the two smallest sizes c = 0.1 runs without the probe (its 10^4 iterations would
+        # pay ~100 dense probes; K2 at the flow's peak reads the exponential Euler run's)
+        big = n not in sizes[:2]
         into.append(Run(f"toy/kastner/flow_c0.1_nD{n}", "toy_kastner", "toy",
-                       edge_config(e, schedule="flow", flow_c=0.1, cusp_points=0, **base),
-                       ("K1", "K2"), 4 * n))
+                        edge_config(e, schedule="flow", flow_c=0.1, cusp_points=0,
+                                    **{**base, "ggn_every": 0 if big else GGN_EVERY}),
+                        ("K1",) if big else ("K1", "K2"), 2 * n if big else 4 * n))
     lr = e.lrs[0]
     for seed in e.seeds:
         # telemetry every 10 iterations (not 1/(5η) = 1): K2 reads the probe points, and the
@@ -185,7 +215,7 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                                   experiment="gauss_newton"), ("K2",), 600))
     # K1 decides a setting on ≥ 2 seeds (flow_seeds, as L8): seed 1 of the two smallest sizes by
     # each solver, without the probe (K1 reads the loss curves; ggn_every is bookkeeping)
-    for n in sorted(e.flow_sizes)[:2]:
+    for n in sizes[:2]:
         base = dict(lr=e.flow_lr, n_data=n, max_t=None, max_steps=e.flow_steps, target_loss=0.1,
                     telemetry_every=max(1, e.flow_steps // 20), dense_every=0, seed=1,
                     full_spectra=False, cusp_points=0, experiment="kastner")
@@ -194,7 +224,25 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                          ("flow_c0.5", dict(schedule="flow", flow_c=0.5))):
             seed1.append(Run(f"toy/kastner/{name}_nD{n}_s1", "toy_kastner", "toy",
                              edge_config(e, **kw, **base), ("K1",), 2 * n))
-    return out + seed1 + k2 + last
+    # L8 and L9 on exponential Euler (K1: "L8 and L9 are then also reported on the exponential
+    # Euler runs"), the flow sweeps' sizes and seeds by the other solver; each pairs with the
+    # toy_flow / toy_flow_relu run of its setting and seed (K1 against c = 0.5). The ReLU runs
+    # of the three smallest sizes carry the λ_1(G) probe: K2 at the ReLU flow's peak
+    sweep = []
+    have = {r.name for r in out + seed1 + last}
+    for act, seeds in (("tanh", FLOW_SEEDS), ("relu", RELU_FLOW_SEEDS)):
+        for seed in seeds:
+            for n in sorted(e.flow_sizes):
+                name = (f"toy/kastner/expeuler_nD{n}" + (f"_s{seed}" if seed else "")
+                        if act == "tanh" else f"toy/kastner/relu_expeuler_nD{n}_s{seed}")
+                if name in have:
+                    continue
+                probe = act == "relu" and seed in seeds[:2] and n <= 256
+                sweep.append(Run(name, "toy_kastner", "toy", flow_config(
+                    e, n, seed=seed, schedule="expeuler", activation=act,
+                    ggn_every=GGN_EVERY if probe else 0, full_spectra=False, experiment="kastner"),
+                    ("K1", "L8", "L9") + (("K2",) if probe else ()), n if probe else n // 2))
+    return out + seed1 + k2 + (sweep if e.relu_flow else []) + last
 
 
 def prediction_runs(preset: str) -> list[Run]:

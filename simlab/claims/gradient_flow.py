@@ -27,8 +27,19 @@ def _size_groups(runs: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
 
 
 def _name(by_n: dict) -> str:
+    """``<dataset> <activation> <solver> n_D sweep``: the setting less its n_D, named by what
+    tells two sweeps apart in the grids (the net's activation, flow or exponential Euler — K1:
+    L8 and L9 "also reported on the exponential Euler runs")."""
     r = next(iter(by_n.values()))[0]
-    return rd.setting_label(r).rsplit("/", 1)[0] + " n_D sweep"
+    solver = "exp. Euler" if rd.field_value(r, "schedule") == "expeuler" else "flow"
+    return (f"{rd.field_value(r, 'dataset') or rd.regime(r)} "
+            f"{rd.field_value(r, 'activation') or 'relu'} {solver} n_D sweep")
+
+
+def _flow_sweep_run(r: Record) -> bool:
+    """A run of an L8/L9 sweep: a gradient-flow run of Lowell's protocol, or an exponential
+    Euler run (its own sweep: the schedule is part of the setting)."""
+    return (rd.is_flow(r) and rd.is_lowell(r)) or rd.field_value(r, "schedule") == "expeuler"
 
 
 def _sizes_scope(sc: st.Scope, by_n: dict[int, list[Record]], n_sizes: int, span: float,
@@ -56,13 +67,13 @@ def linear_rule(r2: float, slope: float, th: Thresholds) -> bool:
 def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L8: under gradient flow, peak λ_1 grows linearly with n_D.
 
-    Scope: flow runs whose λ_1 peak precedes the end by ≥ peak_margin of the run (and not cut
+    Scope: flow runs (and, as their own sweeps, exponential Euler runs) whose λ_1 peak precedes the end by ≥ peak_margin of the run (and not cut
     before it); sweeps of ≥ min_sizes sizes spanning ≥ size_span× with ≥ flow_seeds seeds
     each. ReLU: the linear fit of median peak λ_1 on n_D has R² ≥ r2 and a positive slope.
     tanh (Lowell: "rising linearly … at a slower rate", no R²): median peak λ_1 increasing in
     n_D and a log–log slope over the larger half of sizes in [tanh_slope_low, tanh_slope_high]."""
     sc = st.Scope()
-    flow = sc.keep(r for r in records if rd.is_flow(r) and rd.is_lowell(r))
+    flow = sc.keep(r for r in records if _flow_sweep_run(r))
 
     def peaked(r):
         pk = rd.flow_peak(r)
@@ -118,14 +129,15 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
     AlexNet-ReLU only), slices at a peak of λ_1 that was observed, sweeps of ≥ cusp_sizes sizes
     with ≥ flow_seeds seeds each (:func:`cusp_rule` on the medians over seeds)."""
     sc = st.Scope()
-    rs = sc.keep(r for r in records if rd.cusp(r) is not None)
+    rs = sc.keep(r for r in records if rd.cusp(r) is not None and (not rd.follows_flow(r)
+                                                                   or _flow_sweep_run(r)))
 
     def relu(r):
         act = rd.field_value(r, "activation") or "relu"
         return None if act == "relu" else f"{act}: an analytic loss cannot form a cusp"
 
     def peaked(r):
-        pk = rd.flow_peak(r) if rd.is_flow(r) else (0.0, True)
+        pk = rd.flow_peak(r) if rd.follows_flow(r) else (0.0, True)
         return None if pk is None or pk[1] else "no θ* of peak λ_1 (λ_1 still rising at the end)"
 
     runs = sc.gate(rs, relu, peaked)

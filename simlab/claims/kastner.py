@@ -55,6 +55,16 @@ def compare_flows(ee: Record, ref: Record) -> dict | None:
             "speedup": it_b / it_a if it_a else None}
 
 
+def _one_per_c(refs: Sequence[Record]) -> list[Record]:
+    """One reference per c: two flow runs of the same setting, seed and c (L8's sweep and a [K]
+    grid's copy of it) are the same run, and must not count as two seeds. L8's own record (a
+    gradient_flow experiment) is preferred, then the first by label."""
+    best: dict[float, Record] = {}
+    for f in sorted(refs, key=lambda f: (rd.experiment(f) != "gradient_flow", rd.label(f))):
+        best.setdefault(float(rd.field_value(f, "flow_c") or 0.5), f)
+    return [best[c] for c in sorted(best)]
+
+
 def k1_passes(n: dict, th: Thresholds) -> bool | None:
     """Monotone loss, curves within k1_tol, peaks within k1_tol (undecided without both peaks)."""
     if n.get("peak_gap") is None:
@@ -86,7 +96,7 @@ def evaluate_K1(records: Sequence[Record], th: Thresholds) -> Verdict:
         if rd.loss_curve(r) is None:
             sc.out(r, "no loss curve: the record keeps no history_t / history_loss")
             continue
-        for f in mine:
+        for f in _one_per_c(mine):
             n = compare_flows(r, f)
             if n is None:
                 sc.out(r, f"no loss curve to compare in {rd.label(f)}")
