@@ -82,23 +82,13 @@ def parser() -> ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from simlab.paper.runner import holder, kept, run_grid, status
+    from simlab.paper.runner import cost_lines, plan, run_grid
 
     check_out_dir(a.runs, "--runs")
     runs = select(grid(a.preset), a.only)
     also = [] if a.fresh or not a.records.is_dir() else [a.records]
     if a.dry_run:
-        total = 0.0
-        for r in runs:
-            st = status(r, a.runs, also)
-            if st == "done" and status(r, a.runs) != "done" and kept(r, also) is not None:
-                st = "kept"
-            if st != "done" and holder(r, a.runs) is not None:
-                st = "running"
-            if st not in ("done", "kept"):
-                total += r.cost_s
-            print(f"{st:<8} {r.regime:<6} {r.name:<40} ~{r.cost_s:>5.0f} s  {' '.join(r.claims)}")
-        print(f"{len(runs)} runs; still to run: about {total / 60:.0f} min of one core")
+        print("\n".join(cost_lines(plan(runs, a.runs, also))))
         return 0
     t0 = time.perf_counter()
     res = run_grid(runs, a.runs, progress=not a.quiet, threads=a.threads, also=also)

@@ -269,11 +269,7 @@ def _env(records: list[Record]) -> dict:
 
 
 def _wall(r: Record) -> float | None:
-    s = r.summary or {}
-    for k in ("wall_time_total", "wall_time"):
-        if isinstance(s.get(k), (int, float)):
-            return float(s[k])
-    return None
+    return wall_seconds(r.summary)
 
 
 def _config_brief(r: Record) -> str:

@@ -141,6 +141,68 @@ def holder(run: Run, runs_dir: Path) -> int | None:
     return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One run of a grid as ``paper run --dry-run`` shows it: its status (``done``, ``kept`` —
+    complete only in a records folder —, ``running``, ``partial``, ``stale``, ``todo``) and
+    what it cost (the record's wall seconds, for a complete run) or is guessed to cost."""
+
+    run: Run
+    status: str
+    measured_s: float | None
+
+
+def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
+    """Each run's status and, where its record is complete, its measured wall seconds
+    (:func:`simlab.record.wall_seconds` of the summary it wrote)."""
+    from simlab.record import SUMMARY, read_json_object, wall_seconds
+
+    out = []
+    for r in runs:
+        st = status(r, runs_dir, also)
+        where = runs_dir / r.name if status(r, runs_dir) == "done" else kept(r, also)
+        if st == "done" and status(r, runs_dir) != "done" and where is not None:
+            st = "kept"
+        if st not in ("done", "kept") and holder(r, runs_dir) is not None:
+            st = "running"
+        sec = None
+        if st in ("done", "kept") and where is not None:
+            try:
+                sec = wall_seconds(read_json_object(Path(where) / SUMMARY))
+            except (OSError, ValueError, UsageError):
+                sec = None
+        out.append(Planned(r, st, sec))
+    return out
+
+
+def cost_lines(planned: list[Planned]) -> list[str]:
+    """``paper run --dry-run``'s lines: one per run (status, measured or guessed seconds, the
+    claims it feeds), then per grid the measured cost of its complete runs and the guess for
+    the rest, then the total."""
+    lines = []
+    for p in planned:
+        cost = (f"{p.measured_s:>7.0f} s measured" if p.measured_s is not None else
+                f"~{p.run.cost_s:>6.0f} s guessed ")
+        lines.append(f"{p.status:<8} {p.run.regime:<6} {p.run.name:<40} {cost}  "
+                     f"{' '.join(p.run.claims)}")
+    lines += ["", f"{'grid':<20} {'runs':>5} {'complete':>9} {'measured':>12} {'to run (guess)':>15}"]
+    grids: dict[str, list[Planned]] = {}
+    for p in planned:
+        grids.setdefault(p.run.grid, []).append(p)
+    tot_m = tot_g = 0.0
+    for g, ps in grids.items():
+        done = [p for p in ps if p.status in ("done", "kept")]
+        m = sum(p.measured_s or 0.0 for p in done)
+        left = sum(p.run.cost_s for p in ps if p.status not in ("done", "kept"))
+        tot_m, tot_g = tot_m + m, tot_g + left
+        shown = (f"{m / 60:>8.1f} min" if any(p.measured_s is not None for p in done)
+                 else f"{'–' if done else '':>12}")   # a record that states no wall time
+        lines.append(f"{g:<20} {len(ps):>5} {len(done):>9} {shown} {left / 60:>11.0f} min")
+    lines.append(f"{len(planned)} runs: {tot_m / 3600:.1f} h of one core measured for the complete "
+                 f"ones; still to run: about {tot_g / 60:.0f} min of one core (a guess)")
+    return lines
+
+
 def claim(run: Run, runs_dir: Path) -> bool:
     """Take ``run``'s lock (exclusive create); a lock left by a dead process is taken over.
     False when a live process holds it."""

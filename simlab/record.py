@@ -589,6 +589,17 @@ def find_records(paths) -> list[Path]:
     return found
 
 
+def wall_seconds(summary: dict | None) -> float | None:
+    """What a run cost: the wall seconds its summary states (``wall_time_total`` where a runner
+    states both — the scale runner's includes the end-of-run spectrum — else ``wall_time``),
+    with the time of any interrupted part a resume continued; None when it states neither."""
+    for k in ("wall_time_total", "wall_time"):
+        v = (summary or {}).get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            return float(v)
+    return None
+
+
 def rho_of(lr: float, eigenvalues) -> list[float]:
     """ρ_i = η·λ_i/2 (Lowell's ratio to the edge, η*_i = 2/λ_i), as every telemetry point stores
     it: the one expression, so a record that drops ρ (``paper compact``) gets the same floats back

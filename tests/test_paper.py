@@ -262,3 +262,33 @@ def test_records_kept_elsewhere_count_as_done_and_feed_continuations_and_aliases
     cfg["config"]["lr"] = 0.3
     (kept / src.name / "config.json").write_text(json.dumps(cfg))
     assert status(src, tmp_path / "other", [kept]) == "todo"
+
+
+def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_rest(tmp_path):
+    """``paper run --dry-run``: a complete run shows the wall seconds its record states (done
+    here, kept when only a records folder holds it), a run without a record its guess; per grid
+    the measured minutes and the guess for what is left."""
+    from simlab.paper.runner import cost_lines, plan
+    from simlab.record import wall_seconds
+
+    runs = {r.name: r for r in grid("smoke")}
+    a, b, c = (runs[n] for n in ("toy/lr_sweep/lr0.2_s0", "toy/lr_sweep/lr0.4_s0",
+                                 "toy/class_sweep/nc2_s0"))
+    full, kept = tmp_path / "runs", tmp_path / "kept"
+    assert run_grid([a], full, progress=False, log=lambda m: None).ran == [a.name]
+    assert run_grid([b], kept, progress=False, log=lambda m: None).ran == [b.name]
+    wall = {r.name: wall_seconds(json.loads((d / r.name / "summary.json").read_text()))
+            for r, d in ((a, full), (b, kept))}
+    assert all(w is not None and w > 0 for w in wall.values())
+    p = plan([a, b, c], full, [kept])
+    assert [(x.status, x.measured_s) for x in p] == [("done", wall[a.name]),
+                                                      ("kept", wall[b.name]), ("todo", None)]
+    lines = cost_lines(p)
+    assert f"{wall[a.name]:.0f} s measured" in lines[0] and lines[2].startswith("todo")
+    assert f"~{c.cost_s:>6.0f} s guessed" in lines[2]
+    grids = {ln.split()[0]: ln.split() for ln in lines[4:-1]}
+    assert grids["toy_lr_sweep"][1:3] == ["2", "2"]
+    assert float(grids["toy_lr_sweep"][3]) == pytest.approx(sum(wall.values()) / 60, abs=0.051)
+    assert grids["toy_class_sweep"][1:3] == ["1", "0"]
+    assert wall_seconds({"wall_time": 3.0, "wall_time_total": 5.0}) == 5.0
+    assert wall_seconds({"wall_time": float("nan")}) is None and wall_seconds(None) is None
