@@ -25,7 +25,7 @@ from simlab.paper.bridge import PATHS, QUANTITIES
 from simlab.paper.headline import (_cell, _rel, choices_section, coverage, headline,  # noqa: F401
                                    not_applicable_section, split, verdicts)
 from simlab.paper.published import CANNOT, PUBLISHED
-from simlab.record import Record
+from simlab.record import Record, wall_seconds
 
 REGIMES = ("toy", "scale")
 EDGE_CLAIMS = ("L1", "L2", "L3", "L4", "L5", "L6", "L7", "L10")

@@ -37,43 +37,55 @@ def _nd_colours(records: Sequence[Record]) -> dict:
 
 
 def draw_flow(records: Sequence[Record], th: Thresholds = TH):
-    """Lowell Fig. 5: λ_1 over t per n_D under gradient flow; right, L8's own numbers (peak λ_1
-    per n_D and its least-squares line, from the claims engine)."""
+    """Lowell Fig. 5: left, λ_1 over t per n_D under gradient flow (the first seed of each
+    sweep; line style by sweep); right, L8's own numbers per sweep (flow and exponential Euler,
+    each activation: :func:`simlab.claims.gradient_flow.sweep_name`) — the median peak λ_1 per
+    n_D over seeds and, where L8 fitted one, its least-squares line."""
     from simlab.claims import evaluate_claim
+    from simlab.claims.gradient_flow import sweep_name
 
-    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.2)
+    fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.6)
     a, b = axes[0]
     colour = _nd_colours(records)
-    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
+    sweeps = sorted({sweep_name(r) for r in records})
+    style = dict(zip(sweeps, ("-", "--", ":", "-.") * 4))
+    first = {}
+    for r in sorted(records, key=lambda r: (rd.seed(r) or 0, rd.n_data(r) or 0)):
+        first.setdefault((sweep_name(r), rd.n_data(r)), r)
+    for (name, n), r in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         arr = rd.arrays(r)
-        c = colour[rd.n_data(r) or 0]
+        c = colour[n or 0]
+        lab = f"n_D={n}" if name == sweeps[0] else None
         if "history_lambda_1" in arr:
             x = arr["history_t"] if "history_t" in arr else np.arange(len(arr["history_lambda_1"]))
-            a.plot(x, arr["history_lambda_1"], lw=1, color=c, label=f"n_D={rd.n_data(r)}",
+            a.plot(x, arr["history_lambda_1"], lw=1, ls=style[name], color=c, label=lab,
                    gid="lambda_1")
         else:
             a.plot(_t(r), [p["eigenvalues"][0] if p.get("eigenvalues") else np.nan
-                           for p in r.telemetry], color=c, label=f"n_D={rd.n_data(r)}",
+                           for p in r.telemetry], ls=style[name], color=c, label=lab,
                    gid="lambda_1")
     a.set_xlabel("t = Σ η")
     a.set_ylabel("λ_1")
     v = evaluate_claim("L8", records, th)
+    fits = {s.name: s.statistic for s in v.settings if "slope" in s.statistic}
     readings = []
-    peaks: dict[int, list[float]] = {}
-    for r in records:
-        if (pk := rd.flow_peak(r)) is not None and pk[1] and rd.n_data(r):
-            peaks.setdefault(rd.n_data(r), []).append(pk[0])
-    if peaks:
+    for j, name in enumerate(sweeps):
+        peaks: dict[int, list[float]] = {}
+        for r in records:
+            if sweep_name(r) == name and (pk := rd.flow_peak(r)) is not None and pk[1] and rd.n_data(r):
+                peaks.setdefault(rd.n_data(r), []).append(pk[0])
+        if not peaks:
+            continue
         x = np.asarray(sorted(peaks), float)
-        b.plot(x, [np.median(peaks[int(n)]) for n in x], "o", color="C0",
-               label="peak λ_1 (median over seeds)", gid="peak")
-    for j, s in enumerate(v.settings):
-        u = s.statistic
-        if "slope" in u:
-            x = np.asarray(u["n_data"], float)
-            b.plot(x, u["intercept"] + u["slope"] * x, "-", lw=0.8, color=f"C{j + 1}",
-                   label=f"fit, R² = {u['r2']:.4f}", gid="fit")
-            readings.append(f"slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D {u['n_data']}")
+        marker = "x" if "exp. Euler" in name else "o"
+        b.plot(x, [np.median(peaks[int(n)]) for n in x], marker, color=f"C{j}",
+               label=f"{name}: peak λ_1 (median over seeds)", gid="peak")
+        if (u := fits.get(name)) is not None:
+            xf = np.asarray(u["n_data"], float)
+            b.plot(xf, u["intercept"] + u["slope"] * xf, ls=style[name], lw=0.8, color=f"C{j}",
+                   label=f"{name}: fit, R² = {u['r2']:.4f}", gid="fit")
+            readings.append(f"{name}: slope {u['slope']:.3g}, R² = {u['r2']:.4f} over n_D "
+                            f"{u['n_data']}")
     b.set_xlabel("n_D")
     b.set_ylabel("peak λ_1")
     legend_outside(fig, axes.ravel())
@@ -93,19 +105,26 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
     engine, which leaves out runs without a peak and averages seeds)."""
     from simlab.claims import evaluate_claim
 
+    from simlab.claims.gradient_flow import sweep_name
+
     fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.4)
     a, b = axes[0]
     colour = _nd_colours(records)
-    for r in sorted(records, key=lambda r: rd.n_data(r) or 0):
+    first = {}   # the first seed of each sweep and n_D (L9 reads every seed)
+    for r in sorted(records, key=lambda r: (rd.seed(r) or 0, rd.n_data(r) or 0)):
+        first.setdefault((sweep_name(r), rd.n_data(r)), r)
+    sweeps = sorted({k[0] for k in first})
+    style = dict(zip(sweeps, ("-", "--", ":", "-.") * 4))
+    for (name, n), r in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         c = rd.cusp(r)
         d, v = np.asarray(c["deltas"], float), np.asarray(c["values"], float)
-        col = colour[rd.n_data(r) or 0]
-        a.plot(d, v, marker=".", ms=3, lw=1, color=col, gid="slice",
-               label=f"{rd.regime(r)} n_D={rd.n_data(r)}")
+        col = colour[n or 0]
+        a.plot(d, v, marker=".", ms=3, lw=1, ls=style[name], color=col, gid="slice",
+               label=f"{rd.regime(r)} n_D={n}" if name == sweeps[0] else None)
         o = np.argsort(d)
         pos = d[d > 0]
         even = np.interp(pos, d[o], v[o]) + np.interp(-pos, d[o], v[o])  # the odd (gradient) part cancels
-        b.plot(pos, even / pos ** 2, marker=".", ms=3, lw=1, color=col, gid="even")
+        b.plot(pos, even / pos ** 2, marker=".", ms=3, lw=1, ls=style[name], color=col, gid="even")
     a.set_xlabel("Δ along h_1")
     a.set_ylabel("L(θ*+Δh_1) − L(θ*)")
     b.set_xlabel("|Δ|")

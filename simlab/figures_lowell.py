@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 
 from simlab.claims import readers as rd
 from simlab.claims.verdict import Thresholds
+from simlab.claims.gradient_flow import flow_sweep_run
 from simlab.figures_flow import fig_cusp, fig_flow, fig_kastner
 from simlab.plots import (figure, index_colorbar, index_colours, integer_ticks, legend_outside,
                           save)
@@ -413,12 +414,13 @@ def make_figures(record_dirs, out_dir, th: Thresholds = TH, *, regime: str = "sc
     for j, r in enumerate(_by(recs, "entry")):
         made.append(fig_entry(r, out / ("fig4_entry.png" if j == 0 else f"fig4_entry_{j}.png"), th))
     flow = [r for r in recs if rd.is_flow(r) and rd.is_lowell(r)]
-    if flow:
-        made.append(fig_flow(flow, out / "fig5_flow_lambda1.png", th))
+    sweeps = [r for r in recs if flow_sweep_run(r)]   # the flow's and exponential Euler's
+    if sweeps:
+        made.append(fig_flow(sweeps, out / "fig5_flow_lambda1.png", th))
     kastner = [r for r in recs if rd.experiment(r) in rd.KASTNER_EXPERIMENTS]
     if kastner:  # with the 2022 flow runs: K1's c = 0.5 references
         made.append(fig_kastner(kastner + flow, out / "kastner_k1_k2.png", th))
-    cusp = [r for r in recs if rd.cusp(r)]
+    cusp = [r for r in recs if rd.cusp(r) and (not rd.follows_flow(r) or flow_sweep_run(r))]
     if cusp:
         made.append(fig_cusp(cusp, out / "fig6_cusp.png", th))
     table_runs = [r for r in recs if any(p.get("dl_top") is not None for p in r.telemetry)]

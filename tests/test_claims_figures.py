@@ -314,8 +314,9 @@ def test_entry_flow_cusp_and_cross_regime_figures_keep_legends_off_the_data(runs
     check_layout(fig)
     flow = [r for r in rs if readers.is_flow(r)]
     fig, _ = figures.draw_flow(flow, TH)
-    assert len(lines(fig.axes[0], "lambda_1")) == len(flow) == 10
-    assert len(lines(fig.axes[1], "fit")) == 1
+    # one λ_1 curve per sweep and n_D (its first seed): 5 sizes of 2 seeds each
+    assert len(flow) == 10 and len(lines(fig.axes[0], "lambda_1")) == 5
+    assert len(lines(fig.axes[1], "fit")) == 1 and len(lines(fig.axes[1], "peak")) == 1
     check_layout(fig)
     fig, _ = figures.draw_outliers_vs_classes(figures.s8_rows(rs, TH))
     (ax,) = data_axes(fig)

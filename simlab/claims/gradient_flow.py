@@ -26,17 +26,20 @@ def _size_groups(runs: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
     return {k: dict(sorted(v.items())) for k, v in out.items()}
 
 
-def _name(by_n: dict) -> str:
-    """``<dataset> <activation> <solver> n_D sweep``: the setting less its n_D, named by what
+def sweep_name(r: Record) -> str:
+    """The name of ``r``'s L8/L9 sweep: ``<dataset> <activation> <solver> n_D sweep``, by what
     tells two sweeps apart in the grids (the net's activation, flow or exponential Euler — K1:
     L8 and L9 "also reported on the exponential Euler runs")."""
-    r = next(iter(by_n.values()))[0]
     solver = "exp. Euler" if rd.field_value(r, "schedule") == "expeuler" else "flow"
     return (f"{rd.field_value(r, 'dataset') or rd.regime(r)} "
             f"{rd.field_value(r, 'activation') or 'relu'} {solver} n_D sweep")
 
 
-def _flow_sweep_run(r: Record) -> bool:
+def _name(by_n: dict) -> str:
+    return sweep_name(next(iter(by_n.values()))[0])
+
+
+def flow_sweep_run(r: Record) -> bool:
     """A run of an L8/L9 sweep: a gradient-flow run of Lowell's protocol, or an exponential
     Euler run (its own sweep: the schedule is part of the setting)."""
     return (rd.is_flow(r) and rd.is_lowell(r)) or rd.field_value(r, "schedule") == "expeuler"
@@ -73,7 +76,7 @@ def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     tanh (Lowell: "rising linearly … at a slower rate", no R²): median peak λ_1 increasing in
     n_D and a log–log slope over the larger half of sizes in [tanh_slope_low, tanh_slope_high]."""
     sc = st.Scope()
-    flow = sc.keep(r for r in records if _flow_sweep_run(r))
+    flow = sc.keep(r for r in records if flow_sweep_run(r))
 
     def peaked(r):
         pk = rd.flow_peak(r)
@@ -130,7 +133,7 @@ def evaluate_L9(records: Sequence[Record], th: Thresholds) -> Verdict:
     with ≥ flow_seeds seeds each (:func:`cusp_rule` on the medians over seeds)."""
     sc = st.Scope()
     rs = sc.keep(r for r in records if rd.cusp(r) is not None and (not rd.follows_flow(r)
-                                                                   or _flow_sweep_run(r)))
+                                                                   or flow_sweep_run(r)))
 
     def relu(r):
         act = rd.field_value(r, "activation") or "relu"
