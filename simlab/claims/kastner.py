@@ -175,8 +175,15 @@ def evaluate_K2(records: Sequence[Record], th: Thresholds) -> Verdict:
             blocks = ", ".join(f"{k[6:]}: {v:.3g}" for k, v in m.items() if k.startswith("block_"))
             extra = (f", {m['from_peak']:.0f} iterations from the peak" if "from_peak" in m else
                      f" (median of {m['points']:.0f} on-edge points)")
+            ones = [v for k, v in m.items() if k.startswith("block_")]
+            # a ReLU net is piecewise linear in each layer's weights alone: each layer's own
+            # block of H is G's, so its ratios are 1 by construction and only λ_1 of the
+            # whole H (its cross-layer blocks) tests the claim
+            same = (" (each layer's own block of H equals G's: the net is piecewise linear in "
+                    "each layer's weights alone)" if ones and all(abs(v - 1) < 1e-4 for v in ones)
+                    else "")
             return (f"{where}: λ_1(G)/λ_1(H) = {m['ggn_ratio']:.3g} (needs ≥ {th.ggn_share:g}){extra}; "
-                    f"per layer {blocks}")
+                    f"per layer {blocks}{same}")
         return f
 
     test = lambda n: n["ggn_ratio"] >= th.ggn_share  # noqa: E731
