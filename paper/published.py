@@ -57,15 +57,11 @@ PUBLISHED: dict[str, str] = {
 CANNOT: dict[tuple[str, str], str] = {
     **{("scale", c): "needs the full spectrum, which the scale regime does not compute"
        for c in ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "F2")},
-    ("toy", "L9"): "no toy grid records a cusp slice (the scale gradient-flow runs do)",
     **{("scale", f"Y{i}"): "analytic predictions are checked on toy nets with exact Hessians"
        for i in range(1, 9)},
     ("scale", "F3"): "needs full spectra and test accuracy",
     ("toy", "F3"): "no grid entry records test accuracy",
     ("scale", "F4"): "a 2-D Langevin toy; not a scale experiment",
-    **{("scale", c): "no scale run integrates the flow by exponential Euler or probes λ_1(G) "
-                     "yet (the cpu grid's scale flow runs alone take an hour each)"
-       for c in ("K1", "K2")},
     ("toy", "F4"): "no grid entry runs the Langevin toy",
 }
 
