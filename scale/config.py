@@ -29,7 +29,11 @@ from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
 from simlab.trainer import TrainConfig
 
-EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "mse", "entry", "gradient_flow", "cusp")
+EXPERIMENTS = ("scale", "lr_sweep", "class_sweep", "mse", "entry", "gradient_flow", "cusp",
+               "kastner", "gauss_newton")
+# experiments that are one run of the config as it is (``kastner``, ``gauss_newton``: labelled
+# for Lowell & Kastner 2024's claims, which keep them out of the 2022 ones)
+SINGLE_RUN = ("scale", "kastner", "gauss_newton")
 DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse")
 WIDTHS = (1 / 64, 4.0)
@@ -53,8 +57,9 @@ class ScaleConfig(TrainConfig):
     eig_method: str = option("lanczos", "eigensolver of the top k: lanczos or power (power "
                              "iteration)", ("lanczos", "power"))
     # what is run
-    experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config), or a "
-                         "grid declared in paper/experiments/ (default: scale, one run)")
+    experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config; "
+                         f"{', '.join(SINGLE_RUN)}: one run, the last two labelled for Lowell & "
+                         "Kastner 2024's claims), or a grid declared in paper/experiments/")
     preset: str = option("paper", "the preset it started from", flag=False)
     # model
     arch: str = option("alexnet", "architecture", ARCHS)

@@ -33,7 +33,7 @@ from simlab.claims import linear_fit
 from simlab.errors import UsageError
 from simlab.record import Record, find_records, write_json
 from simlab.runspec import RunSpec, run_spec
-from simlab.scale.config import ENTRY, FLOW, ScaleConfig
+from simlab.scale.config import ENTRY, FLOW, SINGLE_RUN, ScaleConfig
 from simlab.scale.distributed import init_from_env, world
 from simlab.scale.run import build_landscape, cusp_at, peak_snapshot, resolve_device
 
@@ -45,7 +45,7 @@ def _fmt(x: float) -> str:
 def members(cfg: ScaleConfig) -> list[tuple[str, ScaleConfig]]:
     """(subfolder, config) of every record an experiment writes ("" = the folder itself)."""
     e = cfg.experiment
-    if e == "scale":
+    if e in SINGLE_RUN:
         return [("", cfg)]
     if e == "lr_sweep":
         return [(f"lr_{_fmt(lr)}", replace(cfg, lr=lr)) for lr in cfg.lrs]
