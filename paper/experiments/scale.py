@@ -111,7 +111,7 @@ def scale_kastner_runs(preset: str, base, flow) -> list[Run]:
     for seed in KASTNER_FLOW_SEEDS:
         if seed:
             out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
-                           replace(smallest, seed=seed), ("L8", "L9", "K1"), 600))
+                           replace(smallest, seed=seed), ("L8", "L9"), 600))
         out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
                        replace(smallest, seed=seed, schedule="expeuler", experiment="kastner",
                                ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"), 600))
