@@ -23,8 +23,8 @@ from simlab.errors import UsageError, check_device, check_out_dir, check_seed, r
 from simlab.models import mlp_param_count
 from simlab.paper import experiments as grids
 from simlab.paper.runner import run_experiment
-from simlab.toy import data as toy_data
-from simlab.toy.data import DATASETS
+from simlab import data as toy_data
+from simlab.data import DATASETS
 from simlab.toy.experiments import EXPERIMENTS
 from simlab.runspec import RunSpec, run_spec
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides

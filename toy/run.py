@@ -1,6 +1,6 @@
 """One toy-regime run: train a small MLP by full-batch GD and measure its exact Hessian.
 
-    data (toy.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
+    data (simlab.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
     → exact dense spectra at θ_0, every ``dense_every`` iterations and at the end → record
 
 Every toy run is a :class:`ToyConfig` run through :func:`run`: Sagun's experiments (telemetry
@@ -32,7 +32,7 @@ from simlab.operators import DenseOperator
 from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, prepare_out,
                            read_json_object, record_state)
 from simlab.spectrum import full_spectrum, spectrum_stats
-from simlab.toy import data as toy_data
+from simlab import data as toy_data
 from simlab.toy.models import build_mlp, count_params
 from simlab.checkpoint import resume_note
 from simlab.trainer import (SCHEDULE_HELP, SCHEDULES, Probe, TrainConfig, flow_peak, run_summary,
