@@ -26,7 +26,7 @@ import torch
 from simlab import gauss_newton, plots
 from simlab.options import option, retune
 from simlab.cusp import cusp_at, theta_at_step, theta_by_rerun
-from simlab.errors import UsageError, require
+from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, prepare_out,
@@ -40,6 +40,8 @@ from simlab.trainer import Probe, TrainConfig, flow_peak, run_summary, train
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
 MAX_DENSE_PARAMS = 20_000
+MAX_THREADS = 4096
+MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
 
 
 @dataclass(frozen=True)
@@ -161,11 +163,26 @@ class ToyConfig:
                               "target_loss": target,
                               "snapshot_every": self.snapshot_every or self.dense_every})
 
-    def validate(self) -> None:
-        if self.hidden <= 0:
-            raise UsageError(f"--hidden must be a positive width, got {self.hidden}")
-        if self.depth is not None and self.depth < 1:
-            raise UsageError(f"--depth must be at least 1, got {self.depth}")
+    def validate(self) -> "ToyConfig":
+        """Every field checked before any work, in this one place (a UsageError naming the flag):
+        the toy's fields here, the trainer's by :meth:`TrainConfig.validate` on
+        :meth:`train_config`. The net's size needs the data's class count: :func:`build` checks
+        the net it builds, ``python -m simlab toy`` the sizes before it plans a run."""
+        require("hidden", self.hidden, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
+        require("depth", self.depth, integer=True, positive=True, hi=100, optional=True)
+        require("n_data", self.n_data, integer=True, positive=True, hi=MAX_EXAMPLES, optional=True)
+        require("input_dim", self.input_dim, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
+        require("std", self.std, positive=True)
+        require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)
+        require("threads", self.threads, integer=True, lo=0, hi=MAX_THREADS)
+        require("k", self.k, integer=True, positive=True)
+        check_seed(self.seed)
+        if self.data_seed is not None:
+            check_seed(self.data_seed, "data_seed")
+        check_device(self.device)
+        if self.dataset not in toy_data.DATASETS:
+            raise UsageError(f"unknown dataset {self.dataset!r}; choose one of "
+                             f"{', '.join(toy_data.DATASETS)}")
         if not self.lr > 0:
             raise UsageError(f"--lr must be positive, got {self.lr}")
         if self.eig_method not in ("dense", "lanczos"):
@@ -186,14 +203,9 @@ class ToyConfig:
             raise UsageError(f"--cusp-points must be 0 (no slice) or odd and ≥ 3 (Δ = 0 and a point "
                              f"on each side), got {self.cusp_points}")
         self.train_config().validate()
-        if self.max_steps < 0:
-            raise UsageError(f"--steps must be ≥ 0, got {self.max_steps}")
-        if not self.std > 0:
-            raise UsageError(f"--std must be positive, got {self.std}")
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; choose float64 or float32")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise UsageError("--device cuda was asked for but no CUDA device is available; use --device cpu")
+        return self
 
 
 def build(cfg: ToyConfig):
