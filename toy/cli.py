@@ -27,6 +27,7 @@ from simlab import data as toy_data
 from simlab.toy.experiments import EXPERIMENTS
 from simlab.runspec import RunSpec, run_spec
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides
+from simlab.trainer import cost_line
 from simlab.toy.run import run_spec as run_toy_spec
 
 RUNNERS = {"toy": run_toy_spec}  # how simlab.runspec.run_spec runs a "toy" RunSpec
@@ -225,12 +226,7 @@ def print_summary(s: dict, out: Path) -> None:
         rows.append(("spectrum", "not taken (--no-full-spectra: the top-k telemetry only)"))
     else:
         rows.append(("spectrum", "none (diverged at initialisation: no finite θ)"))
-    try:
-        from simlab.trainer import cost_line
-
-        rows.append(("cost", cost_line(s)))
-    except ImportError:
-        pass
+    rows.append(("cost", cost_line(s)))
     if s.get("valid") is False:
         rows.append(("not a measurement", str(s.get("invalid_reason"))))
     rows.append(("record", str(out)))
