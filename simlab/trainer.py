@@ -385,7 +385,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``telemetry=False`` takes no point at all (a replay or a continuation that needs only the
     history; probes are then never called).
 
-    With a ``writer``, the resumable state is saved every ``cfg.checkpoint_every`` iterations
+    With a ``writer``, the resumable state is saved every ``cfg.checkpoints()`` iterations
     and also once ``checkpoint_seconds`` of wall time have passed since the last save (default
     :data:`CHECKPOINT_SECONDS`; ``math.inf``: by iterations only). Saving reads θ and the RNG
     state and changes neither: the record is the same whenever checkpoints are taken. With

@@ -183,7 +183,7 @@ class ToyConfig:
         if self.dataset not in toy_data.DATASETS:
             raise UsageError(f"unknown dataset {self.dataset!r}; choose one of "
                              f"{', '.join(toy_data.DATASETS)}")
-        if not self.lr > 0:
+        if not self.lr > 0:  # here, not only in TrainConfig.validate: cadence() divides by η
             raise UsageError(f"--lr must be positive, got {self.lr}")
         if self.eig_method not in ("dense", "lanczos"):
             raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
