@@ -5,7 +5,7 @@ constant η, telemetry every 1/η iterations, stop at L < target or t = nη ≥ 
 telemetry point θ_n the same telemetry (:func:`simlab.telemetry.measure`) is taken three ways:
 
 - ``exact``            the toy regime's path: the dense float64 Hessian
-                       (:func:`simlab.toy.hessian.dense_hessian`) and ``eigh`` — the reference;
+                       (:meth:`simlab.landscape.Landscape.hessian`) and ``eigh`` — the reference;
 - ``lanczos_float64``  the scale regime's path in float64: Hessian-vector products and
                        simlab's Lanczos (``tol = lanczos_tol``), no Hessian ever formed;
 - ``lanczos_float32``  the scale regime's path as it runs at scale: the same net and data in
@@ -49,7 +49,6 @@ from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.record import RecordWriter, write_json
 from simlab.telemetry import measure
-from simlab.toy.hessian import dense_hessian
 from simlab.trainer import TrainConfig, run_summary, train
 
 NETS = ("mlp", "cnn")
@@ -102,7 +101,7 @@ def build_net_and_data(cfg: BridgeConfig):
     cfg.validate()
     if cfg.net == "mlp":
         from simlab.paper.common import has_mnist
-        from simlab.toy import data as toy_data
+        from simlab import data as toy_data
         from simlab.toy.models import mnist_mlp
 
         dataset = cfg.dataset
@@ -220,7 +219,7 @@ def run(cfg: BridgeConfig, out: Path | str, *, progress: bool = True) -> dict:
         seconds["lanczos_float32"] += time.perf_counter() - s
         pending["lanczos_float64"], pending["lanczos_float32"] = p64, p32
         s = time.perf_counter()
-        H = dense_hessian(land64, theta, block=cfg.dense_block)
+        H = land64.hessian(theta, block=cfg.dense_block)
         seconds["exact"] += time.perf_counter() - s
         return H
 

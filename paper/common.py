@@ -35,13 +35,13 @@ def data_root() -> str | None:
 
 
 def has_mnist(root: str | None) -> bool:
-    """True when toy.data.mnist would find MNIST under ``root`` without downloading."""
-    from simlab.toy import data as toy_data
+    """True when :func:`simlab.data.mnist` would find MNIST under ``root`` without downloading."""
+    from simlab import data
 
-    r = Path(root).expanduser() if root else toy_data.default_data_root()
+    r = Path(root).expanduser() if root else data.default_data_root()
     if r.suffix == ".npz":
         return r.is_file()
-    return (r / toy_data.MNIST_NPZ).is_file() or toy_data._has_torchvision_mnist(r)
+    return (r / data.MNIST_NPZ).is_file() or data.has_torchvision_mnist(r)
 
 
 def has_cifar(root: str | None) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
 
-from simlab.options import option
+from simlab.options import option, retune
 from simlab.data import normalise_classes
 from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
@@ -43,19 +43,19 @@ MAX_K = 1000  # eigenpairs per point: k vectors of n_params floats are held at o
 @dataclass(frozen=True)
 class ScaleConfig(TrainConfig):
     """One scale-regime record. The optimiser and telemetry fields are :class:`TrainConfig`'s
-    (inherited, not copied: a new TrainConfig field is a ScaleConfig field and a flag); the five
-    below re-state only its defaults for Lowell's protocol. :meth:`train_config` gives the
-    trainer its part."""
+    (inherited, not copied: a new TrainConfig field is a ScaleConfig field and a flag); the six
+    below state only the protocol's defaults (:func:`~simlab.options.retune`: TrainConfig's
+    documentation, one meaning per name). :meth:`train_config` gives the trainer its part."""
 
-    # TrainConfig's fields with the protocol's defaults
-    lr: float = option(0.001, "learning rate η (constant schedule; η_max under flow and expeuler, "
-                       "the first phase's η under stable)")
-    max_steps: int | None = option(None, "iteration limit")
-    max_t: float | None = option(40.0, "stop when t = Σ η ≥ this (Lowell: 40)")
-    target_loss: float | None = option(0.1, "stop when the loss L < this (Lowell: 0.1)")
-    eig_tol: float = option(1e-3, "eigensolver residual tolerance (relative)")
-    eig_method: str = option("lanczos", "eigensolver of the top k: lanczos or power (power "
-                             "iteration)", ("lanczos", "power"))
+    # TrainConfig's fields with Lowell's protocol's defaults: η = 0.001, no iteration limit,
+    # stop at t = 40 or L < 0.1; eigensolver residual tolerance 1e-3 (the toy regime keeps
+    # TrainConfig's 1e-4: the one place the two differ); no dense H at this size
+    lr: float = retune(TrainConfig, "lr", 0.001)
+    max_steps: int | None = retune(TrainConfig, "max_steps", None)
+    max_t: float | None = retune(TrainConfig, "max_t", 40.0)
+    target_loss: float | None = retune(TrainConfig, "target_loss", 0.1)
+    eig_tol: float = retune(TrainConfig, "eig_tol", 1e-3)
+    eig_method: str = retune(TrainConfig, "eig_method", "lanczos", choices=("lanczos", "power"))
     # what is run
     experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config; "
                          f"{', '.join(SINGLE_RUN)}: one run, the last two labelled for Lowell & "

@@ -19,7 +19,7 @@ cusp           the slice L(θ*+Δh_1) − L(θ*) re-scanned at the peak snapshot
                sources the gradient-flow sweep is run first into ``OUT/gradient_flow``
 =============  ===============================================================================
 
-Figures for the whole folder are drawn at the end (:func:`simlab.scale.figures.make_figures`).
+Figures for the whole folder are drawn at the end (:func:`simlab.figures.make_figures`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def run_experiment(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, p
     if cfg.experiment == "gradient_flow" and rank == 0:
         write_json(out / "summary.json", flow_fit(dirs))
     if figures and rank == 0 and len(dirs) > 1:
-        from simlab.scale.figures import make_figures
+        from simlab.figures import make_figures
 
         make_figures(dirs, out)
     return dirs
@@ -158,7 +158,7 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
                              "total_hvps": c.pop("n_matvecs"), "device": device})
         written.append(target)
     if figures and rank == 0 and written:
-        from simlab.scale.figures import make_figures
+        from simlab.figures import make_figures
 
         make_figures(written, out)
     return written

@@ -245,7 +245,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
         if progress:
             print(f"[{out.name}] cost: {cost_line(summary)}")
         if figures:
-            from simlab.scale.figures import make_figures
+            from simlab.figures import make_figures
 
             make_figures([out], out)
     elif res.stop_reason:

@@ -89,19 +89,24 @@ class TrainConfig:
                                            "telemetry points)")
     grad_tol: float | None = option(None, "stop when ‖g‖ ≤ this (Sagun: 1e-4)")
     max_seconds: float | None = option(None, "stop after this many seconds of wall time")
-    telemetry_every: int | None = option(None, "telemetry every N iterations (default: round(1/η); "
-                                         "0: at start and end only)")
+    telemetry_every: int | None = option(None, "telemetry every N iterations (default: "
+                                         "round(1/η); in the toy regime max(round(1/η), "
+                                         "max_steps // 40), see cadence(); 0: at start and end "
+                                         "only)")
     entry_every: int = option(0, "extra telemetry every N iterations before --entry-until "
                               "(entry capture: 10; 0: none)")
     entry_until: int = option(0, "the iteration where --entry-every's extra telemetry ends "
                               "(entry capture: 2000)")
     k: int = option(20, "eigenpairs measured per telemetry point (the top k)")
-    eig_method: str = option("lanczos", "eigensolver of the top k: lanczos, power (power "
-                             "iteration) or dense (the exact H)", ("lanczos", "power", "dense"))
+    eig_method: str = option("lanczos", "eigensolver of the top k: lanczos (Hessian-vector "
+                             "products), power (power iteration) or dense (the exact H at every "
+                             "point); each regime offers those in its choices",
+                             ("lanczos", "power", "dense"))
     eig_tol: float = option(1e-4, "eigensolver residual tolerance (relative)")
     eps: float = option(1e-3, "near-zero threshold: |λ| ≤ eps·λ_max counts as zero")
     snapshot_every: int = option(0, "save θ every N iterations (0: never; gradient flow: 100)")
-    checkpoint_every: int = option(0, "save resumable state every N iterations (0: never)")
+    checkpoint_every: int | None = option(0, "save resumable state every N iterations (none: at "
+                                          "every telemetry point; 0: never)")
 
     def validate(self) -> "TrainConfig":
         """Every numeric field finite and in range (a UsageError naming the flag); no side effects."""
@@ -109,11 +114,10 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         require("flow_c", self.flow_c, positive=True)
-        for name in ("max_steps", "telemetry_every"):
+        for name in ("max_steps", "telemetry_every", "checkpoint_every"):
             require(name, getattr(self, name), integer=True, nonneg=True, optional=True)
         require("stable_every", self.stable_every, integer=True, positive=True)
-        for name in ("entry_every", "entry_until", "snapshot_every", "checkpoint_every",
-                     "stable_after"):
+        for name in ("entry_every", "entry_until", "snapshot_every", "stable_after"):
             require(name, getattr(self, name), integer=True, nonneg=True)
         for name in ("max_t", "max_seconds"):
             require(name, getattr(self, name), positive=True, optional=True)
@@ -130,6 +134,10 @@ class TrainConfig:
         if self.telemetry_every is not None:
             return self.telemetry_every
         return max(1, round(1.0 / self.lr))
+
+    def checkpoints(self) -> int:
+        """Iterations between checkpoints: checkpoint_every, else (None) :meth:`cadence`."""
+        return self.cadence() if self.checkpoint_every is None else self.checkpoint_every
 
 
 @dataclass(frozen=True)
@@ -377,7 +385,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     ``telemetry=False`` takes no point at all (a replay or a continuation that needs only the
     history; probes are then never called).
 
-    With a ``writer``, the resumable state is saved every ``cfg.checkpoint_every`` iterations
+    With a ``writer``, the resumable state is saved every ``cfg.checkpoints()`` iterations
     and also once ``checkpoint_seconds`` of wall time have passed since the last save (default
     :data:`CHECKPOINT_SECONDS`; ``math.inf``: by iterations only). Saving reads θ and the RNG
     state and changes neither: the record is the same whenever checkpoints are taken. With
@@ -424,7 +432,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 print(f"[{desc}] resuming from the checkpoint at step {step} ({n_points} telemetry "
                       f"points, {_hms(elapsed0)} of wall time so far)", file=sys.stderr, flush=True)
     solve = clock.solver(landscape)
-    every = cfg.cadence()
+    every, ckpt = cfg.cadence(), cfg.checkpoints()
     start = time.perf_counter() - elapsed0
     last_point_step = -1
     bar = tqdm(total=cfg.max_steps, initial=step, desc=desc, disable=not progress or None,
@@ -509,7 +517,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             last_line = now
         if writer is None:
             continue
-        by_steps = bool(cfg.checkpoint_every) and step % cfg.checkpoint_every == 0
+        by_steps = bool(ckpt) and step % ckpt == 0
         if by_steps or _all_ranks(now - last_save >= checkpoint_seconds, landscape.device):
             last_save = now
             save_state(writer, {

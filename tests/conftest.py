@@ -1,7 +1,7 @@
 """Shared fixtures: tiny random MLP landscapes (exact dense Hessians are cheap for them).
 
 ``make_landscape(...)`` builds a :class:`simlab.landscape.Landscape` of a seeded MLP on seeded
-Gaussian inputs with uniform labels: small enough that ``dense_hessian`` takes milliseconds, so
+Gaussian inputs with uniform labels: small enough that ``Landscape.hessian`` takes milliseconds, so
 every matrix-free number can be checked against its dense float64 twin.
 """
 

@@ -168,3 +168,31 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) in (0, 1) and first.strip()
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+@pytest.mark.parametrize("cls", [ToyConfig, ScaleConfig])
+def test_a_trainer_setting_means_the_same_in_every_regime(cls):
+    """One meaning per field name: a regime's field named like a TrainConfig field carries
+    TrainConfig's documentation (only its default and a narrower set of choices differ)."""
+    train = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    shared = [f for f in dataclasses.fields(cls) if f.name in train]
+    assert len(shared) >= 19
+    for f in shared:
+        assert f.metadata["help"] == train[f.name].metadata["help"], f.name
+        assert set(f.metadata.get("choices", ())) <= set(train[f.name].metadata.get("choices", ())), f.name
+
+
+def test_the_toy_hands_the_trainer_its_settings_by_name():
+    """ToyConfig.train_config passes every trainer setting through unchanged, resolving only
+    the four the toy derives (cadence, checkpoints, dense-spectrum snapshots, loss fraction)."""
+    cfg = ToyConfig(lr=0.02, max_steps=8000, schedule="stable", stable_after=7, k=5, eig_tol=1e-6,
+                    target_accuracy=0.9, dense_every=50, loss_fraction=0.5, target_loss=0.1)
+    tc = cfg.train_config(loss0=1.0)
+    derived = {"telemetry_every", "checkpoint_every", "snapshot_every", "target_loss"}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ToyConfig.__dataclass_fields__ and f.name not in derived:
+            assert getattr(tc, f.name) == getattr(cfg, f.name), f.name
+    assert tc.telemetry_every == tc.checkpoint_every == cfg.cadence() == 8000 // 40
+    assert TrainConfig(lr=0.02).cadence() == 50  # the trainer's default: round(1/η)
+    assert (tc.snapshot_every, tc.target_loss) == (50, 0.5)
+    assert TrainConfig(lr=0.1, checkpoint_every=None).checkpoints() == 10

@@ -16,7 +16,7 @@ from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.spectrum import spectrum_stats, top_eigen
 from simlab.density import SLQ_PROBES, SLQ_STEPS, lanczos_tridiag, slq, slq_density
-from simlab.toy.data import blobs
+from simlab.data import blobs
 from simlab.toy.models import blob_mlp
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simlab.errors import DataError, UsageError
-from simlab.toy import data as D
+from simlab import data as D
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist_subset.npz"
 

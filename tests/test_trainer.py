@@ -8,7 +8,6 @@ from conftest import gd, make_landscape
 from simlab.errors import UsageError
 from simlab.operators import DenseOperator
 from simlab.record import Record, RecordWriter
-from simlab.toy.hessian import dense_hessian
 from simlab.trainer import TrainConfig, train
 
 
@@ -96,7 +95,7 @@ def test_telemetry_points_in_the_record(tmp_path):
     ls = tiny()
     cfg = TrainConfig(lr=0.25, max_steps=8, k=3, eig_tol=1e-10, eig_method="dense")
     w = RecordWriter(tmp_path / "run", cfg)
-    res = train(ls, cfg, w, progress=False, operator_fn=lambda th: DenseOperator(dense_hessian(ls, th)))
+    res = train(ls, cfg, w, progress=False, operator_fn=lambda th: DenseOperator(ls.hessian(th)))
     rec = Record.load(tmp_path / "run")
     assert [p["step"] for p in rec.telemetry] == [0, 4, 8]
     assert rec.config["lr"] == 0.25
@@ -104,7 +103,7 @@ def test_telemetry_points_in_the_record(tmp_path):
         assert p["t"] == pytest.approx(0.25 * p["step"]) and p["lr"] == 0.25
         assert "near_zero_fraction" in p and p["n_matvecs"] == 0 and p["wall_time"] >= 0
     theta4 = gd(ls, ls.theta0, 0.25, 4)
-    lam = np.linalg.eigvalsh(dense_hessian(ls, theta4).numpy())[::-1][:3]
+    lam = np.linalg.eigvalsh(ls.hessian(theta4).numpy())[::-1][:3]
     np.testing.assert_allclose(rec.telemetry[1]["eigenvalues"], lam, rtol=1e-10)
     assert rec.telemetry[1]["loss"] == ls.loss(theta4)
     assert torch.equal(rec.weights(), res.theta)
@@ -178,7 +177,7 @@ def test_flow_schedule_caps_the_step_at_c_over_lambda_1():
     theta = ls.theta0.clone()
     t = 0.0
     for step in range(6):
-        lam1 = float(np.linalg.eigvalsh(dense_hessian(ls, theta).numpy())[-1])
+        lam1 = float(np.linalg.eigvalsh(ls.hessian(theta).numpy())[-1])
         lr = min(lr_max, c / lam1)
         assert lr < lr_max  # the cap is active here
         assert res.history["lr"][step] == pytest.approx(lr, rel=1e-8)
@@ -196,7 +195,7 @@ def test_stable_schedule_steps_at_c_over_lambda_1_after_the_first_phase():
     # a linear model under MSE: the loss is quadratic, H is constant, so after the first phase
     # η = c/λ_1 exactly and every gradient component along eigenvector i shrinks by 1 − c λ_i/λ_1
     ls = tiny(loss="mse", widths=(), seed=2)
-    H = dense_hessian(ls, ls.theta0).numpy()
+    H = ls.hessian(ls.theta0).numpy()
     lam, vec = np.linalg.eigh(H)
     c, lr, after, every = 1.5, 0.05, 4, 5
     res = train(ls, TrainConfig(lr=lr, schedule="stable", flow_c=c, stable_after=after,
@@ -227,7 +226,7 @@ def test_stable_schedule_re_measures_lambda_1_every_stable_every_steps():
     lam1 = None
     for step in range(n):
         if step >= after and (step - after) % every == 0:
-            lam1 = float(np.linalg.eigvalsh(dense_hessian(ls, theta).numpy())[-1])
+            lam1 = float(np.linalg.eigvalsh(ls.hessian(theta).numpy())[-1])
         want = 0.3 if step < after else c / lam1
         assert res.history["lr"][step] == pytest.approx(want, rel=1e-8), step
         theta = theta - res.history["lr"][step] * ls.grad(theta)

@@ -19,23 +19,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from simlab.cli import ArgumentParser, config_flags, given, positive
-from simlab.errors import UsageError, check_device, check_out_dir, check_seed, require
+from simlab.errors import UsageError, check_out_dir, require
 from simlab.models import mlp_param_count
 from simlab.paper import experiments as grids
 from simlab.paper.runner import run_experiment
-from simlab.toy import data as toy_data
-from simlab.toy.data import DATASETS
+from simlab import data as toy_data
 from simlab.toy.experiments import EXPERIMENTS
 from simlab.runspec import RunSpec, run_spec
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides
+from simlab.trainer import cost_line
 from simlab.toy.run import run_spec as run_toy_spec
 
 RUNNERS = {"toy": run_toy_spec}  # how simlab.runspec.run_spec runs a "toy" RunSpec
 
 HELP = "exact Hessians of small MLPs (Sagun et al. 2016)"  # one line in `python -m simlab --help`
 INPUT_DIM = {"blobs": 2, "digits": 64, "mnist": 784, "cifar8": 192}
-MAX_THREADS = 4096
-MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
 
 
 def experiment_names() -> list[str]:
@@ -128,23 +126,10 @@ def n_params(cfg: ToyConfig) -> int:
 
 
 def validate(cfg: ToyConfig) -> ToyConfig:
-    """Every field checked before any work: ranges of the toy-only fields here, the optimiser's in
-    ``ToyConfig.validate`` → ``TrainConfig.validate``, then the net's size from the sizes alone."""
-    require("hidden", cfg.hidden, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
-    require("depth", cfg.depth, integer=True, positive=True, hi=100, optional=True)
-    require("n_data", cfg.n_data, integer=True, positive=True, hi=MAX_EXAMPLES, optional=True)
-    require("input_dim", cfg.input_dim, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
-    require("std", cfg.std, positive=True)
-    require("chunk_size", cfg.chunk_size, integer=True, positive=True, optional=True)
-    require("threads", cfg.threads, integer=True, lo=0, hi=MAX_THREADS)
-    require("k", cfg.k, integer=True, positive=True)
-    check_seed(cfg.seed)
-    if cfg.data_seed is not None:
-        check_seed(cfg.data_seed, "data_seed")
-    check_device(cfg.device)
-    if cfg.dataset not in DATASETS:
-        raise UsageError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
-    cfg.validate()  # ToyConfig's own rules (and its TrainConfig's)
+    """The config's own checks (:meth:`ToyConfig.validate`, the one place for every field), then
+    what only the sizes together say: enough examples for the classes, and a net whose exact
+    Hessian the toy regime can build (from the sizes alone, before any data is read)."""
+    cfg.validate()
     n_c = n_classes(cfg)
     if cfg.n_data is not None and cfg.n_data < n_c:
         raise UsageError(f"--n-data {cfg.n_data} is fewer examples than the {n_c} classes of "
@@ -241,12 +226,7 @@ def print_summary(s: dict, out: Path) -> None:
         rows.append(("spectrum", "not taken (--no-full-spectra: the top-k telemetry only)"))
     else:
         rows.append(("spectrum", "none (diverged at initialisation: no finite θ)"))
-    try:
-        from simlab.trainer import cost_line
-
-        rows.append(("cost", cost_line(s)))
-    except ImportError:
-        pass
+    rows.append(("cost", cost_line(s)))
     if s.get("valid") is False:
         rows.append(("not a measurement", str(s.get("invalid_reason"))))
     rows.append(("record", str(out)))

@@ -1,9 +1,9 @@
 """Numerical checks of the analytic predictions Y1–Y8 on real toy nets with exact Hessians.
 
 Each ``yN_numeric`` builds a small MLP (:mod:`simlab.toy.models`) on blobs or random inputs
-(:mod:`simlab.toy.data`), wraps it in a :class:`~simlab.landscape.Landscape` (float64) and
+(:mod:`simlab.data`), wraps it in a :class:`~simlab.landscape.Landscape` (float64) and
 compares the prediction derived in :mod:`simlab.toy.symbolic` with the exact Hessian
-(:func:`simlab.toy.hessian.dense_hessian`), exact Jacobians (``torch.func.jacrev``) or a seeded
+(:meth:`simlab.landscape.Landscape.hessian`), exact Jacobians (``torch.func.jacrev``) or a seeded
 Monte Carlo estimate. Every check returns a
 :class:`~simlab.toy.symbolic.PredictionResult` with ``check="numeric"``, its residual and the
 tolerance it was held to; ``proved`` is ``residual <= tolerance``.
@@ -26,8 +26,7 @@ from torch.func import hessian, jacrev
 
 from simlab.errors import UsageError
 from simlab.landscape import Landscape
-from simlab.toy.data import blobs, random_inputs
-from simlab.toy.hessian import dense_hessian
+from simlab.data import blobs, random_inputs
 from simlab.toy.models import blob_mlp, build_mlp, mnist_mlp
 from simlab.toy.symbolic import PredictionResult, ellipsoid_volume_formula, mlp_param_count
 from simlab.trainer import Probe, TrainConfig, train
@@ -198,7 +197,7 @@ def y2_numeric(*, seed: int = 0, widths: Sequence[int] = (10, 10), n_data: int =
     generic case): rank G_CE = n_D(n_c − 1), rank G_MSE = n_D·n_c, difference exactly n_D.
     (A ReLU net can have a rank-deficient J at some seeds, e.g. dead units; then only the
     inequalities are asserted, and the result says the bound does not bind.) Also checks that
-    Jᵀ H_out J plus the second-order output term reproduces :func:`dense_hessian`, so G is the
+    Jᵀ H_out J plus the second-order output term reproduces :meth:`~simlab.landscape.Landscape.hessian`, so G is the
     Gauss–Newton part of *the* Hessian. Residual: the total rank mismatch (must be 0)."""
     ranks, decomp, mse_out, rank_j = {}, 0.0, None, None
     for loss in ("ce", "mse"):
@@ -209,7 +208,7 @@ def y2_numeric(*, seed: int = 0, widths: Sequence[int] = (10, 10), n_data: int =
                              f"n_D·n_c = {n_data * n_classes}: use wider layers or fewer examples")
         theta = land.theta0
         parts = exact_ggn(land, theta)
-        H = dense_hessian(land, theta)
+        H = land.hessian(theta)
         decomp = max(decomp, ((parts["ggn"] + parts["residual_term"] - H).abs().max()
                               / H.abs().max()).item())
         ranks[loss] = numerical_rank(parts["ggn"])
@@ -247,7 +246,7 @@ def y3_numeric(*, seed: int = 0, widths: Sequence[int] = (6, 6), n_data: int = 1
                          activation=activation, seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
     theta = land.theta0 + perturb * torch.randn(land.n_params, generator=gen, dtype=torch.float64)
-    H = dense_hessian(land, theta)
+    H = land.hessian(theta)
     g = land.grad(theta)
     V = shift_null_vectors(land.model, land.n_params)
     m = V.shape[1] - 1
@@ -282,7 +281,7 @@ def y4_numeric(*, seed: int = 0, widths: Sequence[int] = (6, 6), n_data: int = 1
                          activation="relu", seed=seed)
     units = _unit_directions(land)
     theta = land.theta0.clone()
-    H = dense_hessian(land, theta)
+    H = land.hessian(theta)
     g = land.grad(theta)
     worst = 0.0
     for _, _, d in units:
@@ -336,7 +335,7 @@ def y6_numeric(*, seed: int = 0, widths: Sequence[int] = (6, 6), n_data: int = 1
     land = toy_landscape(widths=widths, n_data=n_data, n_classes=n_classes, loss="ce",
                          activation=activation, seed=seed)
     theta = land.theta0
-    H = dense_hessian(land, theta)
+    H = land.hessian(theta)
     lam, V = torch.linalg.eigh(H)
     loss0, g = land.loss_grad(theta)
     d = V.T @ g

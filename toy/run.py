@@ -1,6 +1,6 @@
 """One toy-regime run: train a small MLP by full-batch GD and measure its exact Hessian.
 
-    data (toy.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
+    data (simlab.data) → MLP (toy.models) → Landscape (float64) → GD (simlab.trainer)
     → exact dense spectra at θ_0, every ``dense_every`` iterations and at the end → record
 
 Every toy run is a :class:`ToyConfig` run through :func:`run`: Sagun's experiments (telemetry
@@ -17,30 +17,31 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from simlab import gauss_newton, plots
-from simlab.options import option
+from simlab.options import option, retune
 from simlab.cusp import cusp_at, theta_at_step, theta_by_rerun
-from simlab.errors import UsageError, require
+from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.landscape import Landscape
 from simlab.operators import DenseOperator
 from simlab.record import (SUMMARY, Record, RecordWriter, check_same_config, prepare_out,
                            read_json_object, record_state)
 from simlab.spectrum import full_spectrum, spectrum_stats
-from simlab.toy import data as toy_data
+from simlab import data as toy_data
 from simlab.toy.models import build_mlp, count_params
 from simlab.checkpoint import resume_note
-from simlab.trainer import (SCHEDULE_HELP, SCHEDULES, Probe, TrainConfig, flow_peak, run_summary,
-                            train)
+from simlab.trainer import Probe, TrainConfig, flow_peak, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
 MAX_DENSE_PARAMS = 20_000
+MAX_THREADS = 4096
+MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, in float64
 
 
 @dataclass(frozen=True)
@@ -70,28 +71,28 @@ class ToyConfig:
     activation: str = option("relu", "hidden-layer activation", ("relu", "tanh"))
     loss: str = option("ce", "ce: softmax cross-entropy (NLL); mse: squared error on one-hot "
                        "targets", ("ce", "mse"))
-    # optimisation: full-batch GD until a stop rule (the first that holds)
-    lr: float = option(0.1, "learning rate η (constant schedule; η_max under flow and expeuler, "
-                       "the first phase's η under stable)")
-    max_steps: int = option(4_000, "iteration limit (also --steps)")
-    grad_tol: float | None = option(1e-4, "stop when ‖g‖ ≤ this (Sagun: 1e-4)")
-    target_loss: float | None = option(None, "stop when the loss L < this")
-    target_accuracy: float | None = option(None, "stop when training accuracy ≥ this (checked at "
-                                           "telemetry points)")
-    max_t: float | None = option(None, "stop when t = Σ η ≥ this")
+    # optimisation: full-batch GD until a stop rule (the first that holds). The trainer's
+    # settings are TrainConfig's fields (retune: its documentation, one meaning per name); only
+    # the toy's defaults are stated here — η = 0.1, 4000 iterations, Sagun's ‖g‖ ≤ 1e-4, the
+    # exact H at every point, a checkpoint at every telemetry point, and the toy's cadence
+    # (:meth:`ToyConfig.cadence`) — and train_config() hands them to the trainer by name
+    lr: float = retune(TrainConfig, "lr", 0.1)
+    max_steps: int = retune(TrainConfig, "max_steps", 4_000)
+    grad_tol: float | None = retune(TrainConfig, "grad_tol", 1e-4)
+    target_loss: float | None = retune(TrainConfig, "target_loss")
+    target_accuracy: float | None = retune(TrainConfig, "target_accuracy")
+    max_t: float | None = retune(TrainConfig, "max_t")
     loss_fraction: float | None = option(None, "stop when L < this · L(θ_0) (MSE: L(θ_0) ≈ 1/n_c)")
-    schedule: str = option("constant", SCHEDULE_HELP, SCHEDULES)
-    flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
-    stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
-    stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")
-    telemetry_every: int | None = option(None, "telemetry every N iterations (default: "
-                                         "max(round(1/η), max_steps // 40); 0: at start and end only)")
-    entry_every: int = option(0, "extra telemetry every N iterations before --entry-until (0: none)")
-    entry_until: int = option(0, "the iteration where --entry-every's extra telemetry ends")
-    k: int = option(20, "eigenpairs listed per telemetry point (the top k)")
-    eig_method: str = option("dense", "dense: the exact H at every point; lanczos: the top k by "
-                             "Hessian-vector products", ("dense", "lanczos"))
-    eig_tol: float = option(1e-4, "lanczos: residual tolerance")
+    schedule: str = retune(TrainConfig, "schedule")
+    flow_c: float = retune(TrainConfig, "flow_c")
+    stable_after: int = retune(TrainConfig, "stable_after")
+    stable_every: int = retune(TrainConfig, "stable_every")
+    telemetry_every: int | None = retune(TrainConfig, "telemetry_every")
+    entry_every: int = retune(TrainConfig, "entry_every")
+    entry_until: int = retune(TrainConfig, "entry_until")
+    k: int = retune(TrainConfig, "k")
+    eig_method: str = retune(TrainConfig, "eig_method", "dense", choices=("dense", "lanczos"))
+    eig_tol: float = retune(TrainConfig, "eig_tol")
     dense_every: int = option(0, "the full dense spectrum also every N iterations, in arrays.npz and "
                               "summary[\"dense_spectra\"] (0: at θ_0 and the end only)")
     full_spectra: bool = option(True, "every eigenvalue of the dense Hessian at θ_0 and at the end "
@@ -102,10 +103,9 @@ class ToyConfig:
     ggn_every: int = option(0, "λ_1 of the Hessian and of its Gauss–Newton part G, whole and per "
                             "layer, exactly (dense) every N iterations, in the telemetry "
                             "(Lowell & Kastner 2024, claim K2; 0: never)")
-    snapshot_every: int = option(0, "save θ every N iterations (0: never)")
-    checkpoint_every: int | None = option(None, "save resumable state every N iterations "
-                                          "(default: at every telemetry point; 0: never)")
-    eps: float = option(1e-3, "near-zero threshold: |λ| ≤ eps·λ_max counts as zero")
+    snapshot_every: int = retune(TrainConfig, "snapshot_every")
+    checkpoint_every: int | None = retune(TrainConfig, "checkpoint_every", None)
+    eps: float = retune(TrainConfig, "eps")
     # reproducibility and numerics
     seed: int = option(0, "model initialisation and data draw")
     data_seed: int | None = option(None, "data draw (default: --seed)")
@@ -134,35 +134,56 @@ class ToyConfig:
                                    download=self.download, input_dim=self.input_dim,
                                    standardise=self.standardise)
 
+    def cadence(self) -> int:
+        """Iterations between telemetry points: ``telemetry_every``, else (None) the toy's
+        default max(round(1/η), max_steps // 40, 1) — at most about 40 points per run, where
+        :meth:`TrainConfig.cadence` takes round(1/η) whatever the length (every point here is a
+        dense eigendecomposition)."""
+        if self.telemetry_every is not None:
+            return self.telemetry_every
+        return max(round(1 / self.lr), self.max_steps // 40, 1)
+
     def train_config(self, loss0: float | None = None) -> TrainConfig:
-        """The trainer's config; ``loss0`` = L(θ_0) turns ``loss_fraction`` into a target loss
-        (the larger of the two targets when both are set)."""
-        every = self.telemetry_every
-        if every is None:
-            every = max(round(1 / self.lr), self.max_steps // 40, 1)
-        # a checkpoint at every telemetry point by default: θ is tiny, and resume is exact
-        ckpt = every if self.checkpoint_every is None else self.checkpoint_every
+        """The trainer's config: every TrainConfig field this config has, by name, with the three
+        the toy derives resolved — ``telemetry_every`` (:meth:`cadence`), ``checkpoint_every``
+        (None: at every telemetry point; θ is tiny and resume exact), ``snapshot_every`` (the
+        dense spectra are taken at θ snapshots: every ``snapshot_every``, or every
+        ``dense_every``) — and ``target_loss``: ``loss0`` = L(θ_0) turns ``loss_fraction`` into
+        a target loss (the larger of the two targets when both are set)."""
+        every = self.cadence()
         target = self.target_loss
         if self.loss_fraction is not None and loss0 is not None:
             frac = self.loss_fraction * loss0
             target = frac if target is None else max(target, frac)
-        # the dense spectra are taken at θ snapshots: every snapshot_every, or every dense_every
-        snap = self.snapshot_every or self.dense_every
-        return TrainConfig(lr=self.lr, schedule=self.schedule, flow_c=self.flow_c,
-                           stable_after=self.stable_after, stable_every=self.stable_every,
-                           max_steps=self.max_steps, max_t=self.max_t, grad_tol=self.grad_tol,
-                           target_loss=target, target_accuracy=self.target_accuracy,
-                           telemetry_every=every, entry_every=self.entry_every,
-                           entry_until=self.entry_until, k=self.k, eig_method=self.eig_method,
-                           eig_tol=self.eig_tol, eps=self.eps, snapshot_every=snap,
-                           checkpoint_every=ckpt)
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainConfig)
+                  if f.name in self.__dataclass_fields__}
+        return TrainConfig(**{**shared, "telemetry_every": every,
+                              "checkpoint_every": every if self.checkpoint_every is None
+                              else self.checkpoint_every,
+                              "target_loss": target,
+                              "snapshot_every": self.snapshot_every or self.dense_every})
 
-    def validate(self) -> None:
-        if self.hidden <= 0:
-            raise UsageError(f"--hidden must be a positive width, got {self.hidden}")
-        if self.depth is not None and self.depth < 1:
-            raise UsageError(f"--depth must be at least 1, got {self.depth}")
-        if not self.lr > 0:
+    def validate(self) -> "ToyConfig":
+        """Every field checked before any work, in this one place (a UsageError naming the flag):
+        the toy's fields here, the trainer's by :meth:`TrainConfig.validate` on
+        :meth:`train_config`. The net's size needs the data's class count: :func:`build` checks
+        the net it builds, ``python -m simlab toy`` the sizes before it plans a run."""
+        require("hidden", self.hidden, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
+        require("depth", self.depth, integer=True, positive=True, hi=100, optional=True)
+        require("n_data", self.n_data, integer=True, positive=True, hi=MAX_EXAMPLES, optional=True)
+        require("input_dim", self.input_dim, integer=True, positive=True, hi=MAX_DENSE_PARAMS)
+        require("std", self.std, positive=True)
+        require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)
+        require("threads", self.threads, integer=True, lo=0, hi=MAX_THREADS)
+        require("k", self.k, integer=True, positive=True)
+        check_seed(self.seed)
+        if self.data_seed is not None:
+            check_seed(self.data_seed, "data_seed")
+        check_device(self.device)
+        if self.dataset not in toy_data.DATASETS:
+            raise UsageError(f"unknown dataset {self.dataset!r}; choose one of "
+                             f"{', '.join(toy_data.DATASETS)}")
+        if not self.lr > 0:  # here, not only in TrainConfig.validate: cadence() divides by η
             raise UsageError(f"--lr must be positive, got {self.lr}")
         if self.eig_method not in ("dense", "lanczos"):
             raise UsageError(f"--eig-method must be dense or lanczos, got {self.eig_method!r}")
@@ -182,14 +203,9 @@ class ToyConfig:
             raise UsageError(f"--cusp-points must be 0 (no slice) or odd and ≥ 3 (Δ = 0 and a point "
                              f"on each side), got {self.cusp_points}")
         self.train_config().validate()
-        if self.max_steps < 0:
-            raise UsageError(f"--steps must be ≥ 0, got {self.max_steps}")
-        if not self.std > 0:
-            raise UsageError(f"--std must be positive, got {self.std}")
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; choose float64 or float32")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise UsageError("--device cuda was asked for but no CUDA device is available; use --device cpu")
+        return self
 
 
 def build(cfg: ToyConfig):

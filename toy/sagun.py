@@ -31,7 +31,7 @@ import torch
 from simlab import plots
 from simlab.record import Record, RecordWriter, write_json
 from simlab.toy.grid import Sizes, blob_config, fresh, gd, load_summary, run_cached, sgd
-from simlab.toy.hessian import dense_hessian, full_spectrum
+from simlab.spectrum import full_spectrum
 from simlab.toy.run import ToyConfig, build
 
 # ============================================================================ width sweep
@@ -110,7 +110,7 @@ def training_spectrum(root: Path, sz: Sizes, *, progress: bool = False) -> list[
         if not torch.equal(thetas[max(steps)], rec.weights().to(thetas[max(steps)].dtype)):
             raise RuntimeError("replayed GD does not reproduce the run's final θ; the spectra "
                                "during training would not be those of this run")
-        spectra = {f"spectrum_step_{s}": full_spectrum(dense_hessian(land, th))[0]
+        spectra = {f"spectrum_step_{s}": full_spectrum(land.hessian(th))[0]
                    for s, th in thetas.items()}
         RecordWriter(out, cfg, resume=True).save_arrays(spectra)
         summary["spectrum_steps"] = sorted(thetas)
@@ -162,7 +162,7 @@ def train_and_measure(cfg: ToyConfig) -> dict:
     """GD under ``cfg`` (no telemetry), then the exact spectrum at the end."""
     land, info = build(cfg)
     theta, res = gd(land, land.theta0, lr=cfg.lr, max_steps=cfg.max_steps, grad_tol=cfg.grad_tol)
-    lam, _ = full_spectrum(dense_hessian(land, theta))
+    lam, _ = full_spectrum(land.hessian(theta))
     return {"lam": lam, "theta": theta, "land": land, "info": info, **res}
 
 
