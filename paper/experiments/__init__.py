@@ -38,6 +38,7 @@ toy_kastner*       toy    the toy_flow sizes by exponential Euler and by flow wi
                           c = 0.1, λ_1(H) and λ_1(G) every 100 iterations; both   L8 L9
                           flow sweeps (tanh, ReLU) by exponential Euler
 toy_gauss_newton*  toy    η = 0.2 (= lr_sweep), seeds 0–2, λ_1(G) every 100        K2
+toy_width          toy    η = 0.2 at hidden widths 8, 32, 64, seeds 0–2 (edge map)  L1 L3 L5–L7
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random,    S1–S7 F1 F2
                           3 seeds; std 0.5: η = 0.1 then 1/λ_1 until ‖g‖ ≤ 1e-4
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
@@ -57,11 +58,11 @@ from simlab.paper.experiments.sagun import SAGUN, SagunSizes, sagun_runs
 from simlab.paper.experiments.scale import SCALE, SCALE_FIRST_LR, bridge_runs, scale_runs
 from simlab.paper.experiments.toy_lowell import (CLASS_COUNTS, EDGE, EdgeSizes, edge_config,
                                            prediction_runs, toy_continuation_runs, toy_edge_runs,
-                                           toy_flow_runs, toy_kastner_runs)
+                                           toy_flow_runs, toy_kastner_runs, toy_width_runs)
 
 __all__ = ["PRESETS", "GRIDS", "Run", "AliasConfig", "grid", "grid_names", "names", "declared", "select",
            "expand", "CLASS_COUNTS", "EDGE", "EdgeSizes", "edge_config", "SAGUN", "SagunSizes",
-           "SCALE", "SCALE_FIRST_LR", "toy_edge_runs", "toy_continuation_runs", "toy_flow_runs", "toy_kastner_runs",
+           "SCALE", "SCALE_FIRST_LR", "toy_edge_runs", "toy_continuation_runs", "toy_flow_runs", "toy_kastner_runs", "toy_width_runs",
            "prediction_runs", "sagun_runs", "scale_runs", "bridge_runs"]
 
 PRESETS = ("smoke", "cpu")
@@ -90,6 +91,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_flow": ("scale", ("L8", "L9")),
     "toy_kastner": ("toy", ("K1", "K2", "L8", "L9")),
     "toy_gauss_newton": ("toy", ("K2",)),
+    "toy_width": ("toy", ("L1", "L3", "L5", "L6", "L7")),
     "scale_kastner": ("scale", ("K1", "K2", "L8", "L9")),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
@@ -129,7 +131,9 @@ def _tier(r: Run) -> int:
     if r.grid == "scale_flow":
         return 12   # λ_1 every iteration: the costliest scale runs, last
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
-        return 13   # [K], added after the cpu grid of the 2022 claims
+        return 13
+    if r.grid == "toy_width":
+        return 14   # the edge map over model size (issue 22), after the [K] runs   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11
 
 
@@ -139,7 +143,7 @@ def grid(preset: str) -> list[Run]:
         raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     e = EDGE[preset]
     runs = (toy_edge_runs(e) + toy_continuation_runs(e) + toy_flow_runs(e)
-            + (toy_kastner_runs(e) if preset != "smoke" else [])
+            + (toy_kastner_runs(e) if preset != "smoke" else []) + toy_width_runs(e)
             + sagun_runs(SAGUN[preset]) + prediction_runs(preset) + scale_runs(preset)
             + bridge_runs(preset))
     runs = sorted(runs, key=_tier)  # stable: the builders' order within a tier

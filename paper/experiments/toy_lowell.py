@@ -36,6 +36,7 @@ class EdgeSizes:
     mse_lr: float               # MSE runs: η = mse_lr · n_c
     mse_t: float
     relu_flow: bool = False     # the flow sweep's other seeds and the ReLU sweep (toy_flow_relu)
+    widths: tuple[int, ...] = ()  # toy_width: the η sweep's first η at these hidden widths
 
 
 EDGE = {
@@ -51,7 +52,7 @@ EDGE = {
                      class_counts=CLASS_COUNTS, seeds=(0, 1, 2), max_t=250.0, dense_t=25.0,
                      entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 384, 512),
                      flow_lr=0.1, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.1,
-                     cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True),
+                     cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True, widths=(8, 32, 64)),
 }
 
 
@@ -180,6 +181,20 @@ def toy_flow_runs(e: EdgeSizes) -> list[Run]:
 GGN_EVERY = 100
 # the flow sizes whose exponential Euler run is paired with a flow at c = 0.1 (both probed)
 KASTNER_PROBE_SIZES = (64, 128, 256, 512)
+
+
+def toy_width_runs(e: EdgeSizes) -> list[Run]:
+    """The edge map over model size (issue 22): the η sweep's first η at other hidden widths
+    (cifar8 192-h-h-10 tanh, n_D = n_data; 1,706 / 7,562 / 17,226 parameters at h = 8 / 32 / 64
+    beside the sweep's 3,530 at h = 16), every seed, telemetry at the protocol's cadence (top 20
+    by Lanczos on the exact operator) and no dense spectrum (eigh of 17k × 17k is minutes a
+    call). Recorded as η-sweep runs (``lr_sweep``): each width is its own setting of L1–L7."""
+    lr = e.lrs[0]
+    return [Run(f"toy/width/h{h}_lr{fmt(lr)}_s{seed}", "toy_width", "toy",
+                edge_config(e, lr=lr, seed=seed, hidden=h, dense_every=0, full_spectra=False,
+                            experiment="lr_sweep"), ("L1", "L3", "L5", "L6", "L7"),
+                round(350 * (h / e.hidden) ** 1.5))   # h = 16, seed 2: 347 s measured
+            for h in e.widths for seed in e.seeds]
 
 
 def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
