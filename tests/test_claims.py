@@ -273,6 +273,18 @@ def test_L9_cusp_grows_in_relu_nets_only(lab):
     assert evaluate_claim("L9", rs[:6], TH).status == "not applicable"   # 3 sizes
 
 
+def test_L9_rule_reads_a_rising_second_difference_whatever_scipys_last_bit():
+    """Measured on the toy ReLU flow sweep: these medians rise strictly, yet scipy's Spearman is
+    0.9999999999999999; the rule must pass them, and fail a sequence that dips once."""
+    from simlab.claims.gradient_flow import cusp_rule
+
+    d2 = [10.29, 34.44, 57.03, 82.7, 91.81]
+    ratios = [0.7544, 1.418, 1.445, 1.489, 1.238]
+    assert cusp_rule(d2, ratios, TH)["passes"]
+    assert not cusp_rule([10.29, 34.44, 30.0, 82.7, 91.81], ratios, TH)["passes"]
+    assert not cusp_rule(d2, ratios[:-1] + [1.05], TH)["passes"]   # the largest not sharper
+
+
 # ----------------------------------------------------------------------------- F claims
 
 
