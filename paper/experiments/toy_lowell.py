@@ -257,7 +257,14 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                     e, n, seed=seed, schedule="expeuler", activation=act,
                     ggn_every=GGN_EVERY if probe else 0, full_spectra=False, experiment="kastner"),
                     ("K1", "L8", "L9") + (("K2",) if probe else ()), n if probe else n // 2))
-    return out + seed1 + k2 + (sweep if e.relu_flow else []) + last
+    # on the ReLU net exponential Euler and the c = 0.5 flow differ by up to 20 % in loss at
+    # n_D = 256 (one seed): the closer reference c = 0.1 tells which of the two is off
+    relu_ref = [Run(f"toy/kastner/relu_flow_c0.1_nD{n}_s{seed}", "toy_kastner", "toy",
+                    flow_config(e, n, seed=seed, flow_c=0.1, activation="relu", cusp_points=0,
+                                full_spectra=False, experiment="kastner"), ("K1",), n * 2)
+                for seed in RELU_FLOW_SEEDS[:2] for n in sorted(e.flow_sizes)[:3]]
+    return out + seed1 + k2 + (sweep if e.relu_flow else []) + last + (
+        relu_ref if e.relu_flow else [])
 
 
 def prediction_runs(preset: str) -> list[Run]:
