@@ -36,6 +36,15 @@ def _nd_colours(records: Sequence[Record]) -> dict:
     return dict(zip(sizes, index_colours(len(sizes))[::-1]))
 
 
+def _key_handles(colour: dict, style: dict) -> list:
+    """Legend proxies for the left panels: one colour per n_D, one line style per sweep."""
+    from matplotlib.lines import Line2D
+
+    return ([Line2D([], [], color=c, lw=1.5, label=f"n_D={n}") for n, c in sorted(colour.items())]
+            + ([Line2D([], [], color="0.35", lw=1, ls=ls, label=name)
+                for name, ls in style.items()] if len(style) > 1 else []))
+
+
 def draw_flow(records: Sequence[Record], th: Thresholds = TH):
     """Lowell Fig. 5: left, λ_1 over t per n_D under gradient flow (the first seed of each
     sweep; line style by sweep); right, L8's own numbers per sweep (flow and exponential Euler,
@@ -55,15 +64,12 @@ def draw_flow(records: Sequence[Record], th: Thresholds = TH):
     for (name, n), r in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         arr = rd.arrays(r)
         c = colour[n or 0]
-        lab = f"n_D={n}" if name == sweeps[0] else None
         if "history_lambda_1" in arr:
             x = arr["history_t"] if "history_t" in arr else np.arange(len(arr["history_lambda_1"]))
-            a.plot(x, arr["history_lambda_1"], lw=1, ls=style[name], color=c, label=lab,
-                   gid="lambda_1")
+            a.plot(x, arr["history_lambda_1"], lw=1, ls=style[name], color=c, gid="lambda_1")
         else:
             a.plot(_t(r), [p["eigenvalues"][0] if p.get("eigenvalues") else np.nan
-                           for p in r.telemetry], ls=style[name], color=c, label=lab,
-                   gid="lambda_1")
+                           for p in r.telemetry], ls=style[name], color=c, gid="lambda_1")
     a.set_xlabel("t = Σ η")
     a.set_ylabel("λ_1")
     v = evaluate_claim("L8", records, th)
@@ -79,6 +85,7 @@ def draw_flow(records: Sequence[Record], th: Thresholds = TH):
         x = np.asarray(sorted(peaks), float)
         marker = "x" if "exp. Euler" in name else "o"
         b.plot(x, [np.median(peaks[int(n)]) for n in x], marker, color=f"C{j}",
+               zorder=3 if marker == "x" else 2,   # over the flow's dot it agrees with
                label=f"{name}: peak λ_1 (median over seeds)", gid="peak")
         if (u := fits.get(name)) is not None:
             xf = np.asarray(u["n_data"], float)
@@ -88,7 +95,7 @@ def draw_flow(records: Sequence[Record], th: Thresholds = TH):
                             f"{u['n_data']}")
     b.set_xlabel("n_D")
     b.set_ylabel("peak λ_1")
-    legend_outside(fig, axes.ravel())
+    legend_outside(fig, handles=_key_handles(colour, style) + b.get_legend_handles_labels()[0])
     return fig, "gradient flow: " + ("; ".join(readings) or v.reason)
 
 
@@ -119,8 +126,7 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
         c = rd.cusp(r)
         d, v = np.asarray(c["deltas"], float), np.asarray(c["values"], float)
         col = colour[n or 0]
-        a.plot(d, v, marker=".", ms=3, lw=1, ls=style[name], color=col, gid="slice",
-               label=f"{rd.regime(r)} n_D={n}" if name == sweeps[0] else None)
+        a.plot(d, v, marker=".", ms=3, lw=1, ls=style[name], color=col, gid="slice")
         o = np.argsort(d)
         pos = d[d > 0]
         even = np.interp(pos, d[o], v[o]) + np.interp(-pos, d[o], v[o])  # the odd (gradient) part cancels
@@ -129,7 +135,7 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
     a.set_ylabel("L(θ*+Δh_1) − L(θ*)")
     b.set_xlabel("|Δ|")
     b.set_ylabel("[v(Δ) + v(−Δ)] / Δ²   (flat: a parabola)")
-    legend_outside(fig, [a])
+    legend_outside(fig, handles=_key_handles(colour, style))
     v = evaluate_claim("L9", records, th)
     parts = [f"{s.name}: second difference at Δ = 0 "
              + ", ".join(f"{x:.4g}" for x in s.statistic["second_difference"])
