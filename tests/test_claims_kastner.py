@@ -114,7 +114,7 @@ def test_l8_judges_an_exponential_euler_sweep_as_its_own_setting(lab):
                                 summary={"peak_lambda_1": 0.1 * n + s, "peak_step": 50}))
     v = evaluate_claim("L8", recs, TH)
     names = sorted(x.name for x in v.settings)
-    assert names == ["cifar8 relu exp. Euler n_D sweep", "cifar8 relu flow n_D sweep"], names
+    assert names == ["toy cifar8 relu exp. Euler n_D sweep", "toy cifar8 relu flow n_D sweep"], names
     assert v.status == "holds" and all(x.statistic["r2"] > 0.999 for x in v.settings)
 
 

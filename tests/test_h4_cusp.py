@@ -113,7 +113,7 @@ def test_L9_judges_both_regimes_with_one_statistic(tmp_path):
     scale_flat = two_seeds(tmp_path / "f", "scale", (64, 128, 192, 256), lambda n: (100.0 - n / 10, 0.0))
     v = evaluate_claim("L9", toy + scale, TH)
     assert len(v.settings) == 2
-    by = {s.name.split("_")[0]: s for s in v.settings}
+    by = {s.name.split()[0]: s for s in v.settings}   # "<regime> <dataset> relu flow n_D sweep"
     for r_list, s in ((scale, by["scale"]), (toy, by["toy"])):
         want = [readers.cusp_sharpness(readers.cusp(r)["deltas"], readers.cusp(r)["values"])
                 for r in r_list[::2]]
@@ -147,7 +147,8 @@ def test_cusp_figure_reads_L9s_numbers_and_its_even_part_is_flat_for_a_parabola(
     assert reading.startswith("cusp (L9 fails)")
     assert ", ".join(f"{x:.4g}" for x in s.statistic["second_difference"]) in reading
     drawn = [(ln.get_xdata(), ln.get_ydata()) for ln in fig.axes[1].get_lines()]
-    n_of = [r.config["n_data"] for r in sorted(toy, key=lambda r: r.config["n_data"])]
+    n_of = sorted({r.config["n_data"] for r in toy})   # one slice per n_D (its first seed)
+    assert len(drawn) == len(n_of) == 4
     # [v(Δ) + v(−Δ)]/Δ² of a·Δ² is 2a at every |Δ|
     for (_, y), n in zip(drawn, n_of):
         assert np.allclose(y, 2 * (5.0 + n / 64), rtol=1e-9)

@@ -27,12 +27,13 @@ def _size_groups(runs: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
 
 
 def sweep_name(r: Record) -> str:
-    """The name of ``r``'s L8/L9 sweep: ``<dataset> <activation> <solver> n_D sweep``, by what
-    tells two sweeps apart in the grids (the net's activation, flow or exponential Euler — K1:
-    L8 and L9 "also reported on the exponential Euler runs")."""
+    """The name of ``r``'s L8/L9 sweep: ``<regime> <dataset> <activation> <solver> n_D sweep``,
+    by what tells two sweeps apart in the grids (the net's activation, flow or exponential Euler
+    — K1: L8 and L9 "also reported on the exponential Euler runs")."""
     solver = "exp. Euler" if rd.field_value(r, "schedule") == "expeuler" else "flow"
-    return (f"{rd.field_value(r, 'dataset') or rd.regime(r)} "
-            f"{rd.field_value(r, 'activation') or 'relu'} {solver} n_D sweep")
+    data = rd.field_value(r, "dataset") or (r.doc.get("data") or {}).get("name")
+    return " ".join(str(x) for x in (rd.regime(r), data, rd.field_value(r, "activation") or "relu",
+                                     solver, "n_D sweep") if x)
 
 
 def _name(by_n: dict) -> str:
