@@ -263,8 +263,11 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
                     flow_config(e, n, seed=seed, flow_c=0.1, activation="relu", cusp_points=0,
                                 full_spectra=False, experiment="kastner"), ("K1",), n * 2)
                 for seed in RELU_FLOW_SEEDS[:2] for n in sorted(e.flow_sizes)[:3]]
-    return out + seed1 + k2 + (sweep if e.relu_flow else []) + last + (
-        relu_ref if e.relu_flow else [])
+    if not e.relu_flow:
+        return out + seed1 + k2 + last
+    # the third ReLU seed last: two seeds decide K1 and L8, and the c = 0.1 references come first
+    third = [r for r in sweep if r.config.seed == RELU_FLOW_SEEDS[2]]
+    return (out + seed1 + k2 + [r for r in sweep if r not in third] + last + relu_ref + third)
 
 
 def prediction_runs(preset: str) -> list[Run]:
