@@ -110,14 +110,18 @@ def scale_kastner_runs(preset: str, base, flow) -> list[Run]:
         out.append(Run(f"scale/gauss_newton/lr_{KASTNER_EDGE_LR:g}_s{seed}", "scale_kastner",
                        "scale", replace(edge, seed=seed, ggn_every=every), ("K2",),
                        1300 if seed == 0 else 900))
-    sub, smallest = members(flow)[0]
-    for seed in KASTNER_FLOW_SEEDS:
-        if seed:
-            out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
-                           replace(smallest, seed=seed), ("L8", "L9"), 600))
-        out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
-                       replace(smallest, seed=seed, schedule="expeuler", experiment="kastner",
-                               ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"), 600))
+    # measured: at n_D = 64 both solvers reach L < 0.1 by t ≈ 0.6 (flow: 335 iterations in
+    # 185 s; exponential Euler: 116–131 iterations of τ = η_max, fewer than 1/η = 200, so the
+    # protocol excludes them): the pairs at n_D = 128 (seed 0 first) are the ones that can decide
+    for (sub, member), seeds in zip(members(flow)[:2], (KASTNER_FLOW_SEEDS, KASTNER_FLOW_SEEDS)):
+        for seed in seeds:
+            if seed:
+                out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
+                               replace(member, seed=seed), ("L8", "L9"), 600))
+            out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
+                           replace(member, seed=seed, schedule="expeuler", experiment="kastner",
+                                   ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"),
+                           600 if member.n_data <= 64 else 1200))
     return out
 
 
