@@ -159,10 +159,9 @@ def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
 
     out = []
     for r in runs:
-        st = status(r, runs_dir, also)
-        where = runs_dir / r.name if status(r, runs_dir) == "done" else kept(r, also)
-        if st == "done" and status(r, runs_dir) != "done" and where is not None:
-            st = "kept"
+        here = status(r, runs_dir)   # each status reads the record's files: once per folder
+        where = runs_dir / r.name if here == "done" else kept(r, also)
+        st = here if here == "done" or where is None else "kept"
         if st not in ("done", "kept") and holder(r, runs_dir) is not None:
             st = "running"
         sec = None

@@ -45,6 +45,19 @@ def _key_handles(colour: dict, style: dict) -> list:
                 for name, ls in style.items()] if len(style) > 1 else []))
 
 
+def _first_per_sweep(records: Sequence[Record]) -> tuple[dict, dict]:
+    """({(sweep, n_D): the first seed's record}, {sweep: line style}): the left panels draw one
+    curve per sweep and size (the claims read every seed)."""
+    from simlab.claims.gradient_flow import sweep_name
+
+    first: dict = {}
+    for r in sorted(records, key=lambda r: (rd.seed(r) or 0, rd.n_data(r) or 0)):
+        first.setdefault((sweep_name(r), rd.n_data(r)), r)
+    sweeps = sorted({k[0] for k in first})
+    return (dict(sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))),
+            dict(zip(sweeps, ("-", "--", ":", "-.") * 4)))
+
+
 def draw_flow(records: Sequence[Record], th: Thresholds = TH):
     """Lowell Fig. 5: left, λ_1 over t per n_D under gradient flow (the first seed of each
     sweep; line style by sweep); right, L8's own numbers per sweep (flow and exponential Euler,
@@ -56,12 +69,9 @@ def draw_flow(records: Sequence[Record], th: Thresholds = TH):
     fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.6)
     a, b = axes[0]
     colour = _nd_colours(records)
-    sweeps = sorted({sweep_name(r) for r in records})
-    style = dict(zip(sweeps, ("-", "--", ":", "-.") * 4))
-    first = {}
-    for r in sorted(records, key=lambda r: (rd.seed(r) or 0, rd.n_data(r) or 0)):
-        first.setdefault((sweep_name(r), rd.n_data(r)), r)
-    for (name, n), r in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+    first, style = _first_per_sweep(records)
+    sweeps = list(style)
+    for (name, n), r in first.items():
         arr = rd.arrays(r)
         c = colour[n or 0]
         if "history_lambda_1" in arr:
@@ -112,17 +122,11 @@ def draw_cusp(records: Sequence[Record], th: Thresholds = TH):
     engine, which leaves out runs without a peak and averages seeds)."""
     from simlab.claims import evaluate_claim
 
-    from simlab.claims.gradient_flow import sweep_name
-
     fig, axes = figure(1, 2, panel=(4.4, 3.2), extra_width=2.4)
     a, b = axes[0]
     colour = _nd_colours(records)
-    first = {}   # the first seed of each sweep and n_D (L9 reads every seed)
-    for r in sorted(records, key=lambda r: (rd.seed(r) or 0, rd.n_data(r) or 0)):
-        first.setdefault((sweep_name(r), rd.n_data(r)), r)
-    sweeps = sorted({k[0] for k in first})
-    style = dict(zip(sweeps, ("-", "--", ":", "-.") * 4))
-    for (name, n), r in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+    first, style = _first_per_sweep(records)
+    for (name, n), r in first.items():
         c = rd.cusp(r)
         d, v = np.asarray(c["deltas"], float), np.asarray(c["values"], float)
         col = colour[n or 0]
