@@ -21,6 +21,7 @@ The core (this package) is shared by both regimes:
 - :mod:`simlab.telemetry`   the measurements of Lowell 2022 and Sagun et al. 2016 at one point
 - :mod:`simlab.trainer`     full-batch gradient descent with a telemetry cadence and stop rules
 - :mod:`simlab.record`      the run directory: config, telemetry, arrays, weights, summary
+- :mod:`simlab.record_schema` the JSON type of each record field the readers use
 - :mod:`simlab.own`         ``run``: your own model and data trained into a complete record
 - :mod:`simlab.runspec`     ``RunSpec`` and ``run_spec``: one declared run (toy, scale, a paper
                             grid's entry) into a complete record, whichever command asks

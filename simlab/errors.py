@@ -22,6 +22,11 @@ class UsageError(ValueError):
     so that the Python API's argument checks raise what Python callers expect."""
 
 
+class RecordError(UsageError):
+    """A record that cannot be read as it is (missing files, a truncated line, a field of the
+    wrong type)."""
+
+
 class DataError(UsageError):
     """Data that is missing or malformed: the message names the remedies."""
 

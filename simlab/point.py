@@ -11,7 +11,7 @@ was full), then what probes added, then the stamp's ``wall_time``::
 A :class:`Point` reads like the dict it replaces (``point["rho"]``, ``dict(point)``,
 ``{**point}``: a read-only mapping over its JSON form), so records and the readers, which read
 dicts, do not change. :meth:`Point.to_json` is that form; ``RecordWriter`` writes it unchanged.
-The record checker (:func:`simlab.record.check_point`) takes each field's JSON type from the
+The record checker (:func:`simlab.record_schema.check_point`) takes each field's JSON type from the
 annotations here (:func:`json_types`), so a new field is declared in one place.
 
 This module imports neither torch nor numpy: the record layer reads it.

@@ -13,7 +13,8 @@ from conftest import make_landscape, random_theta
 from simlab import point as pt
 from simlab.operators import DenseOperator
 from simlab.point import Point, Stamp, line
-from simlab.record import RecordError, RecordWriter, _TELEMETRY_FIELDS, check_point, read_jsonl, to_jsonable
+from simlab.record import RecordError, RecordWriter, read_jsonl, to_jsonable
+from simlab.record_schema import _TELEMETRY_FIELDS, check_point
 from simlab.spectrum import spectrum_stats
 from simlab.telemetry import _safe_inv, measure, projections
 from simlab.trainer import Probe, TrainConfig, train
