@@ -57,6 +57,7 @@ from simlab.steps import StepRule
 from simlab.telemetry import measure
 
 SCHEDULES = ("constant", "flow", "stable", "expeuler")
+CONSTANT_ETA = ("constant", "stable")  # the schedules whose lr is the step (flow's is a cap)
 STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_t", "max_seconds",
                 "diverged", "dead")
 SCHEDULE_HELP = ("constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every iteration; stable: "
@@ -180,7 +181,9 @@ def validity(result: TrainResult, cfg: TrainConfig) -> dict:
     """``stop_reason``, ``valid`` and ``invalid_reason`` of a run, as the summary stores them.
 
     Not a measurement: a run that diverged, died (no live units), met its stop rule at
-    initialisation, or stopped within its first 1/η iterations."""
+    initialisation, or stopped within its first 1/η iterations. That last rule is for a constant
+    η (``constant``, ``stable``): under ``flow`` and ``expeuler`` η varies and ``lr`` is only its
+    cap, and the flow claims carry their own scope (L8: the peak precedes the end by ≥ 10 %)."""
     reason = None
     n = result.step
     if result.stop_reason == "diverged":
@@ -189,7 +192,7 @@ def validity(result: TrainResult, cfg: TrainConfig) -> dict:
         reason = result.dead_reason or f"no live units at step {n}"
     elif n == 0:
         reason = f"stop rule met at initialisation ({result.stop_reason})"
-    elif n < max(1, round(1.0 / cfg.lr)):
+    elif cfg.schedule in CONSTANT_ETA and n < max(1, round(1.0 / cfg.lr)):
         reason = f"stopped within its first 1/η iterations (step {n} < {max(1, round(1.0 / cfg.lr))})"
     return {"stop_reason": result.stop_reason, "valid": reason is None, "invalid_reason": reason}
 

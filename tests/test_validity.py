@@ -132,6 +132,25 @@ def test_validity_rules():
     assert v(0, "grad_tol")["invalid_reason"] == "stop rule met at initialisation (grad_tol)"
     assert v(41, "diverged", loss=math.inf)["invalid_reason"].startswith("diverged at step 41 (loss=inf")
     assert v(50, "dead", dead_reason="no live units (x)")["invalid_reason"] == "no live units (x)"
+    # under the flow and exponential Euler lr is the cap η_max, not the step: no 1/η rule
+    for schedule in ("flow", "expeuler"):
+        cfg = TrainConfig(lr=0.1, schedule=schedule)
+        assert v(9, "target_loss")["valid"] is True
+        assert v(0, "target_loss")["invalid_reason"] == "stop rule met at initialisation (target_loss)"
+
+
+def test_readers_rejudge_a_flow_summary_written_under_the_1_over_eta_rule(tmp_path):
+    """Records written before the exemption say "stopped within its first 1/η iterations" of a
+    flow; the readers judge it valid, a constant-η run with the same summary stays excluded."""
+    from simlab.claims.readers import validity as judged
+
+    why = "stopped within its first 1/η iterations (step 131 < 200)"
+    for schedule, ok in (("expeuler", True), ("flow", True), ("constant", False)):
+        w = RecordWriter(tmp_path / schedule, {"lr": 0.005, "schedule": schedule},
+                         meta={"regime": "scale", "experiment": "kastner"})
+        w.write_summary({"steps": 131, "stop_reason": "target_loss", "valid": False,
+                         "invalid_reason": why})
+        assert judged(Record.load(tmp_path / schedule)) == (ok, None if ok else why)
 
 
 def test_a_pickled_object_in_the_checkpoint_is_refused(tmp_path):

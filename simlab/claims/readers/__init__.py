@@ -13,8 +13,10 @@ Where a run was (CLAIMS.md, "[L] when a run can test a claim about the edge")
 ------------------------------------------------------------------------------
 - Run validity (:func:`validity`): the summary's ``valid`` / ``invalid_reason`` when present;
   otherwise derived: non-finite loss or ``stop_reason == "diverged"``; ``"dead"``; the stop rule
-  met at initialisation (step 0); stopped within the first 1/η iterations. Invalid runs are
-  excluded from every verdict, with the reason.
+  met at initialisation (step 0); stopped within the first 1/η iterations — of a constant η:
+  a run that follows the gradient flow (``flow`` or ``expeuler``) has no fixed η, its lr is the
+  cap η_max, and L8/K1 carry their own scope (a summary written under the older reading, which
+  applied η_max, is re-judged). Invalid runs are excluded from every verdict, with the reason.
 - Eligible telemetry (``edge(r, th).eligible``): step 0 never counts, nor the catapult of a run
   that starts above the edge: when ρ_1 > ``catapult_rho`` at a point within the first 1/η
   iterations, every point before iteration 1/η and the points right after it while ρ_1 stays

@@ -69,14 +69,6 @@ def cusp_sharpness(deltas: Sequence[float], values: Sequence[float]) -> dict:
 # ============================================================================ [K] Lowell & Kastner
 
 
-def follows_flow(r: Record) -> bool:
-    """A run that integrates the gradient flow: η = min(η_max, c/λ_1) (``flow``) or exponential
-    Euler (``expeuler``)."""
-    from simlab.claims.readers.records import field_value, is_flow
-
-    return is_flow(r) or field_value(r, "schedule") == "expeuler"
-
-
 def loss_curve(r: Record) -> tuple[np.ndarray, np.ndarray] | None:
     """(t, L) at every iteration of a flow run (arrays ``history_t``, ``history_loss``)."""
     from simlab.claims.readers.records import arrays

@@ -129,6 +129,12 @@ def is_flow(r: Record) -> bool:
     return experiment(r) == "gradient_flow" or field_value(r, "schedule") == "flow"
 
 
+def follows_flow(r: Record) -> bool:
+    """A run that integrates the gradient flow: η = min(η_max, c/λ_1) (``flow``) or exponential
+    Euler (``expeuler``)."""
+    return is_flow(r) or field_value(r, "schedule") == "expeuler"
+
+
 def is_random_input(r: Record) -> bool:
     name = str(field_value(r, "dataset") or "") + " " + str((r.doc.get("data") or {}).get("name", ""))
     return "random" in name.lower()
@@ -201,9 +207,10 @@ def step_of(p: dict, i: int) -> int:
 
 
 def iterations_per_eta(r: Record) -> float | None:
-    """1/η of a constant-η run (None without η or under gradient flow, whose η varies)."""
+    """1/η of a constant-η run (None without η or when it follows the gradient flow, by either
+    solver: its η varies, and its lr is only the cap η_max)."""
     eta = lr(r)
-    return 1.0 / eta if eta and eta > 0 and not is_flow(r) else None
+    return 1.0 / eta if eta and eta > 0 and not follows_flow(r) else None
 
 
 def validity(r: Record) -> tuple[bool, str | None]:
@@ -211,7 +218,11 @@ def validity(r: Record) -> tuple[bool, str | None]:
     from the summary and telemetry (diverged, dead, stop rule met at initialisation, stopped
     within the first 1/η iterations). A record without a summary is judged on its telemetry."""
     s = r.summary or {}
-    if "valid" in s and s["valid"] is not None:
+    # a flow's summary written before the trainer exempted adaptive schedules from the 1/η rule
+    # (its only reason left for a run that did not diverge, die or stop at step 0): re-judged
+    stale = (follows_flow(r) and s.get("valid") is False and (s.get("steps") or 0) > 0
+             and s.get("stop_reason") not in ("diverged", "dead"))
+    if "valid" in s and s["valid"] is not None and not stale:
         ok = bool(s["valid"])
         return ok, None if ok else (s.get("invalid_reason") or "marked invalid by its run")
     for i, p in enumerate(r.telemetry):
