@@ -49,7 +49,7 @@ class GridResult:
     seconds: dict = field(default_factory=dict)
 
 
-CHECKED_KINDS = ("toy", "scale", "bridge")  # kinds whose record stores run.config as is
+CHECKED_KINDS = ("toy", "scale", "bridge", "continuation")  # kinds whose record stores run.config as is
 IGNORED_FIELDS = ("device", "data_root")
 
 

@@ -92,43 +92,51 @@ def fig_outliers_vs_classes(rows: Sequence[dict], path: Path) -> Fig:
 def draw_continuation(records: Sequence[Record]):
     """L10: GD, Bulk-GD and Top-GD from on-edge θ, one panel per regime. Each run's curves are
     its loss decrease L_0 − L_t as a fraction of GD's decrease as L10 reads it (L_0 − the mean
-    over the last 1/η iterations, readers.continuation), against the
-    fraction of the continuation done (runs of different η and length overlay); thin lines per
-    run, thick the median over runs; L10's thresholds (0.8 for Bulk-GD, 0.2 for Top-GD) dotted."""
+    over the last 1/η iterations, readers.continuation), against the fraction of the
+    continuation done (runs of different η and length overlay); thin lines per run, thick the
+    median over runs; Top = the on-edge subspace (solid) and the top n_c − 1 (dashed); L10's
+    thresholds (0.8 for Bulk-GD, 0.2 for Top-GD) dotted."""
     recs = [r for r in records if rd.continuation(r) is not None]
     if not recs:
         raise ValueError("no continuation from an on-edge θ to draw (every source missed the edge)")
     regimes = sorted({rd.regime(r) for r in recs})
     fig, axes = figure(1, len(regimes), panel=(4.6, 3.4), extra_width=2.0)
-    parts, colours = [], {"gd": "black", "bulk": "tab:blue", "top": "tab:red"}
+    parts = []
+    style = {"gd": ("black", "-", "GD"), "bulk": ("tab:blue", "-", "Bulk-GD, on-edge top"),
+             "top": ("tab:red", "-", "Top-GD, on-edge top"),
+             "bulk_nc": ("tab:blue", "--", "Bulk-GD, top n_c − 1"),
+             "top_nc": ("tab:red", "--", "Top-GD, top n_c − 1")}
     grid = np.linspace(0.0, 1.0, 101)
     for ax, g in zip(axes[0], regimes):
         mine = [r for r in recs if rd.regime(r) == g]
-        curves: dict[str, list[np.ndarray]] = {m: [] for m in colours}
+        curves: dict[str, list[np.ndarray]] = {m: [] for m in style}
+        lengths = set()
         for r in mine:
-            c = (r.summary or {})["continuation"]
-            l0 = float(c["loss"]["gd"][0])
-            scale = rd.continuation(r)["decrease"]["gd"]      # L10's: L_0 − mean of the last 1/η
+            d = rd.continuation(r)
+            l0 = float(d["loss"]["gd"][0])
+            scale = d["decrease"]["gd"]      # L10's: L_0 − mean of the last 1/η
             if not scale > 0:
                 continue
-            for mode in colours:
-                ls = np.asarray(c["loss"][mode], float)
-                frac = (l0 - ls) / scale
+            lengths.add(f"{d['n_iter'] * d['lr']:.3g}/η" if d["n_iter"] and d["lr"] else "?")
+            for mode, ls in d["loss"].items():
+                frac = (l0 - np.asarray(ls, float)) / scale
                 x = np.linspace(0.0, 1.0, len(frac))
-                ax.plot(x, frac, color=colours[mode], lw=0.6, alpha=0.35, gid=f"run_{mode}")
+                colour, ls_, _ = style[mode]
+                ax.plot(x, frac, ls_, color=colour, lw=0.6, alpha=0.35, gid=f"run_{mode}")
                 curves[mode].append(np.interp(grid, x, frac))
-            d = rd.continuation(r)
-            parts.append(f"{g} {rd.label(r)}: Bulk-GD {d['bulk_fraction']:.2f}×, Top-GD "
-                         f"{d['top_fraction']:.2f}× GD's decrease")
+            which = "" if d["top_fraction"] is not None else "_nc"
+            parts.append(f"{g} {rd.label(r)}: Bulk-GD {d['bulk' + which + '_fraction']:.2f}×, Top-GD "
+                         f"{d['top' + which + '_fraction']:.2f}× GD's decrease"
+                         + (" (top n_c − 1)" if which else f" (on-edge top, {d['n_top']})"))
         for mode, cs in curves.items():
             if cs:
-                ax.plot(grid, np.median(np.asarray(cs), axis=0), color=colours[mode], lw=2.2,
-                        gid=f"median_{mode}", label={"gd": "GD", "bulk": "Bulk-GD", "top": "Top-GD"}[mode]
-                        + f" (median of {len(cs)})")
+                colour, ls_, label = style[mode]
+                ax.plot(grid, np.median(np.asarray(cs), axis=0), ls_, color=colour, lw=2.2,
+                        gid=f"median_{mode}", label=label + f" (median of {len(cs)})")
         for y in (0.8, 0.2):
             ax.axhline(y, color="grey", ls=":", lw=0.8, gid="ref")
         ax.set_ylim(-0.5, 1.6)
-        ax.set_xlabel("fraction of the continuation (2/η iterations)")
+        ax.set_xlabel(f"fraction of the continuation ({', '.join(sorted(lengths))} iterations)")
         ax.set_ylabel("loss decrease / GD's total decrease")
         ax.set_title(f"{g}: {len(mine)} continuations from on-edge θ", fontsize=9)
     legend_outside(fig)

@@ -234,13 +234,18 @@ def test_L7_is_not_applicable_when_one_step_is_large_against_the_weights(lab):
 def test_L10_scope_and_halves(lab):
     src = lab("toy", telemetry=tel([OFF] * 3 + [ON] * 20), lr=0.5, name="src_s0")
 
-    def cont(n_iter, bulk, top, start=10, name=None):
+    def cont(n_iter, bulk, top, start=10, name=None, old=False):
         L = {"gd": [1.0] + [0.5] * n_iter, "bulk": [1.0] + [1.0 - 0.5 * bulk] * n_iter,
-             "top": [1.0] + [1.0 - 0.5 * top] * n_iter}
-        return lab("continuation", summary={"continuation": {
-            "lr": 0.5, "n_iter": n_iter, "start_step": start, "start_rho_1": 1.05, "loss": L,
-            "valid": {"gd": True, "bulk": True, "top": True}}, "valid": True},
-            source="src_s0", name=name)
+             "top": [1.0] + [1.0 - 0.5 * top] * n_iter,
+             # the top n_c − 1 reported beside: Top-GD learns half as much as GD there
+             "bulk_nc": [1.0] + [0.7] * n_iter, "top_nc": [1.0] + [0.75] * n_iter}
+        c = {"lr": 0.5, "n_iter": n_iter, "start_step": start, "start_rho_1": 1.05, "loss": L,
+             "n_top": 1, "n_top_nc": 2, "valid": dict.fromkeys(L, True)}
+        if old:  # before the rewrite: the top n_c − 1 only, as "bulk" and "top"
+            c = {k: v for k, v in c.items() if k not in ("n_top", "n_top_nc")}
+            c["loss"] = {k: L[k] for k in ("gd", "bulk", "top")}
+        return lab("continuation", summary={"continuation": c, "valid": True},
+                   source="src_s0", name=name)
     short = cont(4, 1.0, 0.0)
     v = evaluate_claim("L10", [src, short], TH)
     assert v.status == "not applicable" and "continuation too short: 4 iterations = 2/η (10/η needed)" in v.reason
@@ -249,8 +254,12 @@ def test_L10_scope_and_halves(lab):
     ok = [cont(20, 0.95, 0.1, name=f"c_s{s}") for s in range(3)]
     v = evaluate_claim("L10", [src] + ok, TH)
     assert v.status == "holds", v.reason
+    assert "on-edge Top (1 eigenvectors)" in v.reason and "top n_c − 1 = 2: Bulk-GD 0.6×, Top-GD 0.5×" in v.reason
     v = evaluate_claim("L10", [src] + [cont(20, 0.95, 0.5, name=f"d_s{s}") for s in range(3)], TH)
     assert v.status == "fails" and "Top-GD 0.5×" in v.reason
+    # a record of the old protocol (top n_c − 1 only) cannot judge the on-edge Top
+    v = evaluate_claim("L10", [src] + [cont(20, 0.95, 0.1, name=f"o_s{s}", old=True) for s in range(3)], TH)
+    assert v.status == "not applicable" and "no on-edge Top" in v.reason
 
 
 def test_invalid_runs_are_excluded_with_their_reason(lab):

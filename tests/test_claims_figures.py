@@ -131,18 +131,27 @@ def test_report_lists_edges_exclusions_and_findings(runs, tmp_path):
 
 def test_l10_and_edge_nd_figures_read_the_engines_numbers(tmp_path):
     root = tmp_path / "runs"
+    loss = {"gd": [1.0, 0.8, 0.6, 0.5, 0.4], "bulk": [1.0, 0.85, 0.7, 0.55, 0.46],
+            "top": [1.0, 1.0, 0.98, 0.97, 0.96], "bulk_nc": [1.0, 0.9, 0.8, 0.7, 0.6],
+            "top_nc": [1.0, 0.95, 0.9, 0.88, 0.86]}
     c = {"lr": 0.1, "n_iter": 4, "refresh_every": 2, "start_step": 30, "start_rho_1": 0.95,
-         "loss": {"gd": [1.0, 0.8, 0.6, 0.5, 0.4], "bulk": [1.0, 0.85, 0.7, 0.55, 0.46],
-                  "top": [1.0, 1.0, 0.98, 0.97, 0.96]}, "valid": {"gd": True, "bulk": True, "top": True}}
+         "n_top": 2, "n_top_nc": 9, "loss": loss, "valid": dict.fromkeys(loss, True)}
     cont = write(root, "cont", "continuation", lr=0.1, summary={"continuation": c, "valid": True})
     fig, _ = figures.draw_continuation([cont])
     (ax,) = data_axes(fig)
-    assert len(lines(ax, "median_")) == 3 and len(lines(ax, "run_")) == 3
+    assert len(lines(ax, "median_")) == 5 and len(lines(ax, "run_")) == 5
     check_layout(fig)
     path, reading = figures.fig_continuation([cont], tmp_path / "l10.png")
     u = readers.continuation(cont)
     assert path.exists() and u["bulk_fraction"] == pytest.approx((1 - 0.712) / (1 - 0.66))
+    assert u["top_nc_fraction"] == pytest.approx((1 - 0.918) / (1 - 0.66))  # means of all 5
     assert f"Bulk-GD {u['bulk_fraction']:.2f}×, Top-GD {u['top_fraction']:.2f}×" in reading
+    # a record of the older protocol: its two paths are the top n_c − 1 ones
+    old = dict(c, loss={k: loss[k] for k in ("gd", "bulk", "top")})
+    del old["n_top"], old["n_top_nc"]
+    u = readers.continuation(write(root, "old", "continuation", lr=0.1,
+                                   summary={"continuation": old, "valid": True}))
+    assert u["top_fraction"] is None and u["bulk_nc_fraction"] == pytest.approx((1 - 0.712) / (1 - 0.66))
     nd = [write(root, f"nd{n}", "edge_nd", n_data=n, lr=0.5,
                 telemetry=[{**p, "rho": [1.05, 0.9, r3]} for p in edge_tel()])
           for n, r3 in ((100, 0.1), (200, 0.2))]

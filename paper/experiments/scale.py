@@ -69,16 +69,20 @@ def scale_runs(preset: str) -> list[Run]:
     # at a training-accuracy target, since L < 0.1 holds at θ_0 for MSE at n_c = 10
     for sub, member in members(replace(base, experiment="mse")):
         out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale", member, ("S8",), 300))
-    # L10 from the first scale run's on-edge θ: 2/η = 400 iterations per mode; the top-9
-    # eigenvectors refreshed every 20 (a refresh is ~25 HVPs, ~15 s on one loaded core)
+    # L10 (CLAIMS.md): N = 10/η iterations per path from θ ≥ 1/η after entering the edge,
+    # eigenvectors refreshed every 1/(5η) = 20 (a refresh is ~25 HVPs, ~15 s on one loaded core).
+    # Measured at 2/η with three paths: 134–632 s a source; 10/η with up to five paths is ~8×
+    # that, so the sources are the edge setting's η = 0.01 (1000 iterations), seeds 0–2
     from simlab.continuation import ContinuationConfig
 
-    for src in [r for r in out if r.grid == "scale_lr_sweep"
-                and r.config.lr in (SCALE_FIRST_LR, 2 * SCALE_FIRST_LR)]:
+    lr = 2 * SCALE_FIRST_LR
+    for src in [r for r in out if r.grid == "scale_lr_sweep" and r.config.lr == lr
+                and r.config.n_data == sp.get("edge", {}).get("n_data")]:
         out.append(Run("scale/continuation/" + src.name.split("/", 1)[1].replace("/", "_"),
                        "scale_continuation", "continuation",
-                       ContinuationConfig(source=src.name, regime="scale", refresh_every=20,
-                                          eig_tol=1e-3), ("L10",), 1500))
+                       ContinuationConfig(source=src.name, regime="scale", n_iter=round(10 / lr),
+                                          refresh_every=round(1 / (5 * lr)), eig_tol=1e-3),
+                       ("L10",), 4500))
     # gradient flow last: a λ_1 every iteration costs ~6 HVPs (measured: n_D = 64 met L < 0.1 at
     # iteration 307 in 78 s; up to 1000 iterations per n_D)
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],

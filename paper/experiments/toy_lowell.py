@@ -126,11 +126,14 @@ def toy_continuation_runs(e: EdgeSizes) -> list[Run]:
     out = []
     sources = [f"toy/lr_sweep/lr{fmt(e.lrs[1 if len(e.lrs) > 1 else 0])}_s{s}" for s in e.seeds]
     sources += [f"toy/class_sweep/nc3_s{s}" for s in e.seeds if 3 in e.class_counts]
+    # CLAIMS.md L10: N = 10/η iterations, eigenvectors refreshed every ≤ 1/(5η)
     for src in sources:
+        lr = e.class_lr if "/class_sweep/" in src else e.lrs[1 if len(e.lrs) > 1 else 0]
         name = "toy/continuation/" + src.split("/", 1)[1].replace("/", "_")
         out.append(Run(name, "toy_continuation", "continuation",
-                       ContinuationConfig(source=src, regime="toy", refresh_every=e.cont_refresh),
-                       ("L10",), 30))
+                       ContinuationConfig(source=src, regime="toy", n_iter=round(10 / lr),
+                                          refresh_every=max(1, min(e.cont_refresh, round(1 / (5 * lr))))),
+                       ("L10",), 120))
     return out
 
 

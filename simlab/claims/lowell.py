@@ -394,8 +394,9 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
     Scope: continuations (experiment "continuation") from a θ at least 1/η iterations after
     its source entered the edge, each N ≥ continuation_eta/η iterations long, whose GD path is
     valid and decreased the loss. Decrease = initial loss − the mean over the last 1/η
-    iterations. Two halves: Bulk-GD's decrease ≥ l10_bulk × GD's, Top-GD's ≤ l10_top × GD's;
-    per setting, medians over seeds."""
+    iterations. Two halves: Bulk-GD's decrease ≥ l10_bulk × GD's, Top-GD's ≤ l10_top × GD's,
+    with Top the on-edge subspace (ρ_i ≥ 0.69 at the start); the top n_c − 1 version is reported
+    beside it. Per setting, medians over seeds."""
     sc = st.Scope()
     by_label = {rd.label(r): r for r in records}
     by_tail = {r.path.as_posix(): r for r in records}
@@ -439,20 +440,28 @@ def evaluate_L10(records: Sequence[Record], th: Thresholds) -> Verdict:
             return "the GD continuation diverged"
         return None if c["decrease"]["gd"] > 0 else f"GD did not decrease the loss ({c['decrease']['gd']:.3g})"
 
-    runs = sc.gate(pool, start, long_enough, gd_ok, st.has_p_top)
+    def on_edge_top(r):
+        return None if rd.continuation(r)["top_fraction"] is not None else (
+            "no on-edge Top (projected on the top n_c − 1 only, before the rewritten L10)")
+
+    runs = sc.gate(pool, start, long_enough, gd_ok, on_edge_top, st.has_p_top)
 
     def numbers(r):
         c = rd.continuation(r)
         return {"bulk_fraction": c["bulk_fraction"], "top_fraction": c["top_fraction"],
+                "n_top": c["n_top"], "bulk_nc_fraction": c["bulk_nc_fraction"],
+                "top_nc_fraction": c["top_nc_fraction"], "n_top_nc": c["n_top_nc"],
                 "n_iter": c["n_iter"]}
 
     def test(n):
         return n["bulk_fraction"] >= th.l10_bulk and n["top_fraction"] <= th.l10_top
 
     sets = st.over_seeds(runs, numbers, test, lambda m: (
-        f"Bulk-GD {m['bulk_fraction']:.3g}× GD's decrease (≥ {th.l10_bulk:g}: "
-        f"{m['bulk_fraction'] >= th.l10_bulk}), Top-GD {m['top_fraction']:.3g}× "
-        f"(≤ {th.l10_top:g}: {m['top_fraction'] <= th.l10_top}) over {m['n_iter']:.0f} iterations"), th)
+        f"on-edge Top ({m['n_top']:.3g} eigenvectors): Bulk-GD {m['bulk_fraction']:.3g}× GD's "
+        f"decrease (≥ {th.l10_bulk:g}: {m['bulk_fraction'] >= th.l10_bulk}), Top-GD "
+        f"{m['top_fraction']:.3g}× (≤ {th.l10_top:g}: {m['top_fraction'] <= th.l10_top}); beside "
+        f"it the top n_c − 1 = {m['n_top_nc']:.3g}: Bulk-GD {m['bulk_nc_fraction']:.3g}×, Top-GD "
+        f"{m['top_nc_fraction']:.3g}×; over {m['n_iter']:.0f} iterations"), th)
     return claim_map("L10", sets, sc.na, threshold=thresholds_of(
         th, "l10_bulk", "l10_top", "continuation_eta"), runs=sc.used, excluded=sc.excluded,
         none_reason="no continuation run (experiment 'continuation')")

@@ -364,23 +364,34 @@ def theta_change(r: Record) -> dict | None:
 def continuation(r: Record) -> dict | None:
     """L10: summary["continuation"]: each path's loss decrease, the initial loss less the mean
     over its last ⌈1/η⌉ iterations (the on-edge loss oscillates; −inf when the path ended
-    non-finite), and Bulk-GD's and Top-GD's as fractions of GD's."""
+    non-finite), and Bulk-GD's and Top-GD's as fractions of GD's: ``bulk_fraction`` and
+    ``top_fraction`` with the on-edge Top (``n_top`` eigenvectors), ``*_nc_fraction`` with the
+    top n_c − 1 (None when not run); ``loss`` the paths L_0 … L_N under these names. A record without ``n_top`` (before 2026-12-03) projected
+    on the top n_c − 1 only: its paths are the ``_nc`` ones, and it has no on-edge Top."""
     c = (r.summary or {}).get("continuation")
     if not isinstance(c, dict) or not isinstance(c.get("loss"), dict):
         return None
     eta = num(c.get("lr"))
     tail = max(math.ceil(1 / eta - 1e-9), 1) if eta else 1
+    loss = dict(c["loss"])
+    if "n_top" not in c:
+        loss = {"gd": loss.get("gd"), "bulk_nc": loss.get("bulk"), "top_nc": loss.get("top")}
     dec = {}
-    for k in ("gd", "bulk", "top"):
-        L = [num(x) for x in (c["loss"].get(k) or [])]
+    for k, ls in loss.items():
+        if ls is None:
+            continue
+        L = [num(x) for x in ls]
         end = L[-tail:] if L else []
         ok = L and L[0] is not None and all(x is not None for x in end)
         dec[k] = (L[0] - float(np.mean(end))) if ok else float("-inf")
-    gd = dec["gd"]
-    ratio = {k: dec[k] / gd if gd > 0 else float("nan") for k in ("bulk", "top")}
+    gd = dec.get("gd", float("-inf"))
+    frac = {k: (dec[k] / gd if gd > 0 else float("nan")) if k in dec else None
+            for k in ("bulk", "top", "bulk_nc", "top_nc")}
     return {"lr": c.get("lr"), "n_iter": c.get("n_iter"), "refresh_every": c.get("refresh_every"),
             "start_step": c.get("start_step"), "start_rho_1": num(c.get("start_rho_1")),
-            "decrease": dec, "bulk_fraction": ratio["bulk"], "top_fraction": ratio["top"],
+            "n_top": c.get("n_top"), "n_top_nc": c.get("n_top_nc"),
+            "loss": {k: v for k, v in loss.items() if v is not None}, "decrease": dec, "bulk_fraction": frac["bulk"], "top_fraction": frac["top"],
+            "bulk_nc_fraction": frac["bulk_nc"], "top_nc_fraction": frac["top_nc"],
             "valid": dict(c.get("valid") or {})}
 
 
