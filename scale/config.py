@@ -227,7 +227,8 @@ def memory_parts(cfg: ScaleConfig, *, world_size: int = 1, budget_mb: float = 10
     """The estimated peak bytes of one process of a run of ``cfg``, by part:
 
     - ``parameter vectors``: n_params × the vectors held at once: the eigensolver's Krylov basis
-      (3k + 20, or the SLQ's steps if more), the k eigenvectors it returns and the k of the
+      (3k + 20, or the SLQ's steps if more; a solve that needs more products grows it, up to
+      :data:`simlab.spectrum.KRYLOV_BYTES`, which this estimate leaves out), the k eigenvectors it returns and the k of the
       previous point (warm start), and :data:`FIXED_COPIES` more;
     - ``activations``: the gradient graphs held within the Landscape's memory budget (chunks as
       :class:`~simlab.landscape.Landscape` sizes them) plus one working chunk's products;
