@@ -20,6 +20,8 @@ The rules (``schedule`` in :class:`~simlab.trainer.TrainConfig`; :func:`for_conf
 ``flow``       η = min(lr, c/λ_1), λ_1 at every iteration (Lowell 2022's gradient flow)
 ``stable``     η = lr for ``stable_after`` iterations, then c/λ_1, λ_1 every ``stable_every``
 ``expeuler``   exponential Euler on the top k + 1 eigenpairs (Lowell & Kastner 2024; below)
+``newton``     η = lr for ``stable_after`` iterations, then saddle-free damped Newton on the
+               dense Hessian (a finish to a critical point on small nets; below)
 (projected)    θ ← θ − η P g, P = P_bulk or P_top (Bulk-GD / Top-GD, the continuations of L10)
 (replay)       θ ← θ − η_n g with a recorded η_n per iteration (a run's ``history["lr"]``)
 =============  ================================================================================
@@ -231,6 +233,68 @@ class ExpEuler:
         self.warm = state.get("warm")
 
 
+# the dense Hessian and its eigh at every iteration: for the toy regime's small nets only
+NEWTON_MAX_PARAMS = 5000
+
+
+class Newton:
+    r"""η = ``lr`` (GD) for the first ``after`` iterations, then saddle-free damped Newton on the
+    exact dense Hessian (Dauphin et al. 2014's |H|, Levenberg–Marquardt's damping μ):
+
+        θ_{n+1} = θ_n − Σ_i (h_iᵀ g) / (|λ_i| + μ) h_i
+
+    over every eigenpair (λ_i, h_i) of H(θ_n) (:meth:`Landscape.hessian`, ``eigh``). The step is
+    kept when it lowers the loss, and μ is then halved; otherwise μ is multiplied by 10 and the
+    step retaken, at most ``tries`` times (then a GD step of ``lr``). μ starts at 1e−3·max|λ| and
+    stays ≥ 1e−12·max|λ|. Near a minimum of a smooth piece of the loss (H ≻ 0, μ → 0) this is
+    Newton's step and converges quadratically; |λ| turns a saddle's negative directions into
+    descent ones. Sagun's stop rule ‖g‖ ≤ 1e−4 is out of GD's reach on non-separable blobs
+    (the ReLU kinks: ‖g‖ stalls at 1e−3–1e−2), hence this finish. The η_n it reports (t advances
+    by it) is 1/(max|λ| + μ), its step along the stiffest direction; the Hessian and its eigh
+    are part of the step (training time), as a gradient is part of a GD step.
+    """
+
+    def __init__(self, lr: float, after: int, landscape, tries: int = 30):
+        if landscape.n_params > NEWTON_MAX_PARAMS:
+            raise UsageError(f"schedule 'newton' builds the dense Hessian every iteration: at most "
+                             f"{NEWTON_MAX_PARAMS:,} parameters, the net has {landscape.n_params:,}; "
+                             "use a smaller net or another schedule")
+        self.lr, self.after, self.land, self.tries = lr, after, landscape, tries
+        self.mu = None
+        self.eig = None
+
+    def size(self, theta, g, n, solve):
+        if n < self.after:
+            return self.lr, NAN
+        lam, V = torch.linalg.eigh(self.land.hessian(theta).to(torch.float64))
+        self.eig = (lam, V)
+        top = float(lam.abs().max())
+        if self.mu is None:
+            self.mu = 1e-3 * top
+        self.mu = max(self.mu, 1e-12 * top)
+        return 1.0 / (top + self.mu) if top + self.mu > 0 else self.lr, float(lam[-1])
+
+    def move(self, theta, g, n, eta, solve):
+        if n < self.after:
+            return theta - eta * g
+        lam, V = self.eig
+        c = V.T @ g.to(torch.float64)
+        loss0 = self.land.loss(theta)
+        for _ in range(self.tries):
+            new = theta - (V @ (c / (lam.abs() + self.mu))).to(theta.dtype)
+            if self.land.loss(new) < loss0:
+                self.mu /= 2
+                return new
+            self.mu *= 10
+        return theta - self.lr * g
+
+    def state(self) -> dict:
+        return {"mu": self.mu}
+
+    def load(self, state: dict) -> None:
+        self.mu = state.get("mu")
+
+
 def stiff_dim(landscape) -> int:
     """k of the exponential Euler rule, the stiff dimension: n_c − 1 under cross-entropy (the
     softmax's outputs sum to one), n_c, the output dimension, under MSE."""
@@ -248,6 +312,8 @@ def for_config(cfg, landscape) -> StepRule:
         return Stable(cfg.lr, cfg.flow_c, cfg.stable_after, cfg.stable_every, cfg.eig_tol)
     if cfg.schedule == "expeuler":
         return ExpEuler(cfg.lr, stiff_dim(landscape), cfg.eig_tol)
+    if cfg.schedule == "newton":
+        return Newton(cfg.lr, cfg.stable_after, landscape)
     raise UsageError(f"unknown schedule {cfg.schedule!r}")
 
 

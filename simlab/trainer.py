@@ -9,7 +9,9 @@ How θ moves is a step rule's (:mod:`simlab.steps`), one per schedule: ``constan
 re-measured every ``stable_every`` iterations: a stable step that follows the curvature down to a
 critical point, Sagun's ‖g‖ ≈ 1e-4), ``expeuler`` (Lowell & Kastner 2024's exponential Euler: the
 flow integrated exactly on the top n_c − 1 eigendirections, τ_n = min(lr, 1/λ_{k+1}); the update
-is then not −η_n ∇L); callers pass others (Bulk-GD / Top-GD, a replay). The
+is then not −η_n ∇L), ``newton`` (η_n = lr for ``stable_after`` iterations, then saddle-free
+damped Newton on the dense Hessian: a finish to a critical point on small nets); callers pass
+others (Bulk-GD / Top-GD, a replay). The
 rules' own eigensolves count as telemetry (``step_rule_hvps``, ``step_rule_seconds``). Telemetry (:func:`simlab.telemetry.measure` on the
 operator ``operator_fn(θ)``, default ``landscape.operator``) every ``telemetry_every`` iterations
 (default round(1/η)), plus every ``entry_every`` iterations before ``entry_until`` (the
@@ -56,15 +58,18 @@ from simlab.spectrum import MISS_PROBABILITY, top_eigen
 from simlab.steps import StepRule
 from simlab.telemetry import measure
 
-SCHEDULES = ("constant", "flow", "stable", "expeuler")
-CONSTANT_ETA = ("constant", "stable")  # the schedules whose lr is the step (flow's is a cap)
+SCHEDULES = ("constant", "flow", "stable", "expeuler", "newton")
+# the schedules whose lr is the step (flow's and expeuler's is a cap; newton's is its GD phase's)
+CONSTANT_ETA = ("constant", "stable", "newton")
 STOP_REASONS = ("target_loss", "target_accuracy", "grad_tol", "max_steps", "max_t", "max_seconds",
                 "diverged", "dead")
 SCHEDULE_HELP = ("constant: η = lr; flow: η = min(lr, flow_c/λ_1), λ_1 every iteration; stable: "
                  "η = lr for --stable-after iterations, then flow_c/λ_1; expeuler: exponential "
                  "Euler (Lowell & Kastner 2024), the top k = n_c − 1 directions (n_c under mse) "
                  "flowed exactly for τ = min(lr, 1/λ_{k+1}), the rest an Euler step τ; k + 1 "
-                 "eigenpairs every iteration")
+                 "eigenpairs every iteration; newton: η = lr for --stable-after iterations, "
+                 "then saddle-free damped Newton on the dense Hessian (small nets: a finish to "
+                 "a critical point)")
 # a checkpoint also after this much wall time since the last one (besides checkpoint_every), so
 # that a killed long run loses minutes, not the run; train(checkpoint_seconds=...) overrides it
 CHECKPOINT_SECONDS = 300.0
@@ -81,7 +86,7 @@ class TrainConfig:
                        "the first phase's η under stable)")
     schedule: str = option("constant", SCHEDULE_HELP, SCHEDULES)
     flow_c: float = option(0.5, "flow: η = min(lr, flow_c/λ_1); stable: η = flow_c/λ_1")
-    stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1")
+    stable_after: int = option(0, "stable: iterations at η = lr before η = flow_c/λ_1; newton: before the Newton steps")
     stable_every: int = option(100, "stable: λ_1 re-measured every this many iterations")
     max_steps: int | None = option(10_000, "iteration limit")
     max_t: float | None = option(None, "stop when t = Σ η ≥ this (Lowell: 40)")
