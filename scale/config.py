@@ -128,6 +128,9 @@ class ScaleConfig(TrainConfig):
             require("flow_sizes", v, integer=True, positive=True)
         if not (self.lrs and self.class_counts and self.flow_sizes):
             raise UsageError("--lrs, --class-counts and --flow-sizes need at least one value each")
+        if self.schedule == "newton":
+            raise UsageError("--schedule newton builds the dense Hessian every iteration: the toy "
+                             "regime's small nets only (python -m simlab toy --schedule newton)")
         require("cusp_radius", self.cusp_radius, positive=True)
         require("cusp_points", self.cusp_points, integer=True, lo=3, hi=100_001)
         require("slq_vectors", self.slq_vectors, integer=True, lo=0, hi=10_000)

@@ -125,6 +125,15 @@ def test_scale_takes_a_label_list_that_starts_with_a_minus(capsys):
     assert "label -1 is not a class" in err
 
 
+def test_the_newton_schedule_is_refused_at_scale_and_on_a_large_toy_net(capsys, tmp_path):
+    err = one_line_error(capsys, ["scale", "--preset", "cpu", "--schedule", "newton", "--dry-run"])
+    assert "the toy regime's small nets only" in err
+    err = one_line_error(capsys, ["toy", "--dataset", "blobs", "--hidden", "70", "--n-data", "20",
+                                  "--schedule", "newton", "--steps", "1", "--no-full-spectra",
+                                  "--out", str(tmp_path / "run")])
+    assert "at most 5,000 parameters" in err
+
+
 @pytest.mark.parametrize("argv", [
     ["toy", "--steps", "1", "--dry-run", "--out"],
     ["scale", "--preset", "cpu", "--dry-run", "--out"],
