@@ -71,8 +71,9 @@ def scale_runs(preset: str) -> list[Run]:
         out.append(Run(f"scale/mse/{sub}", "scale_mse", "scale", member, ("S8",), 300))
     # L10 (CLAIMS.md): N = 10/η iterations per path from θ ≥ 1/η after entering the edge,
     # eigenvectors refreshed every 1/(5η) = 20 (a refresh is ~25 HVPs, ~15 s on one loaded core).
-    # Measured at 2/η with three paths: 134–632 s a source; 10/η with up to five paths is ~8×
-    # that, so the sources are the edge setting's η = 0.01 (1000 iterations), seeds 0–2
+    # Measured at 2/η with three paths: 134–632 s a source; 10/η with up to five paths (1000
+    # iterations each, a 25-HVP refresh every 20 on the four projected ones) is ~7000 s, so the
+    # sources are the edge setting's η = 0.01 only, seeds 0–2
     from simlab.continuation import ContinuationConfig
 
     lr = 2 * SCALE_FIRST_LR
@@ -82,7 +83,7 @@ def scale_runs(preset: str) -> list[Run]:
                        "scale_continuation", "continuation",
                        ContinuationConfig(source=src.name, regime="scale", n_iter=round(10 / lr),
                                           refresh_every=round(1 / (5 * lr)), eig_tol=1e-3),
-                       ("L10",), 4500))
+                       ("L10",), 7000))
     # gradient flow last: a λ_1 every iteration costs ~6 HVPs (measured: n_D = 64 met L < 0.1 at
     # iteration 307 in 78 s; up to 1000 iterations per n_D)
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
