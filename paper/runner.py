@@ -236,7 +236,8 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, als
     run. One thread is the default: these nets are small, and on a
     shared two-core machine a second intra-op thread mostly waits (measured here: the same tiny
     scale run took 8 s on one thread and up to 58 s on two while other work ran). A toy or scale
-    run resumes from a checkpoint of its very config; any other partial folder is removed first.
+    run resumes from a checkpoint of its very config, a continuation from its finished paths;
+    any other partial folder is removed first.
     A source a continuation or alias needs is looked up under ``out``'s runs folder, then under
     ``also``."""
     before = torch.get_num_threads()
@@ -249,6 +250,8 @@ def execute(run: Run, out: Path, *, progress: bool = True, threads: int = 1, als
                       and not stale_fields(run, out))
         elif run.kind == "toy":  # every toy run, Sagun's and Lowell's edge protocol alike
             resume = (out / CHECKPOINT).exists() and same_config(run, out)
+        elif run.kind == "continuation":  # its finished paths are kept (simlab.continuation.run)
+            resume = (out / "checkpoints").is_dir() and same_config(run, out)
         if out.exists() and not resume:
             shutil.rmtree(out)
         depth = len(Path(run.name).parts)  # out is RUNS_DIR/run.name
@@ -274,13 +277,13 @@ def run_alias(spec: RunSpec, out: Path, *, sources=(), **_options) -> None:
 
 
 def run_continuation(spec: RunSpec, out: Path, *, progress: bool = True, sources=(),
-                     **_options) -> None:
+                     resume: bool = False, **_options) -> None:
     """GD / Bulk-GD / Top-GD from a source record's on-edge θ (:mod:`simlab.continuation`)."""
     from simlab.continuation import run as continuation_run
 
     src = _source(spec, sources)
     continuation_run(spec.config, out, runs_dir=src.parents[len(Path(spec.config.source).parts) - 1],
-                     rebuild=rebuilder(spec.config.regime), progress=progress)
+                     rebuild=rebuilder(spec.config.regime), progress=progress, resume=resume)
 
 
 def run_bridge(spec: RunSpec, out: Path, *, progress: bool = True, **_options) -> None:

@@ -33,7 +33,7 @@ import torch
 
 from simlab import plots
 from simlab.errors import UsageError
-from simlab.record import Record, RecordWriter
+from simlab.record import CHECKPOINTS, Record, RecordWriter, read_json_object, write_json
 from simlab.steps import Projected
 from simlab.trainer import TrainConfig, train
 
@@ -96,8 +96,12 @@ def on_edge_step(points: list[dict], lr: float, *, edge_rho: float = 0.8,
 # ------------------------------------------------------------------------------ the record
 
 def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str, rebuild,
-        progress: bool = False) -> dict:
-    """The three continuations from the source record's on-edge θ, written as a record.
+        progress: bool = False, resume: bool = False) -> dict:
+    """The continuations from the source record's on-edge θ, written as a record.
+
+    Each finished path is kept in ``checkpoints/path_<mode>.json`` (a scale path is 1000
+    iterations, tens of minutes); with ``resume`` a path found there is read back instead of run
+    again (the start θ is replayed again: deterministic), so a killed run loses one path at most.
 
     ``rebuild(config)`` turns the source record's ``config.json`` config (a dict) into
     ``(landscape, η, schedule)``: the regime's own builder (``simlab.toy.run.rebuild`` or
@@ -116,7 +120,8 @@ def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str, rebui
         src.telemetry, lr, edge_rho=cfg.edge_rho, min_points=cfg.min_points,
         after=entered + round(1 / lr))
     writer = RecordWriter(out, cfg, meta={"regime": cfg.regime, "experiment": cfg.experiment,
-                                          "source": cfg.source}, device=str(land.device))
+                                          "source": cfg.source}, device=str(land.device),
+                          resume=resume)
     n_iter = cfg.n_iter or round(10 / lr)
     summary = {"regime": cfg.regime, "experiment": cfg.experiment, "source": cfg.source,
                "lr": lr, "n_classes": n_c, "n_params": land.n_params,
@@ -140,11 +145,15 @@ def run(cfg: ContinuationConfig, out: Path | str, *, runs_dir: Path | str, rebui
     for mode, n_top in (("gd", n_nc), ("bulk", n_edge), ("top", n_edge), ("bulk_nc", n_nc),
                         ("top_nc", n_nc)):
         rule = mode.removesuffix("_nc")
+        kept = Path(out) / CHECKPOINTS / f"path_{mode}.json"
         if mode.endswith("_nc") and n_edge == n_nc:  # the same paths: not run twice
             ls = losses[rule]
+        elif resume and kept.is_file():
+            ls = read_json_object(kept)["loss"]
         else:
             ls, _ = continue_from(land, theta, lr=lr, n_iter=n_iter, mode=rule, n_top=n_top,
                                   refresh_every=cfg.refresh_every, tol=cfg.eig_tol)
+            write_json(kept, {"mode": mode, "n_top": n_top, "start_step": step, "loss": ls})
         losses[mode] = ls
         valid[mode] = len(ls) == n_iter + 1 and all(math.isfinite(x) for x in ls)
     cont = {"lr": lr, "n_iter": n_iter, "refresh_every": cfg.refresh_every, "start_step": step,

@@ -9,12 +9,13 @@ The smoke toy grid runs once per session (module fixture, well under a minute on
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import needs_cifar
+from conftest import make_landscape, needs_cifar
 import torch
 
 from simlab.paper import experiments as ex
@@ -328,3 +329,40 @@ def test_cli_runs_a_registry_grid_with_its_sources(tmp_path, capsys):
     assert rc == 0
     for r in ex.expand("toy_continuation", "smoke", with_sources=True):
         assert (tmp_path / r.name / "summary.json").is_file()
+
+
+def test_a_killed_continuation_resumes_from_its_finished_paths(tmp_path, monkeypatch):
+    """Each finished path is kept under checkpoints/; a resume reads those back, runs only the
+    missing ones, and writes the record an uninterrupted run writes."""
+    import simlab.continuation as cont
+    from simlab.continuation import ContinuationConfig
+    from simlab.record import RecordWriter
+
+    land = make_landscape(widths=(6,), n_data=30, seed=1)
+    lr = 0.5
+    src = RecordWriter(tmp_path / "runs" / "src", {"lr": lr, "seed": 0},
+                       meta={"regime": "toy", "experiment": "lr_sweep"})
+    rho = [0.5] * 4 + [1.1] * 16  # enters the edge at iteration 4, on it from then on
+    for i, r in enumerate(rho):
+        src.append({"step": i, "loss": 1.0, "rho": [r, 0.2], "eigenvalues": [2 * r / lr, 0.4 / lr]})
+    src.write_summary({"steps": len(rho), "stop_reason": "max_steps", "valid": True})
+    cfg = ContinuationConfig(source="src", n_iter=6, refresh_every=2, top_rho=0.3)
+    rebuild = lambda c: (land, lr, "constant")  # noqa: E731
+    ref = cont.run(cfg, tmp_path / "ref", runs_dir=tmp_path / "runs", rebuild=rebuild)
+    assert ref["continuation"]["start_step"] >= 4 + 2  # ≥ 1/η after entering the edge
+    kept = sorted(p.name for p in (tmp_path / "ref" / "checkpoints").glob("path_*.json"))
+    assert "path_gd.json" in kept and "path_bulk.json" in kept
+
+    # killed after two paths: their files stay, the summary was never written
+    out = tmp_path / "killed"
+    shutil.copytree(tmp_path / "ref", out)
+    (out / "summary.json").unlink()
+    for p in (out / "checkpoints").glob("path_*.json"):
+        if p.name not in ("path_gd.json", "path_bulk.json"):
+            p.unlink()
+    ran = []
+    real = cont.continue_from
+    monkeypatch.setattr(cont, "continue_from", lambda *a, **k: ran.append(k["mode"]) or real(*a, **k))
+    again = cont.run(cfg, out, runs_dir=tmp_path / "runs", rebuild=rebuild, resume=True)
+    assert "gd" not in ran and ran.count("bulk") <= 1 and "top" in ran
+    assert again["continuation"] == ref["continuation"]
