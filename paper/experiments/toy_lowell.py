@@ -196,7 +196,9 @@ def toy_width_runs(e: EdgeSizes) -> list[Run]:
     return [Run(f"toy/width/h{h}_lr{fmt(lr)}_s{seed}", "toy_width", "toy",
                 edge_config(e, lr=lr, seed=seed, hidden=h, dense_every=0, full_spectra=False,
                             experiment="lr_sweep"), ("L1", "L3", "L5", "L6", "L7"),
-                round(350 * (h / e.hidden) ** 1.5))   # h = 16, seed 2: 347 s measured
+                # measured (one loaded core): h = 16 347 s; h = 32 576 s (L < 0.1 at 459);
+                # h = 8 never fits to L < 0.1 and runs to t = 250: 560–1192 s
+                1200 if h < e.hidden else round(350 * (h / e.hidden) ** 1.5))
             for h in e.widths for seed in e.seeds]
 
 
