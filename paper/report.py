@@ -211,7 +211,8 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
             f"{'' if full else ': none'}), and an n_c − 1 outlier subspace "
             f"(λ_(n_c−1)/λ_(n_c) ≥ {th.outlier_ratio:g}) existed in {len(sub)}. "
             f"Edge count: the number of i whose ρ_i reaches {th.rho_edge:g} over 1/η windows (the "
-            "verdicts' reading), beside the plain maximum and the median over on-edge points.", "",
+            "verdicts' reading), beside the plain maximum and the median over on-edge points.",
+            *size_sentences(on), "",
             "| regime | net | parameters | n_D | η | n_c | runs (on edge) | edge count (seeds) "
             "| plain max | median | count/(n_c−1) | λ_(n_c−1)/λ_(n_c) | subspace |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -226,6 +227,25 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
             f"{_show(u['outlier_ratio'])} | "
             f"{'–' if u['subspace'] is None else ('yes' if u['subspace'] else 'no')} |")
     return out + [""]
+
+
+def size_sentences(on: list[dict]) -> list[str]:
+    """Over model size: for each family, n_D, η and n_c measured at ≥ 2 sizes, edge count /
+    (n_c − 1) by parameter count (the map's size axis, read out)."""
+    groups: dict = {}
+    for u in on:
+        key = (u["regime"], u["family"], u["n_data"], u["lr"], u["n_classes"])
+        groups.setdefault(key, []).append(u)
+    out = []
+    for (g, fam, n, lr, nc), us in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        if len({u["n_params"] for u in us}) < 2:
+            continue
+        us = sorted(us, key=lambda u: u["n_params"] or 0)
+        seq = ", ".join(f"{u['n_params']:,} → {_show(u['fraction'])} ({u['reached']} seed"
+                        f"{'s' if u['reached'] != 1 else ''})" for u in us)
+        out.append(f"Over model size ({g}, {fam}, n_D = {n}, η = {_show(lr)}, n_c = {nc}): edge "
+                   f"count / (n_c − 1) by parameters {seq}.")
+    return [" ".join(out)] if out else []
 
 
 # ------------------------------------------------------------------------------ F1's estimator

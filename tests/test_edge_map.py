@@ -19,15 +19,15 @@ TH = Thresholds()
 
 
 def make(tmp_path, name, rows, *, n_classes=3, seed=0, lr=0.5, n_params=1000, experiment="lr_sweep",
-         regime="toy"):
-    cfg = {"dataset": "cifar8", "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": 4,
+         regime="toy", widths=(4,)):
+    cfg = {"dataset": "cifar8", "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": widths[0],
            "n_data": 100}
     w = RecordWriter(tmp_path / name, cfg, meta={"regime": regime, "experiment": experiment,
                                                  "data": {"name": "cifar8"}})
     for i, rho in enumerate(rows):
         w.append({"step": i, "rho": list(rho), "eigenvalues": [2 * x / lr for x in rho]})
     w.write_summary({"stop_reason": "target_loss", "valid": True, "steps": len(rows),
-                     "n_params": n_params, "widths": [4]})
+                     "n_params": n_params, "widths": list(widths)})
     return Record.load(tmp_path / name)
 
 
@@ -66,3 +66,18 @@ def test_rows_count_the_edge_three_ways_per_setting(tmp_path):
     assert len(table) == 3
     assert "| 3 (3) | 2 | 2 | 2 | 1 | 9 | yes |" in table[0] + table[1] + table[2]
     assert any("2 settings reached the edge, in 1 net of 5,000 parameters" in x for x in lines)
+
+
+def test_the_report_reads_the_edge_count_over_model_size(tmp_path):
+    """Settings that differ only in width (same family, n_D, η, n_c) are read out as one
+    sequence over parameters; a lone size is not."""
+    recs = [make(tmp_path, f"w4_s{s}", [OFF] + [ONE] * 8, seed=s) for s in range(2)]
+    recs += [make(tmp_path, f"w16_s{s}", [OFF] + [TWO] * 8, seed=s, n_params=9000, widths=(16,))
+             for s in range(3)]
+    recs.append(make(tmp_path, "other", [OFF] + [TWO] * 8, lr=0.25, widths=(8,)))
+    rows = rd.edge_map(recs, TH)
+    assert {u["family"] for u in rows} == {"cifar8 depth 1 relu"}
+    lines = edge_map_section(recs, [], tmp_path / "report.md", TH)
+    said = [x for x in lines if x.startswith("Over model size")]
+    assert said == ["Over model size (toy, cifar8 depth 1 relu, n_D = 100, η = 0.5, n_c = 3): edge "
+                    "count / (n_c − 1) by parameters 1,000 → 0.5 (2 seeds), 9,000 → 1 (3 seeds)."]

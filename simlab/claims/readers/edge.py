@@ -432,6 +432,17 @@ def net_label(r: Record) -> str:
             f"{field_value(r, 'activation') or 'relu'}").strip()
 
 
+def net_family(r: Record) -> str:
+    """The net without its size: ``alexnet-relu`` (scale), ``cifar8 depth 2 tanh`` (toy): the
+    runs of one family at one n_D, η and n_c differ only in width (the edge map's size axis)."""
+    from simlab.claims.readers.records import field_value, regime
+
+    if regime(r) == "scale":
+        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'}"
+    depth = len((r.summary or {}).get("widths") or [])
+    return f"{field_value(r, 'dataset')} depth {depth} {field_value(r, 'activation') or 'relu'}"
+
+
 def edge_counts(r: Record, th: Thresholds) -> dict:
     """The edge count read three ways, side by side (CLAIMS.md "riding the edge"): the number of
     i with ρ_i reaching ``rho_edge`` over 1/η windows (the verdicts' reading), with the plain
@@ -449,7 +460,7 @@ def edge_counts(r: Record, th: Thresholds) -> dict:
 def edge_map(records: Sequence[Record], th: Thresholds) -> list[dict]:
     """The edge map: one row per setting of Lowell's constant-η cross-entropy protocol (runs of
     the η and class sweeps, the n_D sweep and plain runs; aliases counted once) over model size,
-    n_D and η: ``{"regime", "net", "experiments", "n_params", "n_data", "lr", "n_classes", "runs", "reached",
+    n_D and η: ``{"regime", "net", "family" (:func:`net_family`), "experiments", "n_params", "n_data", "lr", "n_classes", "runs", "reached",
     "edge_count" (median over the runs that reached the edge, windowed reading), "plain_max",
     "median_reading", "fraction" (edge count / (n_c − 1)), "count_range", "outlier_ratio"
     (median λ_{n_c−1}/λ_{n_c} on the edge), "subspace" (outlier_ratio ≥ th.outlier_ratio)}``."""
@@ -479,7 +490,7 @@ def edge_map(records: Sequence[Record], th: Thresholds) -> list[dict]:
         win = [c["windowed"] for c in counts if c["windowed"] is not None]
         q = float(np.median(ratios)) if ratios else None
         rows.append({
-            "regime": regime(r0), "net": net_label(r0),
+            "regime": regime(r0), "net": net_label(r0), "family": net_family(r0),
             "experiments": sorted({str(experiment(r)) for r in rs}),
             "n_params": (r0.summary or {}).get("n_params"), "n_data": n_data(r0), "lr": lr(r0),
             "n_classes": nc, "runs": len(rs), "reached": len(on), "edge_count": count,
