@@ -83,6 +83,11 @@ class Point(Mapping):
     n_negative: int | None = _field("eigenvalues below −1e-10·|λ_max| (below the numerical zero "
                                     "of a float64 eigh)", optional=True)
     negative_fraction: float | None = _field("n_negative / n", optional=True)
+    # how the eigensolver ended, only when it ended without its stop rule
+    solver_stop: str | None = _field("\"budget\": the Lanczos solve took its product budget "
+                                     "without its certificate (the values are its best Ritz "
+                                     "values, their accuracy not established); absent when the "
+                                     "solve stopped by its rule", optional=True)
 
     def to_json(self) -> dict[str, Any]:
         """The point as its telemetry line holds it: every field in declaration order, the
@@ -126,7 +131,7 @@ def line(stamp: Stamp, point: Point, extra: Mapping[str, Any] | None = None) -> 
 
 
 def json_types() -> dict[str, str]:
-    """Each documented field's type as annotated (``"float"``, ``"int"``, ``"list[float]"``;
+    """Each documented field's type as annotated (``"float"``, ``"int"``, ``"list[float]"``, ``"str"``;
     ``| None`` dropped): the stamp's, then the point's."""
     out = {}
     for cls in (Stamp, Point):

@@ -55,7 +55,7 @@ _SUMMARY_FIELDS = {
 }
 # a telemetry line's fields are declared once, in simlab.point (the stamp and the point, their
 # types as annotated there); lambda_1 and top_eigenvalues are other writers' names for λ's
-_KIND_OF_TYPE = {"float": NUMBER, "int": INTEGER, "list[float]": NUMBERS}
+_KIND_OF_TYPE = {"float": NUMBER, "int": INTEGER, "list[float]": NUMBERS, "str": STRING}
 _TELEMETRY_FIELDS = {
     **{name: _KIND_OF_TYPE[tp] for name, tp in point_json_types().items()},
     "lambda_1": NUMBER, "top_eigenvalues": NUMBERS,

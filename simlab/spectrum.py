@@ -60,6 +60,10 @@ class Eigen:
     n_matvecs: int
     residuals: np.ndarray
     spectrum: np.ndarray | None = field(default=None, repr=False)
+    # lanczos: how the solve ended: "certified" (the certificate, or the whole space spanned),
+    # "settled" (miss=None: residuals and values settled) or "budget" (maxiter products taken
+    # without either: the values are the best Ritz values, their accuracy not established)
+    stop: str | None = None
 
 
 def residuals(op: Operator, values: np.ndarray, vectors: torch.Tensor) -> np.ndarray:
@@ -346,19 +350,24 @@ def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv, miss
                  size, seed)
     delta = None if miss is None else _miss_delta(n, v0 is not None, miss)
     budget = maxiter or 20 * size  # products before giving up with what has converged
-    used, prev = 0, None
+    used, prev, stop = 0, None, "budget"
     while True:
         kry.step()
         used += 1
         theta, S, res = kry.ritz()
-        if used >= budget or kry.m >= n:
+        if kry.m >= n:
+            stop = "certified"
             break
         if used > k and not kry.fresh:
             if delta is None:
                 if _residuals_settled(theta, prev, res, k, tol):
+                    stop = "settled"
                     break
             elif _certified(kry, theta, S, res, k, tol, delta):
+                stop = "certified"
                 break
+        if used >= budget:
+            break
         prev = theta
         if kry.m == kry.size < cap:
             kry.grow(min(cap, 2 * kry.size))
@@ -366,7 +375,7 @@ def _lanczos(op: Operator, k: int, tol: float, v0, maxiter, seed: int, ncv, miss
             kry.restart(min(kry.size - 1, k + (kry.size - k) // 2))
             prev = None  # restarted Ritz values are the same numbers: wait for the next step
     m = min(k, kry.m)
-    return theta[:m].copy(), kry.vectors(S[:, :m]), res[:m].copy()
+    return theta[:m].copy(), kry.vectors(S[:, :m]), res[:m].copy(), stop
 
 
 # ----------------------------------------------------------------------------- scipy, power
@@ -482,11 +491,11 @@ def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-
     """
     check_args(op, k, method=method, tol=tol, v0=v0, maxiter=maxiter, seed=seed, ncv=ncv, miss=miss)
     start = op.n_matvecs
-    res, spectrum = None, None
+    res, spectrum, stop = None, None, None
     if method == "dense":
         w, V, spectrum = _dense(op, k)
     elif method == "lanczos":
-        w, V, res = _lanczos(op, k, tol, v0, maxiter, seed, ncv, miss)
+        w, V, res, stop = _lanczos(op, k, tol, v0, maxiter, seed, ncv, miss)
     elif method == "arpack":
         w, V = _arpack(op, k, tol, v0, maxiter, seed, ncv)
     else:
@@ -494,7 +503,8 @@ def top_eigen(op: Operator, k: int, *, method: str = "lanczos", tol: float = 1e-
     used = op.n_matvecs - start
     if res is None:
         res = residuals(op, w, V) if with_residuals else np.full(len(w), np.nan)
-    return Eigen(np.asarray(w, dtype=np.float64), V, used, np.asarray(res, dtype=np.float64), spectrum)
+    return Eigen(np.asarray(w, dtype=np.float64), V, used, np.asarray(res, dtype=np.float64), spectrum,
+                 stop)
 
 
 def spectrum_stats(eigenvalues: np.ndarray, *, n_classes: int, eps: float = 1e-3,

@@ -111,5 +111,6 @@ def measure(landscape, theta: torch.Tensor, *, lr: float, operator=None, n_class
         n_matvecs=eig.n_matvecs,
         residuals=eig.residuals.tolist(),
         **(spectrum_stats(full, n_classes=n_c, eps=eps) if full is not None else {}),
+        solver_stop="budget" if eig.stop == "budget" else None,
     )
     return point, eig

@@ -121,13 +121,14 @@ def test_every_field_is_documented_once_and_typed():
     assert list(docs) == list(types) == ["step", "t", "lr", "wall_time",
                                          *[f.name for f in dataclasses.fields(Point)]]
     assert all(len(text) > 10 for text in docs.values())
-    assert set(types.values()) == {"int", "float", "list[float]"}
+    assert set(types.values()) == {"int", "float", "list[float]", "str"}
 
 
 def test_the_record_checker_reads_the_types_from_the_point(tmp_path):
     """One declaration: every field of the stamp and the point is checked with its type, e.g.
     negative_fraction, which the hand-kept table of before did not name."""
-    kinds = {"int": "an integer", "float": "a number", "list[float]": "a list of numbers"}
+    kinds = {"int": "an integer", "float": "a number", "list[float]": "a list of numbers",
+             "str": "a string"}
     for name, tp in pt.json_types().items():
         assert _TELEMETRY_FIELDS[name] == kinds[tp], name
     check_point({"negative_fraction": 0.25, "n_top": 2, "rho": [1.0, None]}, tmp_path, 1)

@@ -142,3 +142,24 @@ def test_fewer_eigenpairs_than_n_c_minus_1_are_marked_not_passed_off_as_p_top():
     one, _ = measure(land, land.theta0, lr=0.1, k=1)
     three, _ = measure(land, land.theta0, lr=0.1, k=5)
     assert (one["n_top"], three["n_top"]) == (1, 3)
+
+
+def test_a_point_says_when_its_solve_ran_out_of_products(monkeypatch):
+    """``solver_stop`` is in the line only when the Lanczos solve ended at its budget without
+    its certificate; a certified point's line is as before."""
+    import simlab.telemetry as tel
+
+    ls = make_landscape(widths=(4,), n_data=12, seed=3)
+    theta = random_theta(ls, 3)
+    point, eig = measure(ls, theta, lr=0.1, k=3, method="lanczos", tol=1e-8)
+    assert eig.stop == "certified" and "solver_stop" not in point.to_json()
+    real = tel.top_eigen
+
+    def out_of_products(*a, **kw):
+        e = real(*a, **kw)
+        e.stop = "budget"
+        return e
+
+    monkeypatch.setattr(tel, "top_eigen", out_of_products)
+    point, _ = measure(ls, theta, lr=0.1, k=3, method="lanczos", tol=1e-8)
+    assert point["solver_stop"] == "budget" and list(point.to_json())[-1] == "solver_stop"
