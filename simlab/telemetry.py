@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from simlab.errors import MAX_SEED, UsageError, require

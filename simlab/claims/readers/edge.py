@@ -419,30 +419,6 @@ def on_edge_lambda(r: Record, i: int, th: Thresholds) -> float | None:
 # ---------------------------------------------------------------------------- the edge map
 
 
-def net_label(r: Record) -> str:
-    """The net in a few words: ``alexnet-relu ×1/16`` (scale) or ``cifar8 192-16-16-10 tanh``."""
-    from simlab.claims.readers.records import field_value, regime
-
-    if regime(r) == "scale":
-        w = field_value(r, "width") or 1
-        width = f"1/{round(1 / w)}" if w < 1 else f"{w:g}"
-        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'} ×{width}"
-    widths = (r.summary or {}).get("widths") or []
-    return (f"{field_value(r, 'dataset')} {'-'.join(map(str, widths))} "
-            f"{field_value(r, 'activation') or 'relu'}").strip()
-
-
-def net_family(r: Record) -> str:
-    """The net without its size: ``alexnet-relu`` (scale), ``cifar8 depth 2 tanh`` (toy): the
-    runs of one family at one n_D, η and n_c differ only in width (the edge map's size axis)."""
-    from simlab.claims.readers.records import field_value, regime
-
-    if regime(r) == "scale":
-        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'}"
-    depth = len((r.summary or {}).get("widths") or [])
-    return f"{field_value(r, 'dataset')} depth {depth} {field_value(r, 'activation') or 'relu'}"
-
-
 def edge_counts(r: Record, th: Thresholds) -> dict:
     """The edge count read three ways, side by side (CLAIMS.md "riding the edge"): the number of
     i with ρ_i reaching ``rho_edge`` over 1/η windows (the verdicts' reading), with the plain
@@ -460,13 +436,14 @@ def edge_counts(r: Record, th: Thresholds) -> dict:
 def edge_map(records: Sequence[Record], th: Thresholds) -> list[dict]:
     """The edge map: one row per setting of Lowell's constant-η cross-entropy protocol (runs of
     the η and class sweeps, the n_D sweep and plain runs; aliases counted once) over model size,
-    n_D and η: ``{"regime", "net", "family" (:func:`net_family`), "experiments", "n_params", "n_data", "lr", "n_classes", "runs", "reached",
+    n_D and η: ``{"regime", "net", "family" (:func:`net_family`), "experiments", "n_params",
+    "n_data", "lr", "n_classes", "runs", "reached",
     "edge_count" (median over the runs that reached the edge, windowed reading), "plain_max",
     "median_reading", "fraction" (edge count / (n_c − 1)), "count_range", "outlier_ratio"
     (median λ_{n_c−1}/λ_{n_c} on the edge), "subspace" (outlier_ratio ≥ th.outlier_ratio)}``."""
     from simlab.claims.readers.records import (distinct, experiment, field_value, is_flow,
-                                               is_lowell, loss_kind, lr, n_data, regime,
-                                               setting_key, split_valid)
+                                               is_lowell, loss_kind, lr, n_data, net_family,
+                                               net_label, regime, setting_key, split_valid)
 
     pool = [r for r in distinct(split_valid(records)[0])
             if is_lowell(r) and loss_kind(r) == "ce" and not is_flow(r)

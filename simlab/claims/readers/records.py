@@ -273,3 +273,22 @@ def truncation(r: Record, th) -> str | None:
     at = f"t = {t:.3g}" if t is not None else f"step {steps}"
     return f"truncated: {at} of {th.protocol_t:g}/η ({cap})"
 
+
+def net_label(r: Record) -> str:
+    """The net in a few words: ``alexnet-relu ×1/16`` (scale) or ``cifar8 192-16-16-10 tanh``."""
+    if regime(r) == "scale":
+        w = field_value(r, "width") or 1
+        width = f"1/{round(1 / w)}" if w < 1 else f"{w:g}"
+        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'} ×{width}"
+    widths = (r.summary or {}).get("widths") or []
+    return (f"{field_value(r, 'dataset')} {'-'.join(map(str, widths))} "
+            f"{field_value(r, 'activation') or 'relu'}").strip()
+
+
+def net_family(r: Record) -> str:
+    """The net without its size: ``alexnet-relu`` (scale), ``cifar8 depth 2 tanh`` (toy): the
+    runs of one family at one n_D, η and n_c differ only in width (the edge map's size axis)."""
+    if regime(r) == "scale":
+        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'}"
+    depth = len((r.summary or {}).get("widths") or [])
+    return f"{field_value(r, 'dataset')} depth {depth} {field_value(r, 'activation') or 'relu'}"
