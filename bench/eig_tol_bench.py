@@ -17,6 +17,10 @@ A miss is a solve whose largest relative error over the top k, against float64
    (η = 0.5), θ_b = θ_a + 20 steps (a telemetry interval), float64; k = 1, 5, 10, 20, cold over
    seeds, warm from each solver's own eigenvectors at θ_a; and gradient flow's case, k = 1 warm
    from θ_b − 1 step. Plus the same solves on the float32 landscape (rounding: no stall).
+3. ``--widths``: the toy width nets of the edge map (cifar8 192-h-h-10 tanh, 500 images of
+   ``../shared/data``), top 20 at tol 1e−4 at θ_0, cold and warm, with the basis growing (this
+   tree) against the same solver held to 3k + 20 vectors and thick restarts (``ncv``, as before
+   c18a48e): products, seconds and how each solve stopped.
 """
 
 from __future__ import annotations
@@ -153,6 +157,34 @@ def net(before, tol: float, seeds: int) -> None:
     return None
 
 
+def widths(hs) -> None:
+    """Section 3: products per certified top-20 solve on the toy width nets, grown vs restarted."""
+    import time
+
+    from simlab.toy.run import ToyConfig, build
+
+    root = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (root / "cifar10_subset.npz").exists():
+        print(f"\n## 3. width nets: skipped ({root / 'cifar10_subset.npz'} not found)")
+        return
+    print("\n## 3. toy width nets, top 20 at tol 1e-4 at θ_0 (products, seconds, stop)")
+    print("   h  params   grown cold      grown warm      restarted (ncv = 80) cold   ratio")
+    for h in hs:
+        land, _ = build(ToyConfig(dataset="cifar8", n_data=500, standardise=True, hidden=h,
+                                  activation="tanh", data_root=str(root), k=20))
+        op = land.operator(land.theta0)
+        rows = []
+        for kw in ({}, {"warm": True}, {"ncv": 80}):
+            t = time.perf_counter()
+            v0 = rows[0][3].eigenvectors if kw.get("warm") else None
+            e = after.top_eigen(op, 20, tol=1e-4, seed=1 if v0 is not None else 0, v0=v0,
+                                ncv=kw.get("ncv"))
+            rows.append((e.n_matvecs, time.perf_counter() - t, e.stop, e))
+        (g, gs, gst, _), (w, ws, wst, _), (r, rs, rst, _) = rows
+        print(f"{h:>4} {land.n_params:>7}  {g:>4} {gs:6.1f}s {gst:<9} {w:>4} {ws:6.1f}s {wst:<9} "
+              f"{r:>5} {rs:6.1f}s {rst:<9}  {r / g:5.1f}× products")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", type=int, default=150, help="planted spectra per tol (default 150)")
@@ -162,6 +194,8 @@ def main(argv=None) -> None:
                    help="the after solver's miss probability (default the library's; none: "
                         "the uncertified residual rule)")
     p.add_argument("--no-planted", action="store_true", help="section 2 alone")
+    p.add_argument("--widths", type=int, nargs="*", default=None,
+                   help="section 3 alone, at these hidden widths (e.g. 8 32 64)")
     a = p.parse_args(argv)
     MISS[0] = a.miss
     torch.set_num_threads(1)
@@ -170,6 +204,9 @@ def main(argv=None) -> None:
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
           f"torch {torch.__version__}, 1 thread; before = {BASE}, after = this tree "
           f"(miss = {a.miss}, warm random weight {after.WARM_RANDOM if a.miss is not None else after.WARM_RANDOM_FAST:g})")
+    if a.widths is not None:
+        widths(a.widths or (8, 32, 64))
+        return
     before = before_module()
     for tol in a.tols if not a.no_planted else ():
         planted(before, a.cases, tol)
