@@ -51,6 +51,16 @@ class ContinuationConfig:
     experiment: str = "continuation"
 
 
+def claims_config(source: str, regime: str, lr: float, *, refresh_every: int | None = None,
+                  **kw) -> ContinuationConfig:
+    """The continuation CLAIMS.md's L10 asks for from a source run at η = ``lr``: N = 10/η
+    iterations, eigenvectors refreshed every ≤ 1/(5η) (every ``refresh_every`` when that is
+    sooner); ``kw`` sets the other fields."""
+    every = max(1, round(1 / (5 * lr)))
+    return ContinuationConfig(source=source, regime=regime, n_iter=round(10 / lr),
+                              refresh_every=max(1, min(refresh_every or every, every)), **kw)
+
+
 # ------------------------------------------------------------------------------ the maths
 
 def continue_from(landscape, theta: torch.Tensor, *, lr: float, n_iter: int, mode: str,

@@ -74,16 +74,14 @@ def scale_runs(preset: str) -> list[Run]:
     # Measured at 2/η with three paths: 134–632 s a source; 10/η with up to five paths (1000
     # iterations each, a 25-HVP refresh every 20 on the four projected ones) is ~7000 s, so the
     # sources are the edge setting's η = 0.01 only, seeds 0–2
-    from simlab.continuation import ContinuationConfig
+    from simlab.continuation import claims_config
 
     lr = 2 * SCALE_FIRST_LR
     for src in [r for r in out if r.grid == "scale_lr_sweep" and r.config.lr == lr
                 and r.config.n_data == sp.get("edge", {}).get("n_data")]:
         out.append(Run("scale/continuation/" + src.name.split("/", 1)[1].replace("/", "_"),
                        "scale_continuation", "continuation",
-                       ContinuationConfig(source=src.name, regime="scale", n_iter=round(10 / lr),
-                                          refresh_every=round(1 / (5 * lr)), eig_tol=1e-3),
-                       ("L10",), 7000))
+                       claims_config(src.name, "scale", lr, eig_tol=1e-3), ("L10",), 7000))
     # gradient flow last: a λ_1 every iteration costs ~6 HVPs (measured: n_D = 64 met L < 0.1 at
     # iteration 307 in 78 s; up to 1000 iterations per n_D)
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],

@@ -121,19 +121,16 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
 
 
 def toy_continuation_runs(e: EdgeSizes) -> list[Run]:
-    from simlab.continuation import ContinuationConfig
+    from simlab.continuation import claims_config
 
     out = []
-    sources = [f"toy/lr_sweep/lr{fmt(e.lrs[1 if len(e.lrs) > 1 else 0])}_s{s}" for s in e.seeds]
-    sources += [f"toy/class_sweep/nc3_s{s}" for s in e.seeds if 3 in e.class_counts]
-    # CLAIMS.md L10: N = 10/η iterations, eigenvectors refreshed every ≤ 1/(5η)
-    for src in sources:
-        lr = e.class_lr if "/class_sweep/" in src else e.lrs[1 if len(e.lrs) > 1 else 0]
+    lr = e.lrs[1 if len(e.lrs) > 1 else 0]
+    sources = [(f"toy/lr_sweep/lr{fmt(lr)}_s{s}", lr) for s in e.seeds]
+    sources += [(f"toy/class_sweep/nc3_s{s}", e.class_lr) for s in e.seeds if 3 in e.class_counts]
+    for src, lr in sources:
         name = "toy/continuation/" + src.split("/", 1)[1].replace("/", "_")
         out.append(Run(name, "toy_continuation", "continuation",
-                       ContinuationConfig(source=src, regime="toy", n_iter=round(10 / lr),
-                                          refresh_every=max(1, min(e.cont_refresh, round(1 / (5 * lr))))),
-                       ("L10",), 120))
+                       claims_config(src, "toy", lr, refresh_every=e.cont_refresh), ("L10",), 120))
     return out
 
 
