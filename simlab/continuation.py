@@ -206,8 +206,11 @@ def on_edge_count(land, theta: torch.Tensor, lr: float, top_rho: float, tol: flo
         k = min(2 * k, op.shape[0] - 1)
 
 
-CURVES = (("gd", "GD", "-"), ("bulk", "Bulk-GD, on-edge top", "-"), ("top", "Top-GD, on-edge top", "-"),
-          ("bulk_nc", "Bulk-GD, top n_c − 1", "--"), ("top_nc", "Top-GD, top n_c − 1", "--"))
+# each path's colour, line style and label, in drawing order (here and in the report's figure)
+PATHS = {"gd": ("black", "-", "GD"), "bulk": ("tab:blue", "-", "Bulk-GD, on-edge top"),
+         "top": ("tab:red", "-", "Top-GD, on-edge top"),
+         "bulk_nc": ("tab:blue", "--", "Bulk-GD, top n_c − 1"),
+         "top_nc": ("tab:red", "--", "Top-GD, top n_c − 1")}
 
 
 def figure(cont: dict, path: Path, *, title: str = "") -> Path:
@@ -215,13 +218,12 @@ def figure(cont: dict, path: Path, *, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    colours = {"gd": "k", "bulk": "C0", "top": "C3", "bulk_nc": "C0", "top_nc": "C3"}
-    for mode, label, style in CURVES:
+    for mode, (colour, style, label) in PATHS.items():
         ls = cont["loss"].get(mode)
         if ls is None:
             continue
         n = cont.get("n_top_nc" if mode.endswith("_nc") else "n_top")
-        ax.plot(np.arange(len(ls)), ls, style, color=colours[mode],
+        ax.plot(np.arange(len(ls)), ls, style, color=colour,
                 label=label + (f" ({n})" if n and mode != "gd" else ""))
     ax.set_xlabel(f"iteration after step {cont['start_step']}")
     ax.set_ylabel("training loss")

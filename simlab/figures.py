@@ -101,11 +101,9 @@ def draw_continuation(records: Sequence[Record]):
         raise ValueError("no continuation from an on-edge θ to draw (every source missed the edge)")
     regimes = sorted({rd.regime(r) for r in recs})
     fig, axes = figure(1, len(regimes), panel=(4.6, 3.4), extra_width=2.0)
+    from simlab.continuation import PATHS as style
+
     parts = []
-    style = {"gd": ("black", "-", "GD"), "bulk": ("tab:blue", "-", "Bulk-GD, on-edge top"),
-             "top": ("tab:red", "-", "Top-GD, on-edge top"),
-             "bulk_nc": ("tab:blue", "--", "Bulk-GD, top n_c − 1"),
-             "top_nc": ("tab:red", "--", "Top-GD, top n_c − 1")}
     grid = np.linspace(0.0, 1.0, 101)
     for ax, g in zip(axes[0], regimes):
         mine = [r for r in recs if rd.regime(r) == g]
