@@ -34,6 +34,7 @@ import torch
 from simlab import plots
 from simlab.errors import UsageError
 from simlab.record import CHECKPOINTS, Record, RecordWriter, read_json_object, write_json
+from simlab.spectrum import top_eigen
 from simlab.steps import Projected
 from simlab.trainer import TrainConfig, train
 
@@ -194,8 +195,6 @@ def on_edge_count(land, theta: torch.Tensor, lr: float, top_rho: float, tol: flo
                   at_least: int) -> int:
     """How many eigenvalues of H(θ) have ρ_i = ηλ_i/2 ≥ ``top_rho`` (Lanczos, the top
     ``at_least`` first, doubled while all of them qualify); at least 1."""
-    from simlab.spectrum import top_eigen
-
     op = land.operator(theta)
     k = min(at_least, op.shape[0] - 1)
     while True:

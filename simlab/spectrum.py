@@ -13,7 +13,8 @@ operator products the solve used (checks included) and residuals ‖H h_i − λ
                eigenvalue λ_i, except with probability ≤ k·``miss`` over the random start or on a
                cluster tighter than 2·tol (statement and proof: :func:`_lanczos`). The Krylov size
                is chosen for k (3k + 20 vectors, doubled when full up to 256 MiB of basis; past
-               that, or past a given ``ncv``, a thick restart keeps the best Ritz vectors). Warm start: ``v0`` (n × m, the previous point's eigenvectors) gives
+               that, or past a given ``ncv``, a thick restart keeps the best Ritz vectors).
+               Warm start: ``v0`` (n × m, the previous point's eigenvectors) gives
                the start vector â + ĝ, â the normalised sum of the h_i, ĝ a random unit vector
                (â + 0.01·ĝ with ``miss=None``); certified, it converges the top values sooner but
                must still exclude what it does not hold, so it costs about a cold solve. ``miss=None`` stops on residuals

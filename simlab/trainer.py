@@ -186,9 +186,10 @@ def validity(result: TrainResult, cfg: TrainConfig) -> dict:
     """``stop_reason``, ``valid`` and ``invalid_reason`` of a run, as the summary stores them.
 
     Not a measurement: a run that diverged, died (no live units), met its stop rule at
-    initialisation, or stopped within its first 1/η iterations. That last rule is for a constant
-    η (``constant``, ``stable``): under ``flow`` and ``expeuler`` η varies and ``lr`` is only its
-    cap, and the flow claims carry their own scope (L8: the peak precedes the end by ≥ 10 %)."""
+    initialisation, or stopped within its first 1/η iterations. That last rule is for the
+    schedules whose ``lr`` is the step (:data:`CONSTANT_ETA`): under ``flow`` and ``expeuler`` η
+    varies and ``lr`` is only its cap, and the flow claims carry their own scope (L8: the peak
+    precedes the end by ≥ 10 %)."""
     reason = None
     n = result.step
     if result.stop_reason == "diverged":

@@ -366,8 +366,9 @@ def continuation(r: Record) -> dict | None:
     over its last ⌈1/η⌉ iterations (the on-edge loss oscillates; −inf when the path ended
     non-finite), and Bulk-GD's and Top-GD's as fractions of GD's: ``bulk_fraction`` and
     ``top_fraction`` with the on-edge Top (``n_top`` eigenvectors), ``*_nc_fraction`` with the
-    top n_c − 1 (None when not run); ``loss`` the paths L_0 … L_N under these names. A record without ``n_top`` (before 2026-12-03) projected
-    on the top n_c − 1 only: its paths are the ``_nc`` ones, and it has no on-edge Top."""
+    top n_c − 1 (None when not run); ``loss`` the paths L_0 … L_N under these names. A record
+    without ``n_top`` (before 2026-12-03) projected on the top n_c − 1 only: its paths are the
+    ``_nc`` ones, and it has no on-edge Top."""
     c = (r.summary or {}).get("continuation")
     if not isinstance(c, dict) or not isinstance(c.get("loss"), dict):
         return None
@@ -390,7 +391,8 @@ def continuation(r: Record) -> dict | None:
     return {"lr": c.get("lr"), "n_iter": c.get("n_iter"), "refresh_every": c.get("refresh_every"),
             "start_step": c.get("start_step"), "start_rho_1": num(c.get("start_rho_1")),
             "n_top": c.get("n_top"), "n_top_nc": c.get("n_top_nc"),
-            "loss": {k: v for k, v in loss.items() if v is not None}, "decrease": dec, "bulk_fraction": frac["bulk"], "top_fraction": frac["top"],
+            "loss": {k: v for k, v in loss.items() if v is not None}, "decrease": dec,
+            "bulk_fraction": frac["bulk"], "top_fraction": frac["top"],
             "bulk_nc_fraction": frac["bulk_nc"], "top_nc_fraction": frac["top_nc"],
             "valid": dict(c.get("valid") or {})}
 

@@ -278,8 +278,7 @@ def net_label(r: Record) -> str:
     """The net in a few words: ``alexnet-relu ×1/16`` (scale) or ``cifar8 192-16-16-10 tanh``."""
     if regime(r) == "scale":
         w = field_value(r, "width") or 1
-        width = f"1/{round(1 / w)}" if w < 1 else f"{w:g}"
-        return f"{field_value(r, 'arch') or 'alexnet'}-{field_value(r, 'activation') or 'relu'} ×{width}"
+        return f"{net_family(r)} ×{f'1/{round(1 / w)}' if w < 1 else f'{w:g}'}"
     widths = (r.summary or {}).get("widths") or []
     return (f"{field_value(r, 'dataset')} {'-'.join(map(str, widths))} "
             f"{field_value(r, 'activation') or 'relu'}").strip()
