@@ -237,6 +237,15 @@ class ExpEuler:
 NEWTON_MAX_PARAMS = 5000
 
 
+def check_newton_size(n_params: int) -> None:
+    """The ``newton`` rule's size limit, a :class:`UsageError` that says how to fix it (checked
+    by the rule, and by the toy command before it prints its plan or writes a record)."""
+    if n_params > NEWTON_MAX_PARAMS:
+        raise UsageError(f"schedule 'newton' builds the dense Hessian every iteration: at most "
+                         f"{NEWTON_MAX_PARAMS:,} parameters, the net has {n_params:,}; "
+                         "use a smaller net or another schedule")
+
+
 class Newton:
     r"""η = ``lr`` (GD) for the first ``after`` iterations, then saddle-free damped Newton on the
     exact dense Hessian (Dauphin et al. 2014's |H|, Levenberg–Marquardt's damping μ):
@@ -255,10 +264,7 @@ class Newton:
     """
 
     def __init__(self, lr: float, after: int, landscape, tries: int = 30):
-        if landscape.n_params > NEWTON_MAX_PARAMS:
-            raise UsageError(f"schedule 'newton' builds the dense Hessian every iteration: at most "
-                             f"{NEWTON_MAX_PARAMS:,} parameters, the net has {landscape.n_params:,}; "
-                             "use a smaller net or another schedule")
+        check_newton_size(landscape.n_params)
         self.lr, self.after, self.land, self.tries = lr, after, landscape, tries
         self.mu = None
         self.eig = None

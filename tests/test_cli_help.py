@@ -132,6 +132,7 @@ def test_the_newton_schedule_is_refused_at_scale_and_on_a_large_toy_net(capsys, 
                                   "--schedule", "newton", "--steps", "1", "--no-full-spectra",
                                   "--out", str(tmp_path / "run")])
     assert "at most 5,000 parameters" in err
+    assert not (tmp_path / "run").exists()  # refused before the plan, no partial record
 
 
 @pytest.mark.parametrize("argv", [

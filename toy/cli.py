@@ -27,6 +27,7 @@ from simlab import data as toy_data
 from simlab.toy.experiments import EXPERIMENTS
 from simlab.runspec import RunSpec, run_spec
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides
+from simlab.steps import check_newton_size
 from simlab.trainer import cost_line
 from simlab.toy.run import run_spec as run_toy_spec
 
@@ -141,6 +142,8 @@ def validate(cfg: ToyConfig) -> ToyConfig:
                          f"most {MAX_DENSE_PARAMS:,}: use a smaller --hidden/--depth or the scale regime")
     if cfg.k >= n:
         raise UsageError(f"--k {cfg.k} must be smaller than the net's {n} parameters")
+    if cfg.schedule == "newton":
+        check_newton_size(n)
     return cfg
 
 
