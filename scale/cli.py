@@ -160,6 +160,19 @@ def check_data_root(cfg: ScaleConfig) -> None:
     resolve_source(cfg.data_root, download=cfg.download)
 
 
+def data_line(cfg: ScaleConfig) -> str:
+    """The dry run's line on the data: where the run would read CIFAR-10 on this machine, or why
+    it would stop (a dry run may plan for another machine, so this is said, not refused)."""
+    from simlab.errors import DataError
+    from simlab.scale.data import resolve_source
+
+    try:
+        kind, path = resolve_source(cfg.data_root, download=cfg.download)
+    except DataError as e:
+        return f"data: not found on this machine, the run would stop here: {e}"
+    return f"data: CIFAR-10 from {path} ({kind})"
+
+
 def remeasure_density(args) -> int:
     """``--remeasure-density``: :func:`simlab.scale.remeasure.main` (only --slq-vectors,
     --slq-steps, --device and --no-progress go with it)."""
@@ -200,6 +213,7 @@ def main(argv=None) -> int:
         print("\n".join(plan(cfg, chosen=args.preset is None)), flush=True)
         if args.dry_run and cfg.experiment != "cusp":  # (it may be planned for another machine)
             print(memory_line(cfg), flush=True)
+            print(data_line(cfg), flush=True)
     if args.dry_run:
         return 0
     from simlab.scale.experiments import run_experiment

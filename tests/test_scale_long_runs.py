@@ -164,3 +164,21 @@ def test_dry_run_bounds_adaptive_schedules_by_max_steps_and_counts_their_eigenso
     text = "\n".join(plan(flow, chosen=False))
     assert "at most 5,000 iterations" in text and "does not bound the iterations" in text
     assert "does not bound" not in "\n".join(plan(const, chosen=False))
+
+
+def test_a_missing_data_root_is_refused_in_one_line_and_stated_by_the_dry_run(capsys, tmp_path):
+    """A run with no CIFAR-10 under --data-root stops before its plan (exit 2, one line naming
+    the fix); --dry-run, which may plan for another machine, prints the plan and says where the
+    data would come from, or that it is not here."""
+    argv = ["scale", "--preset", "cpu", "--data-root", str(tmp_path / "none"),
+            "--out", str(tmp_path / "run")]
+    assert simlab_main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "--data-root" in err, err
+    assert simlab_main(argv + ["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "data: not found on this machine" in out and "--data-root" in out
+    (tmp_path / "data").mkdir()
+    write_npz(tmp_path / "data" / "cifar10_subset.npz")
+    assert simlab_main([*argv[:3], "--data-root", str(tmp_path / "data"), "--dry-run"]) == 0
+    assert f"data: CIFAR-10 from {tmp_path / 'data' / 'cifar10_subset.npz'} (npz)" in capsys.readouterr().out
