@@ -56,10 +56,11 @@ def _sizes_scope(sc: st.Scope, by_n: dict[int, list[Record]], n_sizes: int, span
     if len(sizes) >= n_sizes and got >= span - 1e-9:
         return True
     few = min((len(rs) for rs in by_n.values()), default=0)
+    needed = f"{n_sizes} spanning {span:g}×" if span > 1 else f"{n_sizes}"  # L9 asks no span
     for rs in by_n.values():
         for r in rs:
             sc.out(r, f"n_D sweep too small: {len(sizes)} size(s) with ≥ {seeds} seeds spanning "
-                      f"{got:.3g}× ({n_sizes} spanning {span:g}× needed; fewest seeds {few})")
+                      f"{got:.3g}× ({needed} needed; fewest seeds {few})")
     return False
 
 
