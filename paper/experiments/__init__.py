@@ -45,7 +45,7 @@ sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1  
 scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
                           for the n_D = 512 η sweep and the class sweep
 scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at every point; K1 K2
-                          K1: the smallest flow size by exponential Euler, seeds 0–1
+                          K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """

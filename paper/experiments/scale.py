@@ -87,23 +87,31 @@ def scale_runs(preset: str) -> list[Run]:
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
                    max_steps=sp["flow_steps"] or base.max_steps)
     out += scale_flow_runs(sp, members(flow))
-    return out + scale_kastner_runs(preset, base, flow)
+    return out + scale_kastner_runs(preset, base, flow_members(sp, members(flow)))
+
+
+def flow_members(sp: dict, flows: list) -> list:
+    """The flow sweep's (name, config) members as the preset runs them: ``flow_more`` adds
+    n_D = ``small`` (for the 8× span) and gives sizes from ``long_from`` ``long_steps``
+    iterations (n_D = 256 was cut at 1000 with λ_1 still rising)."""
+    more = sp.get("flow_more")
+    if not more:
+        return flows
+    return [(f"nD_{more['small']}", replace(flows[0][1], n_data=more["small"]))] + [
+        (sub, replace(m, max_steps=more["long_steps"]) if m.n_data >= more["long_from"] else m)
+        for sub, m in flows]
 
 
 def scale_flow_runs(sp: dict, flows: list) -> list[Run]:
     """The flow sweep for L8/L9: ≥ 5 sizes spanning ≥ 8×, ≥ 2 seeds, no peak cut by a cap
     (CLAIMS.md). Measured: n_D = 64 and 128 stop at L < 0.1 after 307–743 iterations, n_D = 256
     was cut at 1000 with λ_1 still rising (loss 0.29, 2.4 s an iteration on one core), so sizes
-    from ``long_from`` get ``long_steps``; ``small`` adds n_D = 32 for the 8× span. Seed 1 at
-    n_D = 64 and 128 is a K1 reference (:func:`scale_kastner_runs`), the other seeds are here."""
-    more = sp.get("flow_more")
-    if more:
-        flows = [(f"nD_{more['small']}", replace(flows[0][1], n_data=more["small"]))] + [
-            (sub, replace(m, max_steps=more["long_steps"]) if m.n_data >= more["long_from"] else m)
-            for sub, m in flows]
+    from ``long_from`` get ``long_steps`` (:func:`flow_members`). Seed 1 at n_D = 64 and 128 is a
+    K1 reference (:func:`scale_kastner_runs`), the other seeds are here."""
+    flows = flow_members(sp, flows)
     out = [Run(f"scale/flow/{sub}", "scale_flow", "scale", m, ("L8", "L9"),
                3600 if m.n_data > 128 else 600) for sub, m in flows]
-    for seed in (more or {}).get("seeds", ()):
+    for seed in sp.get("flow_more", {}).get("seeds", ()):
         out += [Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale", replace(m, seed=seed),
                     ("L8", "L9"), 3600 if m.n_data > 128 else 600)
                 for sub, m in flows if m.n_data not in KASTNER_FLOW_SIZES]
@@ -113,16 +121,17 @@ def scale_flow_runs(sp: dict, flows: list) -> list[Run]:
 # [K] at scale. K2 on the edge: η = 0.01 at n_D = 256 (2/λ_1(θ_0) ≈ 0.00995: on the edge from the
 # start; 232 iterations to L < 0.1), seeds 0–2, λ_1(H) and λ_1(G) at every telemetry point (a
 # probe of H, G and the 8 layer blocks by Lanczos cost 17 s at θ_0 on one core). K1: the flow
-# sweep's smallest size by exponential Euler (with the probe: K2 at the flow's peak) against
-# scale/flow, seeds 0–1 (the flow's seed 1 is a scale_flow run)
+# sweep's sizes from n_D = 64 by exponential Euler (with the probe: K2 at the flow's peak)
+# against scale/flow, seeds 0–1 (the flow's seed 1 is a scale_flow run; at n_D = 32 both solvers
+# stop inside 1/η, which the protocol excludes)
 KASTNER_EDGE_LR = 0.01
 KASTNER_FLOW_SEEDS = (0, 1)
 KASTNER_FLOW_SIZES = (64, 128)  # the flow sweep's first two sizes: their seed 1 is made there
 
 
-def scale_kastner_runs(preset: str, base, flow) -> list[Run]:
-    from simlab.scale.experiments import members
-
+def scale_kastner_runs(preset: str, base, flows: list) -> list[Run]:
+    """K2 on the edge, and K1 as exponential Euler beside each flow size from n_D = 64
+    (``flows``: :func:`flow_members`' list)."""
     if preset == "smoke":
         return []
     out = []
@@ -136,16 +145,17 @@ def scale_kastner_runs(preset: str, base, flow) -> list[Run]:
                        1300 if seed == 0 else 900))
     # measured: at n_D = 64 both solvers reach L < 0.1 by t ≈ 0.6 (flow: 335 iterations in
     # 185 s; exponential Euler: 116–131 iterations of τ = η_max, fewer than 1/η = 200, so the
-    # protocol excludes them): the pairs at n_D = 128 (seed 0 first) are the ones that can decide
-    for (sub, member), seeds in zip(members(flow)[:2], (KASTNER_FLOW_SEEDS, KASTNER_FLOW_SEEDS)):
-        for seed in seeds:
-            if seed:
+    # protocol excludes them; since the trainer's 1/η rule exempts varying-η schedules they are
+    # valid); n_D = 128 took 756–801 s, so n_D = 192 and 256 are guessed at 1800 and 2700 s
+    for sub, member in [(sub, m) for sub, m in flows if m.n_data >= 64]:
+        for seed in KASTNER_FLOW_SEEDS:
+            if seed and member.n_data in KASTNER_FLOW_SIZES:
                 out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
                                replace(member, seed=seed), ("L8", "L9"), 600))
             out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
                            replace(member, seed=seed, schedule="expeuler", experiment="kastner",
                                    ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"),
-                           600 if member.n_data <= 64 else 1200))
+                           {64: 600, 128: 1200, 192: 1800}.get(member.n_data, 2700)))
     return out
 
 
