@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp, vmap
 
+from simlab.dataconv import data_convolutions
 from simlab.distributed import all_reduce, is_distributed
 from simlab.errors import UsageError, require
 
@@ -366,8 +367,9 @@ class Landscape:
         def probe(m):
             th = self.theta0.clone().requires_grad_(True)
             xb, yb = self.X[:m].clone(), self.y[:m].clone()  # own storage: a view would count all of X
-            return _graph_bytes(lambda: torch.autograd.grad(self.chunk_loss(th, xb, yb), th,
-                                                            create_graph=True))
+            with data_convolutions():  # the graph as HVPOperator holds it
+                return _graph_bytes(lambda: torch.autograd.grad(self.chunk_loss(th, xb, yb), th,
+                                                                create_graph=True))
 
         m1, m2 = min(self.n_local, 4), min(self.n_local, 16)
         b1 = probe(m1)
@@ -497,7 +499,8 @@ class Landscape:
             return jvp(lambda th: grad(self.chunk_loss)(th, xb, yb), (theta,), (v,))[1]
         if method == "rev-rev":
             th = theta.clone().requires_grad_(True)
-            (gb,) = torch.autograd.grad(self.chunk_loss(th, xb, yb), th, create_graph=True)
+            with data_convolutions():  # no second derivative w.r.t. the data (simlab.dataconv)
+                (gb,) = torch.autograd.grad(self.chunk_loss(th, xb, yb), th, create_graph=True)
             return torch.autograd.grad(gb @ v, th)[0]
         raise UsageError(f"unknown HVP method {method!r}; choose one of {', '.join(HVP_METHODS)}")
 

@@ -22,6 +22,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator
 from torch.func import jvp, vjp
 
+from simlab.dataconv import data_convolutions
 from simlab.distributed import all_reduce
 from simlab.errors import UsageError
 
@@ -170,7 +171,8 @@ class HVPOperator(_ChunkedOperator):
         self._graphs = []
         for xb, yb in self._held_data:
             th = self.theta.clone().requires_grad_(True)
-            (gb,) = torch.autograd.grad(self.landscape.chunk_loss(th, xb, yb), th, create_graph=True)
+            with data_convolutions():  # no second derivative w.r.t. the data (simlab.dataconv)
+                (gb,) = torch.autograd.grad(self.landscape.chunk_loss(th, xb, yb), th, create_graph=True)
             self._graphs.append((th, gb))
 
     def _matvec(self, v):
