@@ -42,23 +42,31 @@ def verdicts(records: list[Record], th: Thresholds = Thresholds()) -> dict[str, 
 
 def coverage(records: Sequence[Record], runs_dir: Path, preset: str | None) -> list[str]:
     """How much of the preset's grid the records cover, per grid: a report built from part of a
-    grid says so (a claim whose settings lack seeds is inconclusive, not judged on fewer)."""
+    grid says so (a claim whose settings lack seeds is inconclusive, not judged on fewer). A
+    record under a run's name but written with another config (a grid redefined since: the
+    runner redoes it) does not count, and is said."""
     if preset is None:
         return []
     from simlab.paper.experiments import grid
+    from simlab.paper.runner import stale_fields
 
     have = {_rel(r.path, runs_dir) for r in records}
     runs = grid(preset)
-    done = [r for r in runs if r.name in have]
+    stale = [r for r in runs if r.name in have and stale_fields(r, runs_dir / r.name)]
+    done = [r for r in runs if r.name in have and r not in stale]
     if len(done) == len(runs):
         return [f"Every one of the {len(runs)} runs of the `{preset}` grid is among the records.", ""]
     per: dict[str, list[int]] = {}
     for r in runs:
         per.setdefault(r.grid, [0, 0])[1] += 1
-        per[r.grid][0] += r.name in have
+        per[r.grid][0] += r in done
+    old = (f" {len(stale)} more {'is a record' if len(stale) == 1 else 'are records'} of an "
+           f"earlier definition of {'its' if len(stale) == 1 else 'their'} run (e.g. "
+           f"{stale[0].name}: {', '.join(stale_fields(stale[0], runs_dir / stale[0].name))} "
+           "differ), read as they are, and redone by `paper run`." if stale else "")
     return [f"**Partial grid:** {len(done)} of the {len(runs)} runs of the `{preset}` grid are among "
             "the records (`python -m simlab paper run --preset " + preset + "` continues it); per grid: "
-            + ", ".join(f"{g} {a}/{b}" for g, (a, b) in per.items()) + ".", ""]
+            + ", ".join(f"{g} {a}/{b}" for g, (a, b) in per.items()) + "." + old, ""]
 
 
 def headline_cell(v: Verdict) -> str:

@@ -292,3 +292,26 @@ def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_res
     assert grids["toy_class_sweep"][1:3] == ["1", "0"]
     assert wall_seconds({"wall_time": 3.0, "wall_time_total": 5.0}) == 5.0
     assert wall_seconds({"wall_time": float("nan")}) is None and wall_seconds(None) is None
+
+
+def test_the_reports_coverage_does_not_count_a_record_of_an_earlier_run_definition(tmp_path):
+    """A record under a grid run's name but written with another config (the grid was redefined;
+    paper run redoes it) is not counted as covering that run, and the line says so."""
+    import json
+
+    from simlab.paper.experiments import grid
+    from simlab.paper.headline import coverage
+    from simlab.record import CONFIG, Record, to_jsonable
+
+    runs = [r for r in grid("smoke") if r.kind == "toy"][:2]
+    for r, n_data in zip(runs, (r.config.n_data for r in runs)):
+        d = tmp_path / r.name
+        d.mkdir(parents=True)
+        config = to_jsonable(r.config)
+        if r is runs[1]:
+            config["n_data"] = n_data + 1  # an earlier definition of this run
+        (d / CONFIG).write_text(json.dumps({"config": config}))
+    records = [Record(tmp_path / r.name, {}, [], {}) for r in runs]
+    line = coverage(records, tmp_path, "smoke")[0]
+    assert line.startswith(f"**Partial grid:** 1 of the {len(grid('smoke'))} runs")
+    assert f"1 more is a record of an earlier definition of its run (e.g. {runs[1].name}: n_data differ)" in line
