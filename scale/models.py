@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.vgg import cfgs as VGG_CFGS
 
 from simlab.errors import UsageError
 from simlab.models import count_params, mlp  # noqa: F401  (the one MLP builder and count)
@@ -45,7 +44,13 @@ ACTIVATIONS = ("relu", "tanh")
 # (out_channels, pool after?) for the five AlexNet convs, and the two hidden FC widths
 ALEXNET_CONVS: tuple[tuple[int, bool], ...] = ((64, True), (192, True), (384, False), (256, False), (256, True))
 ALEXNET_FC = (4096, 4096)
-VGG16_CFG: list = list(VGG_CFGS["D"])  # [64, 64, "M", 128, 128, "M", 256 ×3, "M", 512 ×3, "M", 512 ×3, "M"]
+def vgg16_cfg() -> list:
+    """torchvision's VGG-16 layer list ("D"): [64, 64, "M", 128, 128, "M", 256 ×3, "M", 512 ×3,
+    "M", 512 ×3, "M"]. Imported when a VGG is asked for: torchvision.models pulls in
+    torch._dynamo, 1.5 s of every process's start."""
+    from torchvision.models.vgg import cfgs
+
+    return list(cfgs["D"])
 VGG16_FC = (512, 512)
 IMAGE_SIZE = 32
 
@@ -115,7 +120,7 @@ def _alexnet(n_classes: int, activation: str, width: float) -> ConvNet:
 
 
 def _vgg16(n_classes: int, activation: str, width: float) -> ConvNet:
-    features = make_layers(VGG16_CFG, activation=activation, width=width)
+    features = make_layers(vgg16_cfg(), activation=activation, width=width)
     c_last = scaled(512, width)  # five pools: 32×32 → 1×1
     dims = [c_last] + [scaled(h, width) for h in VGG16_FC] + [n_classes]
     return ConvNet(features, mlp(dims, activation), "vgg16", activation, width)
@@ -148,7 +153,7 @@ def param_count(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:
         convs = [scaled(c, width) for c, _ in ALEXNET_CONVS]
         flat_side, fcs = 4, ALEXNET_FC
     else:
-        convs = [scaled(int(v), width) for v in VGG16_CFG if v != "M"]
+        convs = [scaled(int(v), width) for v in vgg16_cfg() if v != "M"]
         flat_side, fcs = 1, VGG16_FC
     for c in convs:
         total += 9 * c_in * c + c
@@ -167,7 +172,8 @@ def forward_flops(arch: str, *, n_classes: int = 10, width: float = 1.0) -> int:
         layers = [(scaled(c, width), pool) for c, pool in ALEXNET_CONVS]
         fcs = ALEXNET_FC
     else:
-        layers = [(scaled(int(v), width), nxt == "M") for v, nxt in zip(VGG16_CFG, VGG16_CFG[1:] + [None]) if v != "M"]
+        cfg = vgg16_cfg()
+        layers = [(scaled(int(v), width), nxt == "M") for v, nxt in zip(cfg, cfg[1:] + [None]) if v != "M"]
         fcs = VGG16_FC
     for c, pool in layers:
         total += 2 * 9 * c_in * c * side * side

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simlab import gauss_newton, plots
+from simlab import gauss_newton
 from simlab.options import option, retune
 from simlab.cusp import cusp_at, theta_at_step, theta_by_rerun
 from simlab.errors import UsageError, check_device, check_seed, require
@@ -391,6 +391,8 @@ def flow_cusp(land: Landscape, history: dict, peak_step: int, cfg: ToyConfig,
 
 
 def write_figures(out: Path, cfg: ToyConfig, land: Landscape, H, lam0, lam) -> list[str]:
+    from simlab import plots  # matplotlib: only when figures are drawn (0.6 s of a start)
+
     title = (f"{cfg.dataset}, widths {list(cfg.widths())}, {cfg.activation}, {cfg.loss}: "
              f"{land.n_params} parameters")
     paths = [
