@@ -478,14 +478,19 @@ class Landscape:
         total = torch.zeros((), dtype=self.dtype, device=self.device)
         g = torch.zeros_like(theta)
         for xb, yb in self.chunks():
-            # plain reverse mode: on small nets torch.func.grad costs several times more
-            th = theta.clone().requires_grad_(True)
-            lb = self.chunk_loss(th, xb, yb)
-            (gb,) = torch.autograd.grad(lb, th)
+            lb, gb = self.chunk_loss_grad(theta, xb, yb)
             g += gb
-            total += lb.detach()
+            total += lb
         all_reduce(g)
         return float(all_reduce(total).item()), g
+
+    def chunk_loss_grad(self, theta: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor):
+        """This chunk's share of (L, ∇L) at θ: (loss, detached; gradient, flat)."""
+        # plain reverse mode: on small nets torch.func.grad costs several times more
+        th = theta.clone().requires_grad_(True)
+        lb = self.chunk_loss(th, xb, yb)
+        (gb,) = torch.autograd.grad(lb, th)
+        return lb.detach(), gb
 
     def grad(self, theta: torch.Tensor) -> torch.Tensor:
         """∇L(θ), flat like θ (the mean over the whole training set)."""

@@ -153,7 +153,7 @@ class _ChunkedOperator(Operator):
 
     def release(self):
         """Drop the held graphs (frees their memory)."""
-        self._graphs = None
+        self._graphs = self._losses = None
 
 
 class HVPOperator(_ChunkedOperator):
@@ -168,12 +168,33 @@ class HVPOperator(_ChunkedOperator):
 
 
     def _build_graphs(self):
-        self._graphs = []
+        self._graphs, self._losses = [], []
         for xb, yb in self._held_data:
             th = self.theta.clone().requires_grad_(True)
             with data_convolutions():  # no second derivative w.r.t. the data (simlab.dataconv)
-                (gb,) = torch.autograd.grad(self.landscape.chunk_loss(th, xb, yb), th, create_graph=True)
+                lb = self.landscape.chunk_loss(th, xb, yb)
+                (gb,) = torch.autograd.grad(lb, th, create_graph=True)
             self._graphs.append((th, gb))
+            self._losses.append(lb.detach())
+
+    def loss_grad(self) -> tuple[float, torch.Tensor]:
+        """(L(θ), ∇L(θ)) with the held chunks' terms read off their gradient graphs (built now
+        if not yet) and the others' computed, summed in the landscape's chunk order: the same
+        numbers as ``landscape.loss_grad(θ)`` bit for bit, without its pass over the held
+        chunks when products at θ follow (a step rule that solves at every iteration)."""
+        if self._graphs is None:
+            self._build_graphs()
+        total = torch.zeros((), dtype=self.dtype, device=self.device)
+        g = torch.zeros_like(self.theta)
+        for (_, gb), lb in zip(self._graphs, self._losses):
+            g += gb.detach()
+            total += lb
+        for xb, yb in self._free_data:
+            lb, gb = self.landscape.chunk_loss_grad(self.theta, xb, yb)
+            g += gb
+            total += lb
+        all_reduce(g)
+        return float(all_reduce(total).item()), g
 
     def _matvec(self, v):
         if self._graphs is None:

@@ -11,7 +11,10 @@ The loop asks a rule two things at every iteration n, with g = ∇L(θ_n):
 (:func:`simlab.spectrum.top_eigen`, warm-started from the columns of ``v0``), its products and
 seconds counted as telemetry cost (``step_rule_hvps``, ``step_rule_seconds``), not as training.
 ``rule.state()`` / ``rule.load(state)`` carry what the rule keeps between iterations (warm starts,
-a held λ_1) through a checkpoint: tensors and plain data only.
+a held λ_1) through a checkpoint: tensors and plain data only. A rule whose ``size`` solves at
+θ_n at every iteration says so (``solves_every_step = True``): the loop then builds that
+iteration's Hessian operator first and takes g from its gradient graph, instead of a separate
+gradient pass over the data (the same numbers, one pass fewer).
 
 The rules (``schedule`` in :class:`~simlab.trainer.TrainConfig`; :func:`for_config` builds one):
 
@@ -87,6 +90,8 @@ class Replay(_Stateless):
 class Flow:
     """Gradient flow as Lowell 2022 follows it: λ_1 at every iteration (warm-started from the
     previous iteration's h_1), η = min(lr, c/λ_1); λ_1 ≤ 0 keeps η = lr."""
+
+    solves_every_step = True
 
     def __init__(self, lr: float, c: float, tol: float):
         self.lr, self.c, self.tol = lr, c, tol
@@ -205,6 +210,8 @@ class ExpEuler:
     cross-entropy, the output dimension for MSE. The authors' solver (``stable_solvers``)
     clamps φ at τ and takes 1/|λ_{k+1}| the same way.
     """
+
+    solves_every_step = True
 
     def __init__(self, lr: float, k: int, tol: float):
         self.lr, self.k, self.tol = lr, k, tol

@@ -309,6 +309,7 @@ class _Clock:
     def __init__(self, counters: dict | None = None):
         self.c = {k: 0 for k in self.KEYS}
         self.c.update(counters or {})
+        self.here = None  # (θ_n, its operator) when the iteration built one first (fused gradient)
 
     @staticmethod
     def timed(op):
@@ -329,7 +330,7 @@ class _Clock:
         timed as the step rule's telemetry."""
         def solve(theta, k, v0, tol, miss=MISS_PROBABILITY):
             s = time.perf_counter()
-            op = self.timed(landscape.operator(theta))
+            op = self.timed(self.operator_at(landscape, theta))
             e = top_eigen(op, k, tol=tol, v0=v0, with_residuals=False, miss=miss)
             self.add(op)
             self.c["step_rule_hvps"] += op.n_matvecs
@@ -337,6 +338,13 @@ class _Clock:
                 self.c[key] += time.perf_counter() - s
             return e
         return solve
+
+    def operator_at(self, landscape, theta):
+        """The Hessian operator at θ: the one this iteration built with its gradient, when θ is
+        that iteration's, else a new one."""
+        if self.here is not None and theta is self.here[0]:
+            return self.here[1]
+        return landscape.operator(theta)
 
     def grads_per_hvp(self) -> float | None:
         c = self.c
@@ -413,6 +421,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     probes = tuple(probes)
     for p in probes:
         require("probe every", p.every, integer=True, positive=True)
+    default_operator = operator_fn is None
     operator_fn = operator_fn or landscape.operator
     rule = rule if rule is not None else steps.for_config(cfg, landscape)
     if theta is not None:
@@ -456,9 +465,16 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     while True:
         crash_point(f"step:{step}")
         s = time.perf_counter()
-        loss, g = landscape.loss_grad(theta)
-        clock.c["grad_seconds"] += time.perf_counter() - s
-        clock.c["n_grads"] += 1
+        here = landscape.operator(theta) if getattr(rule, "solves_every_step", False) else None
+        if here is not None and hasattr(here, "loss_grad"):
+            # the rule solves at θ_n: g from the operator's gradient graph, built once for both
+            # (training time; not a plain gradient, so not in grads_per_hvp's denominator)
+            loss, g = here.loss_grad()
+            clock.here = (theta, here)
+        else:
+            loss, g = landscape.loss_grad(theta)
+            clock.c["grad_seconds"] += time.perf_counter() - s
+            clock.c["n_grads"] += 1
         gnorm = float(torch.linalg.vector_norm(g))
         if not (math.isfinite(loss) and math.isfinite(gnorm)):
             stop_reason = "diverged"
@@ -472,7 +488,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         stop_reason = _stop(cfg, step, t, loss, gnorm, time.perf_counter() - start)
         if telemetry and (due or stop_reason) and step != last_point_step:
             s = time.perf_counter()
-            op = clock.timed(operator_fn(theta))
+            op = clock.timed(clock.operator_at(landscape, theta) if default_operator else operator_fn(theta))
             point, eig = measure(landscape, theta, lr=lr, operator=op, k=cfg.k, method=cfg.eig_method,
                                  tol=cfg.eig_tol, v0=warm, eps=cfg.eps, loss_grad=(loss, g), seed=step)
             clock.add(op)
@@ -515,6 +531,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             save_tensor_file(writer.path / "snapshots" / f"step_{step:07d}.pt", theta.detach().cpu())
         prev = theta
         theta = rule.move(theta, g, step, lr, solve)
+        here = clock.here = None  # θ_n's graph is dropped before θ_{n+1}'s is built
         step += 1
         t += lr
         bar.update(1)
@@ -537,6 +554,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 "elapsed": time.perf_counter() - start, "counters": dict(clock.c),
                 "rng": torch.get_rng_state()})
     bar.close()
+    clock.here = None
     history = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
     if writer is not None:
         writer.save_arrays({f"history_{k}": v for k, v in history.items()})

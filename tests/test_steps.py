@@ -196,3 +196,33 @@ def test_newton_finishes_a_tanh_net_to_a_strict_minimum_quadratically():
     big = make_landscape(widths=(80, 80), in_dim=30, n_data=5)
     with pytest.raises(UsageError, match="at most 5,000 parameters"):
         Newton(0.1, 0, big)
+
+
+@pytest.mark.parametrize("held", [0, 1, 3])
+def test_the_operators_gradient_is_the_landscapes_bit_for_bit(held):
+    """HVPOperator.loss_grad (the held chunks' gradients read off their graphs, the others
+    computed) equals Landscape.loss_grad exactly, whichever chunks are held."""
+    ls = tiny(n_data=11, chunk_size=4)  # chunks of 4, 4, 3
+    ls.held_chunks  # resolve the chunking, then choose how many are held
+    ls._held_chunks = held
+    theta = ls.theta0 + 0.1
+    loss, g = ls.loss_grad(theta)
+    op = ls.operator(theta)
+    assert len(op._held_data) == held
+    loss2, g2 = op.loss_grad()
+    assert loss2 == loss and torch.equal(g2, g)
+
+
+def test_a_rule_that_solves_every_step_takes_its_gradient_from_that_steps_graph(monkeypatch):
+    """Flow and exponential Euler build θ_n's operator first and read g off it: no separate
+    gradient pass (and the trajectory is the hand-written loop's, test above)."""
+    ls = tiny(loss="mse", widths=(5,), seed=3)
+    calls = []
+    plain = ls.loss_grad
+    monkeypatch.setattr(ls, "loss_grad", lambda th: calls.append(1) or plain(th))
+    for schedule in ("flow", "expeuler"):
+        res = train(ls, TrainConfig(lr=5.0, schedule=schedule, eig_tol=1e-6, max_steps=4, k=2,
+                                    telemetry_every=2), progress=False)
+        assert res.step == 4 and calls == []
+    train(ls, TrainConfig(lr=0.1, max_steps=4, k=2, telemetry_every=2), progress=False)
+    assert len(calls) == 5  # the constant rule still takes plain gradients
