@@ -471,6 +471,11 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             # (training time; not a plain gradient, so not in grads_per_hvp's denominator)
             loss, g = here.loss_grad()
             clock.here = (theta, here)
+            if not clock.c["n_grads"]:  # one plain gradient, timed: grads_per_hvp's unit
+                s = time.perf_counter()
+                landscape.loss_grad(theta)
+                clock.c["grad_seconds"] += time.perf_counter() - s
+                clock.c["n_grads"] += 1
         else:
             loss, g = landscape.loss_grad(theta)
             clock.c["grad_seconds"] += time.perf_counter() - s

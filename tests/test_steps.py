@@ -215,14 +215,17 @@ def test_the_operators_gradient_is_the_landscapes_bit_for_bit(held):
 
 def test_a_rule_that_solves_every_step_takes_its_gradient_from_that_steps_graph(monkeypatch):
     """Flow and exponential Euler build θ_n's operator first and read g off it: no separate
-    gradient pass (and the trajectory is the hand-written loop's, test above)."""
+    gradient pass but one, timed at the first iteration as grads_per_hvp's unit (and the
+    trajectory is the hand-written loop's, test above)."""
     ls = tiny(loss="mse", widths=(5,), seed=3)
     calls = []
     plain = ls.loss_grad
     monkeypatch.setattr(ls, "loss_grad", lambda th: calls.append(1) or plain(th))
     for schedule in ("flow", "expeuler"):
+        calls.clear()
         res = train(ls, TrainConfig(lr=5.0, schedule=schedule, eig_tol=1e-6, max_steps=4, k=2,
                                     telemetry_every=2), progress=False)
-        assert res.step == 4 and calls == []
+        assert res.step == 4 and len(calls) == 1 and res.grads_per_hvp > 0
+    calls.clear()
     train(ls, TrainConfig(lr=0.1, max_steps=4, k=2, telemetry_every=2), progress=False)
-    assert len(calls) == 5  # the constant rule still takes plain gradients
+    assert len(calls) == 5  # the constant rule takes a plain gradient at every iteration
