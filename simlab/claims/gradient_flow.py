@@ -72,6 +72,8 @@ def linear_rule(r2: float, slope: float, th: Thresholds) -> bool:
 def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     """L8: under gradient flow, peak λ_1 grows linearly with n_D.
 
+    The peak is the run's largest λ_1, or with ``peak_skip`` > 0 the largest after that fraction
+    of the run (an initial spike set aside, as Lowell describes for small datasets).
     Scope: flow runs (and, as their own sweeps, exponential Euler runs) whose λ_1 peak precedes the end by ≥ peak_margin of the run (and not cut
     before it); sweeps of ≥ min_sizes sizes spanning ≥ size_span× with ≥ flow_seeds seeds
     each. ReLU: the linear fit of median peak λ_1 on n_D has R² ≥ r2 and a positive slope.
@@ -81,15 +83,14 @@ def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
     flow = sc.keep(r for r in records if flow_sweep_run(r))
 
     def peaked(r):
-        pk = rd.flow_peak(r)
+        pk = rd.flow_peak_step(r, th.peak_skip)
         if pk is None:
             return "no λ_1 measured"
-        s = r.summary or {}
-        steps, at = s.get("steps"), s.get("peak_step")
+        steps, at = (r.summary or {}).get("steps"), pk[1]
         if steps and at is not None and int(at) > (1 - th.peak_margin) * int(steps):
             return (f"λ_1 peak too late: iteration {at} of {steps} "
                     f"({100 * int(at) / int(steps):.3g} % of the run; ≤ {100 * (1 - th.peak_margin):g} %)")
-        return None if pk[1] else "λ_1 still rising at the end"
+        return None if pk[2] else "λ_1 still rising at the end"
 
     runs = sc.gate(flow, peaked)
     sets = []
@@ -97,7 +98,7 @@ def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
         if not _sizes_scope(sc, by_n, th.min_sizes, th.size_span, th.flow_seeds):
             continue
         sizes = [n for n, rs in by_n.items() if len(rs) >= th.flow_seeds]
-        peaks = [float(np.median([rd.flow_peak(r)[0] for r in by_n[n]])) for n in sizes]
+        peaks = [float(np.median([rd.flow_peak(r, th.peak_skip)[0] for r in by_n[n]])) for n in sizes]
         act = rd.field_value(by_n[sizes[0]][0], "activation") or "relu"
         slope, icpt, r2 = rd.linear_fit(sizes, peaks)
         stat = {"n_data": sizes, "peak_lambda_1": peaks, "activation": act, "slope": slope,
@@ -115,8 +116,8 @@ def evaluate_L8(records: Sequence[Record], th: Thresholds) -> Verdict:
                    f"(in [{th.tanh_slope_low:g}, {th.tanh_slope_high:g}])")
         sets.append(Setting(_name(by_n), HOLDS if ok else FAILS, why, stat))
     return claim_map("L8", sets, sc.na, threshold=thresholds_of(
-        th, "r2", "min_sizes", "size_span", "flow_seeds", "peak_margin", "tanh_slope_low",
-        "tanh_slope_high"), runs=sc.used, excluded=sc.excluded, none_reason="no gradient_flow run")
+        th, "r2", "min_sizes", "size_span", "flow_seeds", "peak_margin", "peak_skip",
+        "tanh_slope_low", "tanh_slope_high"), runs=sc.used, excluded=sc.excluded, none_reason="no gradient_flow run")
 
 
 def cusp_rule(d2: Sequence[float], ratios: Sequence[float], th: Thresholds) -> dict:

@@ -164,6 +164,7 @@ class Thresholds:
     small_step: float = 1e-3       # L7 scope: η‖g(θ_0)‖ ≤ small_step·‖θ_0‖
     theta_change: float = 0.01     # L7: max |‖θ_t‖/‖θ_0‖ − 1| < this
     peak_margin: float = 0.1       # L8: λ_1 peak precedes the end by ≥ this fraction of the run
+    peak_skip: float = 0.0         # L8: the peak sought after this fraction of the run (0: all of it)
     r2: float = 0.99               # L8 (ReLU): R² of peak λ_1 on n_D
     min_sizes: int = 5             # L8: sizes of n_D
     size_span: float = 8.0         # L8: spanning at least this factor
@@ -218,7 +219,9 @@ SOURCES: dict[str, str] = {
     "rho_on_edge": "[L]: \"indisputably on the edge … as shown by ρ_9 > 0.7\"",
     "min_edge_points": "[L]: \"we omit combinations … with fewer than three iterations\"",
     "small_step": "choice", "theta_change": "[L]: \"‖θ‖_2 increased by much less than 1 %\"",
-    "peak_margin": "choice", "r2": "[L] Fig. 5: R² = 99.91 %", "min_sizes": "choice",
+    "peak_margin": "choice",
+    "peak_skip": "choice ([L]: \"for small datasets, this initial spike overwhelms the later peak\")",
+    "r2": "[L] Fig. 5: R² = 99.91 %", "min_sizes": "choice",
     "size_span": "choice", "flow_seeds": "choice", "tanh_slope_low": "choice",
     "tanh_slope_high": "choice", "cusp_sizes": "choice", "cusp_ratio": "choice",
     "continuation_eta": "choice", "l10_bulk": "choice (\"just as effective\")",
@@ -249,6 +252,7 @@ CHOICES: dict[str, tuple[float, float]] = {
     "flat_slope": (0.125, 0.5),
     "burst": (5.0, 20.0), "max_lag": (10.0, 40.0), "bulk_spread": (1.5, 4.0),
     "small_step": (5e-4, 2e-3), "peak_margin": (0.05, 0.2),
+    "peak_skip": (0.05, 0.1),          # the first 5 % or 10 % of the run set aside (0 has no half)
     "cusp_ratio": (1.05, 1.2),         # half and double of the excess over 1
     "continuation_eta": (5.0, 20.0),
     "l10_bulk": (0.6, 0.9),            # half and double of the shortfall from 1

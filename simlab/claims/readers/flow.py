@@ -19,23 +19,50 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, fl
     return float(b), float(a), (1 - ss_res / ss_tot) if ss_tot > 0 else float("nan")
 
 
-def flow_peak(r: Record) -> tuple[float, bool] | None:
+def flow_peak(r: Record, skip: float = 0.0) -> tuple[float, bool] | None:
     """(peak λ_1, whether the peak was observed) of a gradient-flow run.
 
     The run's own every-iteration measurement (summary ``peak_lambda_1`` at ``peak_step``) is
     preferred over the telemetry points, which under gradient flow are sparse. A peak at the
-    run's last iteration is not a peak: λ_1 was still growing when the run stopped."""
+    run's last iteration is not a peak: λ_1 was still growing when the run stopped. ``skip`` > 0
+    seeks the peak after the first ``skip`` of the run's iterations only (its λ_1 history), so
+    that an initial spike does not stand in for the later peak."""
+    at = flow_peak_step(r, skip)
+    if at is None:
+        return None
+    peak, step, seen = at
+    return peak, seen
+
+
+def flow_peak_step(r: Record, skip: float = 0.0) -> tuple[float, int | None, bool] | None:
+    """(peak λ_1, its iteration or None, observed) — :func:`flow_peak` with the iteration."""
     s = r.summary or {}
+    last = s.get("steps")
+    if skip > 0 and last:
+        lam = _history_lambda_1(r)
+        if lam is not None and len(lam) > 1:
+            first = min(len(lam) - 1, int(np.ceil(skip * int(last))))
+            i = first + int(np.nanargmax(lam[first:]))
+            return float(lam[i]), i, i < len(lam) - 1
     if num(s.get("peak_lambda_1")) is not None:
-        last = s.get("steps")
-        seen = s.get("peak_step") is None or last is None or int(s["peak_step"]) < int(last) - 1
-        return float(s["peak_lambda_1"]), seen
+        at = s.get("peak_step")
+        seen = at is None or last is None or int(at) < int(last) - 1
+        return float(s["peak_lambda_1"]), (None if at is None else int(at)), seen
     pts = [(p.get("step"), x) for p in r.telemetry
            if p.get("eigenvalues") and (x := num(p["eigenvalues"][0])) is not None]
     if not pts:
         return None
     i = int(np.argmax([x for _, x in pts]))
-    return float(pts[i][1]), i < len(pts) - 1
+    return float(pts[i][1]), pts[i][0], i < len(pts) - 1
+
+
+def _history_lambda_1(r: Record) -> np.ndarray | None:
+    """The run's λ_1 at every iteration (``history_lambda_1`` in arrays.npz), if it kept it."""
+    try:
+        lam = r.arrays().get("history_lambda_1")
+    except Exception:  # noqa: BLE001 (no arrays.npz, or unreadable: the summary's peak is used)
+        return None
+    return None if lam is None or not np.isfinite(lam).any() else np.asarray(lam, dtype=float)
 
 
 def cusp(r: Record) -> dict | None:
