@@ -77,12 +77,16 @@ def stale_fields(run: Run, run_dir: Path) -> list[str]:
 
 def same_config(run: Run, run_dir: Path) -> bool:
     """The record in ``run_dir`` was written with exactly ``run.config`` (every field; ``device``
-    aside, as a toy resume checks it): a partial toy run that can be resumed."""
-    both = _configs(run, run_dir)
-    if both is None:
+    aside, as a toy resume checks it; a field added to the config since, at its default, is
+    not a difference: :func:`simlab.record.config_diff`): a partial run that can be resumed."""
+    import json
+
+    from simlab.record import CONFIG, config_diff
+
+    if not (run_dir / CONFIG).is_file():
         return False
-    old, new = ({k: v for k, v in c.items() if k != "device"} for c in both)
-    return old == new
+    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
+    return not [k for k in config_diff(old, run.config) if k != "device"]
 
 
 def kept(run: Run, also=()) -> Path | None:

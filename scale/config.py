@@ -85,6 +85,8 @@ class ScaleConfig(TrainConfig):
     flow_sizes: tuple[int, ...] = option((1000, 2000, 4000, 8000, 16000), "n_D values of --experiment gradient_flow")
     cusp_radius: float = option(0.003, "cusp scan: Δ ∈ [−r, r] along h_1")
     cusp_points: int = option(41, "cusp scan: points (≥ 3)")
+    cusp_skip: float = option(0.0, "cusp scan at the largest-λ_1 snapshot after this fraction of the "
+                                   "run (0: the whole run; 0.1 sets an initial spike aside)")
     # execution
     seed: int = option(0, "model init and data subset")
     device: str = option("auto", "auto (cuda when available), cpu, cuda, cuda:1")
@@ -133,6 +135,8 @@ class ScaleConfig(TrainConfig):
                              "regime's small nets only (python -m simlab toy --schedule newton)")
         require("cusp_radius", self.cusp_radius, positive=True)
         require("cusp_points", self.cusp_points, integer=True, lo=3, hi=100_001)
+        if not (isinstance(self.cusp_skip, (int, float)) and 0 <= self.cusp_skip < 1):
+            raise UsageError(f"--cusp-skip must be a fraction in [0, 1), got {self.cusp_skip!r}")
         require("slq_vectors", self.slq_vectors, integer=True, lo=0, hi=10_000)
         require("slq_steps", self.slq_steps, integer=True, lo=1, hi=10_000)
         require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)

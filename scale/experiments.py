@@ -135,16 +135,18 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
         if "history_lambda_1" not in arr:
             continue
         peak = peak_snapshot(Path(d) / "snapshots",
-                             {"step": arr["history_step"], "lambda_1": arr["history_lambda_1"]})
+                             {"step": arr["history_step"], "lambda_1": arr["history_lambda_1"]},
+                             cfg.cusp_skip)
         if peak is None:
             continue
         step, snap = peak
         ccfg = replace(src_cfg, experiment="cusp", cusp_radius=cfg.cusp_radius, cusp_points=cfg.cusp_points,
-                       device=cfg.device)
+                       cusp_skip=cfg.cusp_skip, device=cfg.device)
         land, info = build_landscape(ccfg, device=device, rank=rank, size=size)
         theta = torch.load(snap, weights_only=True).to(land.device, land.dtype)
         c = cusp_at(land, theta, ccfg)
-        target = out / f"nD_{info['n_data']}"
+        # one record per source, named as it is (seeds of one n_D must not overwrite each other)
+        target = out / (Path(d).name if sources else f"nD_{info['n_data']}")
         if rank == 0:
             from simlab.record import RecordWriter
             from simlab.scale.data import record_data
@@ -154,7 +156,10 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
             w.write_summary({"regime": "scale", "experiment": "cusp", "arch": ccfg.arch,
                              "activation": ccfg.activation, "n_data": info["n_data"],
                              "n_params": land.n_params, "source": str(d),
-                             "cusp": {**c, "n_data": info["n_data"], "peak_step": step},
+                             "cusp": {**c, "n_data": info["n_data"], "peak_step": step,
+                                      "lambda_1_at_snapshot": float(dict(zip(
+                                          arr["history_step"].astype(int).tolist(),
+                                          arr["history_lambda_1"].tolist()))[step])},
                              "total_hvps": c.pop("n_matvecs"), "device": device})
         written.append(target)
     if figures and rank == 0 and written:

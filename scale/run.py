@@ -121,15 +121,19 @@ def check_memory(cfg: ScaleConfig, *, device: str | None = None, world_size: int
 # ------------------------------------------------------------------------------ end-of-run maths
 
 
-def peak_snapshot(snap_dir: Path, history: dict) -> tuple[int, Path] | None:
-    """The snapshot whose step has the largest λ_1 in the flow's per-iteration history."""
+def peak_snapshot(snap_dir: Path, history: dict, skip: float = 0.0) -> tuple[int, Path] | None:
+    """The snapshot whose step has the largest λ_1 in the flow's per-iteration history; with
+    ``skip`` > 0 among the snapshots after that fraction of the run only (an initial spike at
+    iteration 1 would otherwise put θ* at θ_0)."""
     snaps = sorted(snap_dir.glob("step_*.pt"))
     if not snaps:
         return None
     steps = np.asarray(history["step"]).astype(int)
     lam = np.asarray(history["lambda_1"], dtype=float)
     by_step = dict(zip(steps.tolist(), lam.tolist()))
-    scored = [(by_step.get(int(p.stem.split("_")[1]), -math.inf), int(p.stem.split("_")[1]), p) for p in snaps]
+    first = skip * int(steps.max()) if len(steps) else 0.0
+    scored = [(by_step.get(int(p.stem.split("_")[1]), -math.inf), int(p.stem.split("_")[1]), p) for p in snaps
+              if int(p.stem.split("_")[1]) >= first]
     scored = [s for s in scored if math.isfinite(s[0])]
     if not scored:
         return None
@@ -225,7 +229,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
                 summary["eps"] = EPS
         if cfg.schedule in ("flow", "expeuler"):  # λ_1 at every iteration: its peak, the cusp there
             summary.update(flow_peak(res.history))
-            peak = peak_snapshot(writer.path / "snapshots", res.history)
+            peak = peak_snapshot(writer.path / "snapshots", res.history, cfg.cusp_skip)
             if peak is not None:
                 step, path = peak
                 theta_star = torch.load(path, weights_only=True).to(land.device, land.dtype)

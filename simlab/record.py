@@ -261,6 +261,21 @@ def clear_run_files(path: Path | str, *, keep_config: bool = False) -> None:
         shutil.rmtree(path / sub, ignore_errors=True)
 
 
+def config_diff(old: dict, config: Any) -> list[str]:
+    """The fields where a record's written config ``old`` and ``config`` differ, sorted. A field
+    the record lacks because the config gained it later does not differ while ``config`` holds
+    its default (the record was made with what that default does)."""
+    import dataclasses
+
+    new = to_jsonable(config)
+    added = set()
+    if dataclasses.is_dataclass(config):
+        added = {f.name for f in dataclasses.fields(config)
+                 if f.name not in old and f.default is not dataclasses.MISSING
+                 and getattr(config, f.name) == f.default}
+    return sorted(k for k in set(old) | set(new) if k not in added and old.get(k) != new.get(k))
+
+
 def check_same_config(path: Path | str, config: Any, ignore: tuple[str, ...] = ("device",)) -> None:
     """``--resume`` into ``path`` must use the config it was written with (fields in ``ignore``
     aside); otherwise a :class:`UsageError` names the differing fields."""
@@ -268,10 +283,9 @@ def check_same_config(path: Path | str, config: Any, ignore: tuple[str, ...] = (
     if not (path / CONFIG).exists():
         return
     old = read_json_object(path / CONFIG).get("config", {})
-    new = to_jsonable(config)
     if not isinstance(old, dict):
         raise RecordError(f"{path / CONFIG}: its \"config\" is not an object; the record is corrupt")
-    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in ignore)
+    diff = [k for k in config_diff(old, config) if k not in ignore]
     if diff:
         raise UsageError(f"--resume: {path} was written with a different config ({', '.join(diff)}); "
                          "rerun with the same flags or choose another --out")

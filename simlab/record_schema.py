@@ -25,7 +25,8 @@ _DATA_FIELDS = {"name": STRING, "n_data": INTEGER, "n_classes": INTEGER, "classe
                 "input_dim": INTEGER}
 _CONFIG_FIELDS = {
     **dict.fromkeys(("lr", "std", "width", "flow_c", "eps", "eig_tol", "grad_tol", "target_loss",
-                     "target_accuracy", "max_t", "loss_fraction", "max_seconds", "cusp_radius"),
+                     "target_accuracy", "max_t", "loss_fraction", "max_seconds", "cusp_radius",
+                     "cusp_skip"),
                     NUMBER),
     **dict.fromkeys(("n_data", "n_classes", "depth", "seed", "data_seed", "max_steps",
                      "k", "telemetry_every", "entry_every", "entry_until", "snapshot_every",

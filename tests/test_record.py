@@ -228,3 +228,22 @@ def test_npz_bytes_are_deterministic_and_output_folders_checked(tmp_path):
         prepare_out(tmp_path / "run")
     prepare_out(tmp_path / "run", overwrite=True)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["keep.txt"]
+
+
+def test_a_field_added_to_the_config_since_at_its_default_is_no_difference():
+    """A partial run written before its config gained a field resumes when the field holds its
+    default (the record was made with what the default does), and not when it does not."""
+    from dataclasses import dataclass, replace
+
+    from simlab.record import config_diff
+
+    @dataclass(frozen=True)
+    class Cfg:
+        lr: float = 0.1
+        new_knob: float = 0.0
+
+    old = {"lr": 0.1}
+    assert config_diff(old, Cfg()) == []
+    assert config_diff(old, replace(Cfg(), new_knob=0.5)) == ["new_knob"]
+    assert config_diff(old, Cfg(lr=0.2)) == ["lr"]
+    assert config_diff({"lr": 0.1, "gone": 1}, Cfg()) == ["gone"]

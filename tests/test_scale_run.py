@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from simlab.cli import main as simlab_main
+from simlab.errors import UsageError
 from simlab.record import Record
 from simlab.scale.config import PRESETS, ScaleConfig, preset
 from simlab.scale.experiments import run_experiment
@@ -422,3 +423,22 @@ def test_ggn_probe_at_scale_agrees_with_the_dense_gauss_newton_split(npz, tmp_pa
     assert list(p0["ggn_blocks"]) == list(dense["ggn_blocks"]) and len(p0["ggn_blocks"]) >= 4
     for layer, b in dense["ggn_blocks"].items():
         assert p0["ggn_blocks"][layer]["ggn"] == pytest.approx(b["ggn"], rel=1e-5, abs=1e-9)
+
+
+def test_peak_snapshot_can_set_an_initial_spike_aside(tmp_path):
+    """θ* for the cusp: the snapshot with the largest λ_1 — with cusp_skip the largest after that
+    fraction of the run, so that a spike at iteration 1 (λ_1(θ_0) above every later peak, as the
+    scale flows' seed 1) does not put the slice at θ_0."""
+    from simlab.scale.run import peak_snapshot
+
+    snaps = tmp_path / "snapshots"
+    snaps.mkdir()
+    for s in range(0, 101, 10):
+        (snaps / f"step_{s:07d}.pt").touch()
+    lam = np.full(101, 100.0)
+    lam[0], lam[1], lam[50] = 900.0, 1400.0, 500.0
+    history = {"step": np.arange(101), "lambda_1": lam}
+    assert peak_snapshot(snaps, history)[0] == 0
+    assert peak_snapshot(snaps, history, 0.1)[0] == 50
+    with pytest.raises(UsageError, match="--cusp-skip must be a fraction"):
+        replace(preset("cpu"), cusp_skip=1.0).validate()

@@ -32,8 +32,12 @@ def sweep_name(r: Record) -> str:
     — K1: L8 and L9 "also reported on the exponential Euler runs")."""
     solver = "exp. Euler" if rd.field_value(r, "schedule") == "expeuler" else "flow"
     data = rd.field_value(r, "dataset") or (r.doc.get("data") or {}).get("name")
+    skip = rd.num(rd.field_value(r, "cusp_skip"))
+    rescan = (f"(slices re-scanned after the first {100 * skip:g} % of each run)"
+              if r.doc.get("experiment") == "cusp" and skip else
+              "(slices re-scanned)" if r.doc.get("experiment") == "cusp" else None)
     return " ".join(str(x) for x in (rd.regime(r), data, rd.field_value(r, "activation") or "relu",
-                                     solver, "n_D sweep") if x)
+                                     solver, "n_D sweep", rescan) if x)
 
 
 def _name(by_n: dict) -> str:
