@@ -23,9 +23,11 @@ from simlab.paper.runner import run_experiment
 from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
 from simlab.scale.run import resolve_device
+from simlab.scale.experiments import run_cusp_spec
 from simlab.scale.run import run_spec as run_scale_spec
 
-RUNNERS = {"scale": run_scale_spec}  # how simlab.runspec.run_spec runs a "scale" RunSpec
+RUNNERS = {"scale": run_scale_spec,  # how simlab.runspec.run_spec runs a "scale" RunSpec
+           "cusp": run_cusp_spec}    # and a "cusp" re-scan of a gradient-flow record
 
 HELP = "AlexNet / VGG-16 on CIFAR-10, Lowell 2022's protocol"  # one line in `python -m simlab --help`
 # nominal sustained rates for the cost estimate (measured order of magnitude: the cpu-preset

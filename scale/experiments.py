@@ -24,7 +24,7 @@ Figures for the whole folder are drawn at the end (:func:`simlab.figures.make_fi
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -125,45 +125,85 @@ def cusp_experiment(cfg: ScaleConfig, out: Path, *, sources=(), resume=False, pr
     if not flows:
         raise UsageError("--experiment cusp needs gradient-flow records: pass --from DIR written by "
                          "--experiment gradient_flow, or omit --from to run them first")
-    device = resolve_device(cfg.device)
-    rank, size, device = init_from_env(device)
+    rank = world()[0]
     written = []
     for d in flows:
-        rec = Record.load(d)
-        src_cfg = ScaleConfig.from_dict(rec.config)
-        arr = rec.arrays()
-        if "history_lambda_1" not in arr:
-            continue
-        peak = peak_snapshot(Path(d) / "snapshots",
-                             {"step": arr["history_step"], "lambda_1": arr["history_lambda_1"]},
-                             cfg.cusp_skip)
-        if peak is None:
-            continue
-        step, snap = peak
-        ccfg = replace(src_cfg, experiment="cusp", cusp_radius=cfg.cusp_radius, cusp_points=cfg.cusp_points,
-                       cusp_skip=cfg.cusp_skip, device=cfg.device)
-        land, info = build_landscape(ccfg, device=device, rank=rank, size=size)
-        theta = torch.load(snap, weights_only=True).to(land.device, land.dtype)
-        c = cusp_at(land, theta, ccfg)
         # one record per source, named as it is (seeds of one n_D must not overwrite each other)
-        target = out / (Path(d).name if sources else f"nD_{info['n_data']}")
-        if rank == 0:
-            from simlab.record import RecordWriter
-            from simlab.scale.data import record_data
-
-            w = RecordWriter(target, ccfg, meta={"regime": "scale", "experiment": "cusp",
-                                                  "data": record_data(info), "source": str(d)}, device=device)
-            w.write_summary({"regime": "scale", "experiment": "cusp", "arch": ccfg.arch,
-                             "activation": ccfg.activation, "n_data": info["n_data"],
-                             "n_params": land.n_params, "source": str(d),
-                             "cusp": {**c, "n_data": info["n_data"], "peak_step": step,
-                                      "lambda_1_at_snapshot": float(dict(zip(
-                                          arr["history_step"].astype(int).tolist(),
-                                          arr["history_lambda_1"].tolist()))[step])},
-                             "total_hvps": c.pop("n_matvecs"), "device": device})
-        written.append(target)
+        target = out / Path(d).name if sources else None
+        got = rescan_cusp(Path(d), target, cusp_radius=cfg.cusp_radius, cusp_points=cfg.cusp_points,
+                          cusp_skip=cfg.cusp_skip, device=cfg.device, out=out)
+        if got is not None:
+            written.append(got)
     if figures and rank == 0 and written:
         from simlab.figures import make_figures
 
         make_figures(written, out)
     return written
+
+
+def rescan_cusp(src: Path, target: Path | None, *, cusp_radius: float, cusp_points: int,
+                cusp_skip: float, device: str = "cpu", out: Path | None = None) -> Path | None:
+    """One record of experiment "cusp": the slice along h_1 at the largest-λ_1 snapshot of the
+    gradient-flow record ``src`` (after its first ``cusp_skip`` of the run), written to
+    ``target`` (default ``out/nD_<n>``); None when the record kept no λ_1 history or snapshot."""
+    rec = Record.load(src)
+    src_cfg = ScaleConfig.from_dict(rec.config)
+    arr = rec.arrays()
+    if "history_lambda_1" not in arr:
+        return None
+    history = {"step": arr["history_step"], "lambda_1": arr["history_lambda_1"]}
+    peak = peak_snapshot(src / "snapshots", history, cusp_skip)
+    if peak is None:
+        return None
+    step, snap = peak
+    rank, size, device = init_from_env(resolve_device(device))
+    ccfg = replace(src_cfg, experiment="cusp", cusp_radius=cusp_radius, cusp_points=cusp_points,
+                   cusp_skip=cusp_skip, device=device)
+    land, info = build_landscape(ccfg, device=device, rank=rank, size=size)
+    theta = torch.load(snap, weights_only=True).to(land.device, land.dtype)
+    c = cusp_at(land, theta, ccfg)
+    target = target if target is not None else out / f"nD_{info['n_data']}"
+    if rank == 0:
+        from simlab.record import RecordWriter
+        from simlab.scale.data import record_data
+
+        lam_at = dict(zip(history["step"].astype(int).tolist(), history["lambda_1"].tolist()))[step]
+        w = RecordWriter(target, ccfg, meta={"regime": "scale", "experiment": "cusp",
+                                              "data": record_data(info), "source": str(src)}, device=device)
+        w.write_summary({"regime": "scale", "experiment": "cusp", "arch": ccfg.arch,
+                         "activation": ccfg.activation, "n_data": info["n_data"],
+                         "n_params": land.n_params, "source": str(src),
+                         "cusp": {**c, "n_data": info["n_data"], "peak_step": step,
+                                  "lambda_1_at_snapshot": float(lam_at)},
+                         "total_hvps": c.pop("n_matvecs"), "device": device})
+    return target
+
+
+@dataclass(frozen=True)
+class CuspRescan:
+    """A ``cusp`` run of a grid: :func:`rescan_cusp` of the gradient-flow record ``source`` (a
+    path under a runs folder, as a continuation's), at the largest-λ_1 snapshot after the first
+    ``cusp_skip`` of that run."""
+
+    source: str
+    cusp_skip: float = 0.1
+    cusp_radius: float = 0.003
+    cusp_points: int = 41
+    device: str = "cpu"
+
+
+def run_cusp_spec(spec: RunSpec, out: Path, *, sources=(), **_options) -> Path:
+    """The runner of ``cusp`` RunSpecs (:func:`simlab.runspec.run_spec`): the source record is
+    looked for under each runs folder of ``sources`` in turn."""
+    cfg = spec.config
+    for root in (Path(r) for r in sources or (".",)):
+        if (root / cfg.source / "summary.json").is_file():
+            got = rescan_cusp(root / cfg.source, Path(out), cusp_radius=cfg.cusp_radius,
+                              cusp_points=cfg.cusp_points, cusp_skip=cfg.cusp_skip, device=cfg.device)
+            if got is None:
+                raise UsageError(f"{root / cfg.source} kept no λ_1 history or no snapshot after the "
+                                 f"first {cfg.cusp_skip:g} of the run: nothing to re-scan")
+            return got
+    raise UsageError(f"the cusp re-scan needs the complete gradient-flow record {cfg.source} under "
+                     f"one of {', '.join(map(str, sources)) or '.'}; run it first (paper run --only "
+                     f"{cfg.source})")

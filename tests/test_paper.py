@@ -315,3 +315,19 @@ def test_the_reports_coverage_does_not_count_a_record_of_an_earlier_run_definiti
     line = coverage(records, tmp_path, "smoke")[0]
     assert line.startswith(f"**Partial grid:** 1 of the {len(grid('smoke'))} runs")
     assert f"1 more is a record of an earlier definition of its run (e.g. {runs[1].name}: n_data differ)" in line
+
+
+def test_the_scale_cusp_rescan_covers_every_scale_flow_run_after_it():
+    """scale_cusp re-scans L9's slice past the initial spike for every scale_flow run (both
+    seeds, every size), each after its source in the run order."""
+    from simlab.paper.experiments import grid
+
+    runs = grid("cpu")
+    flows = [r.name for r in runs if r.grid == "scale_flow"]
+    cusps = [r for r in runs if r.grid == "scale_cusp"]
+    assert sorted(r.config.source for r in cusps) == sorted(flows)
+    order = [r.name for r in runs]
+    for r in cusps:
+        assert r.kind == "cusp" and r.regime == "scale" and r.config.cusp_skip == 0.1
+        assert order.index(r.config.source) < order.index(r.name)
+        assert r.name == "scale/cusp_late/" + r.config.source.rsplit("/", 1)[1]

@@ -252,6 +252,18 @@ def test_gradient_flow_fit_and_cusp(npz, tmp_path):
         r = Record.load(d)
         assert r.doc["experiment"] == "cusp" and len(r.summary["cusp"]["values"]) == 3
 
+    # the grid's "cusp" kind: one re-scan of one source record, the same numbers
+    from simlab.runspec import RunSpec, run_spec
+    from simlab.scale.experiments import CuspRescan
+
+    got = run_spec(RunSpec("cusp", CuspRescan(source="nD_10", cusp_skip=0.0, cusp_points=3)),
+                   tmp_path / "g" / "nD_10", sources=[tmp_path / "f"], progress=False)
+    a, b = Record.load(got).summary["cusp"], Record.load(tmp_path / "c" / "nD_10").summary["cusp"]
+    assert a["values"] == b["values"] and a["peak_step"] == b["peak_step"]
+    with pytest.raises(UsageError, match="needs the complete gradient-flow record nD_99"):
+        run_spec(RunSpec("cusp", CuspRescan(source="nD_99")), tmp_path / "g" / "x",
+                 sources=[tmp_path / "f"], progress=False)
+
 
 # ------------------------------------------------------------------------------ small pure pieces
 

@@ -44,6 +44,8 @@ sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random, 
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
 scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
                           for the n_D = 512 η sweep and the class sweep
+scale_cusp         scale  L9's slices re-scanned after the first 10 % of          L9
+                          each scale flow run (past the initial spike)
 scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at every point; K1 K2
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
@@ -89,6 +91,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_continuation": ("scale", ("L10",)),
     "scale_mse": ("scale", ("S8",)),
     "scale_flow": ("scale", ("L8", "L9")),
+    "scale_cusp": ("scale", ("L9",)),
     "toy_kastner": ("toy", ("K1", "K2", "L8", "L9")),
     "toy_gauss_newton": ("toy", ("K2",)),
     "toy_width": ("toy", ("L1", "L3", "L5", "L6", "L7")),
@@ -128,8 +131,8 @@ def _tier(r: Run) -> int:
         return 7 if "_nD" in r.name else 6
     if r.grid == "toy_edge_nd":
         return 8
-    if r.grid == "scale_flow":
-        return 12   # λ_1 every iteration: the costliest scale runs, last
+    if r.grid in ("scale_flow", "scale_cusp"):
+        return 12   # λ_1 every iteration: the costliest scale runs, last (a re-scan after its source)
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13
     if r.grid == "toy_width":

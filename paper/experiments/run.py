@@ -16,7 +16,7 @@ from simlab.runspec import RunSpec
 class Run:
     name: str                 # folder under the runs directory; unique in a preset
     grid: str                 # the grid it belongs to (--only / --experiment pick grids)
-    kind: str                 # "toy" | "alias" | "continuation" | "scale" | "bridge" | "predictions"
+    kind: str                 # "toy" | "alias" | "continuation" | "scale" | "cusp" | "bridge" | "predictions"
     config: Any               # the regime's frozen config
     claims: tuple[str, ...] = ()
     cost_s: float = 0.0       # rough single-core guess in seconds (for --dry-run); not a measurement
@@ -32,7 +32,7 @@ class Run:
             return self.config.regime
         if self.kind == "alias":
             return self.name.split("/")[0]
-        return {"toy": "toy", "predictions": "toy", "scale": "scale"}.get(
+        return {"toy": "toy", "predictions": "toy", "scale": "scale", "cusp": "scale"}.get(
             self.kind, "bridge")
 
 

@@ -87,7 +87,24 @@ def scale_runs(preset: str) -> list[Run]:
     flow = replace(base, experiment="gradient_flow", flow_sizes=sp["flow_sizes"],
                    max_steps=sp["flow_steps"] or base.max_steps)
     out += scale_flow_runs(sp, members(flow))
-    return out + scale_kastner_runs(preset, base, flow_members(sp, members(flow)))
+    out += scale_kastner_runs(preset, base, flow_members(sp, members(flow)))
+    return out + scale_cusp_runs(preset, [r for r in out if r.grid == "scale_flow"])
+
+
+CUSP_SKIP = 0.1  # L9's θ* after the first 10 % of the run: past the initial spike at iteration 1
+
+
+def scale_cusp_runs(preset: str, flows: list[Run]) -> list[Run]:
+    """L9's slices re-scanned past the initial spike: each seed-1 flow run's largest λ_1 is at
+    iteration 1 (λ_1 ≈ 1300–1575, above its later peak), so its own slice sits at θ_0; the
+    re-scan takes the largest-λ_1 snapshot after the first CUSP_SKIP of every flow run (seed 0
+    too, for one sweep). About a minute each on one core."""
+    from simlab.scale.experiments import CuspRescan
+
+    if preset == "smoke":
+        return []
+    return [Run("scale/cusp_late/" + r.name.rsplit("/", 1)[1], "scale_cusp", "cusp",
+                CuspRescan(source=r.name, cusp_skip=CUSP_SKIP), ("L9",), 120) for r in flows]
 
 
 def flow_members(sp: dict, flows: list) -> list:
