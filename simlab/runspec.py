@@ -1,8 +1,8 @@
 """One run, described and run: :class:`RunSpec` and :func:`run_spec`.
 
 A :class:`RunSpec` is what a record is a pure function of: which runner (``kind``: a regime,
-``toy`` or ``scale``, or one of ``paper``'s — ``bridge``, ``continuation``, ``alias``,
-``predictions``),
+``toy`` or ``scale``, the scale regime's ``cusp`` re-scan of a flow record, or one of
+``paper``'s — ``bridge``, ``continuation``, ``alias``, ``predictions``),
 the regime's frozen config (written as ``config.json``'s ``"config"``, field for field, exactly
 as the runner writes it today), and the declared experiment it belongs to (a grid of
 ``paper/experiments/``; None for a one-off run)::
@@ -31,7 +31,7 @@ from simlab.errors import UsageError
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: ``kind`` (the runner that executes it: ``toy``, ``scale``, ``bridge``,
+    """One run: ``kind`` (the runner that executes it: ``toy``, ``scale``, ``cusp``, ``bridge``,
     ``continuation``, ``alias``, ``predictions``), ``config`` (its frozen config, stored in the
     record as it is) and ``experiment`` (the declared grid it belongs to, or None)."""
 

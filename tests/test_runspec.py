@@ -29,7 +29,7 @@ NAME = "toy/spec_test"
 
 
 def test_every_kind_has_one_runner_found_through_the_command_entry_points():
-    assert set(runners()) == {"toy", "scale", "alias", "continuation", "bridge", "predictions"}
+    assert set(runners()) == {"toy", "scale", "cusp", "alias", "continuation", "bridge", "predictions"}
     assert simlab.run_spec is run_spec and simlab.RunSpec is RunSpec
     with pytest.raises(UsageError, match="no runner for 'nope' runs"):
         run_spec(RunSpec("nope", None), "unused")
