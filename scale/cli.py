@@ -23,8 +23,15 @@ from simlab.paper.runner import run_experiment
 from simlab.scale.config import EXPERIMENTS, PRESETS, ScaleConfig, preset
 from simlab.scale.models import forward_flops
 from simlab.scale.run import resolve_device
-from simlab.scale.experiments import run_cusp_spec
 from simlab.scale.run import run_spec as run_scale_spec
+
+def run_cusp_spec(spec, out, **options):
+    """A "cusp" RunSpec: :func:`simlab.scale.experiments.run_cusp_spec` (imported when run: the
+    experiments module reads simlab.claims, a second of every start-up)."""
+    from simlab.scale.experiments import run_cusp_spec as run
+
+    return run(spec, out, **options)
+
 
 RUNNERS = {"scale": run_scale_spec,  # how simlab.runspec.run_spec runs a "scale" RunSpec
            "cusp": run_cusp_spec}    # and a "cusp" re-scan of a gradient-flow record
