@@ -3,6 +3,8 @@ aside with its deciding number, and settings are judged over seeds."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -201,3 +203,17 @@ def test_the_kastner_figure_draws_each_solver_and_the_probe(lab):
     assert list(lines(panels[2], "ggn_edge")[0].get_ydata()) == [0.95] * 5
     assert reading.startswith("K1 inconclusive") and "K2 inconclusive" in reading
     check_layout(fig)
+
+
+def test_k1_pairs_a_run_written_before_the_config_gained_cusp_skip(lab):
+    """cusp_skip (where a flow run's own slice is taken) is bookkeeping: an exponential Euler run
+    written with cusp_skip = 0 still pairs with a flow run written before the field existed."""
+    recs = []
+    for s in (0, 1):
+        recs.append(flow_run(lab, "flow", s, steps=400))
+        e = flow_run(lab, "expeuler", s, steps=100, scale=1.01, peak=30.6, peak_step=20)
+        cfg = json.loads((e.path / "config.json").read_text())
+        cfg["config"]["cusp_skip"] = 0.0
+        (e.path / "config.json").write_text(json.dumps(cfg))
+        recs.append(Record.load(e.path))
+    assert evaluate_claim("K1", recs, TH).status == "holds"

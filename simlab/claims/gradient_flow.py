@@ -21,7 +21,11 @@ def _size_groups(runs: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
     out: dict[str, dict[int, list[Record]]] = {}
     for r in runs:
         cfg = {k: v for k, v in (r.config or {}).items() if k not in rd.BOOKKEEPING + ("n_data",)}
-        out.setdefault(rd.regime(r) + str(sorted(cfg.items(), key=str)), {}).setdefault(
+        # a re-scan of the slices (experiment "cusp") is a sweep of its own, one per cusp_skip;
+        # where the runs' own slices were taken is bookkeeping for everything else
+        rescan = (("rescan", rd.num(rd.field_value(r, "cusp_skip")) or 0.0)
+                  if r.doc.get("experiment") == "cusp" else ())
+        out.setdefault(rd.regime(r) + str(sorted(cfg.items(), key=str)) + str(rescan), {}).setdefault(
             rd.n_data(r), []).append(r)
     return {k: dict(sorted(v.items())) for k, v in out.items()}
 
