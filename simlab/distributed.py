@@ -71,3 +71,11 @@ def shard(X: torch.Tensor, y: torch.Tensor, rank: int, size: int) -> tuple[torch
     bounds = [len(X) * r // size for r in range(size + 1)]
     lo, hi = bounds[rank], bounds[rank + 1]
     return X[lo:hi], y[lo:hi]
+
+
+def any_rank(flag: bool, device) -> bool:
+    """``flag`` on any rank, the same answer on every rank (one scalar all-reduce under
+    torch.distributed; a wall-clock decision must not split the ranks)."""
+    if not is_distributed():
+        return flag
+    return bool(all_reduce(torch.tensor([float(flag)], device=device))[0] > 0)

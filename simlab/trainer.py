@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from simlab import steps
 from simlab.checkpoint import STATE_FORMAT, load_state, rule_state, save_state
 from simlab.options import option
-from simlab.distributed import all_reduce
+from simlab.distributed import all_reduce, any_rank
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator, TimedOperator
@@ -339,6 +339,22 @@ class _Clock:
             return e
         return solve
 
+    def gradient(self, landscape, theta, fused: bool) -> tuple[float, torch.Tensor]:
+        """(L(θ), ∇L(θ)). ``fused`` (the rule solves at θ_n): from θ_n's operator, built now and
+        kept for the rule and the point (training time, not a plain gradient: one plain one is
+        still timed first, as grads_per_hvp's unit); else a plain, timed gradient."""
+        here = landscape.operator(theta) if fused else None
+        if here is not None and hasattr(here, "loss_grad"):
+            self.here = (theta, here)
+            if not self.c["n_grads"]:
+                self.gradient(landscape, theta, False)
+            return here.loss_grad()
+        s = time.perf_counter()
+        out = landscape.loss_grad(theta)
+        self.c["grad_seconds"] += time.perf_counter() - s
+        self.c["n_grads"] += 1
+        return out
+
     def operator_at(self, landscape, theta):
         """The Hessian operator at θ: the one this iteration built with its gradient, when θ is
         that iteration's, else a new one."""
@@ -372,16 +388,6 @@ def progress_line(desc: str, step: int, max_steps: int | None, t: float, loss: f
     lam = f"  λ1 {lam1[0]:.4g} (step {lam1[1]})" if lam1 is not None else ""
     return (f"[{desc}] step {step}{of}  t {t:.4g}  loss {loss:.6g}  |g| {gnorm:.3g}{lam}  "
             f"elapsed {_hms(elapsed)}")
-
-
-def _all_ranks(flag: bool, device) -> bool:
-    """``flag`` on any rank, the same answer on every rank (one scalar all-reduce under
-    torch.distributed; a wall-clock decision must not split the ranks)."""
-    from simlab.distributed import is_distributed
-
-    if not is_distributed():
-        return flag
-    return bool(all_reduce(torch.tensor([float(flag)], device=device))[0] > 0)
 
 
 def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
@@ -464,22 +470,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     last_fields = {}
     while True:
         crash_point(f"step:{step}")
-        s = time.perf_counter()
-        here = landscape.operator(theta) if getattr(rule, "solves_every_step", False) else None
-        if here is not None and hasattr(here, "loss_grad"):
-            # the rule solves at θ_n: g from the operator's gradient graph, built once for both
-            # (training time; not a plain gradient, so not in grads_per_hvp's denominator)
-            loss, g = here.loss_grad()
-            clock.here = (theta, here)
-            if not clock.c["n_grads"]:  # one plain gradient, timed: grads_per_hvp's unit
-                s = time.perf_counter()
-                landscape.loss_grad(theta)
-                clock.c["grad_seconds"] += time.perf_counter() - s
-                clock.c["n_grads"] += 1
-        else:
-            loss, g = landscape.loss_grad(theta)
-            clock.c["grad_seconds"] += time.perf_counter() - s
-            clock.c["n_grads"] += 1
+        loss, g = clock.gradient(landscape, theta, getattr(rule, "solves_every_step", False))
         gnorm = float(torch.linalg.vector_norm(g))
         if not (math.isfinite(loss) and math.isfinite(gnorm)):
             stop_reason = "diverged"
@@ -536,7 +527,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             save_tensor_file(writer.path / "snapshots" / f"step_{step:07d}.pt", theta.detach().cpu())
         prev = theta
         theta = rule.move(theta, g, step, lr, solve)
-        here = clock.here = None  # θ_n's graph is dropped before θ_{n+1}'s is built
+        clock.here = None  # θ_n's graph is dropped before θ_{n+1}'s is built
         step += 1
         t += lr
         bar.update(1)
@@ -549,7 +540,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
         if writer is None:
             continue
         by_steps = bool(ckpt) and step % ckpt == 0
-        if by_steps or _all_ranks(now - last_save >= checkpoint_seconds, landscape.device):
+        if by_steps or any_rank(now - last_save >= checkpoint_seconds, landscape.device):
             last_save = now
             save_state(writer, {
                 "format": STATE_FORMAT, "theta": theta.cpu(),
