@@ -139,11 +139,14 @@ def scale_flow_runs(sp: dict, flows: list) -> list[Run]:
 # start; 232 iterations to L < 0.1), seeds 0–2, λ_1(H) and λ_1(G) at every telemetry point (a
 # probe of H, G and the 8 layer blocks by Lanczos cost 17 s at θ_0 on one core). K1: the flow
 # sweep's sizes from n_D = 64 by exponential Euler (with the probe: K2 at the flow's peak)
-# against scale/flow, seeds 0–1 (the flow's seed 1 is a scale_flow run; at n_D = 32 both solvers
-# stop inside 1/η, which the protocol excludes)
+# against scale/flow, seeds 0–1 (the flow's seed 1 is a scale_flow run), and past the flow's
+# largest size by exponential Euler alone (L8/L9 over the larger n_D it makes affordable)
 KASTNER_EDGE_LR = 0.01
 KASTNER_FLOW_SEEDS = (0, 1)
 KASTNER_FLOW_SIZES = (64, 128)  # the flow sweep's first two sizes: their seed 1 is made there
+# measured: iterations to L < 0.1 grow like n_D (131, 228, 305, 382 at 64 → 256) and so does a
+# product, so a run costs ~n_D²: 1490–2250 s at 256 on a loaded core, ~1.2 h at 384, ~2.5 h at 512
+KASTNER_MORE_SIZES = (384, 512)
 
 
 def scale_kastner_runs(preset: str, base, flows: list) -> list[Run]:
@@ -161,10 +164,12 @@ def scale_kastner_runs(preset: str, base, flows: list) -> list[Run]:
                        "scale", replace(edge, seed=seed, ggn_every=every), ("K2",),
                        1300 if seed == 0 else 900))
     # measured: at n_D = 64 both solvers reach L < 0.1 by t ≈ 0.6 (flow: 335 iterations in
-    # 185 s; exponential Euler: 116–131 iterations of τ = η_max, fewer than 1/η = 200, so the
-    # protocol excludes them; since the trainer's 1/η rule exempts varying-η schedules they are
-    # valid); n_D = 128 took 756–801 s, so n_D = 192 and 256 are guessed at 1800 and 2700 s
-    for sub, member in [(sub, m) for sub, m in flows if m.n_data >= 64]:
+    # 185 s; exponential Euler: 116–131 iterations of τ = η_max, fewer than 1/η = 200, valid
+    # since the trainer's 1/η rule exempts varying-η schedules); n_D = 128 took 756–801 s.
+    # n_D = 32 (added after 64–256) completes L8's 8× span on exponential Euler too
+    largest = flows[-1][1]
+    more = [(f"nD_{n}", replace(largest, n_data=n)) for n in KASTNER_MORE_SIZES]
+    for sub, member in flows + more:
         for seed in KASTNER_FLOW_SEEDS:
             if seed and member.n_data in KASTNER_FLOW_SIZES:
                 out.append(Run(f"scale/flow/{sub}_s{seed}", "scale_flow", "scale",
@@ -172,7 +177,8 @@ def scale_kastner_runs(preset: str, base, flows: list) -> list[Run]:
             out.append(Run(f"scale/kastner/expeuler_{sub}_s{seed}", "scale_kastner", "scale",
                            replace(member, seed=seed, schedule="expeuler", experiment="kastner",
                                    ggn_every=base.telemetry_every), ("K1", "K2", "L8", "L9"),
-                           {64: 600, 128: 1200, 192: 1800}.get(member.n_data, 2700)))
+                           {32: 300, 64: 600, 128: 1200, 192: 1800, 256: 2700,
+                            384: 5400}.get(member.n_data, 9000)))
     return out
 
 
