@@ -39,7 +39,8 @@ def parser() -> ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="{run,report,compact,list}")
     r = sub.add_parser("run", help="run the grids' missing records")
     r.add_argument("--preset", choices=PRESETS, default="cpu",
-                   help="grid sizes: cpu (about two hours on 2 cores) or smoke (under a minute)")
+                   help="grid sizes: cpu (about 30 h of one core, resumable; costs per grid: "
+                   "paper/README.md or --dry-run) or smoke (a few minutes)")
     r.add_argument("--only", nargs="+", metavar="GRID",
                    help="run only these grids (see `paper list`), or run folders")
     r.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="where the records go")
