@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
 
-from simlab.options import option, retune
+from simlab.options import EXPERIMENT_HELP, option, retune
 from simlab.data import normalise_classes
 from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.scale.models import ACTIVATIONS, ARCHS, param_count
@@ -57,9 +57,11 @@ class ScaleConfig(TrainConfig):
     eig_tol: float = retune(TrainConfig, "eig_tol", 1e-3)
     eig_method: str = retune(TrainConfig, "eig_method", "lanczos", choices=("lanczos", "power"))
     # what is run
-    experiment: str = option("scale", f"what to run: {', '.join(EXPERIMENTS)} (sweeps of this config; "
-                         f"{', '.join(SINGLE_RUN)}: one run, the last two labelled for Lowell & "
-                         "Kastner 2024's claims), or a grid declared in paper/experiments/")
+    experiment: str = option("scale", f"{EXPERIMENT_HELP}; `scale` runs its members: "
+                             f"{', '.join(e for e in EXPERIMENTS if e not in SINGLE_RUN)} derive "
+                             f"them from this config, {', '.join(SINGLE_RUN)} are one run (the last two "
+                             "labelled for Lowell & Kastner 2024's claims); or a grid declared "
+                             "in paper/experiments/")
     preset: str = option("paper", "the preset it started from", flag=False)
     # model
     arch: str = option("alexnet", "architecture", ARCHS)

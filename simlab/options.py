@@ -9,6 +9,13 @@ from __future__ import annotations
 import dataclasses
 
 
+# the one meaning of every config's ``experiment`` field (ToyConfig, ScaleConfig): which
+# experiment a run belongs to. A regime may add how its command expands one (the scale regime's
+# sweeps), not a second meaning
+EXPERIMENT_HELP = ("the experiment the run belongs to: its record's label, by which the claims "
+                   "group records (a sweep's members carry the sweep's name)")
+
+
 def option(default=dataclasses.MISSING, help: str = "", choices=None, *, flag: bool = True,
            default_factory=dataclasses.MISSING):
     """A config dataclass field with its documentation: ``help`` (and ``choices``) are the one

@@ -185,11 +185,21 @@ def test_a_trainer_setting_means_the_same_in_every_regime(cls):
     """One meaning per field name: a regime's field named like a TrainConfig field carries
     TrainConfig's documentation (only its default and a narrower set of choices differ)."""
     train = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    assert issubclass(cls, TrainConfig)  # inherited, not copied: a new trainer field is theirs
     shared = [f for f in dataclasses.fields(cls) if f.name in train]
-    assert len(shared) >= 19
+    assert [f.name for f in shared] == list(train)
     for f in shared:
         assert f.metadata["help"] == train[f.name].metadata["help"], f.name
         assert set(f.metadata.get("choices", ())) <= set(train[f.name].metadata.get("choices", ())), f.name
+
+
+def test_experiment_means_the_same_in_both_regimes():
+    """``experiment`` is the experiment a run belongs to in every config; the scale regime only
+    adds how its command expands one into runs."""
+    from simlab.options import EXPERIMENT_HELP
+
+    for cls in (ToyConfig, ScaleConfig):
+        assert cls.__dataclass_fields__["experiment"].metadata["help"].startswith(EXPERIMENT_HELP)
 
 
 def test_the_toy_hands_the_trainer_its_settings_by_name():

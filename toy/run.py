@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from simlab import gauss_newton
-from simlab.options import option, retune
+from simlab.options import EXPERIMENT_HELP, option, retune
 from simlab.cusp import cusp_at, theta_at_step, theta_by_rerun
 from simlab.errors import UsageError, check_device, check_seed, require
 from simlab.landscape import Landscape
@@ -45,10 +45,22 @@ MAX_EXAMPLES = 10_000_000  # the toy regime holds its whole data set in memory, 
 
 
 @dataclass(frozen=True)
-class ToyConfig:
-    """One toy run. Each field's ``option(default, help, choices)`` is its documentation and
-    the help of its flag (``python -m simlab toy --help``)."""
+class ToyConfig(TrainConfig):
+    """One toy run. The optimiser and telemetry fields are :class:`TrainConfig`'s (inherited,
+    not copied, as :class:`~simlab.scale.config.ScaleConfig` takes them: a new TrainConfig field
+    is a ToyConfig field and a flag); the five below state only the toy's defaults
+    (:func:`~simlab.options.retune`: TrainConfig's documentation, one meaning per name), and
+    :meth:`train_config` hands the trainer its part. Each field's ``option(default, help,
+    choices)`` is its documentation and the help of its flag (``python -m simlab toy --help``)."""
 
+    # TrainConfig's fields with the toy's defaults: η = 0.1, 4000 iterations, Sagun's
+    # ‖g‖ ≤ 1e-4, the exact H at every point, a checkpoint at every telemetry point (θ is tiny
+    # and resume exact); the toy's cadence is :meth:`ToyConfig.cadence`
+    lr: float = retune(TrainConfig, "lr", 0.1)
+    max_steps: int = retune(TrainConfig, "max_steps", 4_000)
+    grad_tol: float | None = retune(TrainConfig, "grad_tol", 1e-4)
+    eig_method: str = retune(TrainConfig, "eig_method", "dense", choices=("dense", "lanczos"))
+    checkpoint_every: int | None = retune(TrainConfig, "checkpoint_every", None)
     # data
     dataset: str = option("blobs", "blobs (two 2-D Gaussians), random (random inputs and labels), "
                           "digits (scikit-learn 8x8), mnist, cifar8 (CIFAR-10 average-pooled to "
@@ -71,28 +83,8 @@ class ToyConfig:
     activation: str = option("relu", "hidden-layer activation", ("relu", "tanh"))
     loss: str = option("ce", "ce: softmax cross-entropy (NLL); mse: squared error on one-hot "
                        "targets", ("ce", "mse"))
-    # optimisation: full-batch GD until a stop rule (the first that holds). The trainer's
-    # settings are TrainConfig's fields (retune: its documentation, one meaning per name); only
-    # the toy's defaults are stated here — η = 0.1, 4000 iterations, Sagun's ‖g‖ ≤ 1e-4, the
-    # exact H at every point, a checkpoint at every telemetry point, and the toy's cadence
-    # (:meth:`ToyConfig.cadence`) — and train_config() hands them to the trainer by name
-    lr: float = retune(TrainConfig, "lr", 0.1)
-    max_steps: int = retune(TrainConfig, "max_steps", 4_000)
-    grad_tol: float | None = retune(TrainConfig, "grad_tol", 1e-4)
-    target_loss: float | None = retune(TrainConfig, "target_loss")
-    target_accuracy: float | None = retune(TrainConfig, "target_accuracy")
-    max_t: float | None = retune(TrainConfig, "max_t")
+    # the toy's own stop rule and measurements
     loss_fraction: float | None = option(None, "stop when L < this · L(θ_0) (MSE: L(θ_0) ≈ 1/n_c)")
-    schedule: str = retune(TrainConfig, "schedule")
-    flow_c: float = retune(TrainConfig, "flow_c")
-    stable_after: int = retune(TrainConfig, "stable_after")
-    stable_every: int = retune(TrainConfig, "stable_every")
-    telemetry_every: int | None = retune(TrainConfig, "telemetry_every")
-    entry_every: int = retune(TrainConfig, "entry_every")
-    entry_until: int = retune(TrainConfig, "entry_until")
-    k: int = retune(TrainConfig, "k")
-    eig_method: str = retune(TrainConfig, "eig_method", "dense", choices=("dense", "lanczos"))
-    eig_tol: float = retune(TrainConfig, "eig_tol")
     dense_every: int = option(0, "the full dense spectrum also every N iterations, in arrays.npz and "
                               "summary[\"dense_spectra\"] (0: at θ_0 and the end only)")
     full_spectra: bool = option(True, "every eigenvalue of the dense Hessian at θ_0 and at the end "
@@ -103,9 +95,6 @@ class ToyConfig:
     ggn_every: int = option(0, "λ_1 of the Hessian and of its Gauss–Newton part G, whole and per "
                             "layer, exactly (dense) every N iterations, in the telemetry "
                             "(Lowell & Kastner 2024, claim K2; 0: never)")
-    snapshot_every: int = retune(TrainConfig, "snapshot_every")
-    checkpoint_every: int | None = retune(TrainConfig, "checkpoint_every", None)
-    eps: float = retune(TrainConfig, "eps")
     # reproducibility and numerics
     seed: int = option(0, "model initialisation and data draw")
     data_seed: int | None = option(None, "data draw (default: --seed)")
@@ -114,7 +103,7 @@ class ToyConfig:
     chunk_size: int | None = option(None, "examples per forward pass (memory; default: all)")
     threads: int = option(1, "torch CPU threads (0: torch's default); toy tensors are too small "
                           "to share")
-    experiment: str = option("toy", "the record's experiment name (the claims group by it)")
+    experiment: str = option("toy", EXPERIMENT_HELP)
     # gradient flow (schedule="flow"): Lowell's cusp slice at the peak of λ_1 (L9)
     cusp_radius: float = option(0.003, "flow: the cusp slice's Δ ∈ [−r, r] along h_1 (Lowell)")
     cusp_points: int = option(41, "flow: cusp slice points (odd and ≥ 3, so Δ = 0 is one; 0: no slice)")
@@ -155,8 +144,7 @@ class ToyConfig:
         if self.loss_fraction is not None and loss0 is not None:
             frac = self.loss_fraction * loss0
             target = frac if target is None else max(target, frac)
-        shared = {f.name: getattr(self, f.name) for f in fields(TrainConfig)
-                  if f.name in self.__dataclass_fields__}
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainConfig)}
         return TrainConfig(**{**shared, "telemetry_every": every,
                               "checkpoint_every": every if self.checkpoint_every is None
                               else self.checkpoint_every,
