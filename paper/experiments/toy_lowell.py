@@ -37,6 +37,8 @@ class EdgeSizes:
     mse_t: float
     relu_flow: bool = False     # the flow sweep's other seeds and the ReLU sweep (toy_flow_relu)
     widths: tuple[int, ...] = ()  # toy_width: the η sweep's first η at these hidden widths
+    # exponential Euler alone past the flow sweep's largest n_D (ReLU, the first two seeds)
+    expeuler_more: tuple[int, ...] = ()
 
 
 EDGE = {
@@ -52,7 +54,8 @@ EDGE = {
                      class_counts=CLASS_COUNTS, seeds=(0, 1, 2), max_t=250.0, dense_t=25.0,
                      entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 384, 512),
                      flow_lr=0.1, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.1,
-                     cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True, widths=(8, 32, 64)),
+                     cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True, widths=(8, 32, 64),
+                     expeuler_more=(768, 1024)),
 }
 
 
@@ -269,7 +272,16 @@ def toy_kastner_runs(e: EdgeSizes) -> list[Run]:
         return out + seed1 + k2 + last
     # the third ReLU seed last: two seeds decide K1 and L8, and the c = 0.1 references come first
     third = [r for r in sweep if r.config.seed == RELU_FLOW_SEEDS[2]]
-    return (out + seed1 + k2 + [r for r in sweep if r not in third] + last + relu_ref + third)
+    # L8/L9 over the larger n_D exponential Euler makes affordable (issue 23). Measured on the
+    # ReLU net, seed 0: the c = 0.5 flow needs 355, 574, 1475, 2346, 5596 iterations over n_D
+    # 64 → 512 (its 15,000 cap would cut n_D ≈ 1024), exponential Euler 215, 395, 679, 803, 1232
+    # (341 s at 512 on a loaded core; ~n_D² a run: ~15 and ~25 minutes at 768 and 1024)
+    beyond = [Run(f"toy/kastner/relu_expeuler_nD{n}_s{seed}", "toy_kastner", "toy", flow_config(
+                  e, n, seed=seed, schedule="expeuler", activation="relu", full_spectra=False,
+                  experiment="kastner"), ("K1", "L8", "L9"), n * 3 // 2)
+              for seed in RELU_FLOW_SEEDS[:2] for n in e.expeuler_more]
+    return (out + seed1 + k2 + [r for r in sweep if r not in third] + last + relu_ref + third
+            + beyond)
 
 
 def prediction_runs(preset: str) -> list[Run]:
