@@ -229,3 +229,20 @@ def test_a_rule_that_solves_every_step_takes_its_gradient_from_that_steps_graph(
     calls.clear()
     train(ls, TrainConfig(lr=0.1, max_steps=4, k=2, telemetry_every=2), progress=False)
     assert len(calls) == 5  # the constant rule takes a plain gradient at every iteration
+
+
+def test_the_loop_holds_no_schedule_branch():
+    """train() asks its step rule for η_n; no branch of the loop names a schedule (issue 21): a
+    new rule is a class in simlab.steps, not an ``if`` here."""
+    import ast
+    import inspect
+
+    from simlab import trainer
+    from simlab.trainer import SCHEDULES
+
+    fn = ast.parse(inspect.getsource(trainer.train)).body[0]
+    body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) else fn.body  # without the docstring
+    names = {n.attr for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Attribute)}
+    consts = {n.value for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Constant)}
+    assert "schedule" not in names
+    assert not consts & set(SCHEDULES)
