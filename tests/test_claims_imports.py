@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"simlab": ROOT / "simlab", "simlab.toy": ROOT / "toy", "simlab.scale": ROOT / "scale",
             "simlab.paper": ROOT / "paper"}
 MINE = ("simlab.claims", "simlab.figures", "simlab.plots", "simlab.paper.report",
-        "simlab.paper.published", "simlab.scale.figures", "simlab.paper.experiments", "simlab.data")
+        "simlab.paper.published", "simlab.paper.experiments", "simlab.data")
 
 
 def modules() -> dict[str, Path]:
