@@ -79,14 +79,10 @@ def same_config(run: Run, run_dir: Path) -> bool:
     """The record in ``run_dir`` was written with exactly ``run.config`` (every field; ``device``
     aside, as a toy resume checks it; a field added to the config since, at its default, is
     not a difference: :func:`simlab.record.config_diff`): a partial run that can be resumed."""
-    import json
+    from simlab.record import config_diff
 
-    from simlab.record import CONFIG, config_diff
-
-    if not (run_dir / CONFIG).is_file():
-        return False
-    old = json.loads((run_dir / CONFIG).read_text()).get("config", {})
-    return not [k for k in config_diff(old, run.config) if k != "device"]
+    both = _configs(run, run_dir)
+    return both is not None and not [k for k in config_diff(both[0], run.config) if k != "device"]
 
 
 def kept(run: Run, also=()) -> Path | None:

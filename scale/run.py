@@ -132,8 +132,8 @@ def peak_snapshot(snap_dir: Path, history: dict, skip: float = 0.0) -> tuple[int
     lam = np.asarray(history["lambda_1"], dtype=float)
     by_step = dict(zip(steps.tolist(), lam.tolist()))
     first = skip * int(steps.max()) if len(steps) else 0.0
-    scored = [(by_step.get(int(p.stem.split("_")[1]), -math.inf), int(p.stem.split("_")[1]), p) for p in snaps
-              if int(p.stem.split("_")[1]) >= first]
+    at = [(int(p.stem.split("_")[1]), p) for p in snaps]
+    scored = [(by_step.get(step, -math.inf), step, p) for step, p in at if step >= first]
     scored = [s for s in scored if math.isfinite(s[0])]
     if not scored:
         return None

@@ -163,7 +163,6 @@ class ToyConfig(TrainConfig):
         require("std", self.std, positive=True)
         require("chunk_size", self.chunk_size, integer=True, positive=True, optional=True)
         require("threads", self.threads, integer=True, lo=0, hi=MAX_THREADS)
-        require("k", self.k, integer=True, positive=True)
         check_seed(self.seed)
         if self.data_seed is not None:
             check_seed(self.data_seed, "data_seed")
