@@ -48,6 +48,8 @@ scale_cusp         scale  L9's slices re-scanned after the first 10 % of        
                           each scale flow run (past the initial spike)
 scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at every point; K1 K2
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
+scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, top 11, L1 L3 L5–L7
+                          telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """
@@ -96,6 +98,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "toy_gauss_newton": ("toy", ("K2",)),
     "toy_width": ("toy", ("L1", "L3", "L5", "L6", "L7")),
     "scale_kastner": ("scale", ("K1", "K2", "L8", "L9")),
+    "scale_lr_wide": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
 }
@@ -135,6 +138,8 @@ def _tier(r: Run) -> int:
         return 12   # λ_1 every iteration: the costliest scale runs, last (a re-scan after its source)
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13
+    if r.grid == "scale_lr_wide":
+        return 15   # L1–L5 on a 10× η sweep at n_D 1024 (issue 22), added after the edge map
     if r.grid == "toy_width":
         return 14   # the edge map over model size (issue 22), after the [K] runs   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11

@@ -88,7 +88,33 @@ def scale_runs(preset: str) -> list[Run]:
                    max_steps=sp["flow_steps"] or base.max_steps)
     out += scale_flow_runs(sp, members(flow))
     out += scale_kastner_runs(preset, base, flow_members(sp, members(flow)))
+    out += scale_wide_runs(preset, base)
     return out + scale_cusp_runs(preset, [r for r in out if r.grid == "scale_flow"])
+
+
+# L1–L5 at scale on a 10× η sweep (issue 22): n_D = 1024, top 11 (ρ_(n_c+1) seen), telemetry
+# every 1/(5η), stopped only by the protocol (L < 0.1 or t = 40), never by an iteration cap.
+# Measured before declaring it (quiet core, n_D 1024): a gradient 0.22 s, a top-11 point 11 s;
+# η = 0.02 (ηλ_1(θ_0) = 4.2) drops λ_1 from 210 to 47 in 10 iterations and sharpens back to
+# 2/η = 100 by iteration ~50, so the sweep can start above 2/λ_1(θ_0); η = 0.001 needs λ_1 to
+# climb to 2000 (the flow's peak was 1030 at n_D 256), the reason it is there: whether it does
+WIDE_LRS = (0.02, 0.01, 0.005, 0.002, 0.001)
+WIDE_N_DATA = 1024
+WIDE_SEEDS = (0, 1, 2)
+
+
+def scale_wide_runs(preset: str, base) -> list[Run]:
+    """``scale_lr_wide``: the η sweep over WIDE_LRS (10× and more) at n_D = WIDE_N_DATA, seed by
+    seed (every η of a seed before the next seed). Stated cost, a guess from the measured
+    gradient and point: L < 0.1 by t ≈ 8 (t ≈ 4–6 at n_D 512), 8/η iterations at 0.22 s and
+    40 points at 11 s."""
+    if preset == "smoke":
+        return []
+    wide = replace(base, experiment="lr_sweep", n_data=WIDE_N_DATA, k=11, max_steps=None, max_t=40.0)
+    return [Run(f"scale/lr_wide_nD{WIDE_N_DATA}/lr_{lr:g}_s{seed}", "scale_lr_wide", "scale",
+                replace(wide, lr=lr, seed=seed, telemetry_every=max(1, round(1 / (5 * lr)))),
+                ("L1", "L3", "L5", "L6", "L7"), round(440 + 1.76 / lr))
+            for seed in WIDE_SEEDS for lr in WIDE_LRS]
 
 
 CUSP_SKIP = 0.1  # L9's θ* after the first 10 % of the run: past the initial spike at iteration 1
