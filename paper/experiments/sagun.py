@@ -57,7 +57,12 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     finish on the exact Hessian (schedule ``newton``, saddle-free and damped; it reaches 1e−10
     quadratically on smooth tanh nets): after 4000 GD iterations on std-1 blobs (h = 10, seed 0)
     300 Newton steps left ‖g‖ between 2.4e−3 and 4.5e−3 (loss 0.191, λ_min −2.3e−3, λ_1 4.07):
-    where the minimiser sits on a kink the gradient is discontinuous and never small. So the width sweep
+    where the minimiser sits on a kink the gradient is discontinuous and never small. A smooth
+    net does not rescue it either (measured 2026-12-04, tanh h = 10, seed 0, the same 4000 GD
+    iterations then ``newton``): Newton reaches ‖g‖ 9.0e−5 (std 1) and 7.6e−5 (std 2), but only
+    by leaving GD's basin: ‖θ‖ 4.4 → 408 and 4.2 → 326, λ_1 1.6 → 1516 and 5.8 → 836, loss
+    0.195 → 0.031 and 0.49 → 0.31 — saturated units carving the overlap, a critical point GD
+    does not go to, whose λ_1 falls with std (the weights, not the data, set it). So the width sweep
     has a near-critical half at std ``critical_std`` beside the std-1 runs, the std sweep trains
     every std the same two-phase way, and each record states its final ‖g‖."""
     root = data_root()
