@@ -154,7 +154,8 @@ class Planned:
 
 def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
     """Each run's status and, where its record is complete, its measured wall seconds
-    (:func:`simlab.record.wall_seconds` of the summary it wrote)."""
+    (:func:`simlab.record.wall_seconds` of the summary it wrote; 0 for an alias, whose summary
+    is its source's)."""
     from simlab.record import SUMMARY, read_json_object, wall_seconds
 
     out = []
@@ -165,7 +166,9 @@ def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
         if st not in ("done", "kept") and holder(r, runs_dir) is not None:
             st = "running"
         sec = None
-        if st in ("done", "kept") and where is not None:
+        if st in ("done", "kept") and r.kind == "alias":
+            sec = 0.0   # a copy of its source's record (and its wall seconds): counted there
+        elif st in ("done", "kept") and where is not None:
             try:
                 sec = wall_seconds(read_json_object(Path(where) / SUMMARY))
             except (OSError, ValueError, UsageError):

@@ -292,6 +292,14 @@ def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_res
     assert grids["toy_class_sweep"][1:3] == ["1", "0"]
     assert wall_seconds({"wall_time": 3.0, "wall_time_total": 5.0}) == 5.0
     assert wall_seconds({"wall_time": float("nan")}) is None and wall_seconds(None) is None
+    # an alias's record is a copy of its source's (the entry capture of the η = 0.4 run): its
+    # summary states the source's seconds, which the table counts once, at the source
+    alias = runs["toy/entry/lr0.4"]
+    assert alias.kind == "alias" and alias.config.source == b.name
+    assert run_grid([alias], kept, progress=False, log=lambda m: None).ran == [alias.name]
+    assert wall_seconds(json.loads((kept / alias.name / "summary.json").read_text())) == wall[b.name]
+    assert [(x.status, x.measured_s) for x in plan([b, alias], tmp_path / "none", [kept])] == [
+        ("kept", wall[b.name]), ("kept", 0.0)]
 
 
 def test_the_reports_coverage_does_not_count_a_record_of_an_earlier_run_definition(tmp_path):

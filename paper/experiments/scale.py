@@ -62,6 +62,8 @@ def scale_runs(preset: str) -> list[Run]:
                 out.append(Run(f"scale/lr_sweep_nD{sp['edge']['n_data']}/{sub}_s{seed}",
                                "scale_lr_sweep", "scale", member,
                                ("L1", "L3", "L5", "L6", "L7"), 600))
+        for sub, member in members(replace(base, experiment="entry", seed=seed)):
+            out.append(Run(f"scale/entry_s{seed}", "scale_entry", "scale", member, ("L4",), 300))
         for sub, member in members(replace(base, experiment="class_sweep", seed=seed)):
             out.append(Run(f"scale/class_sweep/{sub}_s{seed}", "scale_class_sweep", "scale",
                            member, ("L2", "S8"), 300))
