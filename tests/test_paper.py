@@ -57,6 +57,20 @@ def test_unknown_grid_is_a_one_line_usage_error(capsys):
         select(grid("smoke"), ["no_such_grid"])
     assert simlab_main(["paper", "run", "--preset", "smoke", "--only", "nope"]) == 2
     assert "unknown grid" in capsys.readouterr().err
+    assert simlab_main(["paper", "run", "--preset", "smoke", "--skip", "nope", "--dry-run"]) == 2
+    assert "unknown grid" in capsys.readouterr().err
+
+
+def test_skip_leaves_out_whole_grids_and_only_them(capsys, tmp_path):
+    """``paper run --skip GRID``: the dry run lists every run but the skipped grids', so the
+    total it states is what the run will do."""
+    runs = grid("smoke")
+    argv = ["paper", "run", "--preset", "smoke", "--runs", str(tmp_path / "r"), "--dry-run"]
+    assert simlab_main(argv + ["--skip", "scale_flow", "bridge_mlp"]) == 0
+    listed = {ln.split()[2] for ln in capsys.readouterr().out.splitlines()
+              if ln.split()[:1] in (["todo"], ["kept"], ["done"])}
+    want = {r.name for r in runs if r.grid not in ("scale_flow", "bridge_mlp")}
+    assert listed == want and len(want) < len(runs)
 
 
 def _headline(report: str) -> dict[str, dict[str, str]]:
