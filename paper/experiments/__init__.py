@@ -50,6 +50,8 @@ scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at ever
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, top 11, L1 L3 L5–L7
                           telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
+scale_width        scale  AlexNet width 1/8 (η = 0.005), VGG-16 width 1/16          L1 L3 L5–L7
+                          (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map)
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """
@@ -99,6 +101,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "toy_width": ("toy", ("L1", "L3", "L5", "L6", "L7")),
     "scale_kastner": ("scale", ("K1", "K2", "L8", "L9")),
     "scale_lr_wide": ("scale", ("L1", "L3", "L5", "L6", "L7")),
+    "scale_width": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
 }
@@ -138,8 +141,10 @@ def _tier(r: Run) -> int:
         return 12   # λ_1 every iteration: the costliest scale runs, last (a re-scan after its source)
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13
-    if r.grid == "scale_lr_wide":
-        return 15   # L1–L5 on a 10× η sweep at n_D 1024 (issue 22), added after the edge map
+    if r.grid in ("scale_lr_wide", "scale_width"):
+        # issue 22, added after the edge map, seed by seed: the 10× η sweep at n_D 1024, then
+        # the other nets
+        return 15 + 2 * seed + (r.grid == "scale_width")
     if r.grid == "toy_width":
         return 14   # the edge map over model size (issue 22), after the [K] runs   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11
@@ -178,7 +183,8 @@ def declared(name: str, regime: str) -> bool:
 
 
 def select(runs: list[Run], only: list[str] | None) -> list[Run]:
-    """The runs of the named grids (a name may also be a run's folder or a prefix of it)."""
+    """The runs of the named grids (a name may also be a run's folder or a prefix of it), in
+    ``runs``' order (the grid's run order: most valuable first), whatever the order of ``only``."""
     if not only:
         return runs
     known = grid_names(runs)
@@ -190,12 +196,8 @@ def select(runs: list[Run], only: list[str] | None) -> list[Run]:
         picked += hit
     if unknown:
         raise UsageError(f"unknown grid(s) {', '.join(unknown)}; choose from {', '.join(known)}")
-    seen, out = set(), []
-    for r in picked:
-        if r.name not in seen:
-            seen.add(r.name)
-            out.append(r)
-    return out
+    wanted = {r.name for r in picked}
+    return [r for r in runs if r.name in wanted]
 
 
 def expand(name: str, preset: str = "cpu", regime: str | None = None, *,

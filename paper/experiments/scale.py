@@ -91,6 +91,7 @@ def scale_runs(preset: str) -> list[Run]:
     out += scale_flow_runs(sp, members(flow))
     out += scale_kastner_runs(preset, base, flow_members(sp, members(flow)))
     out += scale_wide_runs(preset, base)
+    out += scale_width_runs(preset, base)
     return out + scale_cusp_runs(preset, [r for r in out if r.grid == "scale_flow"])
 
 
@@ -225,3 +226,30 @@ def bridge_runs(preset: str) -> list[Run]:
         cnn = BridgeConfig(net="cnn", n_data=128, lr=0.02, max_t=4.0, data_root=root)
     return [Run("bridge/mlp", "bridge_mlp", "bridge", mlp, (), 300),
             Run("bridge/cnn", "bridge_cnn", "bridge", cnn, (), 600)]
+
+
+# The edge map over model size at scale (issue 22): the cpu preset's n_D = 256 with other nets,
+# each at an η that reaches the edge, measured before declaring it (one loaded core, 20–400
+# iterations): AlexNet at width 1/8 (565,938 parameters) has λ_1(θ_0) = 296 (2/λ_1 = 0.0068),
+# a gradient 0.11 s, so η = 0.005 as at width 1/16; VGG-16 at width 1/16 (60,270 parameters)
+# drops from λ_1(θ_0) = 125 to 4 in 20 iterations and at η = 0.005 would sharpen for thousands
+# of iterations before 2/η = 400; at η = 0.02 it reaches 2/η = 100 by iteration ~140 and
+# L < 0.1 at 343 (at η = 0.05 λ_1 jumped 10 → 219 → 10 and the loss with it)
+WIDTH_NETS = (("alexnet", 1 / 8, 0.005), ("vgg16", 1 / 16, 0.02))
+
+
+def scale_width_runs(preset: str, base) -> list[Run]:
+    """``scale_width``: the nets of WIDTH_NETS at the preset's n_D, top 11, telemetry every
+    min(20, 1/(5η)), seeds 0–2, recorded as η-sweep runs (``lr_sweep``): each net its own
+    setting of L1–L7 and its own row of the edge map."""
+    if preset == "smoke":
+        return []
+    out = []
+    for seed in WIDE_SEEDS:
+        for arch, width, lr in WIDTH_NETS:
+            cfg = replace(base, experiment="lr_sweep", arch=arch, width=width, lr=lr, seed=seed,
+                          k=11, telemetry_every=min(base.telemetry_every, max(1, round(1 / (5 * lr)))))
+            out.append(Run(f"scale/width/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
+                           "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"),
+                           1800 if arch == "alexnet" else 900))
+    return out
