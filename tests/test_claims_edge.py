@@ -175,6 +175,13 @@ def test_L3_tracking_and_flat_halves_from_a_sweep(lab):
     assert v3.settings[0].statistic["flat"]["slope"] == pytest.approx(0.0, abs=1e-9)
     v5 = evaluate_claim("L5", runs, TH)
     assert v5.status == "holds", v5.reason
+    # one seed an η: the same numbers, but a headline claim needs ≥ 3 seeds a setting (the
+    # bootstrap interval over one seed is a point): inconclusive, saying what it would be
+    one = [r for r in runs if r.path.name.endswith("_s0")]
+    for cid, v in (("L3", evaluate_claim("L3", one, TH)), ("L5", evaluate_claim("L5", one, TH))):
+        assert v.status == "inconclusive", (cid, v.reason)
+        assert "(1 seed at the η with fewest; 3 needed: holds on these)" in v.reason, cid
+    assert "(3 seeds at the η with fewest)" in v3.reason
 
 
 def test_L4_lag_between_rho_reaching_1_and_the_gradient_burst(lab):

@@ -16,8 +16,8 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims import settings as st
-from simlab.claims.verdict import (FAILS, HOLDS, SPLIT, Setting, Thresholds, Verdict, claim_map,
-                                   median, rounded, thresholds_of)
+from simlab.claims.verdict import (FAILS, HOLDS, INCONCLUSIVE, SPLIT, Setting, Thresholds, Verdict,
+                                   claim_map, median, rounded, thresholds_of)
 from simlab.record import Record
 
 # a user's own `python -m simlab toy|scale` run, or own model (simlab.run, simlab.EdgeMonitor)
@@ -189,6 +189,17 @@ def _interval_status(iv: dict, passes: Callable[[float], bool]) -> str:
     return HOLDS if all(ends) else FAILS if not any(ends) else SPLIT
 
 
+def _seeded(status: str, why: str, by_lr: dict[float, list], th: Thresholds) -> tuple[str, str]:
+    """A sweep's status and why with its seeds: inconclusive while some η has fewer than
+    ``min_seeds`` seeds (a headline claim needs ≥ 3 a setting; the bootstrap interval over one
+    seed is a point), the numbers kept."""
+    n = min(len(rs) for rs in by_lr.values())
+    tally = f"{n} seed{'s' if n != 1 else ''} at the η with fewest"
+    if n < th.min_seeds:
+        return INCONCLUSIVE, f"{why} ({tally}; {th.min_seeds} needed: {status} on these)"
+    return status, f"{why} ({tally})"
+
+
 def _sweep_scope(records, th: Thresholds, sc: st.Scope, *extra) -> list[dict[float, list[Record]]]:
     """η sweeps in scope: ≥ min_sweep η with in-scope runs spanning ≥ sweep_span; the others'
     runs are set aside with the span."""
@@ -217,7 +228,7 @@ def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
     truncated, with an outlier subspace). Slope of log(median on-edge λ_{n_c−1}) on log η ≤
     −track_slope (λ_{n_c−1} tracks 2/η) and slope of log λ_{n_c} ≥ −flat_slope (λ_{n_c}
     independent of η), each with a bootstrap interval over seeds; each half holds when its
-    whole interval passes, fails when none of it does."""
+    whole interval passes, fails when none of it does; inconclusive below min_seeds seeds an η."""
     sc = st.Scope()
     sets = []
     for by_lr in _sweep_scope(records, th, sc, st.outlier_subspace(th)):
@@ -232,6 +243,7 @@ def evaluate_L3(records: Sequence[Record], th: Thresholds) -> Verdict:
         why = (f"over η {sorted(by_lr)}: slope of log λ_{nc - 1} on log η {a['slope']:.3g} "
                f"[{a['low']:.3g}, {a['high']:.3g}] ({sa}: ≤ −{th.track_slope:g}), of log λ_{nc} "
                f"{b['slope']:.3g} [{b['low']:.3g}, {b['high']:.3g}] ({sb}: ≥ −{th.flat_slope:g})")
+        status, why = _seeded(status, why, by_lr, th)
         sets.append(Setting(_sweep_name(by_lr), status, why, {
             "lr": sorted(by_lr), "tracking": {**a, "status": sa}, "flat": {**b, "status": sb},
             "seeds": {i: {str(k): v for k, v in d.items()} for i, d in lam.items()}}))
@@ -245,7 +257,8 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
 
     Scope: an η sweep as for L3, with P_top from n_c − 1 eigenvectors. Median on-edge
     ‖P_bulk g‖ (median over seeds) varies ≤ bulk_spread× across η; the slope of log(median
-    on-edge ‖P_top g‖) on log η < 0 with its bootstrap interval excluding 0."""
+    on-edge ‖P_top g‖) on log η < 0 with its bootstrap interval excluding 0; inconclusive below
+    min_seeds seeds an η."""
     sc = st.Scope()
     sets = []
     for by_lr in _sweep_scope(records, th, sc, st.has_p_top):
@@ -260,6 +273,7 @@ def evaluate_L5(records: Sequence[Record], th: Thresholds) -> Verdict:
         why = (f"over η {sorted(by_lr)}: ‖P_bulk g‖ {rounded(meds)} spread {spread:.3g}× ({sbulk}: "
                f"≤ {th.bulk_spread:g}×); slope of log ‖P_top g‖ on log η {t['slope']:.3g} "
                f"[{t['low']:.3g}, {t['high']:.3g}] ({stop}: < 0)")
+        status, why = _seeded(status, why, by_lr, th)
         sets.append(Setting(_sweep_name(by_lr), status, why, {
             "lr": sorted(by_lr), "p_bulk_norm": meds, "bulk_spread": spread, "bulk": sbulk,
             "top_slope": {**t, "status": stop}}))
