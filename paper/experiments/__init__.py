@@ -142,9 +142,11 @@ def _tier(r: Run) -> int:
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13
     if r.grid in ("scale_lr_wide", "scale_width"):
-        # issue 22, added after the edge map, seed by seed: the 10× η sweep at n_D 1024, then
-        # the other nets
-        return 15 + 2 * seed + (r.grid == "scale_width")
+        # issue 22, added after the edge map: seed 0 of the 10× η sweep at n_D 1024, then every
+        # seed of the other nets (3–5 min a run at n_D 256), then the sweep's other seeds
+        if r.grid == "scale_width":
+            return 16
+        return 15 if seed == 0 else 16 + seed
     if r.grid == "toy_width":
         return 14   # the edge map over model size (issue 22), after the [K] runs   # [K], added after the cpu grid of the 2022 claims
     return 10 if r.regime == "scale" else 11
