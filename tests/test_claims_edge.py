@@ -306,3 +306,16 @@ def test_seeds_are_one_setting_whatever_they_measured_besides(lab):
     assert len({readers.setting_key(r) for r in runs}) == 1
     v = evaluate_claim("L2", runs, TH)
     assert v.status == "holds" and "3 seeds" in v.reason
+
+
+def test_an_entry_capture_rerun_of_a_protocol_run_counts_once_outside_L4(lab):
+    """An entry capture run again with an η-sweep run's exact config (the cpu grid's seeds 1–2,
+    whose committed sweep records are lean) is that run twice: pools over several experiments
+    drop it; L4, which reads entry captures, keeps it; a different config is another run."""
+    rows = tel([OFF] + [ON] * 10)
+    sweep = lab("lr_sweep", telemetry=rows, seed=1, name="lr_sweep_s1", ggn_every=None)
+    again = lab("entry", telemetry=rows, seed=1, name="entry_s1", ggn_every=0, telemetry_every=1)
+    other = lab("entry", telemetry=rows, seed=2, name="entry_s2")
+    kept = readers.distinct([sweep, again, other])
+    assert [r.path.name for r in kept] == ["lr_sweep_s1", "entry_s2"]
+    assert readers.of_experiment([sweep, again, other], "entry") == [again, other]

@@ -170,11 +170,23 @@ def by_value(grp: Iterable[Record], value: Callable[[Record], Any]) -> dict[Any,
 def distinct(records: Iterable[Record]) -> list[Record]:
     """The records without aliases whose source is among them: an alias (``doc["alias_of"]``)
     is a finished run copied under another experiment name, so a pool over several experiments
-    must not count it twice."""
+    must not count it twice. An entry capture run again with a protocol run's exact config (the
+    same trajectory, recorded with |d_i|: the cpu grid's seeds 1–2) is the same run twice too."""
     rs = list(records)
     paths = [r.path.as_posix() for r in rs]
-    return [r for r in rs if not (a := r.doc.get("alias_of"))
-            or not any(p.endswith("/" + str(a).strip("/")) and p != r.path.as_posix() for p in paths)]
+
+    keep = ("seed", "data_seed", "max_steps", "max_t")   # bookkeeping that changes the trajectory
+
+    def key(r: Record) -> str:
+        cfg = {k: v for k, v in (r.config or {}).items()
+               if k not in BOOKKEEPING or k in keep}
+        return json.dumps([regime(r), cfg], sort_keys=True, default=str)
+
+    others = {key(r) for r in rs if experiment(r) != "entry"}
+    return [r for r in rs if (not (a := r.doc.get("alias_of"))
+                              or not any(p.endswith("/" + str(a).strip("/")) and p != r.path.as_posix()
+                                         for p in paths))
+            and not (experiment(r) == "entry" and not r.doc.get("alias_of") and key(r) in others)]
 
 
 def of_experiment(records: Iterable[Record], *names: str) -> list[Record]:
