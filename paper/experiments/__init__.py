@@ -50,7 +50,7 @@ scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at ever
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, top 11, L1 L3 L5–L7
                           telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
-scale_width        scale  AlexNet width 1/8 (η = 0.005), VGG-16 width 1/16          L1 L3 L5–L7
+scale_width        scale  AlexNet widths 1/8, 1/4 (η = 0.005), VGG-16 width 1/16    L1 L3 L5–L7
                           (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map)
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
