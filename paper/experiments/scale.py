@@ -108,17 +108,15 @@ WIDE_SEEDS = (0, 1, 2)
 
 def scale_wide_runs(preset: str, base) -> list[Run]:
     """``scale_lr_wide``: the η sweep over WIDE_LRS (10× and more) at n_D = WIDE_N_DATA, seed by
-    seed (every η of a seed before the next seed). Stated cost, a guess from the measured
-    gradient and point: L < 0.1 by t ≈ 8 (t ≈ 4–6 at n_D 512), 8/η iterations at 0.22 s and
-    40 points at 11 s. Measured on seed 0 (2–4 processes on 2 cores): L < 0.1 at t = 6.6–9.1,
-    1001–1216 s at η ≥ 0.005, 2011 s at 0.002, 3226 s at 0.001 (which never reaches 2/η:
-    λ_1 peaks at 1567)."""
+    seed (every η of a seed before the next seed). Stated cost 660 s + 2.6/η s, fitted to seed
+    0 (2–4 processes on 2 cores): L < 0.1 at t = 6.6–9.1, 1001–1216 s at η ≥ 0.005, 2011 s at
+    0.002, 3226 s at 0.001 (which never reaches 2/η: λ_1 peaks at 1567)."""
     if preset == "smoke":
         return []
     wide = replace(base, experiment="lr_sweep", n_data=WIDE_N_DATA, k=11, max_steps=None, max_t=40.0)
     return [Run(f"scale/lr_wide_nD{WIDE_N_DATA}/lr_{lr:g}_s{seed}", "scale_lr_wide", "scale",
                 replace(wide, lr=lr, seed=seed, telemetry_every=max(1, round(1 / (5 * lr)))),
-                ("L1", "L3", "L5", "L6", "L7"), round(440 + 1.76 / lr))
+                ("L1", "L3", "L5", "L6", "L7"), round(660 + 2.6 / lr))
             for seed in WIDE_SEEDS for lr in WIDE_LRS]
 
 
