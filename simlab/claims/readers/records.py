@@ -175,18 +175,19 @@ def distinct(records: Iterable[Record]) -> list[Record]:
     rs = list(records)
     paths = [r.path.as_posix() for r in rs]
 
-    keep = ("seed", "data_seed", "max_steps", "max_t")   # bookkeeping that changes the trajectory
+    def run_key(r: Record) -> tuple:
+        # the setting and the bookkeeping fields that change the trajectory
+        cfg = r.config or {}
+        return (setting_key(r), *(str(cfg.get(k)) for k in ("seed", "data_seed", "max_steps", "max_t")))
 
-    def key(r: Record) -> str:
-        cfg = {k: v for k, v in (r.config or {}).items()
-               if k not in BOOKKEEPING or k in keep}
-        return json.dumps([regime(r), cfg], sort_keys=True, default=str)
+    def copied(r: Record) -> bool:
+        a = r.doc.get("alias_of")
+        return bool(a) and any(p.endswith("/" + str(a).strip("/")) and p != r.path.as_posix()
+                               for p in paths)
 
-    others = {key(r) for r in rs if experiment(r) != "entry"}
-    return [r for r in rs if (not (a := r.doc.get("alias_of"))
-                              or not any(p.endswith("/" + str(a).strip("/")) and p != r.path.as_posix()
-                                         for p in paths))
-            and not (experiment(r) == "entry" and not r.doc.get("alias_of") and key(r) in others)]
+    protocol = {run_key(r) for r in rs if experiment(r) != "entry"}
+    return [r for r in rs if not copied(r)
+            and not (experiment(r) == "entry" and not r.doc.get("alias_of") and run_key(r) in protocol)]
 
 
 def of_experiment(records: Iterable[Record], *names: str) -> list[Record]:
