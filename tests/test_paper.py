@@ -353,3 +353,27 @@ def test_the_scale_cusp_rescan_covers_every_scale_flow_run_after_it():
         assert r.kind == "cusp" and r.regime == "scale" and r.config.cusp_skip == 0.1
         assert order.index(r.config.source) < order.index(r.name)
         assert r.name == "scale/cusp_late/" + r.config.source.rsplit("/", 1)[1]
+
+
+def test_the_scale_runs_that_decide_l1_to_l5_see_rho_nc_plus_1_and_stop_only_by_the_protocol():
+    """Issue 22's scale sweeps as declared: every run of scale_lr_wide and scale_class_wide has
+    k ≥ n_c + 1, no iteration cap (L < 0.1 or t = 40 stops it) and telemetry every ≤ 1/(5η);
+    the η sweep spans ≥ 10× with ≥ 3 seeds at each η of that span, and the class sweep has
+    3 seeds at every n_c, n_c = 10 among them."""
+    runs = grid("cpu")
+    wide = [r for r in runs if r.grid == "scale_lr_wide"]
+    cls = [r for r in runs if r.grid == "scale_class_wide"]
+    for r in wide + cls:
+        c = r.config
+        assert c.k >= c.n_classes + 1 and c.max_steps is None and c.max_t == 40.0
+        assert c.telemetry_every <= 1 / (5 * c.lr) + 1e-9
+    seeds: dict[float, set[int]] = {}
+    for r in wide:
+        seeds.setdefault(r.config.lr, set()).add(r.config.seed)
+    span = [lr for lr, s in seeds.items() if len(s) >= 3]
+    assert max(span) / min(span) >= 10 - 1e-9
+    by_nc: dict[int, set[int]] = {}
+    for r in cls:
+        by_nc.setdefault(r.config.n_classes, set()).add(r.config.seed)
+        assert r.config.experiment == "class_sweep" and r.config.n_data == 512
+    assert by_nc == {nc: {0, 1, 2} for nc in (2, 3, 5, 10)}

@@ -50,8 +50,11 @@ scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at ever
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, top 11, L1 L3 L5–L7
                           telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
+                          (η = 0.001: seed 0; η = 0.002: seeds 0–3)
 scale_width        scale  AlexNet widths 1/8, 1/4 (η = 0.005), VGG-16 width 1/16    L1 L3 L5–L7
                           (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map)
+scale_class_wide   scale  n_c ∈ {2,3,5,10} at n_D 512, η = 0.01, top 11, stop      L2 S8
+                          L < 0.1 or t = 40, seeds 0–2
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge
 =================  =====  ======================================================  ============
 """
@@ -102,6 +105,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scale_kastner": ("scale", ("K1", "K2", "L8", "L9")),
     "scale_lr_wide": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "scale_width": ("scale", ("L1", "L3", "L5", "L6", "L7")),
+    "scale_class_wide": ("scale", ("L2", "S8")),
     "bridge_mlp": ("bridge", ()),
     "bridge_cnn": ("bridge", ()),
 }
@@ -141,6 +145,8 @@ def _tier(r: Run) -> int:
         return 12   # λ_1 every iteration: the costliest scale runs, last (a re-scan after its source)
     if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
         return 13
+    if r.grid == "scale_class_wide":
+        return 15 + seed   # L2 at scale with ρ_11 seen (issue 22): ~5 min a run
     if r.grid in ("scale_lr_wide", "scale_width"):
         # issue 22, added after the edge map: seed 0 of the 10× η sweep at n_D 1024, then every
         # seed of the other nets (3–5 min a run at n_D 256), then the sweep's other seeds
