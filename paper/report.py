@@ -207,12 +207,11 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
     sizes = sorted(nets.values())
     out += [f"{len(on)} settings reached the edge, in {len(nets)} net{'s' if len(nets) > 1 else ''} of "
             f"{', '.join(f'{n:,}' for n in sizes)} parameters; the edge count reached n_c − 1 in "
-            f"{len(full)} of them (all at n_c ≤ {max((u['n_classes'] for u in full), default=0)}"
-            f"{'' if full else ': none'}), and an n_c − 1 outlier subspace "
+            f"{len(full)} of them, and an n_c − 1 outlier subspace "
             f"(λ_(n_c−1)/λ_(n_c) ≥ {th.outlier_ratio:g}) existed in {len(sub)}. "
             f"Edge count: the number of i whose ρ_i reaches {th.rho_edge:g} over 1/η windows (the "
             "verdicts' reading), beside the plain maximum and the median over on-edge points.",
-            *size_sentences(on), "",
+            "", *where_sentences(on), "", *size_sentences(on), "",
             "| regime | net | parameters | n_D | η | n_c | runs (on edge) | edge count (seeds) "
             "| plain max | median | count/(n_c−1) | λ_(n_c−1)/λ_(n_c) | subspace |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -227,6 +226,34 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
             f"{_show(u['outlier_ratio'])} | "
             f"{'–' if u['subspace'] is None else ('yes' if u['subspace'] else 'no')} |")
     return out + [""]
+
+
+def where_sentences(on: list[dict]) -> list[str]:
+    """The map read out in one line per regime: at each n_c, in how many on-edge settings the
+    edge count reached n_c − 1, which settings when only some did, and the counts of the rest."""
+    out = []
+    for g in REGIMES:
+        by_nc: dict = {}
+        for u in on:
+            if u["regime"] == g:
+                by_nc.setdefault(u["n_classes"], []).append(u)
+        if not by_nc:
+            continue
+        parts = []
+        for nc, us in sorted(by_nc.items()):
+            full = [u for u in us if u["fraction"] >= 1]
+            rest = sorted(u["edge_count"] for u in us if u["fraction"] < 1)
+            part = f"n_c = {nc}: {len(full)} of {len(us)} setting{'s' if len(us) > 1 else ''}"
+            if full and rest:
+                part += " (" + "; ".join(f"{u['net']}, n_D {u['n_data']}, η {_show(u['lr'])}: "
+                                         f"{_show(u['edge_count'])}" for u in full) + ")"
+            if rest:
+                counts = _show(rest[0]) + (f"–{_show(rest[-1])}" if rest[-1] != rest[0] else "")
+                part += (f", elsewhere {counts} of {nc - 1}" if full else
+                         f" (count {counts} of {nc - 1})")
+            parts.append(part)
+        out.append(f"- Where the n_c − 1 edge appears ({g}): " + "; ".join(parts) + ".")
+    return out
 
 
 def size_sentences(on: list[dict]) -> list[str]:

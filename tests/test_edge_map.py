@@ -66,6 +66,9 @@ def test_rows_count_the_edge_three_ways_per_setting(tmp_path):
     assert len(table) == 3
     assert "| 3 (3) | 2 | 2 | 2 | 1 | 9 | yes |" in table[0] + table[1] + table[2]
     assert any("2 settings reached the edge, in 1 net of 5,000 parameters" in x for x in lines)
+    where = [x for x in lines if x.startswith("- Where")]
+    assert where == ["- Where the n_c − 1 edge appears (toy): n_c = 3: 1 of 2 settings "
+                     f"({a['net']}, n_D 100, η 0.5: 2), elsewhere 1 of 2."]
 
 
 def test_the_report_reads_the_edge_count_over_model_size(tmp_path):
