@@ -161,12 +161,17 @@ def _claims_sentence(g: str, table: dict[str, Verdict], ids: Sequence[str], what
 
 
 def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
-                  rows: list[dict]) -> list[str]:
-    """Plain sentences built from the verdicts and the measured numbers (nothing hard-coded)."""
+                  rows: list[dict], edge_map: list[dict] = ()) -> list[str]:
+    """Plain sentences built from the verdicts and the measured numbers (nothing hard-coded);
+    ``edge_map``: readers.edge_map's rows, read out per regime (:func:`where_sentences`)."""
     out = ["## What we found", ""]
+    on = [u for u in edge_map if u["edge_count"] is not None]
     for g in REGIMES:
         t = table[g]
         out.append(f"- {_edge_sentence(g, rows)}")
+        where = where_sentence(on, g)
+        if where:
+            out.append(f"- {where}")
         out += [f"- {s}" for s in _claims_sentence(g, t, EDGE_CLAIMS, "Lowell's edge claims")]
         out += [f"- {s}" for s in _claims_sentence(g, t, ("L8", "L9"),
                                                     "Lowell's gradient-flow claims")]
@@ -188,10 +193,11 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
 
 
 def edge_map_section(records: list[Record], fig_list, report_path: Path,
-                     th: Thresholds = Thresholds()) -> list[str]:
-    """Where Lowell's n_c − 1 edge appears: readers.edge_map's table and figure (issue 22's map;
-    it grows as runs over model size and n_D are added)."""
-    rows = rd.edge_map(records, th)
+                     th: Thresholds = Thresholds(), rows: list[dict] | None = None) -> list[str]:
+    """Where Lowell's n_c − 1 edge appears: readers.edge_map's table (``rows``, computed here
+    when not given) and figure (issue 22's map; it grows as runs over model size and n_D are
+    added)."""
+    rows = rd.edge_map(records, th) if rows is None else rows
     out = ["## The edge map: where Lowell's n_c − 1 edge appears", ""]
     on = [u for u in rows if u["edge_count"] is not None]
     if not on:
@@ -228,32 +234,35 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
     return out + [""]
 
 
+def where_sentence(on: list[dict], g: str) -> str | None:
+    """The map read out for regime ``g`` in one line: at each n_c, in how many on-edge settings
+    (``on``: readers.edge_map's rows with an edge count) the count reached n_c − 1, which
+    settings when only some did, and the counts of the rest. None: no setting of ``g``."""
+    by_nc: dict = {}
+    for u in on:
+        if u["regime"] == g:
+            by_nc.setdefault(u["n_classes"], []).append(u)
+    if not by_nc:
+        return None
+    parts = []
+    for nc, us in sorted(by_nc.items()):
+        full = [u for u in us if u["fraction"] >= 1]
+        rest = sorted(u["edge_count"] for u in us if u["fraction"] < 1)
+        part = f"n_c = {nc}: {len(full)} of {len(us)} setting{'s' if len(us) > 1 else ''}"
+        if full and rest:
+            part += " (" + "; ".join(f"{u['net']}, n_D {u['n_data']}, η {_show(u['lr'])}: "
+                                     f"{_show(u['edge_count'])}" for u in full) + ")"
+        if rest:
+            counts = _show(rest[0]) + (f"–{_show(rest[-1])}" if rest[-1] != rest[0] else "")
+            part += (f", elsewhere {counts} of {nc - 1}" if full else
+                     f" (count {counts} of {nc - 1})")
+        parts.append(part)
+    return f"Where the n_c − 1 edge appears ({g}): " + "; ".join(parts) + "."
+
+
 def where_sentences(on: list[dict]) -> list[str]:
-    """The map read out in one line per regime: at each n_c, in how many on-edge settings the
-    edge count reached n_c − 1, which settings when only some did, and the counts of the rest."""
-    out = []
-    for g in REGIMES:
-        by_nc: dict = {}
-        for u in on:
-            if u["regime"] == g:
-                by_nc.setdefault(u["n_classes"], []).append(u)
-        if not by_nc:
-            continue
-        parts = []
-        for nc, us in sorted(by_nc.items()):
-            full = [u for u in us if u["fraction"] >= 1]
-            rest = sorted(u["edge_count"] for u in us if u["fraction"] < 1)
-            part = f"n_c = {nc}: {len(full)} of {len(us)} setting{'s' if len(us) > 1 else ''}"
-            if full and rest:
-                part += " (" + "; ".join(f"{u['net']}, n_D {u['n_data']}, η {_show(u['lr'])}: "
-                                         f"{_show(u['edge_count'])}" for u in full) + ")"
-            if rest:
-                counts = _show(rest[0]) + (f"–{_show(rest[-1])}" if rest[-1] != rest[0] else "")
-                part += (f", elsewhere {counts} of {nc - 1}" if full else
-                         f" (count {counts} of {nc - 1})")
-            parts.append(part)
-        out.append(f"- Where the n_c − 1 edge appears ({g}): " + "; ".join(parts) + ".")
-    return out
+    """:func:`where_sentence` of each regime with a setting on the edge, as list items."""
+    return [f"- {x}" for x in (where_sentence(on, g) for g in REGIMES) if x]
 
 
 def size_sentences(on: list[dict]) -> list[str]:
@@ -390,8 +399,9 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
            "without a verdict.", ""]
     out += coverage(records, runs_dir, preset)
     out += headline(table)
-    out += what_we_found(records, table, rows)
-    out += edge_map_section(records, fig_list, report_path, th)
+    emap = rd.edge_map(records, th)
+    out += what_we_found(records, table, rows, emap)
+    out += edge_map_section(records, fig_list, report_path, th, emap)
     out += not_applicable_section(table)
     out += choices_section(table, th)
     out += ["## Each claim: the paper's value, the toy regime, the scale regime", "",
