@@ -185,11 +185,42 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
         out.append(f"- Sagun's runs ended at ‖g‖ between {min(gs):.2g} and {max(gs):.2g}; "
                    f"{sum(x <= 1e-4 for x in gs)} of {len(gs)} reached Sagun's ‖g‖ ≤ 1e−4 and "
                    f"{sum(x <= 1e-3 for x in gs)} the near-critical ‖g‖ ≤ 1e−3 that S6 and F2 need.")
+    scope = scale_scope_sentence(records)
+    if scope:
+        out.append(f"- {scope}")
     ex = excluded_rows(records)
     if ex:
         out.append(f"- {len(ex)} runs were set aside (diverged, stopped early or met the stop "
                    "rule at initialisation); they are listed below with their reasons.")
     return out + [""]
+
+
+def scale_scope_sentence(records: list[Record]) -> str | None:
+    """How far the scale records are from the papers' size: their presets and devices, the
+    largest net and n_D among them; the ``paper`` preset said untested when no record ran it
+    (issue 22: without an accelerator the report says so)."""
+    # a continuation's config is its paths' (no preset): its source's preset speaks for it
+    sc = [r for r in records if rd.regime(r) == "scale" and r.config.get("preset")]
+    if not sc:
+        return None
+    presets = sorted({str(r.config.get("preset")) for r in sc})
+    devices = sorted({str((r.summary or {}).get("device", "?")) for r in sc})
+    params = max(((r.summary or {}).get("n_params") or 0) for r in sc)
+    n_d = max((r.config.get("n_data") or 0) for r in sc)
+    from simlab.scale.config import PRESETS
+
+    whose = "presets'" if len(presets) > 1 else "preset's"
+    s = (f"The scale records are the `{'`, `'.join(presets)}` {whose} runs on "
+         f"{', '.join(devices)}, the "
+         f"largest net {params:,} parameters and the largest n_D {n_d:,}.")
+    if "paper" not in presets:
+        p = PRESETS["paper"]
+        s += (f" The `paper` preset ({p.arch} at width {p.width:g}, n_D = "
+              f"{'the whole training set' if p.n_data is None else f'{p.n_data:,}'}, η down to "
+              f"{min(p.lrs):g}, top {p.k}) is untested at scale: no record ran it" +
+              ("; none was made on an accelerator." if not any(d.startswith("cuda") for d in devices)
+               else "."))
+    return s
 
 
 def edge_map_section(records: list[Record], fig_list, report_path: Path,

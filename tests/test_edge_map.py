@@ -84,3 +84,24 @@ def test_the_report_reads_the_edge_count_over_model_size(tmp_path):
     said = [x for x in lines if x.startswith("Over model size")]
     assert said == ["Over model size (toy, cifar8 depth 1 relu, n_D = 100, η = 0.5, n_c = 3): edge "
                     "count / (n_c − 1) by parameters 1,000 → 0.5 (2 seeds), 9,000 → 1 (3 seeds)."]
+
+
+def test_the_report_says_how_far_the_scale_records_are_from_the_paper_preset(tmp_path):
+    """Issue 22: without a record of the paper preset the report says it is untested at scale,
+    with the records' own presets, devices and largest sizes (a continuation, which has no
+    preset of its own, is not counted)."""
+    from simlab.paper.report import scale_scope_sentence
+
+    def rec(preset, device, n_params, n_data):
+        cfg = {"n_data": n_data} | ({"preset": preset} if preset else {})
+        return Record(tmp_path, {"regime": "scale", "config": cfg}, [],
+                      {"device": device, "n_params": n_params})
+
+    said = scale_scope_sentence([rec("cpu", "cpu", 143118, 1024), rec("cpu", "cpu", 565938, 256),
+                                 rec(None, None, 10 ** 9, 10 ** 6)])
+    assert said.startswith("The scale records are the `cpu` preset's runs on cpu, the largest "
+                           "net 565,938 parameters and the largest n_D 1,024. The `paper` preset")
+    assert "is untested at scale: no record ran it; none was made on an accelerator." in said
+    said = scale_scope_sentence([rec("cpu", "cpu", 10, 8), rec("paper", "cuda", 10, 50000)])
+    assert "untested" not in said and "`cpu`, `paper` presets' runs on cpu, cuda" in said
+    assert scale_scope_sentence([]) is None
