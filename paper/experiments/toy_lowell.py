@@ -39,6 +39,9 @@ class EdgeSizes:
     widths: tuple[int, ...] = ()  # toy_width: the η sweep's first η at these hidden widths
     # exponential Euler alone past the flow sweep's largest n_D (ReLU, the first two seeds)
     expeuler_more: tuple[int, ...] = ()
+    # class-sweep (n_c, seed) runs past ``seeds``: the next seed of a setting with a seed out of
+    # L2's scope, so that 3 can be in it (CLAIMS.md rule 3), whatever the new seed shows
+    class_more: tuple[tuple[int, int], ...] = ()
 
 
 EDGE = {
@@ -55,7 +58,10 @@ EDGE = {
                      entry_lr=0.2, entry_steps=500, flow_sizes=(64, 128, 256, 384, 512),
                      flow_lr=0.1, flow_steps=15000, nd_sizes=(125, 250, 1000), nd_lr=0.1,
                      cont_refresh=2, mse_lr=0.05, mse_t=400.0, relu_flow=True, widths=(8, 32, 64),
-                     expeuler_more=(768, 1024)),
+                     expeuler_more=(768, 1024),
+                     # n_c = 3: seed 1 has no n_c − 1 subspace (λ_2/λ_3 = 1.48 < 1.5), seeds 0 and 2 do;
+                     # n_c = 5 has none at any seed, so more seeds could not reach 3 in scope
+                     class_more=((3, 3),)),
 }
 
 
@@ -118,6 +124,10 @@ def toy_edge_runs(e: EdgeSizes) -> list[Run]:
                                        dense_every=0, experiment="entry"), ("L4",), 90))
         if seed != e.seeds[0]:
             continue
+        for nc, more in e.class_more:
+            rest.append(Run(f"toy/class_sweep/nc{nc}_s{more}", "toy_class_sweep", "toy",
+                            edge_config(e, lr=e.class_lr, seed=more, classes=nc,
+                                        experiment="class_sweep"), ("L2", "S8"), 120))
         for nc in e.class_counts:
             # torch's MSE mean over n_D·n_c makes g about n_c/2 times smaller than CE's at a
             # similar curvature: η = mse_lr·n_c trains in comparable t (measured: n_c = 10 at
