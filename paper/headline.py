@@ -16,6 +16,16 @@ from simlab.record import Record
 REGIMES = ("toy", "scale")
 
 
+def _show(x) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)
+
+
 def _cell(text, n: int = 160) -> str:
     text = str(text).replace("\n", " ").replace("|", "\\|")
     return text if len(text) <= n else text[: n - 1] + "…"

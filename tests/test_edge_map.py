@@ -11,7 +11,7 @@ import pytest
 from simlab import figures
 from simlab.claims import Thresholds
 from simlab.claims import readers as rd
-from simlab.paper.report import edge_map_section
+from simlab.paper.edgemap import edge_map_section
 from simlab.record import Record, RecordWriter
 from test_claims_figures import check_layout, data_axes
 
@@ -105,3 +105,22 @@ def test_the_report_says_how_far_the_scale_records_are_from_the_paper_preset(tmp
     said = scale_scope_sentence([rec("cpu", "cpu", 10, 8), rec("paper", "cuda", 10, 50000)])
     assert "untested" not in said and "`cpu`, `paper` presets' runs on cpu, cuda" in said
     assert scale_scope_sentence([]) is None
+
+
+def test_settings_that_agree_but_for_the_seed_get_their_folder_in_the_label(tmp_path):
+    """Two class sweeps under different folders (nc_2, nc_2_s1 | nc_2_s0): the run names differ,
+    but a verdict names a setting by its runs' label less the seed, so both settings would read
+    "nc_2". load_records gives each setting its folder, the same for all its seeds; a lone
+    setting keeps its bare name."""
+    from simlab.claims import load_records
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    make(tmp_path / "old", "nc_2", [OFF] + [TWO] * 8, n_classes=2)
+    make(tmp_path / "old", "nc_2_s1", [OFF] + [TWO] * 8, n_classes=2, seed=1)
+    make(tmp_path / "new", "nc_2_s0", [OFF] + [TWO] * 8, n_classes=2, lr=0.25)
+    make(tmp_path / "new", "nc_3_s0", [OFF] + [TWO] * 8, n_classes=3)
+    recs = load_records([tmp_path])
+    got = sorted((rd.label(r), rd.setting_label(r)) for r in recs)
+    assert got == [("nc_3_s0", "nc_3"), ("new/nc_2_s0", "new/nc_2"), ("old/nc_2", "old/nc_2"),
+                   ("old/nc_2_s1", "old/nc_2")]

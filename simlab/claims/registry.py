@@ -133,22 +133,30 @@ def load_records(paths: Iterable[str | Path], warn: Callable[[str], None] | None
 def unique_labels(records: list[Record]) -> None:
     """Records whose folder names collide (``lr_sweep/lr_0.01`` and ``lr_sweep_nD512/lr_0.01``)
     get the shortest distinguishing tail of their path as ``label`` (readers.label): verdicts
-    keyed by label must not let one run overwrite another."""
-    depth = {id(r): 1 for r in records}
+    keyed by label must not let one run overwrite another. So do records of different settings
+    whose names agree but for the seed (``class_sweep/nc_2_s1`` and ``class_wide/nc_2_s0``): a
+    verdict names a setting by its runs' label less the seed (readers.setting_label)."""
+    from simlab.claims.readers import setting_key, unseeded
+
+    keys = {id(r): setting_key(r) for r in records}
+    depth = dict.fromkeys(keys.values(), 1)   # one depth per setting: its runs read alike
 
     def tail(r):
-        return "/".join(r.path.parts[-depth[id(r)]:])
+        return "/".join(r.path.parts[-depth[keys[id(r)]]:])
 
     for _ in range(8):
         seen: dict[str, list[Record]] = {}
+        settings: dict[str, list[Record]] = {}
         for r in records:
             seen.setdefault(tail(r), []).append(r)
-        clashes = [rs for rs in seen.values() if len(rs) > 1]
-        if not clashes:
+            settings.setdefault(unseeded(tail(r)), []).append(r)
+        bump = {keys[id(r)] for rs in seen.values() if len(rs) > 1 for r in rs}
+        bump |= {keys[id(r)] for rs in settings.values()
+                 if len({keys[id(r)] for r in rs}) > 1 for r in rs}
+        if not bump:
             break
-        for rs in clashes:
-            for r in rs:
-                depth[id(r)] = min(depth[id(r)] + 1, len(r.path.parts))
+        for k in bump:
+            depth[k] += 1
     for r in records:
-        if depth[id(r)] > 1:
+        if depth[keys[id(r)]] > 1:
             r.label = tail(r)

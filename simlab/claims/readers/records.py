@@ -95,12 +95,16 @@ def setting_key(r: Record) -> str:
     return json.dumps([regime(r), cfg], sort_keys=True, default=str)
 
 
-def setting_label(r: Record) -> str:
-    """A setting's name in a verdict: the run's label less its seed suffix (``lr0.2_s1`` →
-    ``lr0.2``); a run without one keeps its label."""
+def unseeded(name: str) -> str:
+    """A run's name less its seed suffix (``lr0.2_s1`` → ``lr0.2``); a name without one stays."""
     import re
 
-    return re.sub(r"([_-])s\d+(?=$|[_-])", "", label(r)).rstrip("_-") or label(r)
+    return re.sub(r"([_-])s\d+(?=$|[_-])", "", name).rstrip("_-") or name
+
+
+def setting_label(r: Record) -> str:
+    """A setting's name in a verdict: the run's label less its seed suffix."""
+    return unseeded(label(r))
 
 
 def is_lowell(r: Record) -> bool:
