@@ -92,7 +92,7 @@ def _span(xs: Sequence[int]) -> str:
 def _edge_sentence(g: str, rows: list[dict]) -> str:
     # Lowell's constant-η protocol: not the other papers' runs, not the flows (their ρ reads
     # η_max), not the [K] runs (a gauss_newton run repeats an η-sweep seed with the probe)
-    mine = [x for x in rows if x["regime"] == g and x["valid"]
+    mine = [x for x in rows if x["regime"] == g and x["valid"] and x["lowell"]
             and x["experiment"] not in OTHER_PROTOCOLS + rd.KASTNER_EXPERIMENTS + ("gradient_flow",)]
     if not mine:
         return f"The {g} regime has no valid run of Lowell's protocol with ρ telemetry."

@@ -19,11 +19,11 @@ TH = Thresholds()
 
 
 def make(tmp_path, name, rows, *, n_classes=3, seed=0, lr=0.5, n_params=1000, experiment="lr_sweep",
-         regime="toy", widths=(4,)):
-    cfg = {"dataset": "cifar8", "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": widths[0],
+         regime="toy", widths=(4,), dataset="cifar8"):
+    cfg = {"dataset": dataset, "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": widths[0],
            "n_data": 100}
     w = RecordWriter(tmp_path / name, cfg, meta={"regime": regime, "experiment": experiment,
-                                                 "data": {"name": "cifar8"}})
+                                                 "data": {"name": dataset}})
     for i, rho in enumerate(rows):
         w.append({"step": i, "rho": list(rho), "eigenvalues": [2 * x / lr for x in rho]})
     w.write_summary({"stop_reason": "target_loss", "valid": True, "steps": len(rows),
@@ -124,3 +124,15 @@ def test_settings_that_agree_but_for_the_seed_get_their_folder_in_the_label(tmp_
     got = sorted((rd.label(r), rd.setting_label(r)) for r in recs)
     assert got == [("nc_3_s0", "nc_3"), ("new/nc_2_s0", "new/nc_2"), ("old/nc_2", "old/nc_2"),
                    ("old/nc_2_s1", "old/nc_2")]
+
+
+def test_the_edge_sentence_counts_lowell_protocol_runs_only(tmp_path):
+    """A Sagun MSE run on blobs may carry ρ telemetry (experiment "mse", as Lowell's MSE class
+    sweep is named): the report's count of Lowell runs that reached the edge leaves it out."""
+    from simlab.paper.report import _edge_sentence
+
+    recs = [make(tmp_path, "lowell", [OFF] + [TWO] * 8),
+            make(tmp_path, "sagun", [OFF] + [TWO] * 8, experiment="mse", dataset="blobs")]
+    rows = [rd.edge_row(r, TH) for r in recs]
+    assert [x["lowell"] for x in rows] == [True, False]
+    assert _edge_sentence("toy", rows).startswith("In the toy regime 1 of 1 valid runs")

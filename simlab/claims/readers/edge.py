@@ -399,12 +399,15 @@ def continuation(r: Record) -> dict | None:
 
 def edge_row(r: Record, th: Thresholds) -> dict:
     """One run's line of the edge table: validity, reached?, iterations on the edge, edge count
-    vs n_c − 1, max ρ_1 and its η, and the cadence check."""
-    from simlab.claims.readers.records import experiment, field_value, n_data, regime, validity
+    vs n_c − 1, max ρ_1 and its η, the cadence check, and whether it is a run of Lowell's
+    protocol (``lowell``: readers.is_lowell; a Sagun run on blobs may carry ρ too)."""
+    from simlab.claims.readers.records import (experiment, field_value, is_lowell, n_data, regime,
+                                               validity)
 
     ok, why = validity(r)
     e = edge(r, th)
     return {"run": label(r), "regime": regime(r), "experiment": experiment(r), "valid": ok,
+            "lowell": is_lowell(r),
             "n_data": n_data(r), "seed": field_value(r, "seed"),
             "invalid_reason": why, **e.to_dict(), "cadence_note": e.cadence_note()}
 
