@@ -55,7 +55,8 @@ scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, 
                           telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
                           (η = 0.001: seed 0; η = 0.002: seeds 0–3)
 scale_width        scale  AlexNet widths 1/8, 1/4 (η = 0.005), VGG-16 width 1/16    L1 L3 L5–L7
-                          (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map)
+                          (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map); width
+                          1/8 at n_D 1024 as the η sweep's η = 0.005
 scale_class_wide   scale  n_c ∈ {2,3,5,10} at n_D 512, η = 0.01, top 11, stop      L2 S8
                           L < 0.1 or t = 40, seeds 0–2
 bridge_*           both   the same nets measured by dense eigh and by Lanczos      bridge

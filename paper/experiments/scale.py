@@ -274,6 +274,10 @@ def bridge_runs(preset: str) -> list[Run]:
 # runs (2–4 processes on 2 cores): 172–199 s (1/8), 435–518 s (VGG), 365–517 s (1/4: it fits
 # the 256 images in 166–224 iterations, about 1/η)
 WIDTH_NETS = (("alexnet", 1 / 8, 0.005), ("vgg16", 1 / 16, 0.02), ("alexnet", 1 / 4, 0.005))
+# beside the n_D 1024 η sweep's η = 0.005 (AlexNet 1/16: edge count 8, λ_9/λ_10 1.43–1.47):
+# width 1/8 (4× the parameters); stated cost a guess from its n_D 256 runs (~4× a gradient,
+# ~3× the iterations, a telemetry point every 40)
+WIDTH_NETS_WIDE = (("alexnet", 1 / 8, 0.005),)
 
 
 def scale_width_runs(preset: str, base) -> list[Run]:
@@ -289,4 +293,14 @@ def scale_width_runs(preset: str, base) -> list[Run]:
                           k=11, telemetry_every=min(base.telemetry_every, max(1, round(1 / (5 * lr)))))
             out.append(Run(f"scale/width/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
                            "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"), 600))
+    # the size axis at n_D = WIDE_N_DATA too: at 256 images width 1/4 fits the data in about 1/η
+    # iterations (2 of 3 seeds out of scope), so the nets are compared where the η sweep runs,
+    # with its config (top 11, telemetry every 1/(5η), no iteration cap)
+    for seed in WIDE_SEEDS:
+        for arch, width, lr in WIDTH_NETS_WIDE:
+            cfg = replace(base, experiment="lr_sweep", arch=arch, width=width, lr=lr, seed=seed,
+                          n_data=WIDE_N_DATA, k=11, max_steps=None, max_t=40.0,
+                          telemetry_every=max(1, round(1 / (5 * lr))))
+            out.append(Run(f"scale/width_nD{WIDE_N_DATA}/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
+                           "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"), 1800))
     return out
