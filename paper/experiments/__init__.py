@@ -17,7 +17,7 @@ regime and claims), :func:`grid` (every run of a preset, in run order), :func:`s
 Grids of the ``cpu`` preset, in the order they run (most valuable first; ``*`` = beyond the
 papers). Where a seed of a setting falls outside a headline claim's scope and 3 in scope are
 still possible, the grid declares the next seed, with the measured reason beside it (whatever
-that seed then shows): toy n_c = 3 seed 3, scale η = 0.002 seed 3. Toy Lowell runs: CIFAR-10 average-pooled to 8×8×3 (``cifar8``, each feature
+that seed then shows): toy n_c = 3 seed 3, scale η = 0.002 and 0.01 seed 3. Toy Lowell runs: CIFAR-10 average-pooled to 8×8×3 (``cifar8``, each feature
 standardised), n_D = 500, 192-16-16-n_c tanh MLP (3,530 parameters at n_c = 10), float64,
 telemetry every ≤ 1/(5η) iterations with the top 20 by Lanczos on the exact Hessian products,
 dense spectra at θ_0/every 25/η/at the end (seed 0) or at the end (other seeds), stop at
@@ -53,7 +53,7 @@ scale_kastner*     scale  K2: η = 0.01 at n_D 256, seeds 0–2, λ_1(G) at ever
                           K1: the flow sizes from n_D 64 by exp. Euler, seeds 0–1 L8 L9
 scale_lr_wide      scale  η ∈ {0.02, 0.01, 0.005, 0.002, 0.001} at n_D 1024, top 11, L1 L3 L5–L7
                           telemetry every 1/(5η), stop L < 0.1 or t = 40, seeds 0–2
-                          (η = 0.001: seed 0; η = 0.002: seeds 0–3)
+                          (η = 0.001: seed 0; η = 0.002, 0.01: seeds 0–3)
 scale_width        scale  AlexNet widths 1/8, 1/4 (η = 0.005), VGG-16 width 1/16    L1 L3 L5–L7
                           (η = 0.02), n_D 256, top 11, seeds 0–2 (edge map); width
                           1/8 at n_D 1024 as the η sweep's η = 0.005

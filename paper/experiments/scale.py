@@ -109,8 +109,9 @@ WIDE_SEEDS = (0, 1, 2)
 # reaches 2/η at this size (seed 0: λ_1 peaks at 1567 < 2000, L < 0.1 at t ≈ 6.6), so its other
 # seeds could not test a claim (~55 min each); at η = 0.002 seed 1 never crossed ρ_1 = 1 (max
 # 0.935), so a fourth seed keeps ≥ 3 in scope at the sweep's 10× end (CLAIMS.md rule 3) whatever
-# seed 2 does. The rule is fixed before seeing seed 2 or 3: the next seed for each one out of scope
-WIDE_SEEDS_AT = {0.001: (0,), 0.002: (0, 1, 2, 3)}
+# seed 2 does. The rule is fixed before seeing seed 2 or 3: the next seed for each one out of scope.
+# η = 0.01: seed 1 is outside L6's scope (2 points with ρ_9 > 0.7, 3 needed), so a seed 3 too
+WIDE_SEEDS_AT = {0.001: (0,), 0.002: (0, 1, 2, 3), 0.01: (0, 1, 2, 3)}
 
 
 def scale_wide_runs(preset: str, base) -> list[Run]:
