@@ -16,8 +16,8 @@ regime and claims), :func:`grid` (every run of a preset, in run order), :func:`s
 
 Grids of the ``cpu`` preset, in the order they run (most valuable first; ``*`` = beyond the
 papers). Where a seed of a setting falls outside a headline claim's scope and 3 in scope are
-still possible, the grid declares the next seed, with the measured reason beside it (whatever
-that seed then shows): toy n_c = 3 seed 3, scale η = 0.002 and 0.01 seed 3. Toy Lowell runs: CIFAR-10 average-pooled to 8×8×3 (``cifar8``, each feature
+still possible, the grid declares the next seed (one per setting), with the measured reason
+beside it (whatever that seed then shows): toy n_c = 3 seed 3, scale η = 0.002 and 0.01 seed 3. Toy Lowell runs: CIFAR-10 average-pooled to 8×8×3 (``cifar8``, each feature
 standardised), n_D = 500, 192-16-16-n_c tanh MLP (3,530 parameters at n_c = 10), float64,
 telemetry every ≤ 1/(5η) iterations with the top 20 by Lanczos on the exact Hessian products,
 dense spectra at θ_0/every 25/η/at the end (seed 0) or at the end (other seeds), stop at
