@@ -153,7 +153,7 @@ def _claims_sentence(g: str, table: dict[str, Verdict], ids: Sequence[str], what
 def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
                   rows: list[dict], edge_map: list[dict] = ()) -> list[str]:
     """Plain sentences built from the verdicts and the measured numbers (nothing hard-coded);
-    ``edge_map``: readers.edge_map's rows, read out per regime (:func:`where_sentences`)."""
+    ``edge_map``: readers.edge_map's rows, read out per regime (:func:`where_sentence`)."""
     out = ["## What we found", ""]
     on = [u for u in edge_map if u["edge_count"] is not None]
     for g in REGIMES:
