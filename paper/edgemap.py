@@ -86,7 +86,8 @@ def where_sentences(on: list[dict]) -> list[str]:
 
 def size_sentences(on: list[dict]) -> list[str]:
     """Over model size: for each family, n_D, η and n_c measured at ≥ 2 sizes, edge count /
-    (n_c − 1) by parameter count (the map's size axis, read out)."""
+    (n_c − 1) by parameter count (the map's size axis, read out). Two settings at one size (an
+    η sweep's and a class sweep's run of the same net) are told apart by their experiments."""
     groups: dict = {}
     for u in on:
         key = (u["regime"], u["family"], u["n_data"], u["lr"], u["n_classes"])
@@ -95,8 +96,11 @@ def size_sentences(on: list[dict]) -> list[str]:
     for (g, fam, n, lr, nc), us in sorted(groups.items(), key=lambda kv: str(kv[0])):
         if len({u["n_params"] for u in us}) < 2:
             continue
-        us = sorted(us, key=lambda u: u["n_params"] or 0)
-        seq = ", ".join(f"{u['n_params']:,} → {_show(u['fraction'])} ({u['reached']} seed"
+        us = sorted(us, key=lambda u: (u["n_params"] or 0, u["experiments"]))
+        shared = {p for p in (u["n_params"] for u in us) if sum(v["n_params"] == p for v in us) > 1}
+        seq = ", ".join(f"{u['n_params']:,}"
+                        + (f" ({', '.join(u['experiments'])})" if u["n_params"] in shared else "")
+                        + f" → {_show(u['fraction'])} ({u['reached']} seed"
                         f"{'s' if u['reached'] != 1 else ''})" for u in us)
         out.append(f"Over model size ({g}, {fam}, n_D = {n}, η = {_show(lr)}, n_c = {nc}): edge "
                    f"count / (n_c − 1) by parameters {seq}.")

@@ -19,9 +19,9 @@ TH = Thresholds()
 
 
 def make(tmp_path, name, rows, *, n_classes=3, seed=0, lr=0.5, n_params=1000, experiment="lr_sweep",
-         regime="toy", widths=(4,), dataset="cifar8"):
+         regime="toy", widths=(4,), dataset="cifar8", **more):
     cfg = {"dataset": dataset, "n_classes": n_classes, "lr": lr, "seed": seed, "hidden": widths[0],
-           "n_data": 100}
+           "n_data": 100, **more}
     w = RecordWriter(tmp_path / name, cfg, meta={"regime": regime, "experiment": experiment,
                                                  "data": {"name": dataset}})
     for i, rho in enumerate(rows):
@@ -84,6 +84,12 @@ def test_the_report_reads_the_edge_count_over_model_size(tmp_path):
     said = [x for x in lines if x.startswith("Over model size")]
     assert said == ["Over model size (toy, cifar8 depth 1 relu, n_D = 100, η = 0.5, n_c = 3): edge "
                     "count / (n_c − 1) by parameters 1,000 → 0.5 (2 seeds), 9,000 → 1 (3 seeds)."]
+    # a class sweep's run of the 1,000-parameter net beside the η sweep's (its config names the
+    # classes: another setting, as in the scale grid): the two are named by their experiments
+    recs.append(make(tmp_path, "cls", [OFF] + [TWO] * 8, experiment="class_sweep", classes=3))
+    said = [x for x in edge_map_section(recs, [], tmp_path / "report.md", TH)
+            if x.startswith("Over model size")]
+    assert "1,000 (class_sweep) → 1 (1 seed), 1,000 (lr_sweep) → 0.5 (2 seeds), 9,000 → 1" in said[0]
 
 
 def test_the_report_says_how_far_the_scale_records_are_from_the_paper_preset(tmp_path):
