@@ -102,6 +102,19 @@ def scale_runs(preset: str) -> list[Run]:
 # η = 0.02 (ηλ_1(θ_0) = 4.2) drops λ_1 from 210 to 47 in 10 iterations and sharpens back to
 # 2/η = 100 by iteration ~50, so the sweep can start above 2/λ_1(θ_0); η = 0.001 needs λ_1 to
 # climb to 2000 (the flow's peak was 1030 at n_D 256), the reason it is there: whether it does
+def cadence(lr: float) -> int:
+    """Telemetry every 1/(5η) iterations (at least every one): the protocol's dense cadence."""
+    return max(1, round(1 / (5 * lr)))
+
+
+def deciding(base, lr: float, **fields):
+    """The config of issue 22's runs that decide L1–L5: ``base`` at η = ``lr`` with the top 11
+    (ρ_(n_c+1) seen at n_c = 10), telemetry every 1/(5η), stopped only by L < 0.1 or t = 40
+    (no iteration cap), ``fields`` replaced."""
+    return replace(base, lr=lr, k=11, max_steps=None, max_t=40.0, telemetry_every=cadence(lr),
+                   **fields)
+
+
 WIDE_LRS = (0.02, 0.01, 0.005, 0.002, 0.001)
 WIDE_N_DATA = 1024
 WIDE_SEEDS = (0, 1, 2)
@@ -122,10 +135,9 @@ def scale_wide_runs(preset: str, base) -> list[Run]:
     reaches 2/η: λ_1 peaks at 1567)."""
     if preset == "smoke":
         return []
-    wide = replace(base, experiment="lr_sweep", n_data=WIDE_N_DATA, k=11, max_steps=None, max_t=40.0)
     seeds = sorted({s for lr in WIDE_LRS for s in WIDE_SEEDS_AT.get(lr, WIDE_SEEDS)})
     return [Run(f"scale/lr_wide_nD{WIDE_N_DATA}/lr_{lr:g}_s{seed}", "scale_lr_wide", "scale",
-                replace(wide, lr=lr, seed=seed, telemetry_every=max(1, round(1 / (5 * lr)))),
+                deciding(base, lr, experiment="lr_sweep", n_data=WIDE_N_DATA, seed=seed),
                 ("L1", "L3", "L5", "L6", "L7"), round(660 + 2.6 / lr))
             for seed in seeds for lr in WIDE_LRS if seed in WIDE_SEEDS_AT.get(lr, WIDE_SEEDS)]
 
@@ -138,20 +150,18 @@ def scale_wide_runs(preset: str, base) -> list[Run]:
 # at n_c = 10 it starts on the edge (2/λ_1(θ_0) ≈ 0.00995) and the n_D 512 η sweep's η = 0.01
 # runs met L < 0.1 at 418–582 iterations (~4–6 min a run); at n_c = 2, η = 0.005 had λ_1 past
 # 400 by iteration 240, so 2/η = 200 is in reach
-CLASS_WIDE = dict(n_data=512, lr=0.01)
+CLASS_WIDE_N_DATA, CLASS_WIDE_LR = 512, 0.01
 
 
 def scale_class_wide_runs(preset: str, base) -> list[Run]:
-    """``scale_class_wide``: n_c ∈ the preset's class counts at CLASS_WIDE, top 11, telemetry
-    every 1/(5η), no iteration cap, seeds 0–2, recorded as class-sweep runs."""
+    """``scale_class_wide``: n_c ∈ the preset's class counts at CLASS_WIDE_N_DATA and
+    CLASS_WIDE_LR, as :func:`deciding` runs, seeds 0–2, recorded as class-sweep runs."""
     from simlab.scale.experiments import members
 
     if preset == "smoke":
         return []
-    lr = CLASS_WIDE["lr"]
-    cfg = replace(base, experiment="class_sweep", k=11, max_steps=None, max_t=40.0,
-                  telemetry_every=max(1, round(1 / (5 * lr))), **CLASS_WIDE)
-    return [Run(f"scale/class_wide_nD{CLASS_WIDE['n_data']}/{sub}_s{seed}", "scale_class_wide",
+    cfg = deciding(base, CLASS_WIDE_LR, experiment="class_sweep", n_data=CLASS_WIDE_N_DATA)
+    return [Run(f"scale/class_wide_nD{CLASS_WIDE_N_DATA}/{sub}_s{seed}", "scale_class_wide",
                 "scale", member, ("L2", "S8"), 400)
             for seed in WIDE_SEEDS for sub, member in members(replace(cfg, seed=seed))]
 
@@ -291,7 +301,7 @@ def scale_width_runs(preset: str, base) -> list[Run]:
     for seed in WIDE_SEEDS:
         for arch, width, lr in WIDTH_NETS:
             cfg = replace(base, experiment="lr_sweep", arch=arch, width=width, lr=lr, seed=seed,
-                          k=11, telemetry_every=min(base.telemetry_every, max(1, round(1 / (5 * lr)))))
+                          k=11, telemetry_every=min(base.telemetry_every, cadence(lr)))
             out.append(Run(f"scale/width/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
                            "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"), 600))
     # the size axis at n_D = WIDE_N_DATA too: at 256 images width 1/4 fits the data in about 1/η
@@ -299,9 +309,8 @@ def scale_width_runs(preset: str, base) -> list[Run]:
     # with its config (top 11, telemetry every 1/(5η), no iteration cap)
     for seed in WIDE_SEEDS:
         for arch, width, lr in WIDTH_NETS_WIDE:
-            cfg = replace(base, experiment="lr_sweep", arch=arch, width=width, lr=lr, seed=seed,
-                          n_data=WIDE_N_DATA, k=11, max_steps=None, max_t=40.0,
-                          telemetry_every=max(1, round(1 / (5 * lr))))
+            cfg = deciding(base, lr, experiment="lr_sweep", arch=arch, width=width, seed=seed,
+                           n_data=WIDE_N_DATA)
             out.append(Run(f"scale/width_nD{WIDE_N_DATA}/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
                            "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"), 1800))
     return out
