@@ -48,8 +48,7 @@ def edge_map_section(records: list[Record], fig_list, report_path: Path,
             f"{_show(u['lr'])} | {u['n_classes']} | {u['runs']} ({u['reached']}) | "
             f"{_show(u['edge_count'])}{f' ({rng[0]}–{rng[1]})' if rng and rng[0] != rng[1] else ''} | "
             f"{_show(u['plain_max'])} | {_show(u['median_reading'])} | {_show(u['fraction'])} | "
-            f"{_show(u['outlier_ratio'])} | "
-            f"{'–' if u['subspace'] is None else ('yes' if u['subspace'] else 'no')} |")
+            f"{_show(u['outlier_ratio'])} | {_show(u['subspace'])} |")
     return out + [""]
 
 
