@@ -240,6 +240,7 @@ def test_the_report_shows_the_slq_validation_or_says_it_is_missing(tmp_path):
         assert "narrowest band within the tolerance" in shown and "1 × 20" in shown
 
 
+@needs_cifar
 def test_records_kept_elsewhere_count_as_done_and_feed_continuations_and_aliases(tmp_path):
     """paper run continues from the committed records: a run complete (same config) in a kept
     folder is skipped, a continuation or alias whose source is only there reads it from there,
@@ -278,6 +279,7 @@ def test_records_kept_elsewhere_count_as_done_and_feed_continuations_and_aliases
     assert status(src, tmp_path / "other", [kept]) == "todo"
 
 
+@needs_cifar
 def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_rest(tmp_path):
     """``paper run --dry-run``: a complete run shows the wall seconds its record states (done
     here, kept when only a records folder holds it), a run without a record its guess; per grid
