@@ -95,6 +95,11 @@ class ScaleConfig(TrainConfig):
     dtype: str = option("float32", "floating-point type", DTYPES)
     chunk_size: int | None = option(None, "examples per forward pass (memory); default: all")
     hvp_method: str = option("rev-rev", "Hessian-vector products", ("rev-rev", "fwd-rev"))
+    memory_format: str = option("contiguous", "layout of images and conv weights: channels_last "
+                                              "makes a CPU gradient 1.1-1.5x faster, equal to "
+                                              "float rounding (a run at the edge then follows "
+                                              "another trajectory: its dynamics amplify rounding)",
+                                ("contiguous", "channels_last"))
 
     @property
     def n_classes(self) -> int:

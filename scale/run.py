@@ -68,7 +68,8 @@ def build_landscape(cfg: ScaleConfig, *, device: str = "cpu", rank: int = 0, siz
                         width=cfg.width, seed=cfg.seed)
     land = Landscape(model, X, y, loss=cfg.loss, n_classes=info["n_classes"],
                              chunk_size=cfg.chunk_size, dtype=getattr(torch, cfg.dtype),
-                             device=device, hvp_method=cfg.hvp_method)
+                             device=device, hvp_method=cfg.hvp_method,
+                             memory_format=cfg.memory_format)
     return land, info
 
 

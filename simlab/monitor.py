@@ -412,7 +412,8 @@ class EdgeMonitor:
             "skipped_points": self._skipped,
             "train_seconds": c["wall_seconds"] - c["telemetry_seconds"],
             "telemetry_seconds": c["telemetry_seconds"], "total_hvps": c["total_hvps"],
-            "grads_per_hvp": None, "chunking": self.land.chunking(), "cost": c,
+            "grads_per_hvp": None, "chunking": self.land.chunking(),
+            "memory_format": getattr(self.land, "memory_format", "contiguous"), "cost": c,
         }
 
     def close(self) -> dict:

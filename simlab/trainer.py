@@ -219,7 +219,8 @@ def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
     return {**validity(result, cfg), "train_seconds": result.train_seconds,
             "telemetry_seconds": result.telemetry_seconds, "total_hvps": result.total_hvps,
             "step_rule_seconds": result.step_rule_seconds, "step_rule_hvps": result.step_rule_hvps,
-            "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape)}
+            "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape),
+            "memory_format": getattr(landscape, "memory_format", "contiguous")}
 
 
 def flow_peak(history: dict) -> dict:
