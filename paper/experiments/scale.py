@@ -286,9 +286,13 @@ def bridge_runs(preset: str) -> list[Run]:
 # the 256 images in 166–224 iterations, about 1/η)
 WIDTH_NETS = (("alexnet", 1 / 8, 0.005), ("vgg16", 1 / 16, 0.02), ("alexnet", 1 / 4, 0.005))
 # beside the n_D 1024 η sweep's η = 0.005 (AlexNet 1/16: edge count 8, λ_9/λ_10 1.43–1.47):
-# width 1/8 (4× the parameters); stated cost a guess from its n_D 256 runs (~4× a gradient,
-# ~3× the iterations, a telemetry point every 40)
-WIDTH_NETS_WIDE = (("alexnet", 1 / 8, 0.005),)
+# width 1/8 (4× the parameters; measured 1468–1866 s) and width 1/4 (16×; at 256 images it
+# fitted the data within about 1/η, 2 of 3 seeds out of scope). Width 1/4 at n_D 1024, measured
+# before declaring it (three processes on 2 cores): one chunk of 1024 held (the graph fits the
+# 1 GiB budget), a gradient 2.7 s, a product 1.8 gradients, 1.5 GiB peak; its stated cost a
+# guess (the 1/8 runs' ~700 iterations at 2.5× their gradient, a telemetry point every 40)
+WIDTH_NETS_WIDE = (("alexnet", 1 / 8, 0.005), ("alexnet", 1 / 4, 0.005))
+WIDE_COST = {1 / 8: 1800, 1 / 4: 5400}  # seconds of one core, stated before a run measures it
 
 
 def scale_width_runs(preset: str, base) -> list[Run]:
@@ -312,5 +316,6 @@ def scale_width_runs(preset: str, base) -> list[Run]:
             cfg = deciding(base, lr, experiment="lr_sweep", arch=arch, width=width, seed=seed,
                            n_data=WIDE_N_DATA)
             out.append(Run(f"scale/width_nD{WIDE_N_DATA}/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
-                           "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"), 1800))
+                           "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"),
+                           WIDE_COST[width]))
     return out
