@@ -336,6 +336,8 @@ class Landscape:
         self.memory_budget_mb = memory_budget_mb
         self._chunk_size = chunk_size
         self._held_chunks: int | None = None
+        self._graph_mib: float | None = None  # the probe's held-graph MiB an example (budgeted)
+        self._why: str | None = None  # the chunking's reason, in words (chunking())
         params = dict(self.model.named_parameters())
         self._names = list(params)
         self._shapes = [p.shape for p in params.values()]
@@ -405,19 +407,37 @@ class Landscape:
 
     def _resolve_chunking(self) -> None:
         n = max(self.n_local, 1)
+        self._graph_mib = None
         if self.memory_budget_mb is None:
+            given = self._chunk_size is not None
             self._chunk_size = self._chunk_size or n
             self._held_chunks = math.ceil(n / self._chunk_size)
+            self._why = (f"no memory budget: {'chunks of ' + str(self._chunk_size) + ' as given' if given else 'one chunk'}, "
+                         f"every chunk's graph held")
             return
         budget = self.memory_budget_mb * _MIB
         b = self.graph_bytes_per_example()
-        if self._chunk_size is None:
-            # the whole set held if it fits; else working chunks of a quarter of the budget
-            self._chunk_size = n if n * b <= budget else max(1, min(n, int(budget / (4 * b))))
+        self._graph_mib = b / _MIB
+        whole = (f"the whole set's held gradient graph, {n * b / _MIB:.4g} MiB ({b / _MIB:.3g} MiB an "
+                 f"example, measured on probe chunks; a product's transient buffers come on top)")
+        if self._chunk_size is not None:
+            why = f"chunks of {self._chunk_size} as given"
+        elif n * b <= budget:
+            self._chunk_size = n
+            why = f"{whole}, fits the {self.memory_budget_mb:g} MiB budget: one chunk"
+        else:  # working chunks of a quarter of the budget
+            self._chunk_size = max(1, min(n, int(budget / (4 * b))))
+            why = (f"{whole}, exceeds the {self.memory_budget_mb:g} MiB budget: chunks of a quarter "
+                   f"of it")
         per_chunk = self._chunk_size * b
         n_chunks = math.ceil(n / self._chunk_size)
         room = budget if n_chunks == 1 else budget - per_chunk  # one working chunk stays free
         self._held_chunks = min(n_chunks, max(0, int(room // per_chunk)))
+        free = n_chunks - self._held_chunks
+        self._why = why + (f"; its graph held (a product is one backward pass)" if n_chunks == 1 and not free
+                           else f"; {self._held_chunks} of {n_chunks} chunks' graphs held"
+                           + (f" beside one working chunk, {free} recomputed at each product (a "
+                              f"dearer product, memory capped at the budget)" if free else ""))
 
     @property
     def chunk_size(self) -> int:
@@ -436,11 +456,14 @@ class Landscape:
 
     def chunking(self) -> dict:
         """The chunking used, as records store it: chunk_size, n_chunks, hold_graph (any chunk's
-        graph held), held_chunks, memory_budget_mb (None: no budget)."""
+        graph held), held_chunks, memory_budget_mb (None: no budget), graph_mib_per_example (the
+        probe's measurement the choice rests on; None without a budget) and why (the choice in
+        words, with those numbers)."""
         n_chunks = math.ceil(max(self.n_local, 1) / self.chunk_size)
         return {"chunk_size": int(self.chunk_size), "n_chunks": int(n_chunks),
                 "hold_graph": self.held_chunks > 0, "held_chunks": int(self.held_chunks),
-                "memory_budget_mb": self.memory_budget_mb}
+                "memory_budget_mb": self.memory_budget_mb, "graph_mib_per_example": self._graph_mib,
+                "why": self._why}
 
     def chunks(self):
         """The (X_c, y_c) chunks of this process's share of the training set, in order."""

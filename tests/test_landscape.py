@@ -157,8 +157,15 @@ def test_memory_budget_chunking_equals_one_chunk(net, held, seed):
     per = c["chunk_size"] * parts.graph_bytes_per_example() / 2 ** 20
     assert c["held_chunks"] * per + (per if c["n_chunks"] > 1 else 0) <= c["memory_budget_mb"] * (1 + 1e-9) \
         or c["chunk_size"] == 1
-    assert whole.chunking() == {"chunk_size": net["n_data"], "n_chunks": 1, "hold_graph": True,
-                                "held_chunks": 1, "memory_budget_mb": None}
+    w = whole.chunking()
+    assert {k: w[k] for k in ("chunk_size", "n_chunks", "hold_graph", "held_chunks", "memory_budget_mb")} \
+        == {"chunk_size": net["n_data"], "n_chunks": 1, "hold_graph": True, "held_chunks": 1,
+            "memory_budget_mb": None}
+    assert w["graph_mib_per_example"] is None and w["why"].startswith("no memory budget: one chunk")
+    # the budgeted choice says why, with the probe's measurement it rests on
+    assert c["graph_mib_per_example"] * 2 ** 20 == pytest.approx(parts.graph_bytes_per_example())
+    assert (f"{c['held_chunks']} of {c['n_chunks']} chunks' graphs held" in c["why"]) == (c["n_chunks"] > 1)
+    assert ("recomputed at each product" in c["why"]) == (c["held_chunks"] < c["n_chunks"])
     theta = random_theta(whole, seed)
     v = random_vector(whole.n_params, seed)
     assert parts.loss(theta) == pytest.approx(whole.loss(theta), rel=1e-12, abs=1e-15)
@@ -175,14 +182,19 @@ def test_memory_budget_chunking_equals_one_chunk(net, held, seed):
 def test_default_budget_holds_a_small_set_and_chunks_a_large_one():
     ls = make_landscape((6,), n_data=200, seed=1)
     assert ls.memory_budget_mb == 1024.0
-    assert ls.chunking() == {"chunk_size": 200, "n_chunks": 1, "hold_graph": True, "held_chunks": 1,
-                             "memory_budget_mb": 1024.0}
+    c = ls.chunking()
+    assert {k: c[k] for k in ("chunk_size", "n_chunks", "hold_graph", "held_chunks", "memory_budget_mb")} \
+        == {"chunk_size": 200, "n_chunks": 1, "hold_graph": True, "held_chunks": 1, "memory_budget_mb": 1024.0}
+    assert "fits the 1024 MiB budget: one chunk; its graph held" in c["why"]
     small = make_landscape((6,), n_data=200, seed=1)
     small.memory_budget_mb = budget_for(small, 40)  # room for 40 examples' graphs
     c = small.chunking()
     assert c["chunk_size"] == 10 and c["n_chunks"] == 20 and c["held_chunks"] == 3  # 40 − a working chunk of 10
+    assert "exceeds the" in c["why"] and "3 of 20 chunks' graphs held beside one working chunk, 17 " \
+        "recomputed at each product" in c["why"]
     fixed = make_landscape((6,), n_data=200, seed=1, chunk_size=50)
     assert fixed.chunking()["chunk_size"] == 50 and fixed.chunking()["held_chunks"] == 4
+    assert fixed.chunking()["why"].startswith("chunks of 50 as given; 4 of 4 chunks' graphs held")
 
 
 def test_batched_products_equal_one_at_a_time():
