@@ -240,25 +240,40 @@ def _vm(key: str) -> float:
     return float("nan")
 
 
-def memory_child(n: int, budget: str, width: int) -> None:
-    """In a fresh process: one held-graph product at n_D = n; prints the peak resident set above
-    the loaded data (the peak is reset after loading: /proc/self/clear_refs) and the chunking."""
+MEMORY_NETS = {"cnn": "136,874-parameter CNN", "alexnet": "cpu AlexNet (width 1/16, 143,118 parameters)"}
+
+
+def memory_net(net: str) -> nn.Module:
+    if net == "alexnet":
+        from simlab.scale.models import build_model
+
+        return build_model("alexnet", width=1 / 16)
+    return cnn(16)
+
+
+def memory_child(n: int, budget: str, net: str) -> None:
+    """In a fresh process: two held-graph products at n_D = n; prints the peak resident set above
+    the loaded data (the peak is reset after loading: /proc/self/clear_refs), what stays held
+    after them, and the chunking."""
     torch.set_num_threads(1)
     X, y = cifar(n)
-    land = Landscape(cnn(width), X, y, n_classes=10, dtype=torch.float32,
+    land = Landscape(memory_net(net), X, y, n_classes=10, dtype=torch.float32,
                      memory_budget_mb=None if budget == "none" else float(budget))
     land.chunking()  # the probe, before the reset
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     base = _vm("VmRSS")
-    land.operator(land.theta0).matvec(torch.ones(land.n_params))
-    print(json.dumps({"n": n, "budget": budget, "extra_mib": _vm("VmHWM") - base, "chunking": land.chunking()}))
+    op = land.operator(land.theta0)
+    for _ in range(2):
+        op.matvec(torch.ones(land.n_params))
+    print(json.dumps({"n": n, "budget": budget, "extra_mib": _vm("VmHWM") - base,
+                      "held_mib": _vm("VmRSS") - base, "chunking": land.chunking()}))
 
 
-def memory(width: int, sizes) -> list[dict]:
+def memory(net: str, sizes) -> list[dict]:
     rows = []
     for n in sizes:
         for budget in ("1024", "none"):
-            out = subprocess.run([sys.executable, __file__, "--memory-child", str(n), budget, str(width)],
+            out = subprocess.run([sys.executable, __file__, "--memory-child", str(n), budget, net],
                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             if out.returncode != 0:
                 rows.append({"n": n, "budget": budget, "error": out.stderr.strip().splitlines()[-1]})
@@ -277,18 +292,20 @@ def main(argv=None) -> None:
     p.add_argument("--ks", type=int, nargs="+", default=list(KS), help="k's of section 1 (default 1 5 10 20)")
     p.add_argument("--peer-max-k", type=int, default=10,
                    help="largest k for PyHessian's power iteration (up to 100 products per eigenvalue)")
+    p.add_argument("--memory-net", choices=tuple(MEMORY_NETS), default="cnn",
+                   help="section 5's net: the bench CNN (default) or the cpu AlexNet")
     p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.memory_child:
-        n, budget, width = a.memory_child
-        return memory_child(int(n), budget, int(width))
+        n, budget, net = a.memory_child
+        return memory_child(int(n), budget, net)
     torch.set_num_threads(1)
     sys.stdout.reconfigure(line_buffering=True)
     if not CIFAR_NPZ.exists():
         print(f"bench skipped: {CIFAR_NPZ} not found (the bench is defined on real CIFAR-10 images)")
         return
     if a.only_memory:
-        return print_memory()
+        return print_memory(a.memory_net)
     width, n, pre, lr = (16, 512, 30, 0.05) if a.full else (8, 256, 20, 0.05)
     interval = round(1 / lr)
     print(f"# telemetry bench, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
@@ -365,19 +382,22 @@ def main(argv=None) -> None:
     print(f"one telemetry point k = 20: {point20:.0f} gradient-equivalents; flow λ_1 per iteration: "
           f"{flow_it:.1f} gradient-equivalents ({flow_it:.1f}× the step's own gradient)")
 
-    print_memory()
+    print_memory(a.memory_net)
 
 
-def print_memory() -> None:
-    print("\n## 5. peak memory of one held-graph product, 136,874-parameter CNN (fresh process each; "
-          "MiB above the loaded data)")
-    for r in memory(16, (512, 2048, 5085)):
+def print_memory(net: str = "cnn") -> None:
+    print(f"\n## 5. peak memory of two held-graph products, {MEMORY_NETS[net]} (fresh process each; "
+          "MiB above the loaded data; held: what stays after them)")
+    for r in memory(net, (256, 512, 1024, 2048, 5085)):
         if "error" in r:
             print(f"n_D={r['n']:>5} budget {r['budget']:>5}: failed: {r['error']}")
         else:
             ch = r["chunking"]
-            print(f"n_D={r['n']:>5} budget {r['budget']:>5} MiB: +{r['extra_mib']:.0f} MiB, chunks "
-                  f"{ch['n_chunks']} × {ch['chunk_size']}, held {ch['held_chunks']}")
+            est = ch.get("graph_mib_per_example")
+            print(f"n_D={r['n']:>5} budget {r['budget']:>5} MiB: +{r['extra_mib']:.0f} MiB peak "
+                  f"({r['extra_mib'] / r['n']:.3f} an example), held +{r['held_mib']:.0f}; chunks "
+                  f"{ch['n_chunks']} × {ch['chunk_size']}, held {ch['held_chunks']}"
+                  + (f"; the probe's held graph {est:.3f} MiB an example" if est else ""))
 
 
 if __name__ == "__main__":
