@@ -225,6 +225,30 @@ def _graph_bytes(fn) -> int:
     return sum(seen.values())
 
 
+def chunking_reason(n: int, chunk_size: int, held: int, budget_mb: float | None,
+                    graph_mib: float | None, given: bool) -> str:
+    """Why the landscape chunks as it does, in words with the numbers the choice rests on (n
+    examples, the probe's held-graph MiB an example): :meth:`Landscape.chunking`'s ``why``."""
+    n_chunks = math.ceil(n / chunk_size)
+    if budget_mb is None:
+        return (f"no memory budget: {f'chunks of {chunk_size} as given' if given else 'one chunk'}, "
+                f"every chunk's graph held")
+    whole = (f"the whole set's held gradient graph, {n * graph_mib:.4g} MiB ({graph_mib:.3g} MiB an "
+             f"example, measured on probe chunks; a product's transient buffers come on top)")
+    if given:
+        why = f"chunks of {chunk_size} as given"
+    elif n_chunks == 1:
+        why = f"{whole}, fits the {budget_mb:g} MiB budget: one chunk"
+    else:
+        why = f"{whole}, exceeds the {budget_mb:g} MiB budget: chunks of a quarter of it"
+    if n_chunks == 1 and held == 1:
+        return why + "; its graph held (a product is one backward pass)"
+    free = n_chunks - held
+    return why + f"; {held} of {n_chunks} chunks' graphs held" + (
+        f" beside one working chunk, {free} recomputed at each product (a dearer product, memory "
+        f"capped at the budget)" if free else "")
+
+
 class Landscape:
     """Loss, gradient, HVP and accuracy of ``model`` on (X, y) as functions of a flat θ.
 
@@ -407,37 +431,24 @@ class Landscape:
 
     def _resolve_chunking(self) -> None:
         n = max(self.n_local, 1)
+        given = self._chunk_size is not None
         self._graph_mib = None
         if self.memory_budget_mb is None:
-            given = self._chunk_size is not None
             self._chunk_size = self._chunk_size or n
             self._held_chunks = math.ceil(n / self._chunk_size)
-            self._why = (f"no memory budget: {'chunks of ' + str(self._chunk_size) + ' as given' if given else 'one chunk'}, "
-                         f"every chunk's graph held")
-            return
-        budget = self.memory_budget_mb * _MIB
-        b = self.graph_bytes_per_example()
-        self._graph_mib = b / _MIB
-        whole = (f"the whole set's held gradient graph, {n * b / _MIB:.4g} MiB ({b / _MIB:.3g} MiB an "
-                 f"example, measured on probe chunks; a product's transient buffers come on top)")
-        if self._chunk_size is not None:
-            why = f"chunks of {self._chunk_size} as given"
-        elif n * b <= budget:
-            self._chunk_size = n
-            why = f"{whole}, fits the {self.memory_budget_mb:g} MiB budget: one chunk"
-        else:  # working chunks of a quarter of the budget
-            self._chunk_size = max(1, min(n, int(budget / (4 * b))))
-            why = (f"{whole}, exceeds the {self.memory_budget_mb:g} MiB budget: chunks of a quarter "
-                   f"of it")
-        per_chunk = self._chunk_size * b
-        n_chunks = math.ceil(n / self._chunk_size)
-        room = budget if n_chunks == 1 else budget - per_chunk  # one working chunk stays free
-        self._held_chunks = min(n_chunks, max(0, int(room // per_chunk)))
-        free = n_chunks - self._held_chunks
-        self._why = why + (f"; its graph held (a product is one backward pass)" if n_chunks == 1 and not free
-                           else f"; {self._held_chunks} of {n_chunks} chunks' graphs held"
-                           + (f" beside one working chunk, {free} recomputed at each product (a "
-                              f"dearer product, memory capped at the budget)" if free else ""))
+        else:
+            budget = self.memory_budget_mb * _MIB
+            b = self.graph_bytes_per_example()
+            self._graph_mib = b / _MIB
+            if self._chunk_size is None:
+                # the whole set held if it fits; else working chunks of a quarter of the budget
+                self._chunk_size = n if n * b <= budget else max(1, min(n, int(budget / (4 * b))))
+            per_chunk = self._chunk_size * b
+            n_chunks = math.ceil(n / self._chunk_size)
+            room = budget if n_chunks == 1 else budget - per_chunk  # one working chunk stays free
+            self._held_chunks = min(n_chunks, max(0, int(room // per_chunk)))
+        self._why = chunking_reason(n, self._chunk_size, self._held_chunks, self.memory_budget_mb,
+                                    self._graph_mib, given)
 
     @property
     def chunk_size(self) -> int:
