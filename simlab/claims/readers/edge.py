@@ -163,8 +163,9 @@ def edge(r: Record, th: Thresholds) -> Edge:
 
 def edge_not_reached(records: Sequence[Record], th: Thresholds) -> str:
     """Why the given runs cannot test an edge claim, with the number that decided it: 'never
-    crossed ρ_1 = 1: max ρ_1 = x at η = y' or 'crossed ρ_1 = 1 but n on-edge points (5 needed)'
-    for the run that came closest, with its cadence caveat."""
+    crossed ρ_1 = 1: max ρ_1 = x at η = y' (after a catapult: the iteration it ended at, when ρ_1
+    first fell below 1) or 'crossed ρ_1 = 1 but n on-edge points (5 needed)' for the run that came
+    closest, with its cadence caveat."""
     es = [(edge(r, th), r) for r in records]
     es = [(e, r) for e, r in es if e.max_rho_1 is not None]
     if not es:
@@ -174,6 +175,10 @@ def edge_not_reached(records: Sequence[Record], th: Thresholds) -> str:
     if e.crossed:
         why = (f"edge not reached: crossed ρ_1 = {th.edge_enter:g} at iteration {e.entered_step} "
                f"but {len(e.points)} on-edge point(s) ({th.edge_points} needed) at η = {eta}")
+    elif e.catapult_until is not None:  # above the edge from the start: entry needs a fall below 1
+        why = (f"edge not reached: a catapult (ρ_1 > {th.catapult_rho:g} within 1/η) that stayed "
+               f"above ρ_1 = {th.edge_enter:g} until iteration {e.catapult_until}, then never crossed "
+               f"it again (max ρ_1 = {e.max_rho_1:.3g} at η = {eta})")
     else:
         why = (f"edge not reached: never crossed ρ_1 = {th.edge_enter:g} (max ρ_1 = "
                f"{e.max_rho_1:.3g} at η = {eta})")
