@@ -81,8 +81,9 @@ def test_step_0_never_counts_and_a_catapult_enters_only_after_falling_below_1(la
     # not only the small ρ_1 after it
     stuck = [ON, [1.5, 0.9, 0.1, 0.05]] + [[1.3, 0.9, 0.1, 0.05]] * 8 + [[0.85, 0.5, 0.1, 0.05]] * 2
     v = evaluate_claim("L1", [lab("toy", telemetry=tel(stuck))], TH)
-    assert v.status == "not applicable" and ("a catapult (ρ_1 > 1.2 within 1/η) that stayed above ρ_1 = 1 "
-                                             "until iteration 10, then never crossed it again (max ρ_1 = 0.85") in v.reason
+    assert v.status == "not applicable" and ("a catapult (ρ_1 > 1.2 within 1/η) that stayed above ρ_1 = 1 at "
+                                             "every point (telemetry every 1 iterations) until iteration 10, "
+                                             "then never crossed it again (max ρ_1 = 0.85") in v.reason
 
 
 def test_windowed_reach_ignores_a_transient(lab):

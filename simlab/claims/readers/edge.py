@@ -176,9 +176,10 @@ def edge_not_reached(records: Sequence[Record], th: Thresholds) -> str:
         why = (f"edge not reached: crossed ρ_1 = {th.edge_enter:g} at iteration {e.entered_step} "
                f"but {len(e.points)} on-edge point(s) ({th.edge_points} needed) at η = {eta}")
     elif e.catapult_until is not None:  # above the edge from the start: entry needs a fall below 1
+        seen = f" at every point (telemetry every {e.interval:g} iterations)" if e.interval else ""
         why = (f"edge not reached: a catapult (ρ_1 > {th.catapult_rho:g} within 1/η) that stayed "
-               f"above ρ_1 = {th.edge_enter:g} until iteration {e.catapult_until}, then never crossed "
-               f"it again (max ρ_1 = {e.max_rho_1:.3g} at η = {eta})")
+               f"above ρ_1 = {th.edge_enter:g}{seen} until iteration {e.catapult_until}, then never "
+               f"crossed it again (max ρ_1 = {e.max_rho_1:.3g} at η = {eta})")
     else:
         why = (f"edge not reached: never crossed ρ_1 = {th.edge_enter:g} (max ρ_1 = "
                f"{e.max_rho_1:.3g} at η = {eta})")
