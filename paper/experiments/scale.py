@@ -298,6 +298,14 @@ WIDE_COST = {1 / 8: 1800, 1 / 4: 3600}  # seconds of one core a run (1/4: seeds 
 # at ρ_1 1.17–2.03 through iteration 440 and ends below 1 (0.82–0.86) without re-entering, so
 # under CLAIMS.md's catapult rule it never entered the edge; a seed 3 keeps 3 seeds possible
 WIDTH_WIDE_SEEDS_AT = {1 / 4: (0, 1, 2, 3)}
+# Seeds 1–3 of width 1/4 were all read as catapults that never ended: telemetry every 40
+# iterations saw ρ_1 ≥ 1.07 until 440–600. A probe of seed 1 (the same run, top-1 every 2
+# iterations, thirteenth session): ρ_1 3.45 → 1.44 (iteration 2) → 0.94–0.98 (4–12) → 1.01 (14)
+# and up: the catapult ends at iteration 4 and the run enters the edge at 14, between two of the
+# grid's points. So those seeds rerun with entry capture, a point every 10 iterations through the
+# first 1/η (training is unchanged: telemetry does not touch it). Seed 0 dipped to 0.92 by its
+# point at 40 and keeps its record.
+WIDTH_WIDE_ENTRY = {(1 / 4, 1): (10, 200), (1 / 4, 2): (10, 200), (1 / 4, 3): (10, 200)}
 
 
 def scale_width_runs(preset: str, base) -> list[Run]:
@@ -321,8 +329,9 @@ def scale_width_runs(preset: str, base) -> list[Run]:
         for arch, width, lr in WIDTH_NETS_WIDE:
             if seed not in WIDTH_WIDE_SEEDS_AT.get(width, WIDE_SEEDS):
                 continue
+            every, until = WIDTH_WIDE_ENTRY.get((width, seed), (0, 0))
             cfg = deciding(base, lr, experiment="lr_sweep", arch=arch, width=width, seed=seed,
-                           n_data=WIDE_N_DATA)
+                           n_data=WIDE_N_DATA, entry_every=every, entry_until=until)
             out.append(Run(f"scale/width_nD{WIDE_N_DATA}/{arch}_w{round(1 / width)}_lr_{lr:g}_s{seed}",
                            "scale_width", "scale", cfg, ("L1", "L3", "L5", "L6", "L7"),
                            WIDE_COST[width]))
