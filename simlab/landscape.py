@@ -18,8 +18,8 @@ Chunking follows a memory budget by default (``memory_budget_mb``, 1024 MiB): th
 example's gradient graph keeps (measured once on two small probe chunks with saved-tensor hooks)
 decide whether the whole set's graph fits; if it does, one chunk and its graph is held; if not,
 chunks of a quarter of the budget, and the graphs of as many chunks as fit in the other three
-quarters are held while the rest are recomputed at each product. Memory is then flat in n_D.
-:meth:`Landscape.chunking` says what was chosen (the record stores it).
+quarters are held while the rest are recomputed at each product (:mod:`simlab.chunking`): the
+budget caps held graphs; :meth:`Landscape.chunking` says what was chosen and why (in records).
 
 The Hessian-vector product comes two ways, which check each other:
 
@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp, vmap
 
+from simlab import chunking
 from simlab.dataconv import data_convolutions
 from simlab.distributed import all_reduce, is_distributed
 from simlab.errors import UsageError, require
@@ -59,7 +60,6 @@ HVP_METHODS = ("rev-rev", "fwd-rev")
 MEMORY_BUDGET_MB = 1024.0  # default budget for held graphs + one working chunk
 DTYPES = (torch.float32, torch.float64)  # the precisions measurements are taken in
 MEMORY_FORMATS = ("contiguous", "channels_last")  # how 4-d images and conv weights are laid out
-_MIB = 2.0 ** 20
 
 
 # --- the API's argument checks: once, at the door, each a ValueError naming the argument -------
@@ -211,44 +211,6 @@ def check_vector(name: str, value, n: int, *, dtype=None, device=None) -> torch.
     return t if dtype is None else t.to(device=device, dtype=dtype)
 
 
-def _graph_bytes(fn) -> int:
-    """Bytes of the distinct storages that autograd saves while ``fn()`` runs."""
-    seen: dict[int, int] = {}
-
-    def pack(t):
-        st = t.untyped_storage()
-        seen[st.data_ptr()] = st.nbytes()
-        return t
-
-    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(seen.values())
-
-
-def chunking_reason(n: int, chunk_size: int, held: int, budget_mb: float | None,
-                    graph_mib: float | None, given: bool) -> str:
-    """Why the landscape chunks as it does, in words with the numbers the choice rests on (n
-    examples, the probe's held-graph MiB an example): :meth:`Landscape.chunking`'s ``why``."""
-    n_chunks = math.ceil(n / chunk_size)
-    if budget_mb is None:
-        return (f"no memory budget: {f'chunks of {chunk_size} as given' if given else 'one chunk'}, "
-                f"every chunk's graph held")
-    whole = (f"the whole set's held gradient graph, {n * graph_mib:.4g} MiB ({graph_mib:.3g} MiB an "
-             f"example, measured on probe chunks; a product's transient buffers come on top)")
-    if given:
-        why = f"chunks of {chunk_size} as given"
-    elif n_chunks == 1:
-        why = f"{whole}, fits the {budget_mb:g} MiB budget: one chunk"
-    else:
-        why = f"{whole}, exceeds the {budget_mb:g} MiB budget: chunks of a quarter of it"
-    if n_chunks == 1 and held == 1:
-        return why + "; its graph held (a product is one backward pass)"
-    free = n_chunks - held
-    return why + f"; {held} of {n_chunks} chunks' graphs held" + (
-        f" beside one working chunk, {free} recomputed at each product (a dearer product, memory "
-        f"capped at the budget)" if free else "")
-
-
 class Landscape:
     """Loss, gradient, HVP and accuracy of ``model`` on (X, y) as functions of a flat θ.
 
@@ -275,7 +237,7 @@ class Landscape:
     ``memory_format``: ``"contiguous"`` (default) or ``"channels_last"``, which holds 4-d images
     (N, C, H, W) and every 4-d parameter (conv weights) in torch's channels-last layout (NHWC in
     memory), the one oneDNN's CPU convolutions and max-pools run fastest in: on the scale nets
-    at 256 images a gradient costs 0.68–0.91 of the contiguous one, a product 0.78–1.05
+    at 256 images a gradient costs 0.68–0.87 of the contiguous one, a product 0.78–1.04
     (bench/layout_bench.py). θ, gradients and products keep their flat layout; values agree
     with ``"contiguous"`` to float rounding (which training at the edge of stability amplifies:
     two runs that differ only in layout part after a few dozen iterations). Only for a model
@@ -420,8 +382,8 @@ class Landscape:
             th = self.theta0.clone().requires_grad_(True)
             xb, yb = self.X[:m].clone(), self.y[:m].clone()  # own storage: a view would count all of X
             with data_convolutions():  # the graph as HVPOperator holds it
-                return _graph_bytes(lambda: torch.autograd.grad(self.chunk_loss(th, xb, yb), th,
-                                                                create_graph=True))
+                return chunking.graph_bytes(lambda: torch.autograd.grad(
+                    self.chunk_loss(th, xb, yb), th, create_graph=True))
 
         m1, m2 = min(self.n_local, 4), min(self.n_local, 16)
         b1 = probe(m1)
@@ -431,23 +393,11 @@ class Landscape:
 
     def _resolve_chunking(self) -> None:
         n = max(self.n_local, 1)
+        b = None if self.memory_budget_mb is None else self.graph_bytes_per_example()
+        self._graph_mib = None if b is None else b / chunking.MIB
         given = self._chunk_size is not None
-        self._graph_mib = None
-        if self.memory_budget_mb is None:
-            self._chunk_size = self._chunk_size or n
-            self._held_chunks = math.ceil(n / self._chunk_size)
-        else:
-            budget = self.memory_budget_mb * _MIB
-            b = self.graph_bytes_per_example()
-            self._graph_mib = b / _MIB
-            if self._chunk_size is None:
-                # the whole set held if it fits; else working chunks of a quarter of the budget
-                self._chunk_size = n if n * b <= budget else max(1, min(n, int(budget / (4 * b))))
-            per_chunk = self._chunk_size * b
-            n_chunks = math.ceil(n / self._chunk_size)
-            room = budget if n_chunks == 1 else budget - per_chunk  # one working chunk stays free
-            self._held_chunks = min(n_chunks, max(0, int(room // per_chunk)))
-        self._why = chunking_reason(n, self._chunk_size, self._held_chunks, self.memory_budget_mb,
+        self._chunk_size, self._held_chunks = chunking.plan(n, self._chunk_size, self.memory_budget_mb, b)
+        self._why = chunking.reason(n, self._chunk_size, self._held_chunks, self.memory_budget_mb,
                                     self._graph_mib, given)
 
     @property
