@@ -39,16 +39,11 @@ from simlab.landscape import Landscape
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from product_bench import seconds  # noqa: E402
 from telemetry_bench import CIFAR_NPZ, cifar  # noqa: E402
 
 NETS = (("alexnet", 1 / 16, "relu"), ("alexnet", 1 / 8, "relu"), ("alexnet", 1 / 8, "tanh"),
         ("alexnet", 1 / 4, "relu"), ("vgg16", 1 / 16, "relu"), ("vgg16", 1 / 8, "relu"))
-
-
-def seconds(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
