@@ -145,18 +145,20 @@ def holder(run: Run, runs_dir: Path) -> int | None:
 class Planned:
     """One run of a grid as ``paper run --dry-run`` shows it: its status (``done``, ``kept`` —
     complete only in a records folder —, ``running``, ``partial``, ``stale``, ``todo``) and
-    what it cost (the record's wall seconds, for a complete run) or is guessed to cost."""
+    what it cost (the record's wall seconds, and its CPU seconds where the record states them,
+    for a complete run) or is guessed to cost."""
 
     run: Run
     status: str
     measured_s: float | None
+    cpu_s: float | None = None
 
 
 def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
-    """Each run's status and, where its record is complete, its measured wall seconds
-    (:func:`simlab.record.wall_seconds` of the summary it wrote; 0 for an alias, whose summary
-    is its source's)."""
-    from simlab.record import SUMMARY, read_json_object, wall_seconds
+    """Each run's status and, where its record is complete, its measured wall and CPU seconds
+    (:func:`simlab.record.wall_seconds`, :func:`simlab.record.cpu_seconds` of the summary it
+    wrote; 0 for an alias, whose summary is its source's)."""
+    from simlab.record import SUMMARY, cpu_seconds, read_json_object, wall_seconds
 
     out = []
     for r in runs:
@@ -165,15 +167,16 @@ def plan(runs: list[Run], runs_dir: Path, also=()) -> list[Planned]:
         st = here if here == "done" or where is None else "kept"
         if st not in ("done", "kept") and holder(r, runs_dir) is not None:
             st = "running"
-        sec = None
+        sec = cpu = None
         if st in ("done", "kept") and r.kind == "alias":
-            sec = 0.0   # a copy of its source's record (and its wall seconds): counted there
+            sec = cpu = 0.0   # a copy of its source's record (and its seconds): counted there
         elif st in ("done", "kept") and where is not None:
             try:
-                sec = wall_seconds(read_json_object(Path(where) / SUMMARY))
+                summary = read_json_object(Path(where) / SUMMARY)
+                sec, cpu = wall_seconds(summary), cpu_seconds(summary)
             except (OSError, ValueError, UsageError):
-                sec = None
-        out.append(Planned(r, st, sec))
+                pass
+        out.append(Planned(r, st, sec, cpu))
     return out
 
 
@@ -185,7 +188,8 @@ def cost_lines(planned: list[Planned]) -> list[str]:
     for p in planned:
         cost = (f"{p.measured_s:>7.0f} s measured" if p.measured_s is not None else
                 f"~{p.run.cost_s:>6.0f} s guessed ")
-        lines.append(f"{p.status:<8} {p.run.regime:<6} {p.run.name:<40} {cost}  "
+        cpu = f" (CPU {p.cpu_s:.0f} s)" if p.cpu_s and p.run.kind != "alias" else ""
+        lines.append(f"{p.status:<8} {p.run.regime:<6} {p.run.name:<40} {cost}{cpu}  "
                      f"{' '.join(p.run.claims)}")
     lines += ["", f"{'grid':<20} {'runs':>5} {'complete':>9} {'measured':>12} {'to run (guess)':>15}"]
     grids: dict[str, list[Planned]] = {}
@@ -202,6 +206,12 @@ def cost_lines(planned: list[Planned]) -> list[str]:
         lines.append(f"{g:<20} {len(ps):>5} {len(done):>9} {shown} {left / 60:>11.0f} min")
     lines.append(f"{len(planned)} runs: {tot_m / 3600:.1f} h of one core measured for the complete "
                  f"ones; still to run: about {tot_g / 60:.0f} min of one core (a guess)")
+    both = [p for p in planned if p.cpu_s and p.measured_s and p.run.kind != "alias"]
+    if both:   # wall seconds carry the load each run shared the machine with; CPU seconds do not
+        wall, cpu = sum(p.measured_s for p in both), sum(p.cpu_s for p in both)
+        lines.append(f"{len(both)} of them state their CPU time: {cpu / 3600:.2f} h of CPU against "
+                     f"{wall / 3600:.2f} h of wall (wall / CPU = {wall / cpu:.2f}: the load they ran "
+                     f"under; a quiet core takes about the CPU time)")
     return lines
 
 

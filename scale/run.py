@@ -41,7 +41,7 @@ from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.density import slq
 from simlab.checkpoint import resume_note
-from simlab.trainer import Probe, TrainConfig, cost_line, flow_peak, run_summary, train
+from simlab.trainer import Probe, TrainConfig, cost_line, cpu_since, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 
@@ -191,7 +191,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
     else:
         writer = ShadowWriter(out, rank)
     tag = f"{cfg.arch}-{cfg.activation} η={cfg.lr:g} n_c={info['n_classes']} n_D={info['n_data']}"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     probes = ([Probe(cfg.ggn_every, gauss_newton.probe("lanczos", tol=cfg.eig_tol))]
               if cfg.ggn_every else [])
     res = train(land, tcfg, writer, progress=progress and rank == 0, desc=tag,
@@ -241,6 +241,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
     # both include the wall time of the interrupted run(s) a resume continued
     summary["wall_time"] = res.wall_time
     summary["wall_time_total"] = time.perf_counter() - t0 + res.resumed_seconds
+    summary["cpu_seconds"] = cpu_since(c0, res)
     if rank == 0:
         writer.write_summary(summary)
         bad = not summary["valid"]

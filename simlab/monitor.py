@@ -72,6 +72,7 @@ from simlab.own import OWN, describe_data, describe_loss, dtype_name
 from simlab.record import RecordWriter, prepare_out, rho_of
 from simlab.spectrum import top_eigen
 from simlab.telemetry import projections
+from simlab.trainer import landscape_cost
 
 ADAM_TYPES = ("Adam", "AdamW")
 
@@ -412,8 +413,7 @@ class EdgeMonitor:
             "skipped_points": self._skipped,
             "train_seconds": c["wall_seconds"] - c["telemetry_seconds"],
             "telemetry_seconds": c["telemetry_seconds"], "total_hvps": c["total_hvps"],
-            "grads_per_hvp": None, "chunking": self.land.chunking(),
-            "memory_format": getattr(self.land, "memory_format", "contiguous"), "cost": c,
+            "grads_per_hvp": None, **landscape_cost(self.land), "cost": c,
         }
 
     def close(self) -> dict:

@@ -42,7 +42,7 @@ import torch
 from simlab.errors import UsageError, require
 from simlab.landscape import MEMORY_BUDGET_MB, Landscape
 from simlab.record import Record, RecordWriter, prepare_out
-from simlab.trainer import TrainConfig, cost_line, run_summary, train
+from simlab.trainer import TrainConfig, cost_line, cpu_since, run_summary, train
 
 # the experiment (and regime) name of a user's own run: the claims judge it as a single run
 OWN = "own"
@@ -126,7 +126,7 @@ def run(model: torch.nn.Module, X, y=None, *, out: str | Path, lr: float | None 
         require("seed", seed, integer=True, nonneg=True, arg=True)
     if not isinstance(data_name, str) or not data_name:
         raise UsageError(f"data_name must be a non-empty string, got {data_name!r}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = prepare_out(out, overwrite=overwrite)
     land = Landscape(model, X, y, loss=loss, reduction=reduction, n_classes=n_classes, dtype=dtype,
                      device=device, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb)
@@ -157,6 +157,7 @@ def run(model: torch.nn.Module, X, y=None, *, out: str | Path, lr: float | None 
         "lambda_max": (last.get("eigenvalues") or [None])[0],
         "max_rho_1": max(rho1) if rho1 else None, "n_telemetry": result.n_points,
         "dtype": dtype_name(dtype), "wall_time": time.perf_counter() - t0,
+        "cpu_seconds": cpu_since(c0, result),
     }
     writer.write_summary(summary)
     if progress:

@@ -496,6 +496,16 @@ def find_records(paths) -> list[Path]:
     return found
 
 
+# the keys of a record (summary, telemetry point, checkpoint) whose values a clock decides, not
+# the computation: two runs of one config agree in everything else
+CLOCK_KEYS = frozenset({
+    "wall_time", "wall_time_total", "cpu_seconds", "elapsed", "cpu_elapsed", "seconds",
+    "train_seconds", "telemetry_seconds", "step_rule_seconds", "run_seconds", "dense_seconds",
+    "hvp_seconds", "grad_seconds",
+    "grads_per_hvp",          # hvp_seconds / grad_seconds: a measured time ratio
+})
+
+
 def wall_seconds(summary: dict | None) -> float | None:
     """What a run cost: the wall seconds its summary states (``wall_time_total`` where a runner
     states both — the scale runner's includes the end-of-run spectrum — else ``wall_time``),
@@ -504,6 +514,17 @@ def wall_seconds(summary: dict | None) -> float | None:
         v = (summary or {}).get(k)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
             return float(v)
+    return None
+
+
+def cpu_seconds(summary: dict | None) -> float | None:
+    """What a run cost a quiet core: the CPU seconds its summary states (process time over the
+    whole run, resumed parts included), which the machine's load does not inflate as it does
+    :func:`wall_seconds`; None for a record that predates them or whose resumed part's CPU time
+    is unknown."""
+    v = (summary or {}).get("cpu_seconds")
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
     return None
 
 

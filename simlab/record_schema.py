@@ -44,7 +44,7 @@ _SUMMARY_FIELDS = {
                      "near_zero_fraction", "near_zero_fraction_init", "negative_fraction",
                      "theta_norm", "theta_norm_init", "theta0_norm", "t", "lr", "eps",
                      "initial_loss", "gap_ratio", "max_rho_1", "peak_lambda_1", "width",
-                     "target_loss_used", "wall_time", "wall_time_total"), NUMBER),
+                     "target_loss_used", "wall_time", "wall_time_total", "cpu_seconds"), NUMBER),
     **dict.fromkeys(("steps", "n_params", "n_classes", "n_data", "outlier_count", "gap_index",
                      "n_negative", "peak_step", "spectrum_step", "seed", "n_telemetry",
                      "total_hvps"), INTEGER),

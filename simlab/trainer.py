@@ -175,6 +175,7 @@ class TrainResult:
     dead_reason: str | None = None
     total_hvps: int = 0                       # every operator product the trainer took
     resumed_seconds: float = 0.0              # wall time of the interrupted run(s) it resumed
+    resumed_cpu_seconds: float | None = 0.0   # ... their CPU time (None: a checkpoint that predates it)
     train_seconds: float = 0.0                # the loop without telemetry
     telemetry_seconds: float = 0.0            # telemetry points and probes
     grads_per_hvp: float | None = None        # measured cost of one HVP in gradients
@@ -214,13 +215,29 @@ def chunking(landscape) -> dict:
             "memory_budget_mb": None}
 
 
+def landscape_cost(landscape) -> dict:
+    """What a record says of how its landscape computed: ``chunking`` and ``memory_format``
+    (every runner's summary and :class:`simlab.EdgeMonitor`'s)."""
+    return {"chunking": chunking(landscape),
+            "memory_format": getattr(landscape, "memory_format", "contiguous")}
+
+
 def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
     """The summary fields every run writes: validity and cost."""
     return {**validity(result, cfg), "train_seconds": result.train_seconds,
             "telemetry_seconds": result.telemetry_seconds, "total_hvps": result.total_hvps,
             "step_rule_seconds": result.step_rule_seconds, "step_rule_hvps": result.step_rule_hvps,
-            "grads_per_hvp": result.grads_per_hvp, "chunking": chunking(landscape),
-            "memory_format": getattr(landscape, "memory_format", "contiguous")}
+            "grads_per_hvp": result.grads_per_hvp, **landscape_cost(landscape)}
+
+
+def cpu_since(c0: float, result: TrainResult) -> float | None:
+    """CPU seconds of this process since ``time.process_time()`` read ``c0``, plus the CPU time
+    of the interrupted run(s) ``result`` resumed: what the run costs a quiet core, whatever else
+    shared the machine while it ran (its wall seconds are not). None when a resumed part's CPU
+    time is unknown (a checkpoint written before records kept it)."""
+    if result.resumed_cpu_seconds is None:
+        return None
+    return time.process_time() - c0 + result.resumed_cpu_seconds
 
 
 def flow_peak(history: dict) -> dict:
@@ -436,7 +453,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                              device=landscape.device)
     theta = (landscape.theta0 if theta is None else theta).detach().clone()
     prev = None
-    step, t, n_points, elapsed0 = 0, 0.0, 0, 0.0
+    step, t, n_points, elapsed0, cpu0 = 0, 0.0, 0, 0.0, 0.0
     warm = None
     hist = {"step": [], "t": [], "loss": [], "grad_norm": [], "lr": [], "lambda_1": []}
     clock = _Clock()
@@ -448,6 +465,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
             theta, prev = _to(state["theta"], landscape), _to(state["theta_prev"], landscape)
             step, t, n_points, hist = state["step"], state["t"], state["n_points"], state["history"]
             warm, elapsed0, clock = _to(state["warm"], landscape), state["elapsed"], _Clock(state["counters"])
+            cpu0 = state.get("cpu_elapsed")  # absent from checkpoints written before it was kept
             rule.load({k: _to(v, landscape) if isinstance(v, torch.Tensor) else v
                        for k, v in rule_state(state).items()})
             torch.set_rng_state(state["rng"])
@@ -459,6 +477,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     solve = clock.solver(landscape)
     every, ckpt = cfg.cadence(), cfg.checkpoints()
     start = time.perf_counter() - elapsed0
+    cpu_start = time.process_time() - (cpu0 or 0.0)
     last_point_step = -1
     bar = tqdm(total=cfg.max_steps, initial=step, desc=desc, disable=not progress or None,
                leave=False, dynamic_ncols=True)
@@ -549,6 +568,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
                 "n_points": n_points, "history": hist,
                 "warm": None if warm is None else warm.cpu(), "rule": rule.state(),
                 "elapsed": time.perf_counter() - start, "counters": dict(clock.c),
+                "cpu_elapsed": None if cpu0 is None else time.process_time() - cpu_start,
                 "rng": torch.get_rng_state()})
     bar.close()
     clock.here = None
@@ -559,7 +579,7 @@ def train(landscape, cfg: TrainConfig, writer: RecordWriter | None = None, *,
     finite = prev if stop_reason == "diverged" else theta
     wall = time.perf_counter() - start
     return TrainResult(theta, step, t, loss, gnorm, stop_reason, message, n_points, wall, history,
-                       resumed_seconds=elapsed0,
+                       resumed_seconds=elapsed0, resumed_cpu_seconds=cpu0,
                        theta_finite=finite, step_finite=None if finite is None else
                        (step - 1 if stop_reason == "diverged" else step),
                        dead_reason=dead if stop_reason == "dead" else None,

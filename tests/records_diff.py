@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simlab.record import CLOCK_KEYS
+
 # keys whose values a clock (or the checkout) decides, not the computation
-IGNORED = frozenset({
-    "wall_time", "wall_time_total", "elapsed", "seconds", "train_seconds", "telemetry_seconds",
-    "step_rule_seconds", "run_seconds", "dense_seconds", "hvp_seconds", "grad_seconds",
-    "grads_per_hvp",          # hvp_seconds / grad_seconds: a measured time ratio
+IGNORED = CLOCK_KEYS | frozenset({
     "git_commit",
     # a checkpoint's copy of the process's global torch RNG state: torch seeds it at random per
     # process here (torch.initial_seed() differs run to run) and no number draws from it (every

@@ -19,6 +19,7 @@ from simlab.errors import UsageError
 from simlab.paper import bridge
 from simlab.paper.cli import main as paper_main
 from simlab.paper.common import data_root, has_cifar
+from simlab.record import CLOCK_KEYS
 from simlab.paper.experiments import grid, select
 from simlab.paper.report import split
 from simlab.paper.runner import run_grid
@@ -170,8 +171,7 @@ def test_a_killed_toy_edge_run_is_resumed_by_the_runner_into_the_same_record(tmp
     execute(run, tmp_path / "cut", progress=False)
     # resumed, not started over: the killed run's first point (its wall time too) is kept
     assert (tmp_path / "cut" / "telemetry.jsonl").read_text().splitlines()[0] == first
-    timing = {"wall_time", "run_seconds", "dense_seconds", "train_seconds", "telemetry_seconds",
-              "grads_per_hvp", "step_rule_seconds"}
+    timing = CLOCK_KEYS
 
     def numbers(d):
         s = {k: v for k, v in json.loads((d / "summary.json").read_text()).items() if k not in timing}
@@ -285,7 +285,7 @@ def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_res
     here, kept when only a records folder holds it), a run without a record its guess; per grid
     the measured minutes and the guess for what is left."""
     from simlab.paper.runner import cost_lines, plan
-    from simlab.record import wall_seconds
+    from simlab.record import cpu_seconds, wall_seconds
 
     runs = {r.name: r for r in grid("smoke")}
     a, b, c = (runs[n] for n in ("toy/lr_sweep/lr0.2_s0", "toy/lr_sweep/lr0.4_s0",
@@ -296,18 +296,26 @@ def test_the_dry_run_states_each_complete_runs_measured_cost_and_guesses_the_res
     wall = {r.name: wall_seconds(json.loads((d / r.name / "summary.json").read_text()))
             for r, d in ((a, full), (b, kept))}
     assert all(w is not None and w > 0 for w in wall.values())
+    cpu = {r.name: cpu_seconds(json.loads((d / r.name / "summary.json").read_text()))
+           for r, d in ((a, full), (b, kept))}
+    # every thread's CPU time (numpy's BLAS may add threads to torch's one): ≤ all cores' wall
+    assert all(0 < cpu[n] <= wall[n] * os.cpu_count() + 0.05 for n in wall)
     p = plan([a, b, c], full, [kept])
-    assert [(x.status, x.measured_s) for x in p] == [("done", wall[a.name]),
-                                                      ("kept", wall[b.name]), ("todo", None)]
+    assert [(x.status, x.measured_s, x.cpu_s) for x in p] == [
+        ("done", wall[a.name], cpu[a.name]), ("kept", wall[b.name], cpu[b.name]), ("todo", None, None)]
     lines = cost_lines(p)
-    assert f"{wall[a.name]:.0f} s measured" in lines[0] and lines[2].startswith("todo")
-    assert f"~{c.cost_s:>6.0f} s guessed" in lines[2]
-    grids = {ln.split()[0]: ln.split() for ln in lines[4:-1]}
+    assert f"{wall[a.name]:.0f} s measured (CPU {cpu[a.name]:.0f} s)" in lines[0]
+    assert lines[2].startswith("todo") and f"~{c.cost_s:>6.0f} s guessed" in lines[2]
+    # the last line: the CPU and wall hours of the runs that state both, and their ratio
+    w, u = sum(wall.values()), sum(cpu.values())
+    assert lines[-1].startswith("2 of them state their CPU time") and f"= {w / u:.2f}" in lines[-1]
+    grids = {ln.split()[0]: ln.split() for ln in lines[4:-2]}
     assert grids["toy_lr_sweep"][1:3] == ["2", "2"]
     assert float(grids["toy_lr_sweep"][3]) == pytest.approx(sum(wall.values()) / 60, abs=0.051)
     assert grids["toy_class_sweep"][1:3] == ["1", "0"]
     assert wall_seconds({"wall_time": 3.0, "wall_time_total": 5.0}) == 5.0
     assert wall_seconds({"wall_time": float("nan")}) is None and wall_seconds(None) is None
+    assert cpu_seconds({"wall_time": 3.0}) is None and cpu_seconds({"cpu_seconds": None}) is None
     # an alias's record is a copy of its source's (the entry capture of the η = 0.4 run): its
     # summary states the source's seconds, which the table counts once, at the source
     alias = runs["toy/entry/lr0.4"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from simlab.record import CRASH_ENV
+from simlab.record import CLOCK_KEYS, CRASH_ENV
 
 CFG = {"dataset": "blobs", "n_data": 40, "hidden": 3, "depth": 1, "lr": 0.5, "max_steps": 30,
        "grad_tol": None, "telemetry_every": 5, "k": 3, "seed": 3}
@@ -25,8 +25,7 @@ from simlab.toy.run import ToyConfig, run
 sys.exit(run_guarded(lambda: run(ToyConfig(**json.loads(sys.argv[1])), sys.argv[2], progress=False,
                                  figures=False, resume=sys.argv[3] == "1") and 0))
 """
-WALL = {"wall_time", "train_seconds", "telemetry_seconds", "grads_per_hvp", "run_seconds", "dense_seconds",
-        "step_rule_seconds"}
+WALL = CLOCK_KEYS
 
 
 def toy(out: Path, *, resume: bool = False, crash: str | None = None, cfg: dict = CFG):

@@ -20,7 +20,7 @@ import torch
 
 from simlab.cli import main as simlab_main
 from simlab.errors import UsageError
-from simlab.record import Record
+from simlab.record import CLOCK_KEYS, Record
 from simlab.scale.config import PRESETS, ScaleConfig, preset
 from simlab.scale.experiments import run_experiment
 from simlab.cusp import loss_slice as cusp_scan
@@ -413,8 +413,7 @@ def test_scale_killed_and_resumed_gives_the_uninterrupted_record(npz, tmp_path, 
                "--no-progress", "--out", str(out), *extra]
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
-    wall = {"wall_time", "wall_time_total", "train_seconds", "telemetry_seconds", "grads_per_hvp",
-            "step_rule_seconds"}
+    wall = CLOCK_KEYS
 
     def record(out):
         tele = [{k: v for k, v in json.loads(l).items() if k not in wall}

@@ -1,5 +1,7 @@
 """Trainer: GD is plain GD; stop rules; cadence; divergence; resume gives the same record."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -157,8 +159,12 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, schedule):
         train(ls, cfg, RecordWriter(tmp_path / "crashed", cfg), progress=False, on_point=crash)
     res2 = train(ls, cfg, RecordWriter(tmp_path / "crashed", cfg, resume=True), progress=False, resume=True)
     assert torch.equal(res2.theta, full.theta)
-    # the operator products of the interrupted part come from the checkpoint
+    # the operator products of the interrupted part come from the checkpoint, and so does its
+    # CPU time (the resumed part's own, not zero; a run that started afresh has resumed none)
     assert res2.total_hvps == res.total_hvps == full.total_hvps > 0
+    assert full.resumed_cpu_seconds == 0.0
+    assert res.resumed_cpu_seconds > 0 and res2.resumed_cpu_seconds > 0
+    assert res.resumed_cpu_seconds <= res.resumed_seconds * os.cpu_count() + 0.05
 
     want = Record.load(tmp_path / "full")
     for name in ("stopped", "crashed"):
@@ -167,6 +173,25 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, schedule):
         assert _strip(got.telemetry) == _strip(want.telemetry), name
         for key, arr in want.arrays().items():
             np.testing.assert_array_equal(got.arrays()[key], arr, err_msg=f"{name}: {key}")
+
+
+def test_cpu_seconds_add_the_resumed_part_and_are_unknown_when_its_checkpoint_predates_them():
+    """:func:`cpu_since`: this process's CPU time since ``c0`` plus the resumed part's; None when
+    the checkpoint a run resumed from kept no CPU time (written before records stated it)."""
+    import time
+
+    from simlab.trainer import TrainResult, cpu_since
+
+    def result(resumed):
+        return TrainResult(None, 0, 0.0, 0.0, 0.0, "", "", 0, 0.0, resumed_cpu_seconds=resumed)
+
+    c0 = time.process_time()
+    x = 0.0
+    while time.process_time() - c0 < 0.05:  # burn some CPU
+        x += 1.0
+    got = cpu_since(c0, result(2.5))
+    assert 2.5 + 0.05 <= got < 2.5 + 5
+    assert cpu_since(c0, result(None)) is None
 
 
 def test_flow_schedule_caps_the_step_at_c_over_lambda_1():

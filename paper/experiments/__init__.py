@@ -79,6 +79,8 @@ __all__ = ["PRESETS", "GRIDS", "Run", "AliasConfig", "grid", "grid_names", "name
            "prediction_runs", "sagun_runs", "scale_runs", "bridge_runs"]
 
 PRESETS = ("smoke", "cpu")
+# the grids of Lowell & Kastner 2024's claims (K1, K2): the tier `paper run --skip` can leave out
+K_TIER = ("toy_kastner", "scale_kastner", "toy_gauss_newton")
 
 # every grid: (regime, the claims it feeds), in the order the grids run
 GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -147,7 +149,7 @@ def _tier(r: Run) -> int:
         return 8
     if r.grid in ("scale_flow", "scale_cusp"):
         return 12   # λ_1 every iteration: the costliest scale runs, last (a re-scan after its source)
-    if r.grid in ("toy_kastner", "toy_gauss_newton", "scale_kastner"):
+    if r.grid in K_TIER:
         return 13
     if r.grid == "scale_class_wide":
         return 15 + seed   # L2 at scale with ρ_11 seen (issue 22): ~5 min a run
