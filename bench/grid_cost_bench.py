@@ -58,23 +58,31 @@ def sample(planned, *, grids=None, only=None, max_seconds: float = 240.0) -> lis
     return list(best.values())
 
 
-def largest_difference(a: Path, b: Path) -> float:
-    """Largest relative difference between two records' telemetry (loss, gradient norm,
-    eigenvalues, point by point); inf when their steps differ."""
+def largest_difference(a: Path, b: Path) -> tuple[float, str]:
+    """Largest difference between two records' telemetry, point by point, relative to the
+    field's scale (a loss or gradient norm to itself, eigenvalues to the point's largest |λ|,
+    so a near-zero eigenvalue's rounding does not read as a large change), over the steps both
+    measured, and where it is; the words say so when one ran longer (an edge run amplifies
+    rounding, so a stop rule may be met a step apart). inf when the number of eigenvalues differs."""
     pa, pb = Record.load(a).telemetry, Record.load(b).telemetry
-    if [p["step"] for p in pa] != [p["step"] for p in pb]:
-        return float("inf")
-    worst = 0.0
-    for x, y in zip(pa, pb):
+    at = {p["step"]: p for p in pb}
+    ends = ("" if [p["step"] for p in pa] == list(at) else
+            f"; the committed run ends at step {pa[-1]['step'] if pa else None}, the rerun at "
+            f"{pb[-1]['step'] if pb else None}")
+    worst, where = 0.0, ""
+    for x, y in ((p, at[p["step"]]) for p in pa if p["step"] in at):
         for k in ("loss", "grad_norm", "eigenvalues"):
             if x.get(k) is None or y.get(k) is None:
                 continue
             u, v = np.atleast_1d(np.asarray(x[k], float)), np.atleast_1d(np.asarray(y[k], float))
             if u.shape != v.shape:
-                return float("inf")
-            d = np.abs(u - v) / np.maximum(np.abs(u), 1e-30)
-            worst = max(worst, float(np.nanmax(d)) if d.size else 0.0)
-    return worst
+                return float("inf"), f"{k} at step {x['step']}"
+            if not u.size or not np.isfinite(u).all():
+                continue
+            d = float(np.max(np.abs(u - v)) / max(float(np.max(np.abs(u))), 1e-300))
+            if d > worst:
+                worst, where = d, f"{k} at step {x['step']}"
+    return worst, where + ends
 
 
 def main(argv=None) -> int:
@@ -102,7 +110,7 @@ def main(argv=None) -> int:
           f"torch {torch.__version__}, 1 thread")
     print(f"{len(chosen)} committed run(s) rerun from {args.records}; the grid's committed wall "
           f"total: {total_wall / 3600:.1f} h\n")
-    print(f"{'run':<44} {'committed wall':>14} {'rerun wall':>10} {'rerun CPU':>9} "
+    print(f"{'run':<44} {'made at':>7} {'committed wall':>14} {'rerun wall':>10} {'rerun CPU':>9} "
           f"{'wall/CPU':>8} {'committed/CPU':>13} {'largest diff':>12}")
     factors = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,11 +121,14 @@ def main(argv=None) -> int:
             s = read_json_object(out / SUMMARY)
             wall, cpu = wall_seconds(s) or time.perf_counter() - t0, cpu_seconds(s)
             kept_dir = args.records / p.run.name
-            diff = largest_difference(kept_dir, out)
+            diff, where = largest_difference(kept_dir, out)
+            made = (Record.load(kept_dir).doc.get("environment") or {}).get("git_commit") or "?"
             f = p.measured_s / cpu if cpu else float("nan")
             factors.append(f)
-            print(f"{p.run.name:<44} {p.measured_s:>12.0f} s {wall:>8.0f} s {cpu or float('nan'):>7.0f} s "
-                  f"{wall / cpu if cpu else float('nan'):>8.2f} {f:>13.2f} {diff:>12.1e}", flush=True)
+            print(f"{p.run.name:<44} {made[:7]:>7} {p.measured_s:>12.0f} s {wall:>8.0f} s {cpu or float('nan'):>7.0f} s "
+                  f"{wall / cpu if cpu else float('nan'):>8.2f} {f:>13.2f} {diff:>12.1e}"
+                  + (f" ({where.lstrip('; ')})" if diff > 1e-6 or where.startswith(";") else ""),
+                  flush=True)
     good = [f for f in factors if np.isfinite(f)]
     if good:
         m = statistics.median(good)

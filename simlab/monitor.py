@@ -228,7 +228,7 @@ class EdgeMonitor:
         self.writer = None
         self._warm = None
         self._t, self._last_step = 0.0, None
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
         self._seconds = 0.0
         self._hvps = 0
         self._skipped = 0
@@ -414,6 +414,7 @@ class EdgeMonitor:
             "train_seconds": c["wall_seconds"] - c["telemetry_seconds"],
             "telemetry_seconds": c["telemetry_seconds"], "total_hvps": c["total_hvps"],
             "grads_per_hvp": None, **landscape_cost(self.land), "cost": c,
+            "cpu_seconds": time.process_time() - self._cpu_start,   # the user's loop included
         }
 
     def close(self) -> dict:

@@ -228,6 +228,9 @@ def test_the_monitor_record_is_read_by_the_claims(tmp_path):
     single = {v.id: v for v in evaluate(recs, dataclasses.replace(Thresholds(), min_seeds=1), only=["L6"])}
     assert single["L6"].status in ("holds", "fails")
     assert mon.cost()["points"] == 60 and recs[0].summary["cost"]["total_hvps"] > 0
+    # the cost keys every runner's summary has: CPU seconds, chunking, memory format
+    s = recs[0].summary
+    assert s["cpu_seconds"] > 0 and s["chunking"]["n_chunks"] == 1 and s["memory_format"] == "contiguous"
     # the figures read it too: Lowell's Fig. 1 (ρ_i over t) and Fig. 3 (the projections)
     from simlab.figures_lowell import fig_projections, fig_rho
 
