@@ -129,21 +129,34 @@ def main(argv=None) -> int:
                   f"{wall / cpu if cpu else float('nan'):>8.2f} {f:>13.2f} {diff:>12.1e}"
                   + (f" ({where.lstrip('; ')})" if diff > 1e-6 or where.startswith(";") else ""),
                   flush=True)
-    good = [f for f in factors if np.isfinite(f)]
-    if good:
-        m = statistics.median(good)
-        print(f"\ncommitted wall / quiet CPU: median {m:.2f}, range {min(good):.2f}–{max(good):.2f} "
-              f"over {len(good)} run(s)")
-        by_grid = {p.run.grid: f for p, f in zip(chosen, factors) if np.isfinite(f)}
-        print(f"the grid's committed {total_wall / 3600:.1f} h of wall is then about "
-              f"{quiet_hours(planned, by_grid, m):.1f} h of a quiet core (each grid's wall over its "
-              f"sampled run's factor, the median's where none was sampled; "
-              f"{total_wall / max(good) / 3600:.1f}–{total_wall / min(good) / 3600:.1f} h over the "
-              f"sample's range)")
-        print(f"without the [K] tier ({' '.join(K_TIER)}): about "
-              f"{quiet_hours(planned, by_grid, m, skip=K_TIER):.1f} h of a quiet core")
+    print("\n".join(summary_lines(planned, chosen, factors)))
     return 0
 
+
+def summary_lines(planned, chosen, factors) -> list[str]:
+    """The closing lines: the factors' median and range over the sampled runs, and the complete
+    runs' committed wall as hours of a quiet core (:func:`quiet_hours`), with and without the
+    [K] tier."""
+    good = [f for f in factors if np.isfinite(f)]
+    if not good:
+        return []
+    m = statistics.median(good)
+    total = sum(p.measured_s or 0.0 for p in planned if p.status in ("done", "kept")) / 3600
+    by_grid = {p.run.grid: f for p, f in zip(chosen, factors) if np.isfinite(f)}
+    out = [f"\ncommitted wall / quiet CPU: median {m:.2f}, range {min(good):.2f}–{max(good):.2f} "
+           f"over {len(good)} run(s)",
+           f"the grid's committed {total:.1f} h of wall is then about "
+           f"{quiet_hours(planned, by_grid, m):.1f} h of a quiet core at this commit (each grid's "
+           f"wall over its sampled run's factor, the median's where none was sampled; "
+           f"{total / m:.1f} h by the median alone)",
+           f"without the [K] tier ({' '.join(K_TIER)}): about "
+           f"{quiet_hours(planned, by_grid, m, skip=K_TIER):.1f} h of a quiet core"]
+    rest = {p.run.grid for p in planned if p.status in ("done", "kept") and p.measured_s} - set(by_grid)
+    if rest:
+        h = sum(p.measured_s for p in planned if p.run.grid in rest and p.measured_s) / 3600
+        out.append(f"grids with no run sampled (the median's factor): {' '.join(sorted(rest))} "
+                   f"({h:.1f} h of the committed wall)")
+    return out
 
 def quiet_hours(planned, by_grid: dict, default: float, skip=()) -> float:
     """The complete runs' committed wall hours, each grid's divided by its factor (``default``
