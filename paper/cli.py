@@ -39,14 +39,14 @@ def parser() -> ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="{run,report,compact,list}")
     r = sub.add_parser("run", help="run the grids' missing records")
     r.add_argument("--preset", choices=PRESETS, default="cpu",
-                   help="grid sizes: cpu (about 45 h of one core, 32 h without the [K] tier; "
+                   help="grid sizes: cpu (about 25 h of a quiet core, 19 h without the [K] tier; "
                    "resumable, two processes share it; costs per grid: paper/README.md or "
                    "--dry-run) or smoke (a few minutes)")
     r.add_argument("--only", nargs="+", metavar="GRID",
                    help="run only these grids (see `paper list`), or run folders")
     r.add_argument("--skip", nargs="+", metavar="GRID", default=(),
                    help="leave out these grids or run folders (e.g. the [K] tier: toy_kastner "
-                        "scale_kastner toy_gauss_newton, about 15 h of one core)")
+                        "scale_kastner toy_gauss_newton, about 6 h of a quiet core)")
     r.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="where the records go")
     r.add_argument("--records", type=Path, default=DEFAULT_RECORDS,
                    help="a folder of kept records (default paper/records, the committed ones): "
