@@ -204,8 +204,10 @@ def cost_lines(planned: list[Planned]) -> list[str]:
         shown = (f"{m / 60:>8.1f} min" if any(p.measured_s is not None for p in done)
                  else f"{'–' if done else '':>12}")   # a record that states no wall time
         lines.append(f"{g:<20} {len(ps):>5} {len(done):>9} {shown} {left / 60:>11.0f} min")
-    lines.append(f"{len(planned)} runs: {tot_m / 3600:.1f} h of one core measured for the complete "
-                 f"ones; still to run: about {tot_g / 60:.0f} min of one core (a guess)")
+    lines.append(f"{len(planned)} runs: {tot_m / 3600:.1f} h of wall measured for the complete ones "
+                 f"(one core each, inflated by whatever shared the machine: a quiet core's cost is "
+                 f"their CPU time, bench/grid_cost_bench.py); still to run: about {tot_g / 60:.0f} min "
+                 f"of one core (a guess)")
     both = [p for p in planned if p.cpu_s and p.measured_s and p.run.kind != "alias"]
     if both:   # wall seconds carry the load each run shared the machine with; CPU seconds do not
         wall, cpu = sum(p.measured_s for p in both), sum(p.cpu_s for p in both)
