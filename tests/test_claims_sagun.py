@@ -43,3 +43,25 @@ def test_one_trajectory_stored_under_several_experiments_counts_once(lab):
     v = evaluate_claim("S6", [a, b, c, *others], TH)
     assert v.runs == (a.name, *(o.name for o in others))
     assert "3 seeds: 3 pass" in v.reason and "‖g‖ ≤ 0.0001 in 3 of 3" in v.reason
+
+
+def test_a_run_receding_from_a_critical_point_says_so_with_its_numbers(lab):
+    """A run out of scope for ‖g‖ says why it got no closer when its telemetry shows it: ‖g‖
+    smallest before the end and risen ≥ 1.5× since while the loss fell. A run whose ‖g‖ is still
+    falling (stopped too early) gets no such words."""
+    def run(seed, gs, losses):
+        tel = [{"step": 100 * i, "t": 10.0 * i, "lr": 0.1, "loss": l, "grad_norm": g}
+               for i, (g, l) in enumerate(zip(gs, losses))]
+        return lab("width_sweep", hidden=2, seed=seed, telemetry=tel, summary=spec_summary(
+            bulk_outliers([10.0, 8.0], 18, seed=seed, neg=-2e-5), final_grad_norm=gs[-1]))
+
+    away = run(0, [0.5, 0.003, 0.002, 0.004, 0.007], [0.6, 0.30, 0.25, 0.24, 0.23])
+    early = run(1, [0.5, 0.05, 0.02, 0.01, 0.005], [0.6, 0.40, 0.35, 0.32, 0.30])
+    flat = run(2, [0.5, 0.003, 0.002, 0.0025, 0.0028], [0.6, 0.30, 0.25, 0.24, 0.23])  # 1.4×
+    v = evaluate_claim("S1", [away, early, flat], TH)
+    assert v.status == "not applicable"
+    assert ("‖g‖ = 0.007 (> 0.001; smallest 0.002 at iteration 200, 3.5× that at the end while "
+            "the loss fell 0.25 → 0.23: GD moved away from a critical point)") in v.reason
+    assert "‖g‖ = 0.005 (> 0.001) (" in v.reason and "‖g‖ = 0.0028 (> 0.001) (" in v.reason
+    # F2 reads the same scope, in the same words
+    assert "GD moved away from a critical point" in " ".join(w for _, w in evaluate_claim("F2", [away], TH).not_applicable)

@@ -9,7 +9,7 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims import settings as st
-from simlab.claims.sagun import lambda_min_max
+from simlab.claims.sagun import lambda_min_max, near_critical
 from simlab.claims.verdict import (FAILS, HOLDS, MIXED, NOT_MEASURED, REPORTED, Setting, Thresholds,
                                    Verdict, claim_map, fmt, thresholds_of)
 from simlab.record import Record
@@ -92,14 +92,14 @@ def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
     for r in pool:
         lmin, lmax = lambda_min_max(r)
         lam = rd.spectrum(r)
-        g = rd.grad_norm(r)
-        if g is None or g > th.near_critical:
-            sc.out(r, f"not near-critical: ‖g‖ = {g if g is None else f'{g:.2g}'}")
+        why = near_critical(th)(r)
+        if why is not None:
+            sc.out(r, why)
             continue
         per[rd.label(r)] = {
             "n_params": int(lam.size) if lam is not None else (r.summary or {}).get("n_params"),
             "negative_count": int(np.sum(lam < -th.neg_tol * abs(lmax))) if lam is not None else None,
-            "lambda_min_over_max": lmin / lmax if lmax else float("nan"), "grad_norm": g}
+            "lambda_min_over_max": lmin / lmax if lmax else float("nan"), "grad_norm": rd.grad_norm(r)}
     if not per:
         return claim_map("F2", [], sc.na, threshold={}, excluded=sc.excluded,
                          none_reason="no Sagun run with λ_min")

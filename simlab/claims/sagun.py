@@ -108,7 +108,10 @@ def near_critical(th: Thresholds):
         g = rd.grad_norm(r)
         if g is None:
             return "no final ‖g‖"
-        return None if g <= th.near_critical else f"not near-critical: ‖g‖ = {g:.2g} (> {th.near_critical:g})"
+        if g <= th.near_critical:
+            return None
+        why = rd.receding(r)
+        return f"not near-critical: ‖g‖ = {g:.2g} (> {th.near_critical:g}{'; ' + why if why else ''})"
     return check
 
 

@@ -218,6 +218,24 @@ def grad_norm(r: Record) -> float | None:
     return g
 
 
+def receding(r: Record, rise: float = 1.5) -> str | None:
+    """Why a run that ended away from a critical point got no closer, where its telemetry shows
+    it: ‖g‖ was smallest at a point before the end and has since risen by ≥ ``rise``× while
+    the loss kept falling, so GD is moving away from the nearest critical point on its path, not
+    towards it (more iterations would not get there). None when the telemetry does not show
+    that (e.g. ‖g‖ still falling at the end: a run stopped too early)."""
+    pts = [(p.get("step"), g, loss) for p in r.telemetry
+           if (g := num(p.get("grad_norm"))) is not None and (loss := num(p.get("loss"))) is not None]
+    if len(pts) < 3:
+        return None
+    i = min(range(len(pts)), key=lambda j: pts[j][1])
+    (s0, g0, l0), (_, g1, l1) = pts[i], pts[-1]
+    if i == len(pts) - 1 or g0 <= 0 or g1 < rise * g0 or not l1 < l0:
+        return None
+    return (f"smallest {g0:.2g} at iteration {s0}, {g1 / g0:.2g}× that at the end while the loss "
+            f"fell {l0:.3g} → {l1:.3g}: GD moved away from a critical point")
+
+
 def grad_note(records: Iterable[Record]) -> str:
     """'at ‖g‖ = x' or 'at ‖g‖ a…b (n runs)': where the S verdicts were measured."""
     gs = [g for r in records if (g := grad_norm(r)) is not None]
