@@ -259,7 +259,8 @@ def cost_line(summary: dict) -> str:
     return (f"train {summary.get('train_seconds', 0):.3g} s, telemetry "
             f"{summary.get('telemetry_seconds', 0):.3g} s{rule}, {summary.get('total_hvps')} operator "
             f"products" + (f" (1 HVP ≈ {g:.3g} gradients)" if g is not None else "")
-            + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else ""))
+            + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else "")
+            + (f"; {summary['cpu_seconds']:.3g} s of CPU in all" if summary.get("cpu_seconds") else ""))
 
 
 def _to(x, landscape):

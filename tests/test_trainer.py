@@ -192,6 +192,11 @@ def test_cpu_seconds_add_the_resumed_part_and_are_unknown_when_its_checkpoint_pr
     got = cpu_since(c0, result(2.5))
     assert 2.5 + 0.05 <= got < 2.5 + 5
     assert cpu_since(c0, result(None)) is None
+    # the printed cost line states it when the summary has it
+    from simlab.trainer import cost_line
+    base = {"train_seconds": 1.0, "telemetry_seconds": 2.0, "total_hvps": 3}
+    assert cost_line({**base, "cpu_seconds": 2.5}).endswith("; 2.5 s of CPU in all")
+    assert "CPU" not in cost_line({**base, "cpu_seconds": None})
 
 
 def test_flow_schedule_caps_the_step_at_c_over_lambda_1():
