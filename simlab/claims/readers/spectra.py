@@ -220,20 +220,22 @@ def grad_norm(r: Record) -> float | None:
 
 def receding(r: Record, rise: float = 1.5) -> str | None:
     """Why a run that ended away from a critical point got no closer, where its telemetry shows
-    it: ‖g‖ was smallest at a point before the end and has since risen by ≥ ``rise``× while
-    the loss kept falling, so GD is moving away from the nearest critical point on its path, not
-    towards it (more iterations would not get there). None when the telemetry does not show
-    that (e.g. ‖g‖ still falling at the end: a run stopped too early)."""
+    it: ‖g‖ was smallest in the run's first half, or in its first three quarters and has since
+    risen by ≥ ``rise``× (a dip in the last quarter may be an oscillation's), while the loss kept
+    falling. GD is then not closing in
+    on a critical point (training on would not get there: it moves on, downhill, past any). None
+    when the telemetry does not show that (e.g. ‖g‖ still falling at the end: a run stopped too
+    early)."""
     pts = [(p.get("step"), g, loss) for p in r.telemetry
            if (g := num(p.get("grad_norm"))) is not None and (loss := num(p.get("loss"))) is not None]
-    if len(pts) < 3:
+    if len(pts) < 3 or any(not isinstance(s, int) for s, _, _ in pts):
         return None
     i = min(range(len(pts)), key=lambda j: pts[j][1])
-    (s0, g0, l0), (_, g1, l1) = pts[i], pts[-1]
-    if i == len(pts) - 1 or g0 <= 0 or g1 < rise * g0 or not l1 < l0:
+    (s0, g0, l0), (s1, g1, l1) = pts[i], pts[-1]
+    if g0 <= 0 or not l1 < l0 or not (2 * s0 <= s1 or (g1 >= rise * g0 and 4 * s0 <= 3 * s1)):
         return None
-    return (f"smallest {g0:.2g} at iteration {s0}, {g1 / g0:.2g}× that at the end while the loss "
-            f"fell {l0:.3g} → {l1:.3g}: GD moved away from a critical point")
+    return (f"smallest {g0:.2g} at iteration {s0} of {s1}, {g1:.2g} at the end, while the loss fell "
+            f"{l0:.3g} → {l1:.3g}: no closer to a critical point in its last {s1 - s0} iterations")
 
 
 def grad_note(records: Iterable[Record]) -> str:
