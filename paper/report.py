@@ -26,7 +26,7 @@ from simlab.paper.edgemap import edge_map_section, where_sentence
 from simlab.paper.headline import (REGIMES, _cell, _rel, _show, choices_section,  # noqa: F401
                                    coverage, headline, not_applicable_section, split, verdicts)
 from simlab.paper.published import CANNOT, PUBLISHED
-from simlab.record import Record, wall_seconds
+from simlab.record import Record, cpu_seconds, wall_seconds
 
 EDGE_CLAIMS = ("L1", "L2", "L3", "L4", "L5", "L6", "L7", "L10")
 
@@ -409,7 +409,12 @@ def render(records: list[Record], runs_dir: Path, fig_list, report_path: Path,
         out.append(f"| {_rel(r.path, runs_dir)} | {rd.regime(r)} | {rd.experiment(r)} | "
                    f"{_cell(_config_brief(r), 200)} | {_show(s.get('steps'))} | "
                    f"{_show(s.get('stop_reason'))} | {_show(w)} |")
-    out += ["", f"Total wall time of the runs: {total / 60:.1f} min.", "",
+    cpu = [c for r in records if (c := cpu_seconds(r.summary)) is not None]
+    out += ["", f"Total wall time of the runs: {total / 60:.1f} min, one core each, inflated by "
+            "whatever shared the machine as they ran; a quiet core's cost is their CPU time"
+            + (f", which {len(cpu)} of the {len(records)} records state: {sum(cpu) / 60:.1f} min"
+               if cpu else ", which records state from 2026-12-05 on (`bench/grid_cost_bench.py` "
+               "measures it for older ones by rerunning a sample)") + ".", "",
             "## Environment", ""] + [f"- {k}: `{v}`" for k, v in env.items()]
     rel = _rel(runs_dir, base)
     if rel == "paper/records":   # the committed, compacted records: runs go to paper/runs first

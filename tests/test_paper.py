@@ -130,6 +130,11 @@ def test_smoke_grid_run_report_and_resume(tmp_path):
         for v in evaluate(by[g]):
             assert head[v.id][g] == v.status, (g, v.id)
     assert "## The bridge" in text and "lanczos_float64" in text
+    # the runs' cost: wall time, and the CPU time of the records that state it (every new one)
+    n = len(load_records([runs]))
+    m = re.search(r"a quiet core's cost is their CPU time, which (\d+) of the (\d+) records state: "
+                  r"([\d.]+) min\.", text)
+    assert m and int(m[2]) == n and 0 < int(m[1]) <= n and float(m[3]) > 0
     pngs = list((tmp_path / "report" / "figures").rglob("*.png"))
     assert pngs and all(f"figures/{p.relative_to(tmp_path / 'report' / 'figures')}" in text
                         for p in pngs if p.parent.name == "figures")
