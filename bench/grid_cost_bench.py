@@ -100,7 +100,8 @@ def main(argv=None) -> int:
     chosen = sample(planned, grids=args.grids, only=args.only, max_seconds=args.max_seconds)
     if not HAS_CIFAR:
         left = [p for p in chosen if getattr(p.run.config, "dataset", None) in ("cifar8", "cifar10")]
-        print(f"../shared/data/cifar10_subset.npz is absent: {len(left)} CIFAR-10 run(s) left out")
+        if left:
+            print(f"../shared/data/cifar10_subset.npz is absent: {len(left)} CIFAR-10 run(s) left out")
         chosen = [p for p in chosen if p not in left]
     if not chosen:
         print("no committed run matches: nothing to rerun (see --grids, --only, --max-seconds)")
