@@ -147,8 +147,9 @@ def summary_lines(planned, chosen, factors) -> list[str]:
     out = [f"\ncommitted wall / quiet CPU: median {m:.2f}, range {min(good):.2f}–{max(good):.2f} "
            f"over {len(good)} run(s)",
            f"the grid's committed {total:.1f} h of wall is then about "
-           f"{quiet_hours(planned, by_grid, m):.1f} h of a quiet core at this commit (each grid's "
-           f"wall over its sampled run's factor, the median's where none was sampled; "
+           f"{quiet_hours(planned, by_grid, m):.1f} h of a quiet core at this commit (a record's own "
+           f"CPU time where it states it, else its wall over its grid's sampled factor, the "
+           f"median's where none was sampled; "
            f"{total / m:.1f} h by the median alone)",
            f"without the [K] tier ({' '.join(K_TIER)}): about "
            f"{quiet_hours(planned, by_grid, m, skip=K_TIER):.1f} h of a quiet core"]
@@ -160,10 +161,11 @@ def summary_lines(planned, chosen, factors) -> list[str]:
     return out
 
 def quiet_hours(planned, by_grid: dict, default: float, skip=()) -> float:
-    """The complete runs' committed wall hours, each grid's divided by its factor (``default``
-    for a grid not in ``by_grid``), leaving out the grids in ``skip``."""
-    return sum((p.measured_s or 0.0) / by_grid.get(p.run.grid, default) for p in planned
-               if p.status in ("done", "kept") and p.run.grid not in skip) / 3600
+    """The complete runs' hours on a quiet core: a record's own CPU seconds where it states them,
+    else its committed wall divided by its grid's factor (``default`` for a grid not in
+    ``by_grid``), leaving out the grids in ``skip``."""
+    return sum(p.cpu_s if p.cpu_s else (p.measured_s or 0.0) / by_grid.get(p.run.grid, default)
+               for p in planned if p.status in ("done", "kept") and p.run.grid not in skip) / 3600
 
 
 if __name__ == "__main__":
