@@ -41,7 +41,8 @@ from simlab.scale.distributed import ShadowWriter, init_from_env, shard
 from simlab.scale.models import build_model
 from simlab.density import slq
 from simlab.checkpoint import resume_note
-from simlab.trainer import Probe, TrainConfig, cost_line, cpu_since, flow_peak, run_summary, train
+from simlab.runcost import cost_line, cpu_since
+from simlab.trainer import Probe, TrainConfig, flow_peak, run_summary, train
 
 EPS = 1e-3  # near-zero threshold |λ| ≤ EPS·λ_1, telemetry's default
 
@@ -241,7 +242,7 @@ def run_one(cfg: ScaleConfig, out: Path | str, *, resume: bool = False, progress
     # both include the wall time of the interrupted run(s) a resume continued
     summary["wall_time"] = res.wall_time
     summary["wall_time_total"] = time.perf_counter() - t0 + res.resumed_seconds
-    summary["cpu_seconds"] = cpu_since(c0, res)
+    summary["cpu_seconds"] = cpu_since(c0, res.resumed_cpu_seconds)
     if rank == 0:
         writer.write_summary(summary)
         bad = not summary["valid"]

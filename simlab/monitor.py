@@ -72,7 +72,7 @@ from simlab.own import OWN, describe_data, describe_loss, dtype_name
 from simlab.record import RecordWriter, prepare_out, rho_of
 from simlab.spectrum import top_eigen
 from simlab.telemetry import projections
-from simlab.trainer import landscape_cost
+from simlab.runcost import landscape_cost
 
 ADAM_TYPES = ("Adam", "AdamW")
 

@@ -42,7 +42,8 @@ import torch
 from simlab.errors import UsageError, require
 from simlab.landscape import MEMORY_BUDGET_MB, Landscape
 from simlab.record import Record, RecordWriter, prepare_out
-from simlab.trainer import TrainConfig, cost_line, cpu_since, run_summary, train
+from simlab.runcost import cost_line, cpu_since
+from simlab.trainer import TrainConfig, run_summary, train
 
 # the experiment (and regime) name of a user's own run: the claims judge it as a single run
 OWN = "own"
@@ -157,7 +158,7 @@ def run(model: torch.nn.Module, X, y=None, *, out: str | Path, lr: float | None 
         "lambda_max": (last.get("eigenvalues") or [None])[0],
         "max_rho_1": max(rho1) if rho1 else None, "n_telemetry": result.n_points,
         "dtype": dtype_name(dtype), "wall_time": time.perf_counter() - t0,
-        "cpu_seconds": cpu_since(c0, result),
+        "cpu_seconds": cpu_since(c0, result.resumed_cpu_seconds),
     }
     writer.write_summary(summary)
     if progress:

@@ -52,6 +52,7 @@ from simlab.distributed import all_reduce, any_rank
 from simlab.errors import UsageError, require
 from simlab.landscape import check_landscape, check_vector
 from simlab.operators import DenseOperator, TimedOperator
+from simlab.runcost import landscape_cost
 from simlab.point import Point, Stamp, line
 from simlab.record import RecordWriter, crash_point, save_tensor_file
 from simlab.spectrum import MISS_PROBABILITY, top_eigen
@@ -204,40 +205,12 @@ def validity(result: TrainResult, cfg: TrainConfig) -> dict:
     return {"stop_reason": result.stop_reason, "valid": reason is None, "invalid_reason": reason}
 
 
-def chunking(landscape) -> dict:
-    """How the landscape chunks its sums (the landscape says, when it can)."""
-    c = getattr(landscape, "chunking", None)
-    if c is not None:
-        return dict(c() if callable(c) else c)
-    size = int(landscape.chunk_size)
-    n_chunks = math.ceil(max(landscape.n_local, 1) / size)
-    return {"chunk_size": size, "n_chunks": n_chunks, "hold_graph": n_chunks == 1,
-            "memory_budget_mb": None}
-
-
-def landscape_cost(landscape) -> dict:
-    """What a record says of how its landscape computed: ``chunking`` and ``memory_format``
-    (every runner's summary and :class:`simlab.EdgeMonitor`'s)."""
-    return {"chunking": chunking(landscape),
-            "memory_format": getattr(landscape, "memory_format", "contiguous")}
-
-
 def run_summary(result: TrainResult, cfg: TrainConfig, landscape) -> dict:
     """The summary fields every run writes: validity and cost."""
     return {**validity(result, cfg), "train_seconds": result.train_seconds,
             "telemetry_seconds": result.telemetry_seconds, "total_hvps": result.total_hvps,
             "step_rule_seconds": result.step_rule_seconds, "step_rule_hvps": result.step_rule_hvps,
             "grads_per_hvp": result.grads_per_hvp, **landscape_cost(landscape)}
-
-
-def cpu_since(c0: float, result: TrainResult) -> float | None:
-    """CPU seconds of this process since ``time.process_time()`` read ``c0``, plus the CPU time
-    of the interrupted run(s) ``result`` resumed: what the run costs a quiet core, whatever else
-    shared the machine while it ran (its wall seconds are not). None when a resumed part's CPU
-    time is unknown (a checkpoint written before records kept it)."""
-    if result.resumed_cpu_seconds is None:
-        return None
-    return time.process_time() - c0 + result.resumed_cpu_seconds
 
 
 def flow_peak(history: dict) -> dict:
@@ -248,19 +221,6 @@ def flow_peak(history: dict) -> dict:
         return {}
     i = int(np.nanargmax(lam))
     return {"peak_lambda_1": float(lam[i]), "peak_step": int(history["step"][i])}
-
-
-def cost_line(summary: dict) -> str:
-    """One line of a summary's cost (for the run's printed summary)."""
-    g = summary.get("grads_per_hvp")
-    c = summary.get("chunking") or {}
-    rule = (f" (the step rule's eigensolves {summary['step_rule_seconds']:.3g} s, "
-            f"{summary.get('step_rule_hvps')} products)" if summary.get("step_rule_hvps") else "")
-    return (f"train {summary.get('train_seconds', 0):.3g} s, telemetry "
-            f"{summary.get('telemetry_seconds', 0):.3g} s{rule}, {summary.get('total_hvps')} operator "
-            f"products" + (f" (1 HVP ≈ {g:.3g} gradients)" if g is not None else "")
-            + (f"; {c.get('n_chunks')} chunk(s) of {c.get('chunk_size')}" if c else "")
-            + (f"; {summary['cpu_seconds']:.3g} s of CPU in all" if summary.get("cpu_seconds") else ""))
 
 
 def _to(x, landscape):

@@ -180,20 +180,16 @@ def test_cpu_seconds_add_the_resumed_part_and_are_unknown_when_its_checkpoint_pr
     the checkpoint a run resumed from kept no CPU time (written before records stated it)."""
     import time
 
-    from simlab.trainer import TrainResult, cpu_since
-
-    def result(resumed):
-        return TrainResult(None, 0, 0.0, 0.0, 0.0, "", "", 0, 0.0, resumed_cpu_seconds=resumed)
+    from simlab.runcost import cost_line, cpu_since
 
     c0 = time.process_time()
     x = 0.0
     while time.process_time() - c0 < 0.05:  # burn some CPU
         x += 1.0
-    got = cpu_since(c0, result(2.5))
+    got = cpu_since(c0, 2.5)
     assert 2.5 + 0.05 <= got < 2.5 + 5
-    assert cpu_since(c0, result(None)) is None
+    assert cpu_since(c0, None) is None
     # the printed cost line states it when the summary has it
-    from simlab.trainer import cost_line
     base = {"train_seconds": 1.0, "telemetry_seconds": 2.0, "total_hvps": 3}
     assert cost_line({**base, "cpu_seconds": 2.5}).endswith("; 2.5 s of CPU in all")
     assert "CPU" not in cost_line({**base, "cpu_seconds": None})

@@ -28,7 +28,7 @@ from simlab.toy.experiments import EXPERIMENTS
 from simlab.runspec import RunSpec, run_spec
 from simlab.toy.run import MAX_DENSE_PARAMS, ToyConfig, with_overrides
 from simlab.steps import check_newton_size
-from simlab.trainer import cost_line
+from simlab.runcost import cost_line
 from simlab.toy.run import run_spec as run_toy_spec
 
 RUNNERS = {"toy": run_toy_spec}  # how simlab.runspec.run_spec runs a "toy" RunSpec

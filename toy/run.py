@@ -35,7 +35,8 @@ from simlab.spectrum import full_spectrum, spectrum_stats
 from simlab import data as toy_data
 from simlab.toy.models import build_mlp, count_params
 from simlab.checkpoint import resume_note
-from simlab.trainer import Probe, TrainConfig, cpu_since, flow_peak, run_summary, train
+from simlab.runcost import cpu_since
+from simlab.trainer import Probe, TrainConfig, flow_peak, run_summary, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 # the largest Hessian the toy regime builds densely (n² float64 entries, n³ eigh)
@@ -324,7 +325,7 @@ def run(cfg: ToyConfig, out: Path | str, *, progress: bool = True, figures: bool
     summary["max_rho_1"] = max(rho1) if rho1 else None
     # with the wall time of the interrupted run(s) a resume continued
     summary["wall_time"] = time.perf_counter() - t0 + result.resumed_seconds
-    summary["cpu_seconds"] = cpu_since(c0, result)
+    summary["cpu_seconds"] = cpu_since(c0, result.resumed_cpu_seconds)
     if figures and H is not None:
         summary["figures"] = write_figures(out, cfg, land, H, lam0, lam)
     writer.write_summary(summary)
