@@ -16,7 +16,8 @@ quiet core), and whether the rerun reproduced the committed numbers (its telemet
 losses and eigenvalues, largest relative difference). Then the median and range of that factor
 over the sample, and the dry-run's measured total divided by them: the grid on a quiet core,
 estimated. Toy and scale runs only (a continuation or alias needs its source run). Asserts
-nothing; CIFAR-10 runs need ../shared/data (without it they are left out, saying so).
+nothing; CIFAR-10 runs need the grid's data root ($SIMLAB_DATA, else ../shared/data; without
+it they are left out, saying so).
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simlab.paper.common import data_root, has_cifar
 from simlab.paper.experiments import K_TIER, grid
 from simlab.paper.records import DEFAULT_RECORDS
 from simlab.paper.runner import plan, run_grid
 from simlab.record import SUMMARY, Record, cpu_seconds, read_json_object, wall_seconds
 
-HAS_CIFAR = (Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz").exists()
 
 
 def sample(planned, *, grids=None, only=None, max_seconds: float = 240.0) -> list:
@@ -98,10 +99,10 @@ def main(argv=None) -> int:
     planned = plan(runs, Path(tempfile.gettempdir()) / "simlab-no-runs", [args.records])
     total_wall = sum(p.measured_s or 0.0 for p in planned if p.status in ("done", "kept"))
     chosen = sample(planned, grids=args.grids, only=args.only, max_seconds=args.max_seconds)
-    if not HAS_CIFAR:
+    if not has_cifar(data_root()):   # where the grid's own runs look ($SIMLAB_DATA, ../shared/data)
         left = [p for p in chosen if getattr(p.run.config, "dataset", None) in ("cifar8", "cifar10")]
         if left:
-            print(f"../shared/data/cifar10_subset.npz is absent: {len(left)} CIFAR-10 run(s) left out")
+            print(f"no CIFAR-10 subset under the grid's data root: {len(left)} CIFAR-10 run(s) left out")
         chosen = [p for p in chosen if p not in left]
     if not chosen:
         print("no committed run matches: nothing to rerun (see --grids, --only, --max-seconds)")

@@ -188,7 +188,7 @@ def cost_lines(planned: list[Planned]) -> list[str]:
     for p in planned:
         cost = (f"{p.measured_s:>7.0f} s measured" if p.measured_s is not None else
                 f"~{p.run.cost_s:>6.0f} s guessed ")
-        cpu = f" (CPU {p.cpu_s:.0f} s)" if p.cpu_s and p.run.kind != "alias" else ""
+        cpu = f" (CPU {p.cpu_s:.0f} s)" if p.cpu_s else ""   # an alias's 0: counted at its source
         lines.append(f"{p.status:<8} {p.run.regime:<6} {p.run.name:<40} {cost}{cpu}  "
                      f"{' '.join(p.run.claims)}")
     lines += ["", f"{'grid':<20} {'runs':>5} {'complete':>9} {'measured':>12} {'to run (guess)':>15}"]
@@ -208,7 +208,7 @@ def cost_lines(planned: list[Planned]) -> list[str]:
                  f"(one core each, inflated by whatever shared the machine: a quiet core's cost is "
                  f"their CPU time, bench/grid_cost_bench.py); still to run: about {tot_g / 60:.0f} min "
                  f"of one core (a guess)")
-    both = [p for p in planned if p.cpu_s and p.measured_s and p.run.kind != "alias"]
+    both = [p for p in planned if p.cpu_s and p.measured_s]
     if both:   # wall seconds carry the load each run shared the machine with; CPU seconds do not
         wall, cpu = sum(p.measured_s for p in both), sum(p.cpu_s for p in both)
         lines.append(f"{len(both)} of them state their CPU time: {cpu / 3600:.2f} h of CPU against "

@@ -89,10 +89,11 @@ def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
     pool = sc.keep(r for r in rd.distinct(records) if rd.is_sagun(r)
                    and None not in lambda_min_max(r))
     per = {}
+    out_of_scope = near_critical(th)
     for r in pool:
         lmin, lmax = lambda_min_max(r)
         lam = rd.spectrum(r)
-        why = near_critical(th)(r)
+        why = out_of_scope(r)
         if why is not None:
             sc.out(r, why)
             continue
