@@ -43,10 +43,12 @@ toy_gauss_newton*  toy    η = 0.2 (= lr_sweep), seeds 0–2, λ_1(G) every 100 
 toy_width          toy    η = 0.2 at hidden widths 8, 32, 64, seeds 0–2 (edge map)  L1 L3 L5–L7
 sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random,    S1–S7 F1 F2
                           3 seeds; std 0.5: η = 0.1 then 1/λ_1 until ‖g‖ ≤ 1e-4
-                          (the std-1 MSE run: seed 0 only)
+                          (the std-1 MSE run: seed 0 only; tanh std-1 MSE: the
+                          same two phases, seeds 0–2; tanh init spread, seeds 0–4)
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
-sagun_newton       toy    std-1 and std-2 blobs, tanh h = 10, seeds 0–2: η = 0.1,  S1 S3 S5 S6 F2
-                          then damped Newton on the exact Hessian to ‖g‖ ≤ 1e-4
+sagun_newton       toy    std-1 and std-2 blobs, tanh h = 10, seeds 0–2: η = 0.1,  S1–S6 F2
+                          then damped Newton on the exact Hessian to ‖g‖ ≤ 1e-4;
+                          widths 6, 10, 18 at std 1; MSE at std 1 and 2
 scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
                           for the n_D = 512 η sweep and the class sweep
 scale_cusp         scale  L9's slices re-scanned after the first 10 % of          L9
@@ -99,7 +101,7 @@ GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sagun_mse": ("toy", ("S4",)),
     "sagun_random": ("toy", ("S7",)),
     "sagun_critical": ("toy", ("S1", "S5", "S6", "F2")),
-    "sagun_newton": ("toy", ("S1", "S3", "S5", "S6", "F2")),
+    "sagun_newton": ("toy", ("S1", "S2", "S3", "S4", "S5", "S6", "F2")),
     "predictions": ("toy", tuple(f"Y{i}" for i in range(1, 9))),
     "scale_lr_sweep": ("scale", ("L1", "L3", "L5", "L6", "L7")),
     "scale_class_sweep": ("scale", ("L2", "S8")),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlab.paper.common import data_root, has_mnist
-from simlab.paper.experiments.run import Run, fmt
+from simlab.paper.experiments.run import AliasConfig, Run, fmt
 from simlab.toy.run import ToyConfig
 
 
@@ -99,6 +99,13 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     for seed in s.seeds:
         out.append(Run(f"toy/sagun_std/fluct_s{seed}", "sagun_std", "toy",
                        ToyConfig(**blob, hidden=10, seed=seed, experiment="fluctuation"), ("S3", "S7"), 3))
+    if s.stable_steps:
+        # the smooth net's own init-to-init spread (added 2026-12-05): S3 on sagun_newton's tanh
+        # points took the ReLU nets' spread for want of one (init_spread matches the activation)
+        for seed in s.seeds:
+            out.append(Run(f"toy/sagun_std/fluct_tanh_s{seed}", "sagun_std", "toy",
+                           ToyConfig(**blob, hidden=10, activation="tanh", seed=seed,
+                                     experiment="fluctuation"), ("S3",), 3))
     out.append(Run("toy/sagun_mse/h10", "sagun_mse", "toy",
                    ToyConfig(**blob, hidden=10, loss="mse", experiment="mse"), ("S4",), 3))
     if s.stable_steps:
@@ -110,6 +117,13 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                            "sagun_mse", "toy",
                            ToyConfig(**two, hidden=10, std=s.critical_std, loss="mse", seed=seed,
                                      experiment="mse"), ("S4",), 150))
+        # the smooth net under MSE at std 1, the same two phases (added 2026-12-05): a probe of
+        # seed 0 reached ‖g‖ 2.6e-4 at 21,000 and held it (2.96e-4 at 30,000, loss 0.0606 → 0.0606,
+        # training accuracy 0.91): near-critical (≤ 1e-3) in GD's own basin, not at 1e-4
+        for seed in seeds3:
+            out.append(Run(f"toy/sagun_mse/tanh_std1_h10_s{seed}", "sagun_mse", "toy",
+                           ToyConfig(**two, hidden=10, std=1.0, loss="mse", activation="tanh",
+                                     seed=seed, experiment="mse"), ("S4",), 40))
     if s.stable_steps:
         # CLAIMS.md's other way to a critical point on non-separable blobs: a Newton-type finish
         # on the exact Hessian (schedule "newton", saddle-free and damped) after the GD phase, on
@@ -117,14 +131,35 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         # Measured 2026-12-05 before declaring: ‖g‖ 2e-5–9e-5 within 160–300 Newton steps, but at
         # critical points GD does not go to (‖θ‖ 3 → 145–1838): a population of its own, its own
         # setting, read by the same rules. A std sweep (S3 groups its stds) with each std's S1/S6.
+        newton = dict(blob, activation="tanh", schedule="newton", stable_after=s.blob_steps)
         for seed in seeds3:
             for std in (1.0, 2.0):
                 out.append(Run(f"toy/sagun_newton/newton_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
-                               ToyConfig(**dict(blob, max_steps=s.blob_steps + 400), hidden=10,
-                                         std=std, activation="tanh", schedule="newton",
-                                         stable_after=s.blob_steps, seed=seed,
-                                         experiment="std_sweep"),
+                               ToyConfig(**dict(newton, max_steps=s.blob_steps + 400), hidden=10,
+                                         std=std, seed=seed, experiment="std_sweep"),
                                ("S1", "S3", "S5", "S6", "F2"), 40))
+        # S2 and S4 at such points (added 2026-12-05 after seed-0 probes): a width sweep h ∈
+        # {6, 10, 18} at std 1 (h = 10 is the std sweep's run under experiment width_sweep) and
+        # MSE at std 1 and 2. Probes reached ‖g‖ ≤ 1e-4 within 117–273 Newton steps (h 6, 18;
+        # MSE std 2) and 466 (MSE std 1, hence a cap of 1000). Not at std 2 across widths: h = 18
+        # fits 99.7 % of the std-2 blobs and after 400 Newton steps sat at ‖g‖ 7.4e-3 with the
+        # loss at 0.005 and falling: nearly separable, no finite minimum to converge to
+        newton_more = dict(newton, max_steps=s.blob_steps + 1000)
+        for seed in seeds3:
+            for h in (6, 10, 18):
+                name = f"toy/sagun_newton/width_std1_h{h}_s{seed}"
+                if h == 10:
+                    out.append(Run(name, "sagun_newton", "alias", AliasConfig(
+                        f"toy/sagun_newton/newton_std1_h10_s{seed}", "width_sweep"), ("S2",), 1))
+                    continue
+                out.append(Run(name, "sagun_newton", "toy",
+                               ToyConfig(**newton_more, hidden=h, std=1.0, seed=seed,
+                                         experiment="width_sweep"),
+                               ("S1", "S2", "S5", "S6", "F2"), 40 + 0.3 * h * h))
+            for std in (1.0, 2.0):
+                out.append(Run(f"toy/sagun_newton/mse_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
+                               ToyConfig(**newton_more, hidden=10, std=std, loss="mse", seed=seed,
+                                         experiment="mse"), ("S4", "S5"), 80))
     real = s.real_data if s.real_data != "auto" else ("mnist" if has_mnist(root) else "digits")
     mn = dict(n_data=s.random_n, hidden=s.random_hidden, depth=1, lr=0.1,
               max_steps=s.random_steps, grad_tol=1e-4,
