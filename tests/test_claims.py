@@ -181,6 +181,21 @@ def test_S6_small_negative_eigenvalues(lab):
     assert v.status == "not applicable" and "‖g‖ = 0.005" in v.reason
 
 
+def test_S6_leaves_out_end_points_of_the_newton_finish(lab):
+    # a saddle-free Newton end point is a minimum by the method, whatever GD leaves: out of
+    # scope with its λ_min/λ_1, while GD's own runs of the same net still decide
+    minimum = np.concatenate([[-1e-17], np.full(17, 1e-9), [8.0, 10.0]])   # λ_min/λ_1 = −1e-18
+    newton = three(lab, "toy", lambda s: near(minimum), schedule="newton", hidden=[5])
+    v = evaluate_claim("S6", newton, TH)
+    assert v.status == "not applicable", v.reason
+    assert all("saddle-free Newton finish" in why for _, why in v.not_applicable)
+    gd = three(lab, "toy", lambda s: near(bulk_outliers([10.0, 8.0], 18, seed=s, neg=-2e-5)),
+               schedule="stable", hidden=[5])
+    v = evaluate_claim("S6", newton + gd, TH)
+    assert v.status == "holds" and v.tally == "1/1 settings", v.reason
+    assert "λ_min/λ_1 = -1e-18" in dict(v.not_applicable)[newton[0].name]
+
+
 def test_S7_random_inputs(lab):
     real = three(lab, "toy", lambda s: near(bulk_outliers([10.0 + 0.1 * s, 8.0], 18)),
                  dataset="mnist", hidden=[8])
@@ -357,6 +372,12 @@ def test_F2_is_reported_at_near_critical_points(lab):
     v = evaluate_claim("F2", sad, TH)
     assert v.status == "reported" and "2 of 2 near-critical GD end points" in v.reason
     assert v.statistic["runs"][sad[0].name]["negative_count"] == 1
+    # points of the Newton finish are counted apart: they are not where GD stopped
+    mins = [lab("width_sweep", hidden=[h], schedule="newton", summary=near(bulk_outliers([10.0], 9) + 1e-6))
+            for h in (6, 8, 10)]
+    v = evaluate_claim("F2", sad + mins, TH)
+    assert "2 of 2 near-critical GD end points" in v.reason, v.reason
+    assert "0 of 3 end points of the saddle-free Newton finish" in v.reason
 
 
 def test_F3_reported_or_not_measured(lab):

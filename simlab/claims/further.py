@@ -9,7 +9,7 @@ import numpy as np
 
 from simlab.claims import readers as rd
 from simlab.claims import settings as st
-from simlab.claims.sagun import lambda_min_max, near_critical
+from simlab.claims.sagun import lambda_min_max, near_critical, newton_finished
 from simlab.claims.verdict import (FAILS, HOLDS, MIXED, NOT_MEASURED, REPORTED, Setting, Thresholds,
                                    Verdict, claim_map, fmt, thresholds_of)
 from simlab.record import Record
@@ -84,7 +84,9 @@ def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
     """F2: critical points reached are almost all saddles; ``reported``, no verdict, until
     critical points away from the optimum are sampled (GD end points near zero loss are the
     population the claim excludes). Reported at near-critical Sagun points: the count of
-    eigenvalues below −neg_tol·λ_max and λ_min/λ_max, across widths and seeds."""
+    eigenvalues below −neg_tol·λ_max and λ_min/λ_max, across widths and seeds, with the points
+    GD stopped at apart from those of the saddle-free Newton finish (which descends along
+    negative curvature, so its points say nothing about how often GD stops at a saddle)."""
     sc = st.Scope()
     pool = sc.keep(r for r in rd.distinct(records) if rd.is_sagun(r)
                    and None not in lambda_min_max(r))
@@ -100,17 +102,23 @@ def evaluate_F2(records: Sequence[Record], th: Thresholds) -> Verdict:
         per[rd.label(r)] = {
             "n_params": int(lam.size) if lam is not None else (r.summary or {}).get("n_params"),
             "negative_count": int(np.sum(lam < -th.neg_tol * abs(lmax))) if lam is not None else None,
-            "lambda_min_over_max": lmin / lmax if lmax else float("nan"), "grad_norm": rd.grad_norm(r)}
+            "lambda_min_over_max": lmin / lmax if lmax else float("nan"), "grad_norm": rd.grad_norm(r),
+            "newton": newton_finished(r)}
     if not per:
         return claim_map("F2", [], sc.na, threshold={}, excluded=sc.excluded,
                          none_reason="no Sagun run with λ_min")
-    with_neg = sum(1 for v in per.values() if (v["negative_count"] or 0) > 0)
-    q = [v["lambda_min_over_max"] for v in per.values()]
+    parts = []
+    for newton, what in ((False, "near-critical GD end points"),
+                         (True, "end points of the saddle-free Newton finish (which descends "
+                                "along negative curvature)")):
+        vs = [v for v in per.values() if v["newton"] == newton]
+        if vs:
+            q = [v["lambda_min_over_max"] for v in vs]
+            parts.append(f"{sum(1 for v in vs if (v['negative_count'] or 0) > 0)} of {len(vs)} {what} "
+                         f"have eigenvalues below −{th.neg_tol:g}·λ_1 (λ_min/λ_1 {min(q):.2g}…{max(q):.2g})")
     return Verdict("F2", REPORTED, {"runs": per}, thresholds_of(th, "neg_tol", "near_critical"),
-                   f"{with_neg} of {len(per)} near-critical GD end points have eigenvalues below "
-                   f"−{th.neg_tol:g}·λ_1 (λ_min/λ_1 {min(q):.2g}…{max(q):.2g}); no verdict until "
-                   "critical points away from the optimum are sampled",
-                   list(per), tuple(sc.excluded.items()), not_applicable=tuple(sc.na))
+                   "; ".join(parts) + "; no verdict until critical points away from the optimum "
+                   "are sampled", list(per), tuple(sc.excluded.items()), not_applicable=tuple(sc.na))
 
 
 def log_volume_proxy(lam: np.ndarray, tau: float) -> float:
