@@ -27,13 +27,15 @@ class SagunSizes:
     stable_every: int = 100     # λ_1 re-measured every this many iterations in the second phase
     critical_std: float = 0.5   # the near-critical width sweep's blob std
     std_steps: int = 0          # the std sweep's iteration cap (0: blob_steps + stable_steps)
+    newton_steps: tuple[int, int] = (400, 1000)   # sagun_newton's Newton steps at most: the std
+                                                  # sweep's, then the width sweep's and MSE's
 
 
 SAGUN = {
     "smoke": SagunSizes(blob_steps=30, blob_widths=(2, 6, 10), blob_stds=(0.5, 1.0, 2.0),
                         seeds=(0, 1), random_steps=10, random_hidden=2, random_n=60,
                         real_data="digits", critical_widths=(2,), critical_steps=40,
-                        stable_steps=20, stable_every=5),
+                        stable_steps=20, stable_every=5, newton_steps=(15, 15)),
     "cpu": SagunSizes(blob_steps=4000, blob_widths=(2, 6, 10, 14, 18), blob_stds=(0.5, 1.0, 2.0),
                       seeds=(0, 1, 2, 3, 4), random_steps=1000, random_hidden=2, random_n=1000,
                       real_data="auto", critical_widths=(6, 10, 18), critical_steps=20000,
@@ -135,7 +137,7 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         for seed in seeds3:
             for std in (1.0, 2.0):
                 out.append(Run(f"toy/sagun_newton/newton_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
-                               ToyConfig(**dict(newton, max_steps=s.blob_steps + 400), hidden=10,
+                               ToyConfig(**dict(newton, max_steps=s.blob_steps + s.newton_steps[0]), hidden=10,
                                          std=std, seed=seed, experiment="std_sweep"),
                                ("S1", "S3", "S5", "S6", "F2"), 40))
         # S2 and S4 at such points (added 2026-12-05 after seed-0 probes): a width sweep h ∈
@@ -144,7 +146,7 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         # MSE std 2) and 466 (MSE std 1, hence a cap of 1000). Not at std 2 across widths: h = 18
         # fits 99.7 % of the std-2 blobs and after 400 Newton steps sat at ‖g‖ 7.4e-3 with the
         # loss at 0.005 and falling: nearly separable, no finite minimum to converge to
-        newton_more = dict(newton, max_steps=s.blob_steps + 1000)
+        newton_more = dict(newton, max_steps=s.blob_steps + s.newton_steps[1])
         for seed in seeds3:
             for h in (6, 10, 18):
                 name = f"toy/sagun_newton/width_std1_h{h}_s{seed}"
