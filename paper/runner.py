@@ -310,9 +310,7 @@ def run_bridge(spec: RunSpec, out: Path, *, progress: bool = True, **_options) -
 def run_predictions(spec: RunSpec, out: Path, **_options) -> None:
     from simlab.toy import check_predictions
 
-    cfg = spec.config
-    results = check_predictions.check_all(seed=cfg.seed, numeric=cfg.numeric, symbolic=cfg.symbolic)
-    check_predictions.write_record(results, out, cfg)
+    check_predictions.run(spec.config, out)
 
 
 RUNNERS = {"alias": run_alias, "continuation": run_continuation, "bridge": run_bridge,

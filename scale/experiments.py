@@ -24,6 +24,7 @@ Figures for the whole folder are drawn at the end (:func:`simlab.figures.make_fi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -145,7 +146,9 @@ def rescan_cusp(src: Path, target: Path | None, *, cusp_radius: float, cusp_poin
                 cusp_skip: float, device: str = "cpu", out: Path | None = None) -> Path | None:
     """One record of experiment "cusp": the slice along h_1 at the largest-λ_1 snapshot of the
     gradient-flow record ``src`` (after its first ``cusp_skip`` of the run), written to
-    ``target`` (default ``out/nD_<n>``); None when the record kept no λ_1 history or snapshot."""
+    ``target`` (default ``out/nD_<n>``) with its wall and CPU seconds; None when the record kept
+    no λ_1 history or snapshot."""
+    t0, c0 = time.perf_counter(), time.process_time()
     rec = Record.load(src)
     src_cfg = ScaleConfig.from_dict(rec.config)
     arr = rec.arrays()
@@ -175,7 +178,8 @@ def rescan_cusp(src: Path, target: Path | None, *, cusp_radius: float, cusp_poin
                          "n_params": land.n_params, "source": str(src),
                          "cusp": {**c, "n_data": info["n_data"], "peak_step": step,
                                   "lambda_1_at_snapshot": float(lam_at)},
-                         "total_hvps": c.pop("n_matvecs"), "device": device})
+                         "total_hvps": c.pop("n_matvecs"), "device": device,
+                         "wall_time": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
     return target
 
 

@@ -277,6 +277,10 @@ def test_gradient_flow_fit_and_cusp(npz, tmp_path):
                    tmp_path / "g" / "nD_10", sources=[tmp_path / "f"], progress=False)
     a, b = Record.load(got).summary["cusp"], Record.load(tmp_path / "c" / "nD_10").summary["cusp"]
     assert a["values"] == b["values"] and a["peak_step"] == b["peak_step"]
+    # a re-scan states its cost like every run (paper run --dry-run reads it)
+    from simlab.record import cpu_seconds, wall_seconds
+    summary = Record.load(got).summary
+    assert wall_seconds(summary) > 0 and 0 < cpu_seconds(summary) <= wall_seconds(summary) * 8
     with pytest.raises(UsageError, match="needs the complete gradient-flow record nD_99"):
         run_spec(RunSpec("cusp", CuspRescan(source="nD_99")), tmp_path / "g" / "x",
                  sources=[tmp_path / "f"], progress=False)

@@ -244,6 +244,15 @@ def test_main_symbolic_only(capsys, symbolic_results, monkeypatch):
     assert "8 checks, 8 ok, 0 not ok" in out
 
 
+def test_the_record_states_what_the_checks_cost(tmp_path, symbolic_results, monkeypatch):
+    monkeypatch.setattr(S, "symbolic_checks", lambda: list(symbolic_results.values()))
+    assert C.main(["--symbolic-only", "--out", str(tmp_path / "p")]) == 0
+    from simlab.record import Record, cpu_seconds, wall_seconds
+    s = Record.load(tmp_path / "p").summary
+    assert s["n_checks"] == 8 and s["n_ok"] == 8
+    assert wall_seconds(s) > 0 and cpu_seconds(s) >= 0
+
+
 @pytest.mark.slow
 def test_check_all_everything_holds():
     results = C.check_all(seed=0)
