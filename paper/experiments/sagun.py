@@ -1,6 +1,7 @@
 """Sagun's grids (``sagun_width``, ``sagun_std``, ``sagun_mse``, ``sagun_random``,
-``sagun_critical``): two Gaussian blobs (width and std sweeps, MSE, initialisation
-fluctuations) and 784-k-10 on MNIST-1000 vs random inputs, full spectra by dense ``eigh``."""
+``sagun_critical``, ``sagun_newton``): two Gaussian blobs (width and std sweeps, MSE,
+initialisation fluctuations, critical points of non-separable blobs by a Newton finish) and
+784-k-10 on MNIST-1000 vs random inputs, full spectra by dense ``eigh``."""
 
 from __future__ import annotations
 
