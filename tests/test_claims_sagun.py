@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from simlab.claims import Thresholds, evaluate_claim
@@ -77,3 +79,40 @@ def test_a_run_receding_from_a_critical_point_says_so_with_its_numbers(lab):
     assert na[rd.label(dip)] == "not near-critical: ‖g‖ = 0.004 (> 0.001)"
     # F2 reads the same scope, in the same words
     assert dict(evaluate_claim("F2", [away], TH).not_applicable)[rd.label(away)] == na[rd.label(away)]
+
+
+def test_S3_reports_how_much_of_the_rise_the_weights_could_explain(tmp_path):
+    """CLAIMS.md's S3 reports log(λ_1 ratio) against L·|log(‖θ‖ ratio)|, L the weight layers
+    (solved from n_params: the blob net 2-h-h-2 has 3, 784-k-10 has 2)."""
+    from simlab.claims.sagun import weight_layers
+    from simlab.record import Record, RecordWriter
+
+    def rec(name, experiment, summary, **config):
+        w = RecordWriter(tmp_path / name, {"dataset": "blobs", "n_classes": 2, "hidden": 10, **config},
+                         meta={"regime": "toy", "experiment": experiment,
+                               "data": {"name": "blobs", "input_dim": 2, "n_classes": 2}})
+        w.write_summary(summary)
+        return Record.load(tmp_path / name)
+
+    fl = rec("fl", "fluctuation", {"top_eigenvalues": [1.0, 1.2, 0.8]})
+
+    def sweep(tag, theta_hi):
+        return [rec(f"{tag}{sd}_{k}", "std_sweep", {"lambda_max": lam, "theta_norm": th, "n_params": 162,
+                                                    "final_grad_norm": 5e-5, "final_accuracy": 0.9},
+                    std=sd, seed=k, lr=0.1 if tag == "a" else 0.2)
+                for sd, lam, th in [(1.0, 10.0, 3.0), (2.0, 40.0, theta_hi)] for k in range(3)]
+
+    same = sweep("a", 3.3)
+    assert weight_layers(same[0]) == 3
+    (st,) = evaluate_claim("S3", same + [fl], TH).settings
+    assert st.statistic["weight_layers"] == 3 and st.statistic["theta_ratio"] == pytest.approx(1.1)
+    assert st.statistic["weights_log"] == pytest.approx(3 * math.log(1.1))
+    assert st.statistic["log_lambda_ratio"] == pytest.approx(math.log(4.0))
+    assert "the weights cannot account for all of it" in st.why
+    (st,) = evaluate_claim("S3", sweep("b", 6.0) + [fl], TH).settings   # 3·log 2 = 2.08 ≥ log 4
+    assert st.status == "holds" and "the weights could account for the whole rise" in st.why
+    mnist = rec("mn", "fluctuation", {"n_params": 785 * 2 + 3 * 10}, hidden=2, n_classes=10)
+    mnist.doc["data"] = {"name": "mnist", "input_dim": 784, "n_classes": 10}
+    assert weight_layers(mnist) == 2
+    odd = rec("odd", "fluctuation", {"n_params": 161})
+    assert weight_layers(odd) is None

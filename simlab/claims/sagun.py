@@ -133,6 +133,42 @@ def by_gradient_descent(r: Record) -> str | None:
             f"it cannot show what GD leaves{q}")
 
 
+def weight_layers(r: Record) -> int | None:
+    """The number of weight layers L of a toy MLP with equal hidden widths h, from what its
+    record states: n_params = (d_in + 1)h + (L − 2)(h + 1)h + (h + 1)n_c solved for L; None
+    when a number is missing or L is not a whole number (not such a net)."""
+    h, n_c = rd.field_value(r, "hidden"), rd.n_classes(r)
+    d_in = (r.doc.get("data") or {}).get("input_dim")
+    lam = rd.spectrum(r)
+    n = int(lam.size) if lam is not None else (r.summary or {}).get("n_params")
+    if not all(isinstance(x, int) and x > 0 for x in (h, n_c, d_in, n)):
+        return None
+    inner, rest = divmod(n - (d_in + 1) * h - (h + 1) * n_c, (h + 1) * h)
+    return inner + 2 if rest == 0 and inner >= 0 else None
+
+
+def weights_share(by_std: dict[float, list[Record]]) -> tuple[dict, str]:
+    """S3's "weights as explanation", reported: from the first std to the last, log of the
+    median λ_1 ratio against L·|log of the median ‖θ‖ ratio| (a net of L weight layers whose
+    weights all scale by a factor a has its Hessian scaled by up to a^L). Sagun: "the norm of the
+    weights are similar for all the cases, therefore the growth … can not solely be accounted
+    for the growth in weights". Empty when ‖θ‖ or L is not recorded."""
+    lo, hi = by_std[min(by_std)], by_std[max(by_std)]
+    th = [[t for r in rs if (t := rd.final_theta_norm(r)) is not None] for rs in (lo, hi)]
+    layers = {weight_layers(r) for r in lo + hi}
+    if not all(th) or len(layers) != 1 or None in layers:
+        return {}, ""
+    (L,) = layers
+    lam_ratio = float(np.median([rd.lambda_max(r) for r in hi]) / np.median([rd.lambda_max(r) for r in lo]))
+    w_ratio = float(np.median(th[1]) / np.median(th[0]))
+    log_lam, log_w = abs(math.log(lam_ratio)), L * abs(math.log(w_ratio))
+    why = (f"; weights, reported: median ‖θ‖ ×{w_ratio:.3g}, L·|log| = {log_w:.3g} against "
+           f"|log(λ_1 ratio)| = {log_lam:.3g}: the weights "
+           + ("could account for the whole rise" if log_w >= log_lam else "cannot account for all of it"))
+    return {"theta_ratio": w_ratio, "weight_layers": L, "log_lambda_ratio": log_lam,
+            "weights_log": log_w}, why
+
+
 def has_spectrum(which: str = "final"):
     return lambda r: None if rd.spectrum(r, which) is not None else f"no full {which} spectrum"
 
@@ -255,11 +291,13 @@ def evaluate_S3(records: Sequence[Record], th: Thresholds) -> Verdict:
                                 "init-to-init spread (fluctuation experiment)", {"lambda_1": lam}))
             continue
         ok = rise > th.spread_factor * sigma
+        share, share_why = weights_share(by_std)
         sets.append(Setting(rd.setting_label(by_std[stds[0]][0]).rsplit("/", 1)[0] + " stds",
                             HOLDS if ok else FAILS,
                             f"median λ_1 {[round(x, 4) for x in lam]} over std {stds}: rise {rise:.3g} "
-                            f"vs {th.spread_factor:g} × spread {sigma:.3g}",
-                            {"blob_std": stds, "lambda_1": lam, "rise": rise, "init_spread": sigma}))
+                            f"vs {th.spread_factor:g} × spread {sigma:.3g}{share_why}",
+                            {"blob_std": stds, "lambda_1": lam, "rise": rise, "init_spread": sigma,
+                             **share}))
     v = claim_map("S3", sets, sc.na, threshold=thresholds_of(th, "spread_factor", "near_critical"),
                   runs=sc.used, excluded=sc.excluded, none_reason="no std_sweep run")
     return _with_g(v, runs)
