@@ -169,6 +169,9 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
                                                     "Lowell & Kastner 2024's claims")]
         out += [f"- {s}" for s in _claims_sentence(g, t, [c for c in CLAIM_IDS if c[0] in "SF"],
                                                     "Sagun's and the essay's claims")]
+    sep = separability_sentence(records, table["toy"])
+    if sep:
+        out.append(f"- {sep}")
     sag = [r for r in records if rd.experiment(r) in rd.SAGUN_EXPERIMENTS and rd.grad_norm(r)]
     if sag:
         gs = [rd.grad_norm(r) for r in sag]
@@ -183,6 +186,37 @@ def what_we_found(records: list[Record], table: dict[str, dict[str, Verdict]],
         out.append(f"- {len(ex)} runs were set aside (diverged, stopped early or met the stop "
                    "rule at initialisation); they are listed below with their reasons.")
     return out + [""]
+
+
+def separability_sentence(records: list[Record], table: dict[str, Verdict],
+                          ids: Sequence[str] = ("S1", "S2", "S4", "S6")) -> str | None:
+    """Sagun's toy verdicts split by whether the nets separate their data, CLAIMS.md's main case
+    against its control: a setting is on non-separable data when each of its runs ends with
+    training accuracy < 1, on separable data when each ends at 1 (else it has both)."""
+    acc = {rd.label(r): rd.final_accuracy(r) for r in records}
+    parts = {"non-separable": [], "separable": [], "both": []}
+    for cid in ids:
+        v = table.get(cid)
+        tally: dict[str, list] = {k: [] for k in parts}
+        for st in (v.settings if v else ()):
+            a = [acc.get(name) for name, *_ in st.seeds]
+            if not a or None in a:
+                continue
+            kind = ("separable" if all(x >= 1 for x in a) else
+                    "non-separable" if all(x < 1 for x in a) else "both")
+            tally[kind].append(st)
+        for kind, sts in tally.items():
+            if sts:
+                fails = [st.name for st in sts if st.status == FAILS]
+                held = sum(st.status == HOLDS for st in sts)
+                parts[kind].append(f"{cid} holds in {held} of {len(sts)}"
+                                   + (f" (fails: {', '.join(fails)})" if fails else ""))
+    said = {"non-separable": "on data the nets do not separate (training accuracy < 1 at the end, "
+                             "CLAIMS.md's main case)",
+            "separable": "on data they separate (accuracy 1: the nearly separable control)",
+            "both": "in settings whose seeds do both"}
+    got = [f"{said[k]}: {'; '.join(v)}" for k, v in parts.items() if v]
+    return ("Sagun's toy settings by separability — " + "; ".join(got) + ".") if got else None
 
 
 def scale_scope_sentence(records: list[Record]) -> str | None:

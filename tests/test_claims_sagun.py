@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from simlab.claims import Thresholds, evaluate_claim
@@ -116,3 +117,25 @@ def test_S3_reports_how_much_of_the_rise_the_weights_could_explain(tmp_path):
     assert weight_layers(mnist) == 2
     odd = rec("odd", "fluctuation", {"n_params": 161})
     assert weight_layers(odd) is None
+
+
+def test_the_report_splits_sagun_settings_by_whether_the_nets_separate_their_data(lab):
+    """CLAIMS.md's main case (non-separable data) apart from its control (separable), per claim,
+    from the verdicts' own settings and the runs' final training accuracy."""
+    from simlab.claims import evaluate
+    from simlab.paper.report import separability_sentence
+
+    lam_ok = lambda s: bulk_outliers([10.0, 8.0], 18, seed=s, neg=-2e-5)   # noqa: E731
+    flat = lambda s: np.linspace(1.0, 2.0, 20) + 0.01 * s                     # noqa: E731
+    runs = ([lab("width_sweep", hidden=[3], seed=s, summary=spec_summary(
+                lam_ok(s), final_grad_norm=5e-5, final_accuracy=1.0)) for s in range(3)]
+            + [lab("width_sweep", hidden=[4], seed=s, summary=spec_summary(
+                lam_ok(s), final_grad_norm=5e-5, final_accuracy=0.9)) for s in range(3)]
+            + [lab("width_sweep", hidden=[5], seed=s, summary=spec_summary(
+                flat(s), final_grad_norm=5e-5, final_accuracy=0.8)) for s in range(3)])
+    table = {v.id: v for v in evaluate(runs, only=["S1"])}
+    said = separability_sentence(runs, table)
+    nonsep, sep = said.split("; on data they separate")
+    assert "do not separate" in nonsep and "S1 holds in 1 of 2 (fails: " in nonsep
+    assert "S1 holds in 1 of 1" in sep and "whose seeds do both" not in said
+    assert separability_sentence(runs, {}) is None

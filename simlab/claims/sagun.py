@@ -265,7 +265,7 @@ def evaluate_S3(records: Sequence[Record], th: Thresholds) -> Verdict:
     pool = _sagun(records, sc, "std_sweep")
 
     def non_separable(r):
-        acc = rd.num((r.summary or {}).get("final_accuracy", (r.summary or {}).get("accuracy")))
+        acc = rd.final_accuracy(r)
         return None if acc is None or acc < 1 else f"separable: training accuracy {acc:.3g} at the end"
 
     runs = sc.gate(pool, non_separable, near_critical(th),

@@ -199,6 +199,13 @@ def validated_density_near_zero(r: Record, th: Thresholds, validation=None) -> t
             "density_source": d["where"].strip() or "summary.json"}, why
 
 
+def final_accuracy(r: Record) -> float | None:
+    """Training accuracy where the run ended (summary ``final_accuracy``, else ``accuracy``);
+    1 means the net separates its training data."""
+    s = r.summary or {}
+    return num(s.get("final_accuracy", s.get("accuracy")))
+
+
 def final_theta_norm(r: Record) -> float | None:
     s = r.summary or {}
     if s.get("theta_norm") is not None:
