@@ -143,7 +143,7 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                                ("S1", "S3", "S5", "S6", "F2"), 40))
         # S2 and S4 at such points (added 2026-12-05 after seed-0 probes): a width sweep h ∈
         # {6, 10, 18} at std 1 (h = 10 is the std sweep's run under experiment width_sweep) and
-        # MSE at std 1 and 2. Probes reached ‖g‖ ≤ 1e-4 within 117–273 Newton steps (h 6, 18;
+        # MSE at std 1 and 2. Seed-0 probes reached ‖g‖ ≤ 1e-4 within 115–273 Newton steps (h 6, 18;
         # MSE std 2) and 466 (MSE std 1, hence a cap of 1000). Not at std 2 across widths: h = 18
         # fits 99.7 % of the std-2 blobs and after 400 Newton steps sat at ‖g‖ 7.4e-3 with the
         # loss at 0.005 and falling: nearly separable, no finite minimum to converge to
