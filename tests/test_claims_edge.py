@@ -311,6 +311,10 @@ def test_seeds_are_one_setting_whatever_they_measured_besides(lab):
     runs += [lab("class_sweep", telemetry=tel(rows), seed=s, dense_every=0, full_spectra=True,
                  name=f"nc_3_s{s}") for s in (1, 2)]
     assert len({readers.setting_key(r) for r in runs}) == 1
+    # nor does the memory layout a later record states (scale K1 lost its reference flows when
+    # the flows were rerun with memory_format and the exponential-Euler runs had none)
+    later = lab("class_sweep", telemetry=tel(rows), seed=3, memory_format="contiguous", name="nc_3_s3")
+    assert readers.setting_key(later) == readers.setting_key(runs[0])
     v = evaluate_claim("L2", runs, TH)
     assert v.status == "holds" and "3 seeds" in v.reason
 

@@ -29,7 +29,7 @@ BOOKKEEPING = ("seed", "data_seed", "experiment", "telemetry_every", "entry_ever
                "max_steps", "max_seconds", "max_t", "device", "threads", "chunk_size",
                "data_root", "download", "preset", "slq_vectors", "slq_steps", "lrs",
                "class_counts", "class_images", "flow_sizes", "cusp_radius", "cusp_points", "cusp_skip",
-               "hvp_method", "progress", "source", "full_spectra", "ggn_every")
+               "hvp_method", "memory_format", "progress", "source", "full_spectra", "ggn_every")
 # Lowell's protocol runs; Sagun's experiments of the same name (``mse``) are told apart by data
 LOWELL_DATA = ("cifar8", "cifar10")
 
