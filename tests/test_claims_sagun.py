@@ -139,3 +139,11 @@ def test_the_report_splits_sagun_settings_by_whether_the_nets_separate_their_dat
     assert "do not separate" in nonsep and "S1 holds in 1 of 2 (fails: " in nonsep
     assert "S1 holds in 1 of 1" in sep and "whose seeds do both" not in said
     assert separability_sentence(runs, {}) is None
+
+
+def test_a_sweep_is_named_by_its_runs_less_the_swept_field(lab):
+    from simlab.claims.sagun import sweep_name
+
+    assert sweep_name(lab("width_sweep", name="width_std1_h10_s0"), "h") == "width_std1"
+    assert sweep_name(lab("std_sweep", name="newton_std1_h10_s2"), "std") == "newton_h10"
+    assert sweep_name(lab("std_sweep", name="std0.5_s1"), "std") == "std0.5"   # nothing else left

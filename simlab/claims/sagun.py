@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -169,6 +170,14 @@ def weights_share(by_std: dict[float, list[Record]]) -> tuple[dict, str]:
             "weights_log": log_w}, why
 
 
+def sweep_name(r: Record, swept: str) -> str:
+    """A sweep's name in a verdict: the setting label of one of its runs less the swept field's
+    token (``swept`` "h" or "std": ``width_std1_h10`` → ``width_std1``, ``newton_std1_h10`` →
+    ``newton_h10``, ``sagun_width/std0.5_h10`` → ``sagun_width/std0.5``)."""
+    label = rd.setting_label(r)
+    return re.sub(rf"(?:(?<=[_/])|^){swept}[\d.]+(?:_|$)", "", label).rstrip("_/") or label
+
+
 def has_spectrum(which: str = "final"):
     return lambda r: None if rd.spectrum(r, which) is not None else f"no full {which} spectrum"
 
@@ -244,7 +253,7 @@ def evaluate_S2(records: Sequence[Record], th: Thresholds) -> Verdict:
         grows = bool(rho > 0 and p < th.p_value)
         why = (f"Spearman(near-zero, n_params) = {rho:.3g} (p = {p:.2g}) over {len(rows)} runs, "
                f"median outlier counts {[med[w] for w in widths]} over n_params {widths}")
-        sets.append(Setting(rd.setting_label(grp[0]).rsplit("/", 1)[0] + " widths",
+        sets.append(Setting(sweep_name(grp[0], "h") + " widths",
                             HOLDS if grows and stay else FAILS, why,
                             {"spearman": float(rho), "p": float(p), "outlier_counts": med,
                              "n_params": widths}, tuple((rd.label(r), None, n) for r, n in zip(grp, rows))))
@@ -292,7 +301,7 @@ def evaluate_S3(records: Sequence[Record], th: Thresholds) -> Verdict:
             continue
         ok = rise > th.spread_factor * sigma
         share, share_why = weights_share(by_std)
-        sets.append(Setting(rd.setting_label(by_std[stds[0]][0]).rsplit("/", 1)[0] + " stds",
+        sets.append(Setting(sweep_name(by_std[stds[0]][0], "std") + " stds",
                             HOLDS if ok else FAILS,
                             f"median λ_1 {[round(x, 4) for x in lam]} over std {stds}: rise {rise:.3g} "
                             f"vs {th.spread_factor:g} × spread {sigma:.3g}{share_why}",
