@@ -39,7 +39,7 @@ def parser() -> ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="{run,report,compact,list}")
     r = sub.add_parser("run", help="run the grids' missing records")
     r.add_argument("--preset", choices=PRESETS, default="cpu",
-                   help="grid sizes: cpu (about 29 h of a quiet core, 23 h without the [K] tier; "
+                   help="grid sizes: cpu (about 29 h of a quiet core, 24 h without the [K] tier; "
                    "resumable, two processes share it; costs per grid: paper/README.md or "
                    "--dry-run) or smoke (a few minutes)")
     r.add_argument("--only", nargs="+", metavar="GRID",

@@ -48,7 +48,8 @@ sagun_*            toy    blobs width / std / MSE sweeps, MNIST-1000 vs random, 
 sagun_critical     toy    std-0.5 blobs (as above) and 784-2-10 at η = 1/λ_1       S6 F2 (‖g‖ ≤ 1e-3)
 sagun_newton       toy    std-1 and std-2 blobs, tanh h = 10, seeds 0–2: η = 0.1,  S1–S6 F2
                           then damped Newton on the exact Hessian to ‖g‖ ≤ 1e-4;
-                          widths 4–18 at std 1, 4–10 at std 2; MSE at std 1 and 2
+                          widths 4–18 at std 1, 4–10 at std 2; MSE at std 1 and 2;
+                          MNIST-1000 784-2-10
 scale_*            scale  AlexNet width 1/16, n_D 256 and 512 (η sweep), seeds 0–2  L1–L10 S8
                           for the n_D = 512 η sweep and the class sweep
 scale_cusp         scale  L9's slices re-scanned after the first 10 % of          L9

@@ -135,12 +135,13 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         # critical points GD does not go to (‖θ‖ 3 → 145–1838): a population of its own, its own
         # setting, read by the same rules. A std sweep (S3 groups its stds) with each std's S1/S6.
         newton = dict(blob, activation="tanh", schedule="newton", stable_after=s.blob_steps)
+        nt = s.newton_steps[0] / 400   # the guesses (seconds) scale with the Newton phase
         for seed in seeds3:
             for std in (1.0, 2.0):
                 out.append(Run(f"toy/sagun_newton/newton_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
                                ToyConfig(**dict(newton, max_steps=s.blob_steps + s.newton_steps[0]), hidden=10,
                                          std=std, seed=seed, experiment="std_sweep"),
-                               ("S1", "S3", "S5", "S6", "F2"), 40))
+                               ("S1", "S3", "S5", "S6", "F2"), 40 * nt))
         # S2 and S4 at such points (added 2026-12-05 after seed-0 probes): width sweeps (h = 10
         # is the std sweep's run under experiment width_sweep) and MSE at std 1 and 2. Seed-0
         # probes reached ‖g‖ ≤ 1e-4 within 115–326 Newton steps (widths 4–18, MSE std 2) and
@@ -163,12 +164,27 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                     out.append(Run(name, "sagun_newton", "toy",
                                    ToyConfig(**newton_more, hidden=h, std=std, seed=seed,
                                              experiment="width_sweep"),
-                                   ("S1", "S2", "S5", "S6", "F2"), 40 + 0.3 * h * h))
+                                   ("S1", "S2", "S5", "S6", "F2"), (40 + 0.3 * h * h) * nt))
             for std in (1.0, 2.0):
                 out.append(Run(f"toy/sagun_newton/mse_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
                                ToyConfig(**newton_more, hidden=10, std=std, loss="mse", seed=seed,
-                                         experiment="mse"), ("S4", "S5"), 80))
+                                         experiment="mse"), ("S4", "S5"), 80 * nt))
     real = s.real_data if s.real_data != "auto" else ("mnist" if has_mnist(root) else "digits")
+    real_kw = dict(data_root=root) if real == "mnist" else {}
+    if s.stable_steps:
+        # 784-2-10 on MNIST-1000 at a critical point (added 2026-12-05): GD's ReLU net stalls at
+        # ‖g‖ 0.05 (sagun_critical); the tanh net with the Newton finish after 4000 GD iterations
+        # reached ‖g‖ 9.3e-5 in 131 Newton steps (seed-0 probe, 278 s: 1,600 parameters make each
+        # step's dense Hessian ~2 s), training accuracy 0.971: non-separable
+        for seed in seeds3:
+            out.append(Run(f"toy/sagun_newton/{real}_h{s.random_hidden}_s{seed}", "sagun_newton", "toy",
+                           ToyConfig(dataset=real, **real_kw, n_data=s.random_n, hidden=s.random_hidden,
+                                     depth=1, lr=0.1, grad_tol=1e-4, activation="tanh",
+                                     schedule="newton", stable_after=s.blob_steps,
+                                     max_steps=s.blob_steps + s.newton_steps[0],
+                                     telemetry_every=max(1, s.blob_steps // 8), seed=seed,
+                                     experiment="training_spectrum"),
+                           ("S1", "S5", "S6", "F2"), 300 * nt))
     mn = dict(n_data=s.random_n, hidden=s.random_hidden, depth=1, lr=0.1,
               max_steps=s.random_steps, grad_tol=1e-4,
               telemetry_every=max(1, s.random_steps // 4))
@@ -179,7 +195,6 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
                        "toy", ToyConfig(dataset="random", classes=10,
                                         input_dim=784 if real == "mnist" else 64, **mn, seed=seed,
                                         experiment="random_inputs"), ("S7",), 60))
-    real_kw = dict(data_root=root) if real == "mnist" else {}
     # near-critical points with full spectra during training (experiment "training_spectrum": a
     # Sagun experiment, not read as a Lowell run): std-0.5 blobs in two phases with a dense
     # spectrum every stable_every iterations (they stop after ~4200), and 784-2-10, which at
