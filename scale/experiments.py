@@ -168,6 +168,7 @@ def rescan_cusp(src: Path, target: Path | None, *, cusp_radius: float, cusp_poin
     target = target if target is not None else out / f"nD_{info['n_data']}"
     if rank == 0:
         from simlab.record import RecordWriter
+        from simlab.runcost import cpu_since
         from simlab.scale.data import record_data
 
         lam_at = dict(zip(history["step"].astype(int).tolist(), history["lambda_1"].tolist()))[step]
@@ -179,7 +180,7 @@ def rescan_cusp(src: Path, target: Path | None, *, cusp_radius: float, cusp_poin
                          "cusp": {**c, "n_data": info["n_data"], "peak_step": step,
                                   "lambda_1_at_snapshot": float(lam_at)},
                          "total_hvps": c.pop("n_matvecs"), "device": device,
-                         "wall_time": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
+                         "wall_time": time.perf_counter() - t0, "cpu_seconds": cpu_since(c0, 0.0)})
     return target
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from simlab.record import RecordWriter
+from simlab.runcost import cpu_since
 from simlab.toy.predictions import numeric_checks
 from simlab.toy.symbolic import PredictionResult, symbolic_checks
 
@@ -116,7 +117,7 @@ def run(config: PredictionsConfig, path) -> list[PredictionResult]:
     t0, c0 = time.perf_counter(), time.process_time()
     results = check_all(seed=config.seed, numeric=config.numeric, symbolic=config.symbolic)
     write_record(results, path, config, cost={"wall_time": time.perf_counter() - t0,
-                                              "cpu_seconds": time.process_time() - c0})
+                                              "cpu_seconds": cpu_since(c0, 0.0)})
     return results
 
 
