@@ -449,7 +449,15 @@ def test_cli_writes_table_per_regime(lab, tmp_path, capsys):
     assert "| S1 |" in md and "| L1 |" in md
     edge = doc["edges"][0]
     assert edge["reached"] is True and edge["edge_count"] == 1 and edge["n_c_minus_1"] == 1
-    assert "holds" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "holds" in printed and printed.count("edge: scale") == 3
+    # a Sagun run with ρ telemetry is counted, not read as a run that missed the edge
+    lab("width_sweep", hidden=[2], dataset="blobs", telemetry=[{"step": 0, "rho": [0.1]}],
+        summary=near(bulk_outliers([10.0, 8.0], 18)), name="sagun_h2")
+    assert main([str(tmp_path), "--out", str(out), "--only", "L1"]) == 0
+    printed = capsys.readouterr().out
+    assert "sagun_h2" not in printed and "edge: 1 run(s) of Sagun's protocol not listed" in printed
+    assert any(e["run"] == "sagun_h2" for e in json.loads((out / "claims.json").read_text())["edges"])
     (tmp_path / "afile").write_text("x")
     with pytest.raises(UsageError, match="--out .*afile is a file"):
         main([str(tmp_path), "--out", str(tmp_path / "afile")])

@@ -97,10 +97,14 @@ def render_text(table: dict[str, list[Verdict]]) -> str:
 
 def edge_lines(records, th: Thresholds) -> list[str]:
     """One line per run with ρ telemetry: where it was relative to the edge, or why it was set
-    aside (readers.edge_row)."""
-    lines = []
+    aside (readers.edge_row). Runs of Sagun's protocol, which train towards a critical point
+    and not to the edge, are counted in one closing line instead (claims.json keeps their rows)."""
+    lines, sagun = [], 0
     for r in records:
         if not any(p.get("rho") for p in r.telemetry):
+            continue
+        if rd.is_sagun(r):
+            sagun += 1
             continue
         x = rd.edge_row(r, th)
         if not x["valid"]:
@@ -113,6 +117,9 @@ def edge_lines(records, th: Thresholds) -> list[str]:
             where = rd.edge_not_reached([r], th)
         note = f"; {x['cadence_note']}" if x["cadence_note"] and x["reached"] else ""
         lines.append(f"{x['regime']} {x['run']} (η = {x['lr']}): {where}{note}")
+    if sagun:
+        lines.append(f"{sagun} run(s) of Sagun's protocol not listed: they train towards a "
+                     "critical point, not to the edge (their rows are in claims.json)")
     return lines
 
 
