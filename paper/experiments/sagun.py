@@ -75,6 +75,9 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
     root = data_root()
     out: list[Run] = []
     blob = dict(dataset="blobs", n_data=1000, lr=0.1, max_steps=s.blob_steps, grad_tol=1e-4)
+    # sagun_newton's smooth net: GD for blob_steps, then the saddle-free Newton finish
+    newton = dict(blob, activation="tanh", schedule="newton", stable_after=s.blob_steps)
+    nt = s.newton_steps[0] / 400   # its runs' guesses (seconds) scale with the Newton phase
     two = (dict(blob, max_steps=s.blob_steps + s.stable_steps, schedule="stable",
                 stable_after=s.blob_steps, stable_every=s.stable_every, flow_c=1.0)
            if s.stable_steps else blob)
@@ -134,8 +137,6 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         # Measured 2026-12-05 before declaring: ‖g‖ 2e-5–9e-5 within 160–300 Newton steps, but at
         # critical points GD does not go to (‖θ‖ 3 → 145–1838): a population of its own, its own
         # setting, read by the same rules. A std sweep (S3 groups its stds) with each std's S1/S6.
-        newton = dict(blob, activation="tanh", schedule="newton", stable_after=s.blob_steps)
-        nt = s.newton_steps[0] / 400   # the guesses (seconds) scale with the Newton phase
         for seed in seeds3:
             for std in (1.0, 2.0):
                 out.append(Run(f"toy/sagun_newton/newton_std{fmt(std)}_h10_s{seed}", "sagun_newton", "toy",
@@ -178,11 +179,10 @@ def sagun_runs(s: SagunSizes) -> list[Run]:
         # step's dense Hessian ~2 s), training accuracy 0.971: non-separable
         for seed in seeds3:
             out.append(Run(f"toy/sagun_newton/{real}_h{s.random_hidden}_s{seed}", "sagun_newton", "toy",
-                           ToyConfig(dataset=real, **real_kw, n_data=s.random_n, hidden=s.random_hidden,
-                                     depth=1, lr=0.1, grad_tol=1e-4, activation="tanh",
-                                     schedule="newton", stable_after=s.blob_steps,
-                                     max_steps=s.blob_steps + s.newton_steps[0],
-                                     telemetry_every=max(1, s.blob_steps // 8), seed=seed,
+                           ToyConfig(**dict(newton, dataset=real, n_data=s.random_n,
+                                            max_steps=s.blob_steps + s.newton_steps[0],
+                                            telemetry_every=max(1, s.blob_steps // 8)),
+                                     **real_kw, hidden=s.random_hidden, depth=1, seed=seed,
                                      experiment="training_spectrum"),
                            ("S1", "S5", "S6", "F2"), 300 * nt))
     mn = dict(n_data=s.random_n, hidden=s.random_hidden, depth=1, lr=0.1,

@@ -148,19 +148,19 @@ def weight_layers(r: Record) -> int | None:
     return inner + 2 if rest == 0 and inner >= 0 else None
 
 
-def weights_share(by_std: dict[float, list[Record]]) -> tuple[dict, str]:
-    """S3's "weights as explanation", reported: from the first std to the last, log of the
-    median λ_1 ratio against L·|log of the median ‖θ‖ ratio| (a net of L weight layers whose
-    weights all scale by a factor a has its Hessian scaled by up to a^L). Sagun: "the norm of the
-    weights are similar for all the cases, therefore the growth … can not solely be accounted
-    for the growth in weights". Empty when ‖θ‖ or L is not recorded."""
+def weights_share(by_std: dict[float, list[Record]], lam_ratio: float) -> tuple[dict, str]:
+    """S3's "weights as explanation", reported: from the first std to the last, |log| of the
+    median λ_1 ratio ``lam_ratio`` (S3's own medians) against L·|log of the median ‖θ‖ ratio|
+    (a net of L weight layers whose weights all scale by a factor a has its Hessian scaled by up
+    to a^L). Sagun: "the norm of the weights are similar for all the cases, therefore the growth
+    … can not solely be accounted for the growth in weights". Empty when ‖θ‖ or L is not
+    recorded."""
     lo, hi = by_std[min(by_std)], by_std[max(by_std)]
     th = [[t for r in rs if (t := rd.final_theta_norm(r)) is not None] for rs in (lo, hi)]
     layers = {weight_layers(r) for r in lo + hi}
     if not all(th) or len(layers) != 1 or None in layers:
         return {}, ""
     (L,) = layers
-    lam_ratio = float(np.median([rd.lambda_max(r) for r in hi]) / np.median([rd.lambda_max(r) for r in lo]))
     w_ratio = float(np.median(th[1]) / np.median(th[0]))
     log_lam, log_w = abs(math.log(lam_ratio)), L * abs(math.log(w_ratio))
     why = (f"; weights, reported: median ‖θ‖ ×{w_ratio:.3g}, L·|log| = {log_w:.3g} against "
@@ -300,7 +300,7 @@ def evaluate_S3(records: Sequence[Record], th: Thresholds) -> Verdict:
                                 "init-to-init spread (fluctuation experiment)", {"lambda_1": lam}))
             continue
         ok = rise > th.spread_factor * sigma
-        share, share_why = weights_share(by_std)
+        share, share_why = weights_share(by_std, lam[-1] / lam[0])
         sets.append(Setting(sweep_name(by_std[stds[0]][0], "std") + " stds",
                             HOLDS if ok else FAILS,
                             f"median λ_1 {[round(x, 4) for x in lam]} over std {stds}: rise {rise:.3g} "
